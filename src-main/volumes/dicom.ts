@@ -1,0 +1,240 @@
+/**
+ * DICOM series from a folder. Headers are parsed with dcmjs (fast: stops before pixel data) so we
+ * can list series, check modality, ordering, gaps and duplicates ourselves and explain problems;
+ * pixels are decoded by itk-wasm (GDCM), which handles the compressed transfer syntaxes.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import dcmjs from 'dcmjs'
+
+// dcmjs logs every unknown private VR at warn level; the user cannot act on that.
+dcmjs.log?.setLevel?.('error')
+import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
+import { VolumeError, checkSize } from './errors.js'
+import { cross, dot } from './geometry.js'
+import { volumeFromItkImage } from './itk.js'
+import type { Mat3, Vec3, Volume } from './volume.js'
+
+export interface DicomSlice {
+  file: string
+  seriesUid: string
+  sopInstanceUid: string
+  modality: string
+  description: string
+  rows: number
+  columns: number
+  position?: Vec3
+  orientation?: number[]
+  pixelSpacing?: [number, number]
+  hasPixelData: boolean
+  transferSyntax: string
+  studyUid: string
+  frameOfReferenceUid?: string
+  numberOfFrames: number
+}
+
+export interface DicomSeriesInfo {
+  seriesUid: string
+  description: string
+  modality: string
+  sliceCount: number
+  rows: number
+  columns: number
+  studyUid: string
+}
+
+function listFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) listFiles(p, out)
+    else if (e.isFile() && e.name.toUpperCase() !== 'DICOMDIR') out.push(p)
+  }
+  return out.sort()
+}
+
+function num(v: unknown): number | undefined {
+  const n = Array.isArray(v) ? Number(v[0]) : Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** Parse one file's header; null when it is not DICOM. */
+export function readDicomHeader(file: string): DicomSlice | null {
+  const buf = readFileSync(file)
+  if (buf.length < 132 || buf.toString('latin1', 128, 132) !== 'DICM') return null
+  let parsed
+  try {
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+    parsed = dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false })
+  } catch (e) {
+    throw new VolumeError('bad-format', file, `the DICOM header is damaged (${(e as Error).message})`)
+  }
+  const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
+  const pos = n.ImagePositionPatient as number[] | undefined
+  const iop = n.ImageOrientationPatient as number[] | undefined
+  const ps = n.PixelSpacing as number[] | undefined
+  const ts = (parsed.meta['00020010']?.Value?.[0] as string | undefined) ?? ''
+  return {
+    file,
+    seriesUid: String(n.SeriesInstanceUID ?? ''),
+    sopInstanceUid: String(n.SOPInstanceUID ?? ''),
+    studyUid: String(n.StudyInstanceUID ?? ''),
+    frameOfReferenceUid: n.FrameOfReferenceUID ? String(n.FrameOfReferenceUID) : undefined,
+    modality: String(n.Modality ?? ''),
+    description: String(n.SeriesDescription ?? ''),
+    rows: num(n.Rows) ?? 0,
+    columns: num(n.Columns) ?? 0,
+    position: pos && pos.length === 3 ? (pos.map(Number) as Vec3) : undefined,
+    orientation: iop && iop.length === 6 ? iop.map(Number) : undefined,
+    pixelSpacing: ps && ps.length === 2 ? [Number(ps[0]), Number(ps[1])] : undefined,
+    hasPixelData: '7FE00010' in parsed.dict,
+    transferSyntax: ts,
+    numberOfFrames: num(n.NumberOfFrames) ?? 1,
+  }
+}
+
+function scanFolder(folder: string): { slices: DicomSlice[]; skipped: number } {
+  let st
+  try {
+    st = statSync(folder)
+  } catch {
+    throw new VolumeError('not-found', folder, 'the folder does not exist or cannot be read')
+  }
+  const files = st.isDirectory() ? listFiles(folder) : [folder]
+  const slices: DicomSlice[] = []
+  let skipped = 0
+  for (const f of files) {
+    const h = readDicomHeader(f)
+    if (h) slices.push(h)
+    else skipped++
+  }
+  if (slices.length === 0) throw new VolumeError('no-dicom', folder, `no DICOM files found (${files.length} other files looked at)`)
+  return { slices, skipped }
+}
+
+function summarise(slices: DicomSlice[]): DicomSeriesInfo[] {
+  const by = new Map<string, DicomSlice[]>()
+  for (const s of slices) by.set(s.seriesUid, [...(by.get(s.seriesUid) ?? []), s])
+  return [...by.entries()].map(([uid, ss]) => ({
+    seriesUid: uid,
+    description: ss[0].description,
+    modality: ss[0].modality,
+    sliceCount: ss.length,
+    rows: ss[0].rows,
+    columns: ss[0].columns,
+    studyUid: ss[0].studyUid,
+  }))
+}
+
+export function listDicomSeries(folder: string): DicomSeriesInfo[] {
+  return summarise(scanFolder(folder).slices)
+}
+
+export interface ReadDicomOptions {
+  seriesUid?: string
+  /** modalities accepted; default CT only, because the SCN is a CT model */
+  modalities?: string[]
+}
+
+/** Sort a series along its slice normal and check it is one regular, complete stack. */
+export function orderSlices(folder: string, slices: DicomSlice[]): { ordered: DicomSlice[]; normal: Vec3; spacing: number } {
+  const first = slices[0]
+  for (const s of slices) {
+    if (!s.position || !s.orientation) throw new VolumeError('bad-geometry', s.file, 'the slice has no Image Position/Orientation (Patient); it cannot be placed in a volume')
+    if (s.orientation.some((v, i) => Math.abs(v - first.orientation![i]) > 1e-4)) {
+      throw new VolumeError('bad-geometry', folder, `slices have different orientations (${relative(folder, first.file) || first.file} vs ${relative(folder, s.file) || s.file}); this is not one volume`)
+    }
+    if (s.rows !== first.rows || s.columns !== first.columns) {
+      throw new VolumeError('bad-geometry', folder, `slices have different sizes (${first.columns}×${first.rows} and ${s.columns}×${s.rows})`)
+    }
+  }
+  const o = first.orientation!
+  const normal = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]])
+  const withD = slices.map((s) => ({ s, d: dot(s.position!, normal) })).sort((a, b) => a.d - b.d)
+  for (let i = 1; i < withD.length; i++) {
+    if (Math.abs(withD[i].d - withD[i - 1].d) < 1e-3) {
+      throw new VolumeError(
+        'duplicate-slice',
+        folder,
+        `two slices sit at the same position (${withD[i].d.toFixed(2)} mm along the normal): ${relative(folder, withD[i - 1].s.file)} and ${relative(folder, withD[i].s.file)}. Remove the duplicate or choose one series`,
+      )
+    }
+  }
+  let spacing = 1
+  if (withD.length > 1) {
+    const gaps = withD.slice(1).map((w, i) => w.d - withD[i].d)
+    const sorted = [...gaps].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]
+    for (let i = 0; i < gaps.length; i++) {
+      const g = gaps[i]
+      if (Math.abs(g - median) > Math.max(0.01 * median, 1e-3)) {
+        const ratio = g / median
+        const between = `between ${withD[i].d.toFixed(2)} mm and ${withD[i + 1].d.toFixed(2)} mm`
+        if (Math.abs(ratio - Math.round(ratio)) < 0.05 && Math.round(ratio) >= 2) {
+          throw new VolumeError('missing-slice', folder, `${Math.round(ratio) - 1} slice(s) missing ${between} (gap ${g.toFixed(2)} mm, usual spacing ${median.toFixed(2)} mm)`)
+        }
+        throw new VolumeError('uneven-spacing', folder, `the slice spacing is not uniform: gap of ${g.toFixed(2)} mm ${between}, usual spacing ${median.toFixed(2)} mm`)
+      }
+    }
+    spacing = median
+  }
+  return { ordered: withD.map((w) => w.s), normal, spacing }
+}
+
+export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {}): Promise<Volume> {
+  const { slices } = scanFolder(folder)
+  const series = summarise(slices)
+  let uid = opts.seriesUid
+  if (!uid) {
+    const imageSeries = series.filter((s) => slices.some((x) => x.seriesUid === s.seriesUid && x.hasPixelData && x.modality !== 'SEG' && x.modality !== 'RTSTRUCT' && x.modality !== 'SR'))
+    if (series.length > 1 && imageSeries.length !== 1) {
+      const list = series.map((s) => `${s.seriesUid} (${s.modality}, ${s.sliceCount} files${s.description ? `, "${s.description}"` : ''})`).join('; ')
+      throw new VolumeError('multiple-series', folder, `the folder holds ${series.length} series; choose one: ${list}`)
+    }
+    uid = (imageSeries[0] ?? series[0]).seriesUid
+  }
+  const mine = slices.filter((s) => s.seriesUid === uid)
+  if (mine.length === 0) throw new VolumeError('unknown-series', folder, `no series with UID ${uid} in this folder`)
+  const modalities = opts.modalities ?? ['CT']
+  if (!modalities.includes(mine[0].modality)) {
+    throw new VolumeError('wrong-modality', folder, `the series is ${mine[0].modality || 'of unknown modality'}, not ${modalities.join('/')}: SCN Studio segments CT scans`)
+  }
+  const noPixels = mine.find((s) => !s.hasPixelData)
+  if (noPixels) throw new VolumeError('no-pixel-data', noPixels.file, 'the DICOM file has no pixel data (is it a report or a presentation state?)')
+  if (mine.some((s) => s.numberOfFrames > 1) && mine.length > 1) {
+    throw new VolumeError('unsupported', folder, 'the series mixes multi-frame files; open one enhanced multi-frame file at a time')
+  }
+  checkSize(folder, [mine[0].columns, mine[0].rows, mine.length], 2)
+  const { ordered, spacing } = orderSlices(folder, mine)
+
+  let result
+  try {
+    result = await readImageDicomFileSeriesNode({ inputImages: ordered.map((s) => s.file), singleSortedSeries: true })
+  } catch (e) {
+    throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${String((e as Error)?.message ?? e).split('\n')[0]}); transfer syntax ${ordered[0].transferSyntax}`)
+  }
+  const vol = volumeFromItkImage(folder, result.outputImage)
+  // The stack order, z spacing and origin are ours (checked above); take in-plane from the first slice.
+  const o = ordered[0].orientation!
+  const normal = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]])
+  const direction: Mat3 = [o[0], o[3], normal[0], o[1], o[4], normal[1], o[2], o[5], normal[2]]
+  const ps = ordered[0].pixelSpacing ?? [vol.spacing[1], vol.spacing[0]]
+  vol.direction = direction
+  vol.origin = [...ordered[0].position!] as Vec3
+  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : vol.spacing[2]]
+  const n = vol.data.length
+  const ct = new Int16Array(n)
+  const src = vol.data
+  for (let i = 0; i < n; i++) {
+    const v = Math.round(src[i])
+    ct[i] = v < -32768 ? -32768 : v > 32767 ? 32767 : v
+  }
+  vol.data = ct
+  vol.meta = { sourcePath: folder, modality: mine[0].modality, seriesUid: uid, description: mine[0].description }
+  return vol
+}
+
+export function dicomSliceFiles(folder: string, seriesUid?: string): DicomSlice[] {
+  const { slices } = scanFolder(folder)
+  const uid = seriesUid ?? slices[0].seriesUid
+  return orderSlices(folder, slices.filter((s) => s.seriesUid === uid)).ordered
+}

@@ -1,0 +1,75 @@
+/**
+ * NRRD: read through itk-wasm (all encodings, detached data), write by hand so that we control
+ * the key/value fields Slicer reads from .seg.nrrd files and keep geometry at full double precision.
+ */
+import { gzipSync } from 'node:zlib'
+import { statSync } from 'node:fs'
+import { readImageNode } from '@itk-wasm/image-io'
+import { VolumeError } from './errors.js'
+import { column } from './geometry.js'
+import { narrowVoxels, volumeFromItkImage } from './itk.js'
+import type { Volume } from './volume.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+
+export async function readItkFile(file: string, formatName: string): Promise<Volume> {
+  let size: number
+  try {
+    size = statSync(file).size
+  } catch {
+    throw new VolumeError('not-found', file, 'the file does not exist or cannot be read')
+  }
+  if (size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
+  let img
+  try {
+    img = await readImageNode(file)
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e)
+    throw new VolumeError('bad-format', file, `this ${formatName} file could not be read: it is damaged, truncated or not a ${formatName} image (${msg.split('\n')[0]})`)
+  }
+  const vol = volumeFromItkImage(file, img)
+  vol.data = narrowVoxels(vol.data)
+  return vol
+}
+
+export const readNrrd = (file: string) => readItkFile(file, 'NRRD')
+export const readMetaImage = (file: string) => readItkFile(file, 'MetaImage')
+
+const NRRD_TYPES = new Map<string, string>([
+  ['Uint8Array', 'uchar'],
+  ['Int8Array', 'signed char'],
+  ['Int16Array', 'short'],
+  ['Uint16Array', 'ushort'],
+  ['Int32Array', 'int'],
+  ['Uint32Array', 'uint'],
+  ['Float32Array', 'float'],
+  ['Float64Array', 'double'],
+])
+
+const fmt = (v: number) => (Object.is(v, -0) ? '0' : String(v))
+
+/** Encode as a gzip NRRD in LPS. `fields` become `key:=value` lines (Slicer's segment metadata). */
+export function encodeNrrd(vol: Volume, fields: Record<string, string> = {}): Buffer {
+  const type = NRRD_TYPES.get(vol.data.constructor.name)
+  if (!type) throw new Error(`cannot write ${vol.data.constructor.name} as NRRD`)
+  const dirs = [0, 1, 2].map((j) => `(${column(vol.direction, j).map((c) => fmt(c * vol.spacing[j])).join(',')})`)
+  const lines = [
+    'NRRD0004',
+    '# Written by SCN Studio',
+    `type: ${type}`,
+    'dimension: 3',
+    'space: left-posterior-superior',
+    `sizes: ${vol.dims.join(' ')}`,
+    `space directions: ${dirs.join(' ')}`,
+    'kinds: domain domain domain',
+    'endian: little',
+    'encoding: gzip',
+    `space origin: (${vol.origin.map(fmt).join(',')})`,
+    ...Object.entries(fields).map(([k, v]) => `${k}:=${v.replace(/\n/g, ' ')}`),
+  ]
+  const body = gzipSync(Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength), { level: 1 })
+  return Buffer.concat([Buffer.from(lines.join('\n') + '\n\n', 'latin1'), body])
+}
+
+export async function writeNrrd(vol: Volume, file: string, fields: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(file, encodeNrrd(vol, fields))
+}

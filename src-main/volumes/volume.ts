@@ -1,0 +1,58 @@
+/**
+ * The one in-memory volume type of SCN Studio.
+ *
+ * Geometry follows the DICOM/ITK convention: patient coordinates are LPS (x to the patient's Left,
+ * y to Posterior, z to Superior), `direction` is a row-major 3x3 matrix whose column j is the unit
+ * vector of index axis j, and world = origin + direction * diag(spacing) * ijk.
+ * Index order in `data` is x fastest (i), then y (j), then z (k). All affine math lives in geometry.ts.
+ */
+export type Vec3 = [number, number, number]
+/** Row-major 3x3; column j is the LPS direction of index axis j. */
+export type Mat3 = [number, number, number, number, number, number, number, number, number]
+
+export type VoxelArray = Int16Array | Uint8Array | Float32Array | Uint16Array | Int32Array | Int8Array | Uint32Array | Float64Array
+
+export interface Geometry {
+  /** [nx, ny, nz] */
+  dims: Vec3
+  /** millimetres per voxel along each index axis */
+  spacing: Vec3
+  /** LPS position (mm) of the centre of voxel (0,0,0) */
+  origin: Vec3
+  direction: Mat3
+}
+
+export interface VolumeMeta {
+  /** DICOM modality when known (CT, MR, SEG, ...); NIfTI/NRRD files carry none */
+  modality?: string
+  seriesUid?: string
+  description?: string
+  /** the file or folder this volume was read from */
+  sourcePath?: string
+}
+
+export interface Volume<T extends VoxelArray = VoxelArray> extends Geometry {
+  data: T
+  meta: VolumeMeta
+}
+
+export type CtVolume = Volume<Int16Array | Float32Array>
+export type LabelVolume = Volume<Uint8Array>
+
+export function voxelCount(dims: Vec3): number {
+  return dims[0] * dims[1] * dims[2]
+}
+
+export function geometryOf(v: Geometry): Geometry {
+  return {
+    dims: [...v.dims] as Vec3,
+    spacing: [...v.spacing] as Vec3,
+    origin: [...v.origin] as Vec3,
+    direction: [...v.direction] as Mat3,
+  }
+}
+
+/** A new label volume on the exact grid of `reference`. */
+export function createLabelVolume(reference: Geometry, meta: VolumeMeta = {}): LabelVolume {
+  return { ...geometryOf(reference), data: new Uint8Array(voxelCount(reference.dims)), meta }
+}
