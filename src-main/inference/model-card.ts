@@ -1,0 +1,110 @@
+/**
+ * model.json — the card every model folder carries. The schema is the single definition; the
+ * engine, `scn-studio models`, the training export (training/) and the FLARE21 importer all use it.
+ */
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+
+const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
+
+export const LabelClassSchema = z.object({
+  value: z.number().int().min(1).max(255),
+  name: z.string().min(1),
+  color: Rgb,
+  snomed: z.object({ code: z.string().regex(/^\d+$/), meaning: z.string().min(1) }),
+})
+
+export const NormalizationSchema = z.object({
+  /** x' = clip(HU / scale, min, max) */
+  type: z.literal('clip-scale'),
+  scale: z.number().positive(),
+  min: z.number(),
+  max: z.number(),
+})
+
+const Sizes = z.array(z.number().int().positive()).min(1)
+
+export const StageSchema = z.object({
+  /** ONNX file, relative to the model folder */
+  file: z.string().min(1),
+  /** input spacing in mm, [x, y, z] */
+  spacing: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+  /** allowed input sizes per axis (ascending) */
+  validSizes: z.object({ x: Sizes, y: Sizes, z: Sizes }),
+  normalization: NormalizationSchema,
+  /** HU used to pad outside the CT */
+  padValue: z.number(),
+  /** Gaussian smoothing before downsampling, in mm (0 = none) */
+  smoothingSigmaMm: z.number().min(0).default(0),
+  inputName: z.string().default('image'),
+  outputName: z.string().default('probs'),
+})
+
+export const ModelCardSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, dot, dash, underscore'),
+  version: z.string().min(1),
+  description: z.string(),
+  license: z.string().min(1),
+  trainingData: z.string(),
+  /** the label table; output channel c of the segmentation stage is label value c (0 = background) */
+  labels: z.array(LabelClassSchema).min(1),
+  stages: z.object({
+    localization: StageSchema.extend({
+      /** output channel that holds the foreground probability */
+      foregroundChannel: z.number().int().min(0).default(1),
+      /** margin around the foreground box, mm */
+      marginMm: z.number().min(0).default(10),
+    }),
+    segmentation: StageSchema,
+  }),
+  metrics: z
+    .array(
+      z.object({
+        name: z.string(),
+        organ: z.string().optional(),
+        value: z.number(),
+        dataset: z.string(),
+        method: z.string(),
+      }),
+    )
+    .default([]),
+  training: z.record(z.string(), z.unknown()).optional(),
+  source: z.record(z.string(), z.unknown()).optional(),
+})
+
+export type ModelCard = z.infer<typeof ModelCardSchema>
+export type StageCard = z.infer<typeof StageSchema>
+
+export class ModelCardError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`)
+    this.name = 'ModelCardError'
+  }
+}
+
+export function parseModelCard(file: string, json: unknown): ModelCard {
+  const r = ModelCardSchema.safeParse(json)
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+    throw new ModelCardError(file, `the model card is invalid: ${issues}`)
+  }
+  const values = r.data.labels.map((l) => l.value)
+  if (new Set(values).size !== values.length) throw new ModelCardError(file, 'the model card lists a label value twice')
+  return r.data
+}
+
+export function readModelCard(file: string): ModelCard {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    throw new ModelCardError(file, 'the model card (model.json) is missing or unreadable')
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new ModelCardError(file, `the model card is not valid JSON (${(e as Error).message})`)
+  }
+  return parseModelCard(file, json)
+}
