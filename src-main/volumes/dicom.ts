@@ -148,7 +148,12 @@ export function orderSlices(folder: string, slices: DicomSlice[]): { ordered: Di
     }
   }
   const o = first.orientation!
-  const normal = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]])
+  const rowDir: Vec3 = [o[0], o[1], o[2]]
+  const colDir: Vec3 = [o[3], o[4], o[5]]
+  if (Math.abs(dot(rowDir, rowDir) - 1) > 1e-3 || Math.abs(dot(colDir, colDir) - 1) > 1e-3 || Math.abs(dot(rowDir, colDir)) > 1e-3) {
+    throw new VolumeError('bad-geometry', first.file, `Image Orientation (Patient) is not two perpendicular unit vectors (${o.join(', ')})`)
+  }
+  const normal = cross(rowDir, colDir)
   const withD = slices.map((s) => ({ s, d: dot(s.position!, normal) })).sort((a, b) => a.d - b.d)
   for (let i = 1; i < withD.length; i++) {
     if (Math.abs(withD[i].d - withD[i - 1].d) < 1e-3) {

@@ -1,0 +1,222 @@
+/**
+ * Volume I/O checked against independent readers: nibabel (NIfTI), dcm2niix (DICOM), itk-wasm
+ * (NRRD/MHA round trips), and the compressed transfer syntaxes produced by gdcmconv.
+ */
+import { describe, expect, it, beforeAll } from 'vitest'
+import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { writeImageNode } from '@itk-wasm/image-io'
+import { readCt, readLabels, readVolume, writeVolume, describeVolume } from '../../src-main/volumes/read.js'
+import { rasAffine, rotationMatrix, mat3Mul, sameGrid } from '../../src-main/volumes/geometry.js'
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { writeNrrd } from '../../src-main/volumes/nrrd.js'
+import { listDicomSeries } from '../../src-main/volumes/dicom.js'
+import type { Mat3 } from '../../src-main/volumes/volume.js'
+import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
+import { hasPythonModules, runPythonJson } from '../helpers/python.js'
+import { writeDicomSeries } from '../fixtures/dicom-series.js'
+
+const exampleCt = sharedData('totalsegmentator/example_ct.nii.gz')
+const ct3 = sharedData('dcmqi/ct-3slice')
+const hasNibabel = hasPythonModules('nibabel', 'numpy')
+const tmp = () => mkdtempSync(join(tmpdir(), 'scn-vol-'))
+
+function sum(a: ArrayLike<number>): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]
+  return s
+}
+
+const NIBABEL_INFO = `
+import sys, json, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1])
+d = np.asanyarray(img.dataobj)
+print(json.dumps({"shape": list(img.shape), "zooms": [float(z) for z in img.header.get_zooms()[:3]],
+  "affine": img.affine.tolist(), "sum": float(d.astype(np.float64).sum()), "dtype": str(d.dtype)}))
+`
+
+describe('NIfTI against nibabel', () => {
+  it.skipIf(!exampleCt || !hasNibabel)(`example_ct.nii.gz: shape, spacing, affine and voxel sum equal nibabel's ${exampleCt ? '' : NEEDS_DATA}`, async () => {
+    const ref = runPythonJson<{ shape: number[]; zooms: number[]; affine: number[][]; sum: number }>(NIBABEL_INFO, [exampleCt!])
+    const v = await readCt(exampleCt!)
+    expect(v.dims).toEqual(ref.shape)
+    v.spacing.forEach((s, i) => expect(s).toBeCloseTo(ref.zooms[i], 5))
+    const a = rasAffine(v)
+    ref.affine.flat().forEach((x, i) => expect(a[i]).toBeCloseTo(x, 4))
+    expect(sum(v.data)).toBe(ref.sum)
+  })
+
+  it.skipIf(!exampleCt)('scn-studio info --json matches nibabel shape, spacing and affine', async () => {
+    const r = spawnSync('node', ['bin/scn-studio.mjs', 'info', '--json', exampleCt!], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const info = JSON.parse(r.stdout)
+    const ref = runPythonJson<{ shape: number[]; zooms: number[]; affine: number[][] }>(NIBABEL_INFO, [exampleCt!])
+    expect(info.dims).toEqual(ref.shape)
+    info.spacing.forEach((s: number, i: number) => expect(s).toBeCloseTo(ref.zooms[i], 5))
+    ref.affine.flat().forEach((x, i) => expect(info.affineRas[i]).toBeCloseTo(x, 4))
+    expect(info.orientation).toBe('RAS')
+  })
+
+  it.skipIf(!hasNibabel)('a label volume we write (oblique, flipped) reads back in nibabel with the same affine and voxels', async () => {
+    const dir = tmp()
+    const direction = mat3Mul(rotationMatrix([0.3, 1, 0.2], 0.4), [-1, 0, 0, 0, 1, 0, 0, 0, -1] as Mat3)
+    const { labels } = generatePhantom({ dims: [40, 36, 30], spacing: [7, 8, 9], direction, noise: 0, centre: [3, -4, 12.5] })
+    const file = join(dir, 'labels.nii.gz')
+    await writeVolume(labels, file)
+    const ref = runPythonJson<{ shape: number[]; affine: number[][]; sum: number; dtype: string }>(NIBABEL_INFO, [file])
+    expect(ref.shape).toEqual(labels.dims)
+    expect(ref.dtype).toBe('uint8')
+    const a = rasAffine(labels)
+    ref.affine.flat().forEach((x, i) => expect(a[i]).toBeCloseTo(x, 4))
+    expect(ref.sum).toBe(sum(labels.data))
+    expect(sum(labels.data)).toBeGreaterThan(1000)
+    // and exact voxel-by-voxel equality, through nibabel's array order (Fortran = x fastest)
+    const same = runPythonJson<boolean>(
+      `import sys, json, nibabel as nib, numpy as np\nd=np.asanyarray(nib.load(sys.argv[1]).dataobj)\nraw=np.fromfile(sys.argv[2], dtype=np.uint8)\nprint(json.dumps(bool((d.flatten(order='F')==raw).all())))`,
+      [file, writeRaw(dir, labels.data)],
+    )
+    expect(same).toBe(true)
+    const back = await readLabels(file)
+    expect(sameGrid(back, labels, 1e-4)).toBe(true)
+    expect(Buffer.compare(Buffer.from(back.data), Buffer.from(labels.data))).toBe(0)
+  })
+})
+
+function writeRaw(dir: string, data: Uint8Array): string {
+  const p = join(dir, 'raw.bin')
+  writeFileSync(p, data)
+  return p
+}
+
+describe('DICOM against dcm2niix', () => {
+  it.skipIf(!ct3 || !hasNibabel)(`ct-3slice: geometry and voxels equal dcm2niix's conversion ${ct3 ? '' : NEEDS_DATA}`, async () => {
+    const out = tmp()
+    const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, ct3!], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const v = await readCt(ct3!)
+    expect(v.dims).toEqual([512, 512, 3])
+    const raw = join(out, 'ours.bin')
+    writeFileSync(raw, Buffer.from(v.data.buffer))
+    // Map dcm2niix's voxel grid onto ours through both affines (it may flip axes), then compare.
+    const cmp = runPythonJson<{ maxAbsDiff: number; perm: number[][]; sameGrid: boolean }>(
+      `import sys, json, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1]); ours = np.array(json.loads(sys.argv[2])).reshape(4,4)
+theirs = np.asanyarray(img.dataobj).astype(np.float64) * 1.0
+T = np.linalg.inv(ours) @ img.affine   # their index -> our index
+P = np.round(T[:3,:3]); t = np.round(T[:3,3])
+ok = bool(np.allclose(T[:3,:3], P, atol=1e-3) and np.allclose(T[:3,3], t, atol=1e-2))
+shape = tuple(int(x) for x in json.loads(sys.argv[4]))
+o = np.fromfile(sys.argv[3], dtype=np.int16).reshape(shape[::-1]).transpose(2,1,0)
+idx = np.indices(theirs.shape).reshape(3,-1)
+mapped = (P @ idx + t[:,None]).astype(int)
+mine = o[mapped[0], mapped[1], mapped[2]].reshape(theirs.shape)
+print(json.dumps({"maxAbsDiff": float(np.abs(mine - theirs).max()), "perm": P.tolist(), "sameGrid": ok}))`,
+      [join(out, 'ref.nii'), JSON.stringify(rasAffine(v)), raw, JSON.stringify(v.dims)],
+    )
+    expect(cmp.sameGrid).toBe(true)
+    expect(cmp.maxAbsDiff).toBe(0)
+  })
+
+  it.skipIf(!ct3)('compressed transfer syntaxes (JPEG 2000, JPEG-LS, JPEG lossless, RLE) decode to the same HU', async () => {
+    const plain = await readCt(ct3!)
+    const tools: [string, string[]][] = [
+      ['jpeg2000', ['gdcmconv', '--j2k']],
+      ['jpeg-ls', ['gdcmconv', '--jpegls']],
+      ['jpeg-lossless', ['dcmcjpeg', '+e1']],
+      ['rle', ['dcmcrle']],
+    ]
+    for (const [name, [tool, ...args]] of tools) {
+      const dir = join(tmp(), name)
+      mkdirSync(dir)
+      for (const f of readdirSync(ct3!)) {
+        const r = spawnSync(tool, [...args, join(ct3!, f), join(dir, f)], { encoding: 'utf8' })
+        expect(r.status, `${tool}: ${r.stderr}`).toBe(0)
+      }
+      const v = await readCt(dir)
+      expect(v.dims, name).toEqual(plain.dims)
+      expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(plain.data.buffer)), name).toBe(0)
+    }
+  })
+
+  it('a phantom written as DICOM reads back with its geometry and HU', async () => {
+    const direction = rotationMatrix([0, 0, 1], Math.PI / 2)
+    const { ct } = generatePhantom({ dims: [48, 40, 12], spacing: [4, 4, 5], direction, noise: 0 })
+    const dir = tmp()
+    writeDicomSeries(ct, dir)
+    const v = await readCt(dir)
+    expect(sameGrid(v, ct, 1e-3)).toBe(true)
+    expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(ct.data.buffer))).toBe(0)
+  })
+
+  it('a folder with two series lists both and reads the one asked for', async () => {
+    const dir = tmp()
+    const a = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 }).ct
+    const b = generatePhantom({ dims: [24, 24, 5], spacing: [10, 10, 10], noise: 0 }).ct
+    writeDicomSeries(a, join(dir, 'a'), { seriesUid: '2.25.111', description: 'venous' })
+    writeDicomSeries(b, join(dir, 'b'), { seriesUid: '2.25.222', description: 'arterial' })
+    const list = listDicomSeries(dir)
+    expect(list.map((s) => [s.seriesUid, s.sliceCount, s.description]).sort()).toEqual([
+      ['2.25.111', 6, 'venous'],
+      ['2.25.222', 5, 'arterial'],
+    ])
+    await expect(readCt(dir)).rejects.toThrow(/holds 2 series; choose one/)
+    const vb = await readCt(dir, { seriesUid: '2.25.222' })
+    expect(vb.dims).toEqual([24, 24, 5])
+    const info = await describeVolume(dir, { seriesUid: '2.25.111' })
+    expect(info.series).toHaveLength(2)
+    expect(info.dims).toEqual([32, 32, 6])
+  })
+})
+
+describe('NRRD and MetaImage round trips', () => {
+  let phantom: ReturnType<typeof generatePhantom>
+  beforeAll(() => {
+    const direction = mat3Mul(rotationMatrix([1, 0.5, 0.2], 0.5), [1, 0, 0, 0, -1, 0, 0, 0, 1] as Mat3)
+    phantom = generatePhantom({ dims: [30, 34, 26], spacing: [9, 8.5, 10.25], direction, noise: 5, centre: [10.125, -3.5, 7] })
+  })
+
+  it('CT and labels through .nrrd keep exact geometry and voxels (read back by itk-wasm)', async () => {
+    const dir = tmp()
+    for (const vol of [phantom.ct, phantom.labels]) {
+      const f = join(dir, `v${vol.data.constructor.name}.nrrd`)
+      await writeNrrd(vol, f, { Segment0_Name: 'liver' })
+      const back = await readVolume(f)
+      expect(back.data.constructor).toBe(vol.data.constructor)
+      expect(sameGrid(back, vol, 1e-9)).toBe(true)
+      expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(vol.data.buffer))).toBe(0)
+    }
+  })
+
+  it('CT through .nii.gz keeps geometry to float32 precision and voxels exactly', async () => {
+    const f = join(tmp(), 'ct.nii.gz')
+    await writeVolume(phantom.ct, f)
+    const back = await readCt(f)
+    expect(sameGrid(back, phantom.ct, 1e-4)).toBe(true)
+    expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(phantom.ct.data.buffer))).toBe(0)
+  })
+
+  it('reads a MetaImage (.mha) written by ITK', async () => {
+    const f = join(tmp(), 'ct.mha')
+    const v = phantom.ct
+    await writeImageNode(
+      {
+        imageType: { dimension: 3, componentType: 'int16', pixelType: 'Scalar', components: 1 },
+        name: 'ct', origin: [...v.origin], spacing: [...v.spacing], direction: new Float64Array(v.direction),
+        size: [...v.dims], data: v.data, metadata: new Map(),
+      },
+      f,
+    )
+    const back = await readCt(f)
+    expect(sameGrid(back, v, 1e-6)).toBe(true)
+    expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(v.data.buffer))).toBe(0)
+  })
+
+  it.skipIf(!sharedData('dcmqi/liver_seg.nrrd'))('reads a Slicer-made labelmap NRRD on the CT grid', async () => {
+    const seg = await readLabels(sharedData('dcmqi/liver_seg.nrrd')!)
+    const ct = await readCt(ct3!)
+    expect(sameGrid(seg, ct, 1e-3)).toBe(true)
+    expect(sum(seg.data)).toBeGreaterThan(0)
+  })
+})
