@@ -52,6 +52,8 @@ function listFiles(dir: string, out: string[] = []): string[] {
   return out.sort()
 }
 
+const NON_IMAGE_MODALITIES = new Set(['SR', 'KO', 'PR', 'RTSTRUCT', 'RTPLAN', 'RTRECORD', 'REG', 'DOC', 'AU'])
+
 function num(v: unknown): number | undefined {
   const n = Array.isArray(v) ? Number(v[0]) : Number(v)
   return Number.isFinite(n) ? n : undefined
@@ -69,10 +71,17 @@ export function readDicomHeader(file: string): DicomSlice | null {
     throw new VolumeError('bad-format', file, `the DICOM header is damaged (${(e as Error).message})`)
   }
   const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
+  if ('7FE00010' in parsed.dict) checkPixelDataComplete(file, buf)
   const pos = n.ImagePositionPatient as number[] | undefined
   const iop = n.ImageOrientationPatient as number[] | undefined
   const ps = n.PixelSpacing as number[] | undefined
   const ts = (parsed.meta['00020010']?.Value?.[0] as string | undefined) ?? ''
+  const hasPixelData = '7FE00010' in parsed.dict
+  // The parser stops quietly at end of file; an image object without Rows and without pixel data
+  // is a file cut short, not a non-image object (those have their own modalities).
+  if (!hasPixelData && num(n.Rows) === undefined && !NON_IMAGE_MODALITIES.has(String(n.Modality ?? ''))) {
+    throw new VolumeError('truncated', file, 'the DICOM file ends before its image attributes and pixel data: it is incomplete')
+  }
   return {
     file,
     seriesUid: String(n.SeriesInstanceUID ?? ''),
@@ -86,9 +95,32 @@ export function readDicomHeader(file: string): DicomSlice | null {
     position: pos && pos.length === 3 ? (pos.map(Number) as Vec3) : undefined,
     orientation: iop && iop.length === 6 ? iop.map(Number) : undefined,
     pixelSpacing: ps && ps.length === 2 ? [Number(ps[0]), Number(ps[1])] : undefined,
-    hasPixelData: '7FE00010' in parsed.dict,
+    hasPixelData,
     transferSyntax: ts,
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
+  }
+}
+
+/**
+ * The header parse stops before Pixel Data, so check here that the pixel data is all there: a
+ * copy cut short would otherwise decode "successfully" with a slice of garbage or zeros.
+ */
+function checkPixelDataComplete(file: string, buf: Buffer): void {
+  const tag = Buffer.from([0xe0, 0x7f, 0x10, 0x00])
+  const at = buf.lastIndexOf(tag)
+  if (at < 0) return
+  const vr = buf.toString('latin1', at + 4, at + 6)
+  const explicit = vr === 'OW' || vr === 'OB'
+  const lenAt = explicit ? at + 8 : at + 4
+  if (lenAt + 4 > buf.length) throw new VolumeError('truncated', file, 'the file ends inside the Pixel Data element: it is incomplete')
+  const len = buf.readUInt32LE(lenAt)
+  if (len === 0xffffffff) {
+    // encapsulated (compressed) pixel data must end with a sequence delimiter
+    if (buf.indexOf(Buffer.from([0xfe, 0xff, 0xdd, 0xe0]), lenAt + 4) < 0) {
+      throw new VolumeError('truncated', file, 'the compressed pixel data has no end marker: the file is incomplete')
+    }
+  } else if (lenAt + 4 + len > buf.length) {
+    throw new VolumeError('truncated', file, `the pixel data is cut short (${buf.length - lenAt - 4} of ${len} bytes present): the file is incomplete`)
   }
 }
 

@@ -1,0 +1,182 @@
+/**
+ * Every way a user's file can be broken gives a typed VolumeError that names the file and says
+ * the problem in words, never a crash or a hang.
+ */
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, writeFileSync, readFileSync, unlinkSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { readCt } from '../../src-main/volumes/read.js'
+import { VolumeError, type VolumeErrorCode } from '../../src-main/volumes/errors.js'
+import { encodeNifti } from '../../src-main/volumes/nifti.js'
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { writeDicomSeries } from '../fixtures/dicom-series.js'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'scn-bad-'))
+const small = () => generatePhantom({ dims: [24, 20, 8], spacing: [10, 10, 10], noise: 0 }).ct
+
+async function expectVolumeError(path: string, code: VolumeErrorCode, message: RegExp): Promise<VolumeError> {
+  let err: unknown
+  try {
+    await readCt(path)
+  } catch (e) {
+    err = e
+  }
+  expect(err, `expected ${code} for ${path}`).toBeInstanceOf(VolumeError)
+  const ve = err as VolumeError
+  expect(ve.code).toBe(code)
+  expect(ve.message.startsWith(path)).toBe(true)
+  expect(ve.message).toMatch(message)
+  return ve
+}
+
+describe('broken NIfTI files', () => {
+  it('zero-byte file', async () => {
+    const f = join(tmp(), 'empty.nii.gz')
+    writeFileSync(f, '')
+    await expectVolumeError(f, 'empty-file', /file is empty \(0 bytes\)/)
+  })
+
+  it('missing file', async () => {
+    await expectVolumeError(join(tmp(), 'nope.nii.gz'), 'not-found', /does not exist/)
+  })
+
+  it('truncated gzip', async () => {
+    const f = join(tmp(), 'cut.nii.gz')
+    const whole = encodeNifti(small(), true)
+    writeFileSync(f, whole.subarray(0, Math.floor(whole.length / 2)))
+    await expectVolumeError(f, 'truncated', /gzip stream ends early.*incomplete/)
+  })
+
+  it('wrong magic', async () => {
+    const f = join(tmp(), 'magic.nii')
+    const b = encodeNifti(small(), false)
+    b.write('xyz', 344, 'latin1')
+    writeFileSync(f, b)
+    await expectVolumeError(f, 'bad-format', /not a NIfTI-1 file \(magic "xyz"/)
+  })
+
+  it('not a NIfTI at all', async () => {
+    const f = join(tmp(), 'text.nii')
+    writeFileSync(f, 'hello '.repeat(100))
+    await expectVolumeError(f, 'bad-format', /not a NIfTI file/)
+  })
+
+  it('header dims that do not match the data', async () => {
+    const f = join(tmp(), 'dims.nii.gz')
+    const b = encodeNifti(small(), false)
+    b.writeInt16LE(200, 42) // dim[1]: 24 -> 200
+    writeFileSync(f, gzipSync(b))
+    await expectVolumeError(f, 'dims-mismatch', /promises 200×20×8 int16 voxels.*holds only/)
+  })
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['zero', 0],
+    ['negative', -2],
+  ])('%s spacing', async (_name, value) => {
+    const f = join(tmp(), 'spacing.nii')
+    const b = encodeNifti(small(), false)
+    b.writeFloatLE(value, 80) // pixdim[1]
+    b.writeInt16LE(0, 254) // no sform, so pixdim matters
+    b.writeInt16LE(0, 252)
+    writeFileSync(f, b)
+    await expectVolumeError(f, 'bad-spacing', /voxel spacing is invalid/)
+  })
+
+  it('a volume too large for memory is refused before allocating', async () => {
+    const f = join(tmp(), 'huge.nii')
+    const b = encodeNifti(small(), false)
+    b.writeInt16LE(30000, 42)
+    b.writeInt16LE(30000, 44)
+    b.writeInt16LE(30000, 46)
+    writeFileSync(f, b)
+    await expectVolumeError(f, 'too-large', /too large to open: 30000×30000×30000 voxels would need .* GiB/)
+  })
+
+  it('a 4-D series is explained, not misread', async () => {
+    const f = join(tmp(), 'fourd.nii')
+    const b = encodeNifti(small(), false)
+    b.writeInt16LE(4, 40)
+    b.writeInt16LE(2, 48)
+    writeFileSync(f, b)
+    await expectVolumeError(f, 'unsupported', /4-D image/)
+  })
+})
+
+describe('broken NRRD / unknown files', () => {
+  it('truncated NRRD', async () => {
+    const f = join(tmp(), 'cut.nrrd')
+    writeFileSync(f, 'NRRD0004\ntype: short\ndimension: 3\nsizes: 100 100 100\nencoding: raw\nendian: little\n\n' + 'x'.repeat(50))
+    await expectVolumeError(f, 'bad-format', /NRRD file could not be read/)
+  })
+
+  it('unknown extension', async () => {
+    const f = join(tmp(), 'scan.jpg')
+    writeFileSync(f, 'x')
+    await expectVolumeError(f, 'unsupported', /unknown file type/)
+  })
+})
+
+describe('broken DICOM series', () => {
+  const series = (opts: Parameters<typeof writeDicomSeries>[2]) => {
+    const d = tmp()
+    writeDicomSeries(small(), d, opts)
+    return d
+  }
+
+  it('a missing slice', async () => {
+    await expectVolumeError(series({ skip: [4] }), 'missing-slice', /1 slice\(s\) missing between .* mm and .* mm \(gap 20.00 mm, usual spacing 10.00 mm\)/)
+  })
+
+  it('a duplicated slice', async () => {
+    await expectVolumeError(series({ duplicate: [3] }), 'duplicate-slice', /two slices sit at the same position/)
+  })
+
+  it('unequal slice spacing', async () => {
+    await expectVolumeError(series({ jitter: { 5: 3 } }), 'uneven-spacing', /slice spacing is not uniform: gap of 13.00 mm/)
+  })
+
+  it('a non-CT modality', async () => {
+    await expectVolumeError(series({ modality: 'MR' }), 'wrong-modality', /the series is MR, not CT/)
+  })
+
+  it('a DICOM without pixel data', async () => {
+    const d = series({ noPixelData: true })
+    const err = await readCt(d).catch((e) => e)
+    expect(err).toBeInstanceOf(VolumeError)
+    expect(err.code).toBe('no-pixel-data')
+    expect(err.message).toMatch(/slice0000\.dcm: the DICOM file has no pixel data/)
+  })
+
+  it('a folder without DICOM files', async () => {
+    const d = tmp()
+    writeFileSync(join(d, 'notes.txt'), 'hello')
+    await expectVolumeError(d, 'no-dicom', /no DICOM files found \(1 other files/)
+  })
+
+  it('a DICOM file whose pixel data is cut short', async () => {
+    const d = series({})
+    const f = join(d, readdirSync(d)[2])
+    const b = readFileSync(f)
+    writeFileSync(f, b.subarray(0, b.length - 300))
+    const err = await readCt(d).catch((e) => e)
+    expect(err).toBeInstanceOf(VolumeError)
+    expect(err.code).toBe('truncated')
+    expect(err.message).toMatch(/slice0002\.dcm: the pixel data is cut short \(\d+ of \d+ bytes present\)/)
+  })
+
+  it.each([200, 300, 400, 600, 900])('a DICOM file cut inside its header at byte %i', async (cut) => {
+    const d = series({})
+    const f = join(d, readdirSync(d)[2])
+    const b = readFileSync(f)
+    unlinkSync(f)
+    writeFileSync(f, b.subarray(0, cut))
+    const err = await readCt(d).catch((e) => e)
+    expect(err).toBeInstanceOf(VolumeError)
+    // depending on where the cut falls: a parse error, a header without its image attributes, or cut pixel data
+    expect(err.message).toMatch(/slice0002\.dcm: (the DICOM header is damaged|the DICOM file ends before its image attributes|the pixel data is cut short|the file ends inside the Pixel Data)/)
+  })
+
+})
