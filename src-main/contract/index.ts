@@ -1,0 +1,38 @@
+/**
+ * SCN Studio contract: the one typed API between the renderer and the main process.
+ *
+ * API overview (services, VS Code style: one service per capability, events named onX)
+ *   app.info()                                  -> AppInfo (host kind, version, workspace, launchPath, label table)
+ *   app.onOpenRequest(path)                     event: the host asks the renderer to open a path
+ *   files.showOpenDialog({kind:'file'|'folder'})-> {path|null}  (Electron only; web answers 'unsupported')
+ *   volumes.open({path, seriesUid?})            -> {status:'opened', volume} | {status:'needs-series', series[]}
+ *   volumes.list() / volumes.close({volumeId})
+ *   volumes.getVoxels({volumeId})               -> Frame<VoxelsHeader, 'int16'>  CT once, Int16 HU, x fastest
+ *   labels.get({volumeId, kind?})               -> Frame<LabelmapHeader, 'uint8'> kind 'current' | 'prediction'
+ *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'conflict')
+ *   segmentation.run({volumeId, modelId?, device?}) -> {runId}
+ *   segmentation.cancel({runId})                -> {runId, cancelled}
+ *   segmentation.onProgress(p)                  event {runId, volumeId, stage, fraction 0..1, message}
+ *   segmentation.onFinished(f)                  event outcome 'done' (prediction ready: labels.get kind 'prediction'
+ *                                               and the 'current' labelmap is replaced by it) | 'cancelled' | 'failed'
+ *   statistics.compute({volumeId, kind?})       -> per-organ voxels, mL, mean/std HU, vs prediction (added/removed/Dice), counts
+ *   models.list()                               -> models (app + user folders) and unreadable-folder problems
+ *   cases.list/create/open/setStatus            workspace cases (src-main/cases)
+ *   export.run({volumeId, format, outPath})     nifti | nnunet | dicom-seg | seg-nrrd (src-main/export)
+ *
+ * Errors: every call rejects with ContractError {code, message}; codes in schemas.ts (ErrorCodeSchema).
+ * Binary: voxels never travel as JSON; see frame.ts for the frame layout (JSON header + aligned payload).
+ * Wires: wire.ts (web host URLs/headers, Electron IPC channel names, the window.scn ScnBridge type).
+ * Renderer: createScnClient(transport) with createHttpTransport (web) or createBridgeTransport(window.scn).
+ * Hosts: dispatch(servicesImpl, channel, payload) validates requests and responses identically.
+ * Files here use no Node or DOM APIs: the renderer bundles them.
+ */
+export * from './schemas.js'
+export * from './services.js'
+export * from './errors.js'
+export * from './frame.js'
+export * from './validate.js'
+export * from './wire.js'
+export * from './client.js'
+export { createHttpTransport, type HttpTransportOptions } from './transports/http.js'
+export { createBridgeTransport } from './transports/electron.js'

@@ -1,0 +1,291 @@
+/**
+ * Data shapes that cross the renderer <-> main boundary. Pure zod, no Node or DOM APIs: the renderer
+ * bundles this file too. Every type here is inferred from its schema, so the two cannot drift.
+ */
+import { z } from 'zod'
+
+// ---------------------------------------------------------------------------------------------
+// Primitives
+
+const finite = z.number().finite()
+export const Vec3Schema = z.tuple([finite, finite, finite])
+export const Mat3Schema = z.tuple([finite, finite, finite, finite, finite, finite, finite, finite, finite])
+const positiveInt = z.number().int().positive()
+/** Opaque handle the main process hands out (volume, run). Safe in URLs and file names. */
+export const IdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id is 1-64 letters, digits, dash or underscore')
+/** An absolute path on the machine that runs the main process (not the browser's machine). */
+export const PathSchema = z.string().min(1, 'a path must not be empty').max(4096)
+const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
+export const Empty = z.object({}).strict()
+
+/** Same geometry convention as src-main/volumes/volume.ts: LPS, direction column j = index axis j. */
+export const GeometrySchema = z
+  .object({
+    dims: z.tuple([positiveInt, positiveInt, positiveInt]),
+    spacing: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+    origin: Vec3Schema,
+    direction: Mat3Schema,
+  })
+  .strict()
+export type GeometryDto = z.infer<typeof GeometrySchema>
+
+export const LabelClassSchema = z.object({
+  value: z.number().int().min(1).max(255),
+  name: z.string().min(1),
+  color: Rgb,
+  snomed: z.object({ code: z.string(), meaning: z.string() }).optional(),
+})
+export type LabelClassDto = z.infer<typeof LabelClassSchema>
+
+// ---------------------------------------------------------------------------------------------
+// app
+
+export const HostKindSchema = z.enum(['electron', 'web'])
+export const AppInfoSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  host: HostKindSchema,
+  platform: z.string(),
+  versions: z.record(z.string(), z.string()),
+  workspaceDir: PathSchema,
+  /** the file or DICOM folder given at launch (`npm start -- <path>`), to open first */
+  launchPath: PathSchema.optional(),
+  /** what this host can do: the web host has no native file dialog */
+  capabilities: z.object({ nativeDialogs: z.boolean(), dragAndDropPaths: z.boolean() }),
+  labels: z.array(LabelClassSchema),
+})
+export type AppInfo = z.infer<typeof AppInfoSchema>
+
+// ---------------------------------------------------------------------------------------------
+// files (dialogs)
+
+export const OpenDialogRequestSchema = z.object({ kind: z.enum(['file', 'folder']) }).strict()
+export const OpenDialogResultSchema = z.object({ path: PathSchema.nullable() })
+
+// ---------------------------------------------------------------------------------------------
+// volumes
+
+export const SeriesInfoSchema = z.object({
+  seriesUid: z.string(),
+  description: z.string(),
+  modality: z.string(),
+  sliceCount: z.number().int().nonnegative(),
+  rows: z.number().int().nonnegative(),
+  columns: z.number().int().nonnegative(),
+})
+export type SeriesInfo = z.infer<typeof SeriesInfoSchema>
+
+export const OpenVolumeRequestSchema = z
+  .object({
+    path: PathSchema,
+    /** DICOM folders holding several series: the one to open (from a `needs-series` answer) */
+    seriesUid: z.string().min(1).optional(),
+  })
+  .strict()
+export type OpenVolumeRequest = z.infer<typeof OpenVolumeRequestSchema>
+
+export const VolumeSummarySchema = z.object({
+  volumeId: IdSchema,
+  /** display name (file or series description) */
+  name: z.string(),
+  path: PathSchema,
+  format: z.enum(['nifti', 'nrrd', 'metaimage', 'dicom']),
+  geometry: GeometrySchema,
+  /** CT voxels always travel as int16 HU */
+  dataType: z.literal('int16'),
+  /** [min, max] HU */
+  range: z.tuple([finite, finite]),
+  orientation: z.string(),
+  modality: z.string().optional(),
+  seriesUid: z.string().optional(),
+  /** the voxels were stored as floats and rounded to int16 HU */
+  rounded: z.boolean(),
+})
+export type VolumeSummary = z.infer<typeof VolumeSummarySchema>
+
+/** A folder with several series asks the user to choose; a single series (or file) opens directly. */
+export const OpenVolumeResultSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('needs-series'), path: PathSchema, series: z.array(SeriesInfoSchema).min(2) }),
+  z.object({ status: z.literal('opened'), volume: VolumeSummarySchema }),
+])
+export type OpenVolumeResult = z.infer<typeof OpenVolumeResultSchema>
+
+export const VolumeRefSchema = z.object({ volumeId: IdSchema }).strict()
+export type VolumeRef = z.infer<typeof VolumeRefSchema>
+export const ListVolumesResultSchema = z.object({ volumes: z.array(VolumeSummarySchema) })
+
+/** Header of the binary frame carrying CT voxels (x fastest, then y, then z). */
+export const VoxelsHeaderSchema = z.object({
+  volumeId: IdSchema,
+  dataType: z.literal('int16'),
+  geometry: GeometrySchema,
+})
+export type VoxelsHeader = z.infer<typeof VoxelsHeaderSchema>
+
+// ---------------------------------------------------------------------------------------------
+// labels
+
+/** `current` is what the user edits; `prediction` is the model output it started from (read-only). */
+export const LabelmapKindSchema = z.enum(['current', 'prediction'])
+export const GetLabelmapRequestSchema = z.object({ volumeId: IdSchema, kind: LabelmapKindSchema.default('current') }).strict()
+export type GetLabelmapRequest = z.input<typeof GetLabelmapRequestSchema>
+
+/** Header of a labelmap frame (Uint8, same voxel order and grid as the CT). Used both ways. */
+export const LabelmapHeaderSchema = z
+  .object({
+    volumeId: IdSchema,
+    kind: LabelmapKindSchema,
+    dataType: z.literal('uint8'),
+    geometry: GeometrySchema,
+    /** increments on every put; a put must name the version it edited (optimistic concurrency) */
+    version: z.number().int().nonnegative(),
+  })
+  .strict()
+export type LabelmapHeader = z.infer<typeof LabelmapHeaderSchema>
+
+export const PutLabelmapResultSchema = z.object({ volumeId: IdSchema, version: z.number().int().nonnegative() })
+export type PutLabelmapResult = z.infer<typeof PutLabelmapResultSchema>
+
+// ---------------------------------------------------------------------------------------------
+// segmentation
+
+export const DeviceSchema = z.enum(['auto', 'cpu', 'gpu', 'cuda', 'webgpu'])
+export const RunSegmentationRequestSchema = z
+  .object({ volumeId: IdSchema, modelId: z.string().min(1).optional(), device: DeviceSchema.default('auto') })
+  .strict()
+export type RunSegmentationRequest = z.input<typeof RunSegmentationRequestSchema>
+export const RunRefSchema = z.object({ runId: IdSchema }).strict()
+export type RunRef = z.infer<typeof RunRefSchema>
+export const CancelResultSchema = z.object({ runId: IdSchema, cancelled: z.boolean() })
+
+export const ProgressEventSchema = z.object({
+  runId: IdSchema,
+  volumeId: IdSchema,
+  /** e.g. 'load', 'localization', 'segmentation', 'resample' */
+  stage: z.string(),
+  /** 0..1 over the whole run */
+  fraction: z.number().min(0).max(1),
+  message: z.string(),
+})
+export type ProgressEvent = z.infer<typeof ProgressEventSchema>
+
+export const OrganVolumeSchema = z.object({ value: z.number().int().min(1).max(255), name: z.string(), voxels: z.number().int().nonnegative(), volumeMl: finite })
+
+export const RunFinishedEventSchema = z.discriminatedUnion('outcome', [
+  z.object({
+    runId: IdSchema,
+    volumeId: IdSchema,
+    outcome: z.literal('done'),
+    modelId: z.string(),
+    provider: z.string(),
+    seconds: finite,
+    /** version of the new `prediction` labelmap (fetch it with labels.get) */
+    predictionVersion: z.number().int().nonnegative(),
+    organs: z.array(OrganVolumeSchema),
+  }),
+  z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('cancelled') }),
+  z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('failed'), error: z.string() }),
+])
+export type RunFinishedEvent = z.infer<typeof RunFinishedEventSchema>
+
+// ---------------------------------------------------------------------------------------------
+// statistics
+
+export const StatisticsRequestSchema = z.object({ volumeId: IdSchema, kind: LabelmapKindSchema.default('current') }).strict()
+export type StatisticsRequest = z.input<typeof StatisticsRequestSchema>
+export const OrganStatisticsSchema = z.object({
+  value: z.number().int().min(1).max(255),
+  name: z.string(),
+  voxels: z.number().int().nonnegative(),
+  volumeMl: finite,
+  meanHu: finite.nullable(),
+  stdHu: finite.nullable(),
+  /** against the prediction, when there is one */
+  vsPrediction: z.object({ added: z.number().int().nonnegative(), removed: z.number().int().nonnegative(), dice: finite.nullable() }).optional(),
+})
+export type OrganStatistics = z.infer<typeof OrganStatisticsSchema>
+export const StatisticsResultSchema = z.object({
+  volumeId: IdSchema,
+  kind: LabelmapKindSchema,
+  version: z.number().int().nonnegative(),
+  voxelMl: finite,
+  /** voxel count of every value 0..255 present (keys are label values as strings) */
+  counts: z.record(z.string().regex(/^\d+$/), z.number().int().nonnegative()),
+  organs: z.array(OrganStatisticsSchema),
+})
+export type StatisticsResult = z.infer<typeof StatisticsResultSchema>
+
+// ---------------------------------------------------------------------------------------------
+// models
+
+export const ModelSummarySchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  description: z.string(),
+  license: z.string(),
+  source: z.enum(['app', 'user']),
+  labels: z.array(LabelClassSchema),
+})
+export type ModelSummary = z.infer<typeof ModelSummarySchema>
+export const ListModelsResultSchema = z.object({
+  models: z.array(ModelSummarySchema),
+  /** model folders that could not be read, with the reason (shown, not fatal) */
+  problems: z.array(z.object({ path: z.string(), error: z.string() })),
+})
+
+// ---------------------------------------------------------------------------------------------
+// cases (workspace) — delegates to src-main/cases
+
+export const CaseStatusSchema = z.enum(['todo', 'in-progress', 'reviewed', 'flagged'])
+export const CaseSummarySchema = z.object({
+  caseId: IdSchema,
+  name: z.string(),
+  ctPath: PathSchema,
+  status: CaseStatusSchema,
+  updatedAt: z.string(),
+})
+export type CaseSummary = z.infer<typeof CaseSummarySchema>
+export const ListCasesResultSchema = z.object({ workspaceDir: PathSchema, cases: z.array(CaseSummarySchema) })
+export const CreateCaseRequestSchema = z.object({ volumeId: IdSchema, name: z.string().min(1).optional() }).strict()
+export const CaseRefSchema = z.object({ caseId: IdSchema }).strict()
+export const OpenCaseResultSchema = z.object({ case: CaseSummarySchema, volume: VolumeSummarySchema })
+export const SetCaseStatusRequestSchema = z.object({ caseId: IdSchema, status: CaseStatusSchema }).strict()
+
+// ---------------------------------------------------------------------------------------------
+// export — delegates to src-main/export
+
+export const ExportFormatSchema = z.enum(['nifti', 'nnunet', 'dicom-seg', 'seg-nrrd'])
+export const ExportRequestSchema = z
+  .object({
+    volumeId: IdSchema,
+    format: ExportFormatSchema,
+    /** output file or folder; must lie inside the workspace or a folder the user opened */
+    outPath: PathSchema,
+  })
+  .strict()
+export type ExportRequest = z.infer<typeof ExportRequestSchema>
+export const ExportResultSchema = z.object({ files: z.array(PathSchema) })
+
+// ---------------------------------------------------------------------------------------------
+// host events
+
+/** The host asks the renderer to open a path (second launch with a path, OS "open with", drop on dock). */
+export const OpenRequestEventSchema = z.object({ path: PathSchema })
+
+// ---------------------------------------------------------------------------------------------
+// errors
+
+export const ErrorCodeSchema = z.enum([
+  'bad-request', // the message did not match the contract
+  'unauthorized', // web host: missing or wrong token
+  'forbidden', // path outside what the user opened / the workspace, or a refused origin
+  'not-found', // unknown volume, run, case, model or file
+  'conflict', // labelmap version mismatch, case locked
+  'bad-input', // a file the user gave cannot be read (VolumeError)
+  'unsupported', // not available on this host (e.g. native dialogs on the web host)
+  'cancelled',
+  'failed', // anything else; the message says what
+])
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>
+export const ErrorPayloadSchema = z.object({ code: ErrorCodeSchema, message: z.string() })
+export type ErrorPayload = z.infer<typeof ErrorPayloadSchema>

@@ -1,0 +1,79 @@
+/**
+ * The web host's wire as a Transport, for the browser and for Node (tests, scripts). fetch and
+ * WebSocket are injected so the same code runs in both (Node 20 has fetch but no global WebSocket;
+ * pass the `ws` package's class there).
+ */
+import { errorFromPayload, type Transport } from '../client.js'
+import { lookupMethod } from '../services.js'
+import { BINARY_TYPE, CALL_PATH, EVENTS_PATH, JSON_TYPE, TOKEN_HEADER, TOKEN_QUERY, type EventMessage } from '../wire.js'
+
+interface MinimalWebSocket {
+  onmessage: ((ev: { data: unknown }) => void) | null
+  onclose: ((ev: unknown) => void) | null
+  close(): void
+}
+
+export interface HttpTransportOptions {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash needed) */
+  baseUrl: string
+  token: string
+  fetch?: typeof fetch
+  WebSocket?: new (url: string) => MinimalWebSocket
+}
+
+export function createHttpTransport(opts: HttpTransportOptions): Transport & { close(): void } {
+  const base = opts.baseUrl.replace(/\/$/, '')
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis)
+  const WS = opts.WebSocket ?? (globalThis as unknown as { WebSocket: HttpTransportOptions['WebSocket'] }).WebSocket
+  const eventListeners = new Set<(event: string, payload: unknown) => void>()
+  let socket: MinimalWebSocket | undefined
+
+  function openSocket(): void {
+    if (socket || !WS) return
+    const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}?${TOKEN_QUERY}=${encodeURIComponent(opts.token)}`
+    const s = new WS(url)
+    socket = s
+    s.onmessage = (ev) => {
+      let msg: EventMessage
+      try {
+        msg = JSON.parse(typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer))
+      } catch {
+        return
+      }
+      for (const l of eventListeners) l(msg.event, msg.payload)
+    }
+    s.onclose = () => {
+      if (socket === s) socket = undefined
+    }
+  }
+
+  return {
+    async invoke(channel, payload) {
+      const kind = lookupMethod(channel)?.def.kind
+      const isBinary = payload instanceof Uint8Array
+      const res = await doFetch(`${base}${CALL_PATH}${channel}`, {
+        method: 'POST',
+        headers: { [TOKEN_HEADER]: opts.token, 'content-type': isBinary ? BINARY_TYPE : JSON_TYPE },
+        body: isBinary ? (payload as Uint8Array<ArrayBuffer>) : JSON.stringify(payload),
+      })
+      const type = res.headers.get('content-type') ?? ''
+      if (!res.ok) {
+        const body = type.startsWith(JSON_TYPE) ? await res.json().catch(() => undefined) : undefined
+        throw errorFromPayload(body, `${channel}: HTTP ${res.status}`)
+      }
+      if (kind === 'binary-out' || type.startsWith(BINARY_TYPE)) return new Uint8Array(await res.arrayBuffer())
+      return res.json()
+    },
+    onEvent(listener) {
+      eventListeners.add(listener)
+      openSocket()
+      return () => {
+        eventListeners.delete(listener)
+      }
+    },
+    close() {
+      socket?.close()
+      socket = undefined
+    },
+  }
+}
