@@ -36,6 +36,11 @@ export const StageSchema = z.object({
   padValue: z.number(),
   /** Gaussian smoothing before downsampling, in mm (0 = none) */
   smoothingSigmaMm: z.number().min(0).default(0),
+  /**
+   * How the CT is resampled onto the model grid: 'area' (box mean, as the original's tf area resize)
+   * or 'linear' (trilinear). A per-model choice so imported weights can match their preprocessing.
+   */
+  resampling: z.enum(['area', 'linear']).default('area'),
   inputName: z.string().default('image'),
   outputName: z.string().default('probs'),
 })
@@ -54,6 +59,8 @@ export const ModelCardSchema = z.object({
       foregroundChannel: z.number().int().min(0).default(1),
       /** margin around the foreground box, mm */
       marginMm: z.number().min(0).default(10),
+      /** foreground probability above which a voxel counts for the box */
+      foregroundThreshold: z.number().min(0).max(1).default(0.5),
     }),
     segmentation: StageSchema,
   }),

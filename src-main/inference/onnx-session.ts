@@ -60,7 +60,10 @@ export async function openSession(
   const skipped: OpenedSession['skipped'] = []
   for (const provider of providerOrder(device)) {
     try {
-      const opts = { ...options, executionProviders: [provider] }
+      // Probing a GPU provider that is absent makes ONNX Runtime log an error line to stderr; we
+      // report the reason ourselves, so keep its log quiet for those attempts.
+      const quiet = provider !== 'cpu' && options.logSeverityLevel === undefined ? { logSeverityLevel: 4 as const } : {}
+      const opts = { ...options, ...quiet, executionProviders: [provider] }
       const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts)
       return { session, provider, skipped }
     } catch (e) {

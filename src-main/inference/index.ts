@@ -1,0 +1,71 @@
+/**
+ * The SCN engine's public API. runScn() resolves the model, starts a worker thread for the run
+ * (session.run() blocks its thread for seconds: DESIGN §4), relays progress, and terminates the
+ * worker when the run ends or is cancelled, which returns all of its memory (ONNX Runtime arenas
+ * included) at once.
+ */
+import { Worker } from 'node:worker_threads'
+import type { CtVolume, LabelVolume } from '../volumes/volume.js'
+import { listModels, resolveModel, type ModelEntry } from './models.js'
+import type { DeviceChoice } from './onnx-session.js'
+import { SegmentCancelledError, type SegmentProgress, type SegmentReport, type SessionPreset } from './types.js'
+import type { RunRequest, WorkerMessage } from './worker.js'
+
+export type { SegmentProgress, SegmentReport, SessionPreset, DeviceChoice, ModelEntry }
+export { listModels, resolveModel, SegmentCancelledError }
+export { STAGES } from './types.js'
+
+export interface RunScnOptions {
+  modelId?: string
+  device?: DeviceChoice
+  signal?: AbortSignal
+  onProgress?: (p: SegmentProgress) => void
+}
+
+export function runScn(ct: CtVolume, opts: RunScnOptions = {}): Promise<{ labels: LabelVolume; report: SegmentReport }> {
+  return runScnWith(ct, opts)
+}
+
+/** runScn with engine-internal knobs (the benchmark compares session presets). */
+export async function runScnWith(
+  ct: CtVolume,
+  opts: RunScnOptions & { sessionPreset?: SessionPreset },
+): Promise<{ labels: LabelVolume; report: SegmentReport }> {
+  if (opts.signal?.aborted) throw new SegmentCancelledError()
+  const model = resolveModel(opts.modelId)
+  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const finish = (err: Error | null, value?: { labels: LabelVolume; report: SegmentReport }) => {
+      if (settled) return
+      settled = true
+      opts.signal?.removeEventListener('abort', onAbort)
+      void worker.terminate()
+      if (err) reject(err)
+      else resolve(value!)
+    }
+    const onAbort = () => finish(new SegmentCancelledError())
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    worker.on('message', (msg: WorkerMessage) => {
+      if (settled) return
+      if (msg.type === 'progress') opts.onProgress?.(msg.progress)
+      else if (msg.type === 'result') finish(null, { labels: msg.labels, report: msg.report })
+      else if (msg.type === 'error') {
+        const e = new Error(msg.message)
+        e.name = msg.name
+        finish(e)
+      }
+    })
+    worker.on('error', (e) => finish(e instanceof Error ? e : new Error(String(e))))
+    worker.on('exit', (code) => finish(new Error(`the segmentation worker stopped unexpectedly (exit code ${code})`)))
+    const req: RunRequest = {
+      type: 'run',
+      // geometry + voxels only: structured clone copies the voxels into the worker
+      ct: { dims: ct.dims, spacing: ct.spacing, origin: ct.origin, direction: ct.direction, data: ct.data, meta: { ...ct.meta } },
+      model: { dir: model.dir, card: model.card },
+      device: opts.device ?? 'auto',
+      sessionPreset: opts.sessionPreset ?? 'low-memory',
+    }
+    worker.postMessage(req)
+  })
+}

@@ -1,0 +1,234 @@
+/**
+ * The two-stage SCN pipeline of DESIGN §3, from a CT on any grid to a Uint8 labelmap on that same
+ * grid. Runs wherever it is called; runScn (index.ts) calls it inside a worker thread so that
+ * session.run() never blocks the caller's event loop.
+ *
+ * Memory plan (512x512x300 int16 CT = 157 MB): the localization input is built straight from the
+ * CT (no reoriented or float copy of the whole CT); the segmentation stage copies and smooths only
+ * the CT block under the crop; each ONNX session is released before the next stage; the
+ * probabilities are resampled back only inside the crop, reading channels only at label borders.
+ */
+import { join } from 'node:path'
+import * as ort from 'onnxruntime-node'
+import type { CtVolume, LabelVolume, Vec3 } from '../volumes/volume.js'
+import { createLabelVolume, voxelCount } from '../volumes/volume.js'
+import type { ModelCard, StageCard } from './model-card.js'
+import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
+import { STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
+import {
+  boxFromMask,
+  centredGrid,
+  clipScale,
+  coveringIndexBox,
+  cropToFloat32,
+  gaussianSmooth,
+  localizationSpacing,
+  probsToLabels,
+  resampleToGrid,
+  segmentationSpacing,
+  validSize,
+  worldBoxOfIndexBox,
+  worldEdgeBox,
+} from './transforms.js'
+
+export interface PipelineModel {
+  dir: string
+  card: ModelCard
+}
+
+export interface PipelineOptions {
+  device?: DeviceChoice
+  sessionPreset?: SessionPreset
+  onProgress?: (p: SegmentProgress) => void
+}
+
+/** Segmentation spacing tolerance of the original (2 mm grows to max(extent/size) + 0.1 mm). */
+const SEG_SPACING_TOLERANCE_MM = 0.1
+/** Localization spacing growth when the CT does not fit (original: largest ratio + 2 %). */
+const LOC_SPACING_GROWTH = 0.02
+
+class Progress {
+  private done = 0
+  private last = -1
+  readonly seconds: Record<string, number> = {}
+  private t0 = 0
+  private current: StageName = 'localization-input'
+  constructor(private readonly cb?: (p: SegmentProgress) => void) {}
+  start(stage: StageName, message?: string): void {
+    this.current = stage
+    this.t0 = performance.now()
+    this.emit(0, message ?? STAGES.find((s) => s.stage === stage)!.label)
+  }
+  /** within-stage fraction */
+  emit(f: number, message: string): void {
+    const w = STAGES.find((s) => s.stage === this.current)!.weight
+    const fraction = Math.min(1, this.done + w * Math.max(0, Math.min(1, f)))
+    if (fraction < this.last) return
+    this.last = fraction
+    this.cb?.({ stage: this.current, fraction, message })
+  }
+  end(): void {
+    this.seconds[this.current] = (performance.now() - this.t0) / 1000
+    this.done += STAGES.find((s) => s.stage === this.current)!.weight
+  }
+  skip(stage: StageName): void {
+    this.seconds[stage] = 0
+    this.done += STAGES.find((s) => s.stage === stage)!.weight
+  }
+}
+
+interface StageRun {
+  probs: Float32Array
+  channels: number
+  provider: ProviderName
+  skipped: { provider: ProviderName; reason: string }[]
+}
+
+/**
+ * Opens the stage's session, runs it once, releases it. A GPU provider that opens but then fails
+ * to run falls back to the CPU, and the reason is reported.
+ */
+async function runStage(modelDir: string, stage: StageCard, device: DeviceChoice, preset: SessionPreset, input: Float32Array, dims: Vec3): Promise<StageRun> {
+  const file = join(modelDir, stage.file)
+  const options = preset === 'low-memory' ? lowMemorySessionOptions() : {}
+  const opened = await openSession(file, device, options)
+  const skipped = [...opened.skipped]
+  let session = opened.session
+  let provider = opened.provider
+  const feeds = { [stage.inputName]: new ort.Tensor('float32', input, [1, 1, dims[2], dims[1], dims[0]]) }
+  let out: ort.InferenceSession.OnnxValueMapType
+  try {
+    try {
+      out = await session.run(feeds, [stage.outputName])
+    } catch (e) {
+      if (provider === 'cpu' || !providerOrder(device).includes('cpu')) throw e
+      skipped.push({ provider, reason: `it opened the model but failed to run it (${String((e as Error).message).split('\n')[0]})` })
+      await session.release()
+      const cpu = await openSession(file, 'cpu', options)
+      session = cpu.session
+      provider = 'cpu'
+      out = await session.run(feeds, [stage.outputName])
+    }
+  } catch (e) {
+    await session.release().catch(() => undefined)
+    throw new Error(`${file}: the model failed to run on a ${dims.join('x')} input (${String((e as Error).message).split('\n')[0]})`)
+  }
+  await session.release()
+  const t = out[stage.outputName]
+  if (!t || t.type !== 'float32') throw new Error(`${file}: the model has no float32 output named "${stage.outputName}"`)
+  const d = t.dims
+  if (d.length !== 5 || d[0] !== 1 || d[2] !== dims[2] || d[3] !== dims[1] || d[4] !== dims[0]) {
+    throw new Error(`${file}: output "${stage.outputName}" has shape [${d.join(', ')}], expected [1, C, ${dims[2]}, ${dims[1]}, ${dims[0]}]`)
+  }
+  return { probs: t.data as Float32Array, channels: Number(d[1]), provider, skipped }
+}
+
+export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: PipelineOptions = {}): Promise<{ labels: LabelVolume; report: SegmentReport }> {
+  const { card, dir } = model
+  const device = opts.device ?? 'auto'
+  const preset = opts.sessionPreset ?? 'low-memory'
+  const progress = new Progress(opts.onProgress)
+  const loc = card.stages.localization
+  const seg = card.stages.segmentation
+  const maxLabel = Math.max(...card.labels.map((l) => l.value))
+  if (voxelCount(ct.dims) !== ct.data.length) throw new Error(`the CT has ${ct.data.length} voxels, its dimensions say ${voxelCount(ct.dims)}`)
+
+  // 1. Localization input: the CT at 6 mm (grown if it does not fit), centred in a valid-size grid.
+  progress.start('localization-input')
+  const ctBox = worldEdgeBox(ct)
+  const ctExtent = [0, 1, 2].map((a) => ctBox.max[a] - ctBox.min[a]) as Vec3
+  const ctCentre = [0, 1, 2].map((a) => (ctBox.max[a] + ctBox.min[a]) / 2) as Vec3
+  const locSpacing = localizationSpacing(ctExtent, loc.spacing, loc.validSizes, LOC_SPACING_GROWTH)
+  const locNeed = [0, 1, 2].map((a) => Math.ceil(ctExtent[a] / locSpacing[a] - 1e-9))
+  const locDims: Vec3 = [validSize(locNeed[0], loc.validSizes.x), validSize(locNeed[1], loc.validSizes.y), validSize(locNeed[2], loc.validSizes.z)]
+  const locGrid = centredGrid(ctCentre, locSpacing, locDims)
+  let locInput: Float32Array | null = resampleToGrid(ct, locGrid, loc.resampling, loc.padValue)
+  if (loc.smoothingSigmaMm > 0) gaussianSmooth(locInput, locDims, locSpacing.map((s) => loc.smoothingSigmaMm / s) as Vec3)
+  clipScale(locInput, loc.normalization.scale, loc.normalization.min, loc.normalization.max)
+  progress.emit(1, `localization input ${locDims.join('x')} at ${locSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
+  progress.end()
+
+  // 2. Localization network -> foreground box (+ margin), in world mm.
+  progress.start('localization')
+  const locRun = await runStage(dir, loc, device, preset, locInput, locDims)
+  locInput = null
+  if (locRun.channels <= loc.foregroundChannel) throw new Error(`${join(dir, loc.file)}: the localization output has ${locRun.channels} channels, the card's foregroundChannel is ${loc.foregroundChannel}`)
+  const fgBox = boxFromMask(locRun.probs, locDims, loc.foregroundThreshold, loc.foregroundChannel)
+  progress.emit(1, fgBox ? `foreground found (${locRun.provider})` : 'no foreground found: the labels will be empty')
+  progress.end()
+  const provider = locRun.provider
+  const skippedProviders = locRun.skipped
+
+  const labels = createLabelVolume(ct, { description: `SCN Studio prediction (${card.id} ${card.version})`, modality: 'SEG' })
+  if (fgBox) {
+    const box = worldBoxOfIndexBox(locGrid, fgBox, loc.marginMm)
+    const extent = [0, 1, 2].map((a) => box.max[a] - box.min[a]) as Vec3
+    const centre = [0, 1, 2].map((a) => (box.max[a] + box.min[a]) / 2) as Vec3
+
+    // 3. Segmentation input: the box at 2 mm (coarser if needed), smoothed, area-resampled, clipped.
+    progress.start('segmentation-input')
+    const segSpacing = segmentationSpacing(extent, seg.spacing, seg.validSizes, SEG_SPACING_TOLERANCE_MM)
+    // as the original: int(ceil(extent) / spacing), then the next valid size above it
+    const need = [0, 1, 2].map((a) => Math.floor(Math.ceil(extent[a]) / segSpacing[a]))
+    const segDims: Vec3 = [validSize(need[0], seg.validSizes.x), validSize(need[1], seg.validSizes.y), validSize(need[2], seg.validSizes.z)]
+    const segGrid = centredGrid(centre, segSpacing, segDims)
+    const sigmaVox = ct.spacing.map((s) => seg.smoothingSigmaMm / s) as Vec3
+    const radius = Math.max(...sigmaVox.map((s) => Math.ceil(s * 4 + 0.5)))
+    const block = coveringIndexBox(ct, segGrid, radius + 1)
+    let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
+    if (!block) {
+      segInput.fill(seg.padValue)
+    } else {
+      const sub = cropToFloat32(ct, block)
+      progress.emit(0.3, `smoothing ${sub.dims.join('x')} CT voxels (sigma ${seg.smoothingSigmaMm} mm)`)
+      if (seg.smoothingSigmaMm > 0) gaussianSmooth(sub.data, sub.dims, sigmaVox)
+      progress.emit(0.8, 'resampling')
+      resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
+    }
+    clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max)
+    progress.emit(1, `segmentation input ${segDims.join('x')} at ${segSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
+    progress.end()
+
+    // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
+    progress.start('segmentation')
+    const segRun = await runStage(dir, seg, provider, preset, segInput, segDims)
+    segInput = null
+    if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
+    progress.end()
+
+    // 5. Probabilities back onto the CT's own grid (linear, inside the crop only), argmax.
+    progress.start('labels')
+    let lastEmit = 0
+    probsToLabels(segRun.probs, segRun.channels, segGrid, ct, labels.data, (f) => {
+      if (f - lastEmit >= 0.05 || f === 1) {
+        lastEmit = f
+        progress.emit(f, 'resampling labels onto the CT grid')
+      }
+    })
+    progress.end()
+  } else {
+    progress.skip('segmentation-input')
+    progress.skip('segmentation')
+    progress.skip('labels')
+  }
+
+  const report: SegmentReport = {
+    modelId: card.id,
+    modelVersion: card.version,
+    provider,
+    skippedProviders,
+    stageSeconds: progress.seconds,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    organs: organVolumes(labels, card),
+  }
+  opts.onProgress?.({ stage: 'done', fraction: 1, message: 'done' })
+  return { labels, report }
+}
+
+export function organVolumes(labels: LabelVolume, card: ModelCard): SegmentReport['organs'] {
+  const counts = new Float64Array(256)
+  const d = labels.data
+  for (let i = 0; i < d.length; i++) counts[d[i]]++
+  const voxelMl = (labels.spacing[0] * labels.spacing[1] * labels.spacing[2]) / 1000
+  return card.labels.map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], volumeMl: Math.round(counts[l.value] * voxelMl * 100) / 100 }))
+}

@@ -1,0 +1,429 @@
+/**
+ * The SCN's pre- and post-processing as plain typed-array functions (DESIGN §3): valid-size and
+ * spacing choice, foreground box, Gaussian smoothing, resampling onto model grids, and resampling
+ * the output probabilities back onto the CT's own grid.
+ *
+ * Model grids are identity-direction grids in LPS world space. The original code (SimpleITK
+ * DICOMOrient, then tf resizes) first reorients the CT and then resamples it; we fold the
+ * reorientation into the resampling affine (source index <- world <- model index, all from
+ * geometry.ts), which is the same mapping with one interpolation instead of two and without a
+ * reoriented full-resolution copy of the CT. For oblique CTs the original ignored the direction
+ * cosines; here they are honoured exactly.
+ *
+ * No function allocates per voxel; inner loops walk the affine incrementally.
+ */
+import { composeAffine, indexToWorldAffine, worldToIndexAffine, applyAffine, IDENTITY3, type Affine } from '../volumes/geometry.js'
+import type { Geometry, Vec3, VoxelArray } from '../volumes/volume.js'
+
+/** A source image for resampling: any voxel array on any (possibly oblique) grid. */
+export interface SampledImage extends Geometry {
+  data: VoxelArray
+}
+
+export type ResampleMethod = 'area' | 'linear'
+
+// ---------------------------------------------------------------------------------------------
+// Sizes and spacings
+
+/**
+ * The model input size for an image needing `n` voxels along an axis. As the original
+ * (`get_valid_size`): the smallest valid size strictly greater than `n`, else the largest one
+ * (the image is then cropped around its centre).
+ */
+export function validSize(n: number, sizes: readonly number[]): number {
+  let best = Infinity
+  for (const s of sizes) if (s > n && s < best) best = s
+  return Number.isFinite(best) ? best : Math.max(...sizes)
+}
+
+/**
+ * Localization spacing: the card's spacing, grown uniformly when the CT does not fit the largest
+ * valid size (original: ratio = max(ceil(extent/spacing)/maxSize) + 0.02; spacing *= ratio if > 1).
+ */
+export function localizationSpacing(extentMm: Vec3, base: Vec3, sizes: { x: readonly number[]; y: readonly number[]; z: readonly number[] }, growth = 0.02): Vec3 {
+  const maxes = [Math.max(...sizes.x), Math.max(...sizes.y), Math.max(...sizes.z)]
+  let ratio = 0
+  for (let a = 0; a < 3; a++) ratio = Math.max(ratio, Math.ceil(extentMm[a] / base[a] - 1e-9) / maxes[a])
+  ratio += growth
+  return ratio > 1 ? (base.map((s) => s * ratio) as Vec3) : ([...base] as Vec3)
+}
+
+/**
+ * Segmentation spacing for a box: the card's spacing, unless the box needs more than the largest
+ * valid size on some axis; then isotropic max(extent/maxSize) + tolerance (original: 2 mm, +0.1 mm,
+ * switching as soon as the needed spacing exceeds base - tolerance).
+ */
+export function segmentationSpacing(extentMm: Vec3, base: Vec3, sizes: { x: readonly number[]; y: readonly number[]; z: readonly number[] }, toleranceMm = 0.1): Vec3 {
+  const maxes = [Math.max(...sizes.x), Math.max(...sizes.y), Math.max(...sizes.z)]
+  let need = 0
+  for (let a = 0; a < 3; a++) need = Math.max(need, extentMm[a] / maxes[a])
+  const s = need + toleranceMm
+  return need > Math.min(...base) - toleranceMm ? [s, s, s] : ([...base] as Vec3)
+}
+
+/** Identity-direction grid of `dims` voxels at `spacing` whose voxel centres are symmetric about `centre`. */
+export function centredGrid(centre: Vec3, spacing: Vec3, dims: Vec3): Geometry {
+  return {
+    dims: [...dims] as Vec3,
+    spacing: [...spacing] as Vec3,
+    origin: [0, 1, 2].map((a) => centre[a] - ((dims[a] - 1) * spacing[a]) / 2) as Vec3,
+    direction: [...IDENTITY3],
+  }
+}
+
+/** World (LPS) axis-aligned box of a grid's voxel *edges* (the extent the original calls size*spacing). */
+export function worldEdgeBox(g: Geometry): { min: Vec3; max: Vec3 } {
+  const a = indexToWorldAffine(g)
+  const min: Vec3 = [Infinity, Infinity, Infinity]
+  const max: Vec3 = [-Infinity, -Infinity, -Infinity]
+  for (let c = 0; c < 8; c++) {
+    const p = applyAffine(a, [c & 1 ? g.dims[0] - 0.5 : -0.5, c & 2 ? g.dims[1] - 0.5 : -0.5, c & 4 ? g.dims[2] - 0.5 : -0.5])
+    for (let i = 0; i < 3; i++) {
+      if (p[i] < min[i]) min[i] = p[i]
+      if (p[i] > max[i]) max[i] = p[i]
+    }
+  }
+  return { min, max }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreground box
+
+/**
+ * Inclusive index box of the voxels of channel `channel` (of a [C,Z,Y,X] x-fastest buffer) whose
+ * value exceeds `threshold`; null when there are none.
+ */
+export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, threshold = 0.5, channel = 0): { min: Vec3; max: Vec3 } | null {
+  const [nx, ny, nz] = dims
+  const base = channel * nx * ny * nz
+  const min: Vec3 = [nx, ny, nz]
+  const max: Vec3 = [-1, -1, -1]
+  let idx = base
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      let first = -1
+      let last = -1
+      for (let i = 0; i < nx; i++, idx++) {
+        if (data[idx] > threshold) {
+          if (first < 0) first = i
+          last = i
+        }
+      }
+      if (first >= 0) {
+        if (first < min[0]) min[0] = first
+        if (last > max[0]) max[0] = last
+        if (j < min[1]) min[1] = j
+        if (j > max[1]) max[1] = j
+        if (k < min[2]) min[2] = k
+        if (k > max[2]) max[2] = k
+      }
+    }
+  }
+  return max[0] < 0 ? null : { min, max }
+}
+
+/**
+ * World box of an index box on an identity-direction grid, from the first voxel's lower edge to the
+ * last voxel's upper edge (original: start*spacing, (end+1)*spacing), grown by `marginMm`.
+ */
+export function worldBoxOfIndexBox(grid: Geometry, box: { min: Vec3; max: Vec3 }, marginMm: number): { min: Vec3; max: Vec3 } {
+  const min = [0, 1, 2].map((a) => grid.origin[a] + (box.min[a] - 0.5) * grid.spacing[a] - marginMm) as Vec3
+  const max = [0, 1, 2].map((a) => grid.origin[a] + (box.max[a] + 0.5) * grid.spacing[a] + marginMm) as Vec3
+  return { min, max }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crop and intensity
+
+/** Index box (inclusive, clamped to the volume) of the voxels of `src` that can influence `dst`, plus `pad` voxels. */
+export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number): { min: Vec3; max: Vec3 } | null {
+  const m = composeAffine(worldToIndexAffine(src), indexToWorldAffine(dst))
+  const min: Vec3 = [Infinity, Infinity, Infinity]
+  const max: Vec3 = [-Infinity, -Infinity, -Infinity]
+  for (let c = 0; c < 8; c++) {
+    const p = applyAffine(m, [c & 1 ? dst.dims[0] - 0.5 : -0.5, c & 2 ? dst.dims[1] - 0.5 : -0.5, c & 4 ? dst.dims[2] - 0.5 : -0.5])
+    for (let i = 0; i < 3; i++) {
+      if (p[i] < min[i]) min[i] = p[i]
+      if (p[i] > max[i]) max[i] = p[i]
+    }
+  }
+  const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(min[a]) - pad)) as Vec3
+  const hi = [0, 1, 2].map((a) => Math.min(src.dims[a] - 1, Math.ceil(max[a]) + pad)) as Vec3
+  if (lo.some((v, a) => v > hi[a])) return null
+  return { min: lo, max: hi }
+}
+
+/** Copies an inclusive index box of `src` into a new Float32 image with the matching geometry (a crop; no padding). */
+export function cropToFloat32(src: SampledImage, box: { min: Vec3; max: Vec3 }): SampledImage & { data: Float32Array } {
+  const dims = [0, 1, 2].map((a) => box.max[a] - box.min[a] + 1) as Vec3
+  const [nx, ny] = src.dims
+  const out = new Float32Array(dims[0] * dims[1] * dims[2])
+  const d = src.data
+  let o = 0
+  for (let k = 0; k < dims[2]; k++) {
+    for (let j = 0; j < dims[1]; j++) {
+      let s = box.min[0] + nx * (box.min[1] + j + ny * (box.min[2] + k))
+      for (let i = 0; i < dims[0]; i++) out[o++] = d[s++]
+    }
+  }
+  const origin = applyAffine(indexToWorldAffine(src), box.min)
+  return { dims, spacing: [...src.spacing] as Vec3, origin, direction: [...src.direction], data: out }
+}
+
+/** In place: x = clip(x / scale, min, max) (the SCN's clip(HU/2048, -1, 1)). */
+export function clipScale(data: Float32Array, scale: number, min: number, max: number): void {
+  const inv = 1 / scale
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] * inv
+    data[i] = v < min ? min : v > max ? max : v
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gaussian smoothing
+
+/** Normalised 1-D Gaussian kernel; radius ceil(4 sigma + 0.5) as the original's filter_shape. */
+export function gaussianKernel(sigma: number): Float32Array {
+  const r = Math.ceil(sigma * 4 + 0.5)
+  const k = new Float32Array(2 * r + 1)
+  let sum = 0
+  for (let i = -r; i <= r; i++) {
+    const v = Math.exp((-0.5 * i * i) / (sigma * sigma))
+    k[i + r] = v
+    sum += v
+  }
+  for (let i = 0; i < k.length; i++) k[i] /= sum
+  return k
+}
+
+/** Symmetric (mirror, edge repeated) index as tf.pad 'SYMMETRIC': -1 -> 0, n -> n-1. */
+function mirror(i: number, n: number): number {
+  const period = 2 * n
+  i = ((i % period) + period) % period
+  return i < n ? i : period - 1 - i
+}
+
+/**
+ * In-place separable Gaussian smoothing with per-index-axis sigma in voxels (sigmaMm / spacing:
+ * an isotropic world Gaussian, so oblique grids need no special case). Borders are mirrored as
+ * in the original. Uses one line buffer, no volume-sized temporaries.
+ */
+export function gaussianSmooth(data: Float32Array, dims: Vec3, sigmaVox: Vec3): void {
+  const [nx, ny, nz] = dims
+  const strides = [1, nx, nx * ny]
+  const lens = [nx, ny, nz]
+  for (let axis = 0; axis < 3; axis++) {
+    const sigma = sigmaVox[axis]
+    const n = lens[axis]
+    if (!(sigma > 0) || n < 2) continue
+    const kernel = gaussianKernel(sigma)
+    const r = (kernel.length - 1) >> 1
+    const line = new Float32Array(n + 2 * r)
+    const stride = strides[axis]
+    // the two other axes
+    const o1 = axis === 0 ? 1 : 0
+    const o2 = axis === 2 ? 1 : 2
+    for (let b = 0; b < lens[o2]; b++) {
+      for (let a = 0; a < lens[o1]; a++) {
+        const start = a * strides[o1] + b * strides[o2]
+        for (let t = -r; t < n + r; t++) line[t + r] = data[start + mirror(t, n) * stride]
+        for (let t = 0; t < n; t++) {
+          let s = 0
+          for (let q = 0; q < kernel.length; q++) s += kernel[q] * line[t + q]
+          data[start + t * stride] = s
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling
+
+/** dst index -> src continuous index. */
+export function indexMap(src: Geometry, dst: Geometry): Affine {
+  return composeAffine(worldToIndexAffine(src), indexToWorldAffine(dst))
+}
+
+/**
+ * Resamples `src` onto the grid `dst` (any directions), writing `out` (x fastest). Points more than
+ * half a voxel outside the source get `pad`; within that half voxel the border value extends.
+ *  - 'linear': trilinear at the destination voxel centre.
+ *  - 'area': the mean of the piecewise-constant source over the destination voxel (tf's 'area'
+ *    resize, which the original uses), integrated on a lattice of ceil(ratio) points per
+ *    destination axis, so each source voxel is hit about once; exact block means for integer ratios.
+ */
+export function resampleToGrid(src: SampledImage, dst: Geometry, method: ResampleMethod, pad: number, out?: Float32Array): Float32Array {
+  const n = dst.dims[0] * dst.dims[1] * dst.dims[2]
+  const res = out ?? new Float32Array(n)
+  if (res.length !== n) throw new Error(`resample: output buffer has ${res.length} values, the grid needs ${n}`)
+  const m = indexMap(src, dst)
+  const [sx, sy, sz] = src.dims
+  const d = src.data
+  const sxy = sx * sy
+  // sample lattice offsets (in source index units) inside one destination voxel
+  let offs: Float64Array
+  if (method === 'area') {
+    const cnt = [0, 1, 2].map((j) => Math.max(1, Math.ceil(Math.max(Math.abs(m[j]), Math.abs(m[4 + j]), Math.abs(m[8 + j])) - 1e-6)))
+    offs = new Float64Array(3 * cnt[0] * cnt[1] * cnt[2])
+    let q = 0
+    for (let c = 0; c < cnt[2]; c++) {
+      const fc = (c + 0.5) / cnt[2] - 0.5
+      for (let b = 0; b < cnt[1]; b++) {
+        const fb = (b + 0.5) / cnt[1] - 0.5
+        for (let a = 0; a < cnt[0]; a++) {
+          const fa = (a + 0.5) / cnt[0] - 0.5
+          offs[q++] = m[0] * fa + m[1] * fb + m[2] * fc
+          offs[q++] = m[4] * fa + m[5] * fb + m[6] * fc
+          offs[q++] = m[8] * fa + m[9] * fb + m[10] * fc
+        }
+      }
+    }
+  } else {
+    offs = new Float64Array(3)
+  }
+  const ns = offs.length / 3
+  const invNs = 1 / ns
+  const xmax = sx - 0.5
+  const ymax = sy - 0.5
+  const zmax = sz - 0.5
+  let o = 0
+  for (let k = 0; k < dst.dims[2]; k++) {
+    for (let j = 0; j < dst.dims[1]; j++) {
+      let px = m[1] * j + m[2] * k + m[3]
+      let py = m[5] * j + m[6] * k + m[7]
+      let pz = m[9] * j + m[10] * k + m[11]
+      for (let i = 0; i < dst.dims[0]; i++, o++, px += m[0], py += m[4], pz += m[8]) {
+        if (method === 'area') {
+          let acc = 0
+          for (let s = 0, q = 0; s < ns; s++, q += 3) {
+            const x = px + offs[q]
+            const y = py + offs[q + 1]
+            const z = pz + offs[q + 2]
+            if (x < -0.5 || y < -0.5 || z < -0.5 || x >= xmax || y >= ymax || z >= zmax) {
+              acc += pad
+            } else {
+              // nearest voxel = the box the point falls in
+              acc += d[Math.floor(x + 0.5) + sx * Math.floor(y + 0.5) + sxy * Math.floor(z + 0.5)]
+            }
+          }
+          res[o] = acc * invNs
+        } else {
+          if (px < -0.5 || py < -0.5 || pz < -0.5 || px > xmax || py > ymax || pz > zmax) {
+            res[o] = pad
+            continue
+          }
+          const x = px < 0 ? 0 : px > sx - 1 ? sx - 1 : px
+          const y = py < 0 ? 0 : py > sy - 1 ? sy - 1 : py
+          const z = pz < 0 ? 0 : pz > sz - 1 ? sz - 1 : pz
+          const x0 = Math.floor(x)
+          const y0 = Math.floor(y)
+          const z0 = Math.floor(z)
+          const fx = x - x0
+          const fy = y - y0
+          const fz = z - z0
+          const dx = x0 < sx - 1 ? 1 : 0
+          const dy = y0 < sy - 1 ? sx : 0
+          const dz = z0 < sz - 1 ? sxy : 0
+          const b = x0 + sx * y0 + sxy * z0
+          const c00 = d[b] + fx * (d[b + dx] - d[b])
+          const c10 = d[b + dy] + fx * (d[b + dy + dx] - d[b + dy])
+          const c01 = d[b + dz] + fx * (d[b + dz + dx] - d[b + dz])
+          const c11 = d[b + dz + dy] + fx * (d[b + dz + dy + dx] - d[b + dz + dy])
+          const c0 = c00 + fy * (c10 - c00)
+          const c1 = c01 + fy * (c11 - c01)
+          res[o] = c0 + fz * (c1 - c0)
+        }
+      }
+    }
+  }
+  return res
+}
+
+/** Per-voxel argmax over the channels of a [C, Z, Y, X] probability buffer. */
+export function argmaxChannels(probs: Float32Array, nChannels: number, nVoxels: number, out?: Uint8Array): Uint8Array {
+  const res = out ?? new Uint8Array(nVoxels)
+  for (let v = 0; v < nVoxels; v++) {
+    let best = 0
+    let bv = probs[v]
+    for (let c = 1, q = v + nVoxels; c < nChannels; c++, q += nVoxels) {
+      if (probs[q] > bv) {
+        bv = probs[q]
+        best = c
+      }
+    }
+    res[v] = best
+  }
+  return res
+}
+
+/**
+ * Writes argmax(linear interpolation of `probs`) into `labels` (on `target`'s grid, any
+ * direction) for the target voxels inside the model grid `grid`; voxels outside keep their value.
+ * Shortcut: where all 8 neighbouring model voxels have the same argmax, any convex combination has
+ * it too, so the channels are read only at label borders. Returns the number of voxels written.
+ */
+export function probsToLabels(probs: Float32Array, nChannels: number, grid: Geometry, target: Geometry, labels: Uint8Array, onRow?: (fraction: number) => void): number {
+  const [gx, gy, gz] = grid.dims
+  const nv = gx * gy * gz
+  const hard = argmaxChannels(probs, nChannels, nv)
+  const box = coveringIndexBox(target, grid, 1)
+  if (!box) return 0
+  const m = indexMap(grid, target)
+  const [tx, ty] = target.dims
+  const gxy = gx * gy
+  const xmax = gx - 0.5
+  const ymax = gy - 0.5
+  const zmax = gz - 0.5
+  let written = 0
+  const rows = box.max[2] - box.min[2] + 1
+  for (let k = box.min[2]; k <= box.max[2]; k++) {
+    for (let j = box.min[1]; j <= box.max[1]; j++) {
+      const i0 = box.min[0]
+      let px = m[0] * i0 + m[1] * j + m[2] * k + m[3]
+      let py = m[4] * i0 + m[5] * j + m[6] * k + m[7]
+      let pz = m[8] * i0 + m[9] * j + m[10] * k + m[11]
+      let t = i0 + tx * (j + ty * k)
+      for (let i = i0; i <= box.max[0]; i++, t++, px += m[0], py += m[4], pz += m[8]) {
+        if (px < -0.5 || py < -0.5 || pz < -0.5 || px > xmax || py > ymax || pz > zmax) continue
+        const x = px < 0 ? 0 : px > gx - 1 ? gx - 1 : px
+        const y = py < 0 ? 0 : py > gy - 1 ? gy - 1 : py
+        const z = pz < 0 ? 0 : pz > gz - 1 ? gz - 1 : pz
+        const x0 = Math.floor(x)
+        const y0 = Math.floor(y)
+        const z0 = Math.floor(z)
+        const dx = x0 < gx - 1 ? 1 : 0
+        const dy = y0 < gy - 1 ? gx : 0
+        const dz = z0 < gz - 1 ? gxy : 0
+        const b = x0 + gx * y0 + gxy * z0
+        const l = hard[b]
+        written++
+        if (l === hard[b + dx] && l === hard[b + dy] && l === hard[b + dy + dx] && l === hard[b + dz] && l === hard[b + dz + dx] && l === hard[b + dz + dy] && l === hard[b + dz + dy + dx]) {
+          labels[t] = l
+          continue
+        }
+        const fx = x - x0
+        const fy = y - y0
+        const fz = z - z0
+        let best = 0
+        let bv = -Infinity
+        for (let c = 0, q = b; c < nChannels; c++, q += nv) {
+          const c00 = probs[q] + fx * (probs[q + dx] - probs[q])
+          const c10 = probs[q + dy] + fx * (probs[q + dy + dx] - probs[q + dy])
+          const c01 = probs[q + dz] + fx * (probs[q + dz + dx] - probs[q + dz])
+          const c11 = probs[q + dz + dy] + fx * (probs[q + dz + dy + dx] - probs[q + dz + dy])
+          const c0 = c00 + fy * (c10 - c00)
+          const c1 = c01 + fy * (c11 - c01)
+          const v = c0 + fz * (c1 - c0)
+          if (v > bv) {
+            bv = v
+            best = c
+          }
+        }
+        labels[t] = best
+      }
+    }
+    onRow?.((k - box.min[2] + 1) / rows)
+  }
+  return written
+}

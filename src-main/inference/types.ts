@@ -1,0 +1,47 @@
+/** Public types of the SCN engine (re-exported by index.ts). */
+import type { DeviceChoice } from './onnx-session.js'
+
+export type { DeviceChoice }
+
+export interface SegmentProgress {
+  /** the stage now running (see STAGES) */
+  stage: string
+  /** overall fraction of the run done, 0..1, never decreasing */
+  fraction: number
+  message: string
+}
+
+export interface SegmentReport {
+  modelId: string
+  modelVersion: string
+  /** the execution provider that ran the model: 'cuda' | 'webgpu' | 'cpu' */
+  provider: string
+  /** providers tried before it, and why each was skipped, in words */
+  skippedProviders: { provider: string; reason: string }[]
+  /** wall seconds per stage (STAGES order) */
+  stageSeconds: Record<string, number>
+  /** the process's peak resident set size so far (worker threads included), bytes */
+  peakRssBytes: number
+  organs: { value: number; name: string; voxels: number; volumeMl: number }[]
+}
+
+/** Which ONNX Runtime session options to use: ours (DESIGN §4) or ORT's defaults (benchmark baseline). */
+export type SessionPreset = 'low-memory' | 'ort-defaults'
+
+/** Stages in run order, with the share of a typical run's time each takes (for the progress fraction). */
+export const STAGES = [
+  { stage: 'localization-input', weight: 0.08, label: 'preparing the localization input' },
+  { stage: 'localization', weight: 0.12, label: 'finding the abdomen (localization network)' },
+  { stage: 'segmentation-input', weight: 0.12, label: 'preparing the segmentation input' },
+  { stage: 'segmentation', weight: 0.5, label: 'segmenting organs (segmentation network)' },
+  { stage: 'labels', weight: 0.18, label: 'resampling labels onto the CT grid' },
+] as const
+
+export type StageName = (typeof STAGES)[number]['stage']
+
+export class SegmentCancelledError extends Error {
+  constructor() {
+    super('segmentation cancelled')
+    this.name = 'AbortError'
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The engine's worker: receives one run request, runs the pipeline, posts progress and the result.
+ * Transport-agnostic (`serve` takes a post/receive pair) so the same code can sit behind
+ * worker_threads' parentPort now and Electron's utilityProcess parentPort in the packaged app.
+ */
+import { parentPort } from 'node:worker_threads'
+import type { CtVolume } from '../volumes/volume.js'
+import { runPipeline, type PipelineModel } from './pipeline.js'
+import type { DeviceChoice } from './onnx-session.js'
+import type { SegmentProgress, SegmentReport, SessionPreset } from './types.js'
+import type { LabelVolume } from '../volumes/volume.js'
+
+export interface RunRequest {
+  type: 'run'
+  ct: CtVolume
+  model: PipelineModel
+  device: DeviceChoice
+  sessionPreset: SessionPreset
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; progress: SegmentProgress }
+  | { type: 'result'; labels: LabelVolume; report: SegmentReport }
+  | { type: 'error'; name: string; message: string }
+
+export interface Transport {
+  post(msg: WorkerMessage, transfer?: ArrayBuffer[]): void
+  onMessage(cb: (msg: RunRequest) => void): void
+}
+
+export function serve(t: Transport): void {
+  t.onMessage(async (req) => {
+    if (req?.type !== 'run') return
+    try {
+      const { labels, report } = await runPipeline(req.ct, req.model, {
+        device: req.device,
+        sessionPreset: req.sessionPreset,
+        onProgress: (progress) => t.post({ type: 'progress', progress }),
+      })
+      t.post({ type: 'result', labels, report }, [labels.data.buffer as ArrayBuffer])
+    } catch (e) {
+      const err = e as Error
+      t.post({ type: 'error', name: err?.name ?? 'Error', message: String(err?.message ?? e) })
+    }
+  })
+}
+
+if (parentPort) {
+  const port = parentPort
+  serve({ post: (msg, transfer) => port.postMessage(msg, transfer ?? []), onMessage: (cb) => port.on('message', cb) })
+}
