@@ -5,12 +5,14 @@
 import { Command } from 'commander'
 import { VolumeError } from '../volumes/errors.js'
 import { registerInfo } from './info.js'
+import { registerServe } from './serve.js'
 import { EXIT } from './exit-codes.js'
 
 
 const program = new Command()
 program.name('scn-studio').description('SCN Studio: abdominal CT organ segmentation and annotation (headless commands)').showHelpAfterError()
 registerInfo(program)
+registerServe(program)
 
 // Each command registers itself here, one line per command module.
 try {

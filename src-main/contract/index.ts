@@ -13,8 +13,9 @@
  *   segmentation.run({volumeId, modelId?, device?}) -> {runId}
  *   segmentation.cancel({runId})                -> {runId, cancelled}
  *   segmentation.onProgress(p)                  event {runId, volumeId, stage, fraction 0..1, message}
- *   segmentation.onFinished(f)                  event outcome 'done' (prediction ready: labels.get kind 'prediction'
- *                                               and the 'current' labelmap is replaced by it) | 'cancelled' | 'failed'
+ *   segmentation.onFinished(f)                  event outcome 'done' | 'cancelled' | 'failed'; on 'done' the prediction is
+ *                                               ready (labels.get kind 'prediction'); 'current' is NOT changed: the
+ *                                               renderer applies the prediction as one undoable edit, then labels.put
  *   statistics.compute({volumeId, kind?})       -> per-organ voxels, mL, mean/std HU, vs prediction (added/removed/Dice), counts
  *   models.list()                               -> models (app + user folders) and unreadable-folder problems
  *   cases.list/create/open/setStatus            workspace cases (src-main/cases)

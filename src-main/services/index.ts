@@ -1,0 +1,266 @@
+/**
+ * The service layer behind the contract: plain Node, no Electron, no HTTP. Both hosts create one
+ * of these and forward calls to it with `dispatch` (src-main/contract/validate.ts).
+ */
+import { readFileSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { ContractError } from '../contract/errors.js'
+import type { OpenVolumeResult, VolumeSummary } from '../contract/schemas.js'
+import type { ServicesImpl } from '../contract/services.js'
+import { FLARE_LABELS } from '../labels.js'
+import { defaultWorkspaceDir } from '../util/app-paths.js'
+import { listDicomSeries } from '../volumes/dicom.js'
+import { orientationCode } from '../volumes/geometry.js'
+import { detectFormat, readCt } from '../volumes/read.js'
+import { geometryOf, type Volume } from '../volumes/volume.js'
+import { inferenceEngine, type SegmentationEngine } from './engine.js'
+import { EventBus } from './events.js'
+import { PathAccess } from './path-access.js'
+import { computeStatistics } from './statistics.js'
+import { newId, sameDims, VolumeStore, type OpenVolume } from './volume-store.js'
+
+export interface ServiceOptions {
+  host: 'electron' | 'web'
+  workspaceDir?: string
+  /** the file or folder given on the command line; opened first by the renderer */
+  launchPath?: string
+  /** more folders the user allows (web host `--allow-dir`) */
+  allowDirs?: string[]
+  engine?: SegmentationEngine
+  /** native dialogs (Electron only) */
+  showOpenDialog?: (kind: 'file' | 'folder') => Promise<string | null>
+}
+
+export interface ServiceRuntime {
+  impl: ServicesImpl
+  events: EventBus
+  access: PathAccess
+  store: VolumeStore
+  options: ServiceOptions & { workspaceDir: string }
+  /** cancel running work (host shutdown) */
+  dispose(): void
+}
+
+const packageJson = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
+
+function toInt16(v: Volume): { data: Int16Array; rounded: boolean; range: [number, number] } {
+  const src = v.data
+  let min = Infinity
+  let max = -Infinity
+  if (src instanceof Int16Array) {
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i]
+      if (x < min) min = x
+      if (x > max) max = x
+    }
+    return { data: src, rounded: false, range: [min, max] }
+  }
+  // Float HU (rescaled DICOM, float NIfTI): the renderer and the model work on integer HU.
+  const out = new Int16Array(src.length)
+  for (let i = 0; i < src.length; i++) {
+    const x = Math.max(-32768, Math.min(32767, Math.round(src[i])))
+    out[i] = x
+    if (x < min) min = x
+    if (x > max) max = x
+  }
+  return { data: out, rounded: true, range: [min, max] }
+}
+
+export function createServices(options: ServiceOptions): ServiceRuntime {
+  const workspaceDir = options.workspaceDir ?? defaultWorkspaceDir()
+  const events = new EventBus()
+  const access = new PathAccess()
+  const store = new VolumeStore()
+  const engine = options.engine ?? inferenceEngine()
+  access.grant(workspaceDir)
+  if (options.launchPath) access.grant(options.launchPath)
+  for (const d of options.allowDirs ?? []) access.grant(d)
+  const runs = new Map<string, { volumeId: string; abort: AbortController }>()
+
+  async function openVolume(path: string, seriesUid?: string): Promise<OpenVolumeResult> {
+    const real = access.check(path)
+    const format = detectFormat(real)
+    if (format === 'dicom' && !seriesUid && statSync(real).isDirectory()) {
+      const series = listDicomSeries(real)
+      if (series.length > 1) return { status: 'needs-series', path, series }
+    }
+    const key = `${real}\u0000${seriesUid ?? ''}`
+    const existing = store.findBySource(key)
+    if (existing) return { status: 'opened', volume: existing.summary }
+    const ct = await readCt(real, { seriesUid })
+    const { data, rounded, range } = toInt16(ct)
+    const vol: Volume<Int16Array> = { ...geometryOf(ct), data, meta: ct.meta }
+    const summary: Omit<VolumeSummary, 'volumeId'> = {
+      // NIfTI 'descrip' is often a tool's name; only DICOM series descriptions name the scan.
+      name: format === 'dicom' && ct.meta.description ? ct.meta.description : basename(real),
+      path: real,
+      format,
+      geometry: geometryOf(ct),
+      dataType: 'int16',
+      range,
+      orientation: orientationCode(ct.direction),
+      modality: ct.meta.modality,
+      seriesUid: ct.meta.seriesUid,
+      rounded,
+    }
+    const entry = store.add({ ct: vol, summary, current: { data: new Uint8Array(data.length), version: 0 }, sourceKey: key })
+    return { status: 'opened', volume: entry.summary }
+  }
+
+  function labelmapOf(v: OpenVolume, kind: 'current' | 'prediction') {
+    if (kind === 'current') return v.current
+    if (!v.prediction) throw new ContractError('not-found', `volume ${v.id} has no prediction yet: run the segmentation first`)
+    return v.prediction
+  }
+
+  const impl: ServicesImpl = {
+    app: {
+      async info() {
+        return {
+          name: 'SCN Studio',
+          version: packageJson.version,
+          host: options.host,
+          platform: process.platform,
+          versions: Object.fromEntries(Object.entries(process.versions).filter(([k, v]) => ['node', 'electron', 'chrome', 'v8'].includes(k) && v)) as Record<string, string>,
+          workspaceDir,
+          launchPath: options.launchPath,
+          capabilities: { nativeDialogs: !!options.showOpenDialog, dragAndDropPaths: options.host === 'electron' },
+          labels: FLARE_LABELS.map((l) => ({ ...l, color: [...l.color] as [number, number, number] })),
+        }
+      },
+    },
+    files: {
+      async showOpenDialog({ kind }) {
+        if (!options.showOpenDialog) throw new ContractError('unsupported', 'this host has no native file dialog: open files by path (web host: `scn-studio serve <path>`)')
+        const path = await options.showOpenDialog(kind)
+        if (path) access.grant(path) // the user chose it: that is what "opened" means
+        return { path }
+      },
+    },
+    volumes: {
+      open: ({ path, seriesUid }) => openVolume(path, seriesUid),
+      async list() {
+        return { volumes: store.all().map((v) => v.summary) }
+      },
+      async close({ volumeId }) {
+        for (const [runId, r] of runs) if (r.volumeId === volumeId) r.abort.abort(), runs.delete(runId)
+        store.delete(volumeId)
+        return {}
+      },
+      async getVoxels({ volumeId }) {
+        const v = store.get(volumeId)
+        return { header: { volumeId, dataType: 'int16', geometry: geometryOf(v.ct) }, data: v.ct.data }
+      },
+    },
+    labels: {
+      async get({ volumeId, kind }) {
+        const v = store.get(volumeId)
+        const lm = labelmapOf(v, kind)
+        return { header: { volumeId, kind, dataType: 'uint8', geometry: geometryOf(v.ct), version: lm.version }, data: lm.data }
+      },
+      async put({ header, data }) {
+        const v = store.get(header.volumeId)
+        if (header.kind !== 'current') throw new ContractError('bad-request', `labels.put: only the 'current' labelmap can be written (got '${header.kind}')`)
+        if (!sameDims(v.ct, header.geometry.dims)) {
+          throw new ContractError('bad-request', `labels.put: the labelmap is ${header.geometry.dims.join('×')} but volume ${v.id} is ${v.ct.dims.join('×')}`)
+        }
+        if (header.version !== v.current.version) {
+          throw new ContractError('conflict', `labels.put: the labels changed since version ${header.version} (now ${v.current.version}); reload them before saving`)
+        }
+        // Copy: the frame is a view on a transport buffer that the host may reuse.
+        v.current = { data: new Uint8Array(data), version: v.current.version + 1 }
+        return { volumeId: v.id, version: v.current.version }
+      },
+    },
+    segmentation: {
+      async run({ volumeId, modelId, device }) {
+        const v = store.get(volumeId)
+        for (const [id, r] of runs) {
+          if (r.volumeId === volumeId) throw new ContractError('conflict', `a segmentation of volume ${volumeId} is already running (run ${id}); cancel it first`)
+        }
+        const runId = newId('r')
+        const abort = new AbortController()
+        runs.set(runId, { volumeId, abort })
+        const started = performance.now()
+        // Answer with the run id at once; progress and the outcome arrive as events.
+        void (async () => {
+          events.emit('segmentation.onProgress', { runId, volumeId, stage: 'start', fraction: 0, message: 'starting' })
+          try {
+            const r = await engine.segment(v.ct, {
+              modelId,
+              device,
+              signal: abort.signal,
+              onProgress: (p) =>
+                events.emit('segmentation.onProgress', { runId, volumeId, stage: p.stage, fraction: Math.max(0, Math.min(1, p.fraction)), message: p.message }),
+            })
+            if (abort.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' })
+            if (r.labels.length !== v.ct.data.length) throw new Error(`the engine returned ${r.labels.length} labels for ${v.ct.data.length} voxels`)
+            v.prediction = { data: r.labels, version: (v.prediction?.version ?? 0) + 1 }
+            v.predictionModel = r.modelId
+            const stats = computeStatistics(v.ct.data, r.labels, undefined, v.ct.spacing, FLARE_LABELS)
+            events.emit('segmentation.onFinished', {
+              runId,
+              volumeId,
+              outcome: 'done',
+              modelId: r.modelId,
+              provider: r.provider,
+              seconds: (performance.now() - started) / 1000,
+              predictionVersion: v.prediction.version,
+              organs: stats.organs.map((o) => ({ value: o.value, name: o.name, voxels: o.voxels, volumeMl: o.volumeMl })),
+            })
+          } catch (e) {
+            if (abort.signal.aborted || (e as Error).name === 'AbortError') events.emit('segmentation.onFinished', { runId, volumeId, outcome: 'cancelled' })
+            else events.emit('segmentation.onFinished', { runId, volumeId, outcome: 'failed', error: (e as Error).message })
+          } finally {
+            runs.delete(runId)
+          }
+        })()
+        return { runId }
+      },
+      async cancel({ runId }) {
+        const r = runs.get(runId)
+        if (!r) return { runId, cancelled: false }
+        r.abort.abort()
+        return { runId, cancelled: true }
+      },
+    },
+    statistics: {
+      async compute({ volumeId, kind }) {
+        const v = store.get(volumeId)
+        const lm = labelmapOf(v, kind)
+        const s = computeStatistics(v.ct.data, lm.data, kind === 'current' ? v.prediction?.data : undefined, v.ct.spacing, FLARE_LABELS)
+        return { volumeId, kind, version: lm.version, ...s }
+      },
+    },
+    models: {
+      list: () => engine.listModels(),
+    },
+    cases: {
+      list: notYet('cases'),
+      create: notYet('cases'),
+      open: notYet('cases'),
+      setStatus: notYet('cases'),
+    },
+    export: {
+      run: notYet('export'),
+    },
+  }
+
+  return {
+    impl,
+    events,
+    access,
+    store,
+    options: { ...options, workspaceDir },
+    dispose() {
+      for (const r of runs.values()) r.abort.abort()
+      runs.clear()
+    },
+  }
+}
+
+function notYet(what: string) {
+  return async (): Promise<never> => {
+    throw new ContractError('unsupported', `${what} are not available in this build yet (src-main/${what})`)
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * A deterministic segmentation engine for host tests: labels by HU windows around the phantom's
+ * organ intensities, in steps that report progress and honour cancellation. It tests the plumbing
+ * (events, cancel, labelmap storage), not the model; the model's own tests live with src-main/inference.
+ */
+import { PHANTOM_HU } from '../../src-main/volumes/phantom.js'
+import type { SegmentationEngine } from '../../src-main/services/engine.js'
+
+const WINDOWS: [number, number, number][] = [
+  [1, PHANTOM_HU.liver - 9, PHANTOM_HU.liver + 9],
+  [3, PHANTOM_HU.spleen - 9, PHANTOM_HU.spleen + 15],
+  [2, PHANTOM_HU.kidney - 20, PHANTOM_HU.kidney + 40],
+  [4, PHANTOM_HU.pancreas - 9, PHANTOM_HU.pancreas + 9],
+]
+
+export function syntheticEngine(opts: { steps?: number; stepMs?: number } = {}): SegmentationEngine {
+  const steps = opts.steps ?? 4
+  const stepMs = opts.stepMs ?? 20
+  return {
+    async segment(ct, o) {
+      const out = new Uint8Array(ct.data.length)
+      const n = ct.data.length
+      for (let s = 0; s < steps; s++) {
+        if (o.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' })
+        const from = Math.floor((s * n) / steps)
+        const to = Math.floor(((s + 1) * n) / steps)
+        for (let i = from; i < to; i++) {
+          const hu = ct.data[i]
+          for (const [v, lo, hi] of WINDOWS) if (hu >= lo && hu <= hi) { out[i] = v; break }
+        }
+        o.onProgress({ stage: 'synthetic', fraction: (s + 1) / steps, message: `step ${s + 1} of ${steps}` })
+        await new Promise((r) => setTimeout(r, stepMs))
+      }
+      return { labels: out, modelId: 'synthetic-hu-windows', provider: 'cpu' }
+    },
+    async listModels() {
+      return { models: [{ id: 'synthetic-hu-windows', version: '1', description: 'HU windows (tests only)', license: 'Apache-2.0', source: 'app', labels: [] }], problems: [] }
+    },
+  }
+}

@@ -1,0 +1,52 @@
+/** Start a web host over a fresh phantom in a temp folder, with the client core over HTTP + ws. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import { createHttpTransport, createScnClient, type ScnClient } from '../../src-main/contract/index.js'
+import { startWebHost, type WebHost, type WebHostOptions } from '../../src-main/hosts/web/server.js'
+import { createServices, type ServiceOptions, type ServiceRuntime } from '../../src-main/services/index.js'
+import { writeNifti } from '../../src-main/volumes/nifti.js'
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import type { Vec3 } from '../../src-main/volumes/volume.js'
+
+export interface TestHost {
+  dir: string
+  phantomPath: string
+  host: WebHost
+  runtime: ServiceRuntime
+  client: ScnClient
+  close(): Promise<void>
+}
+
+export async function writePhantom(dir: string, dims: Vec3 = [64, 64, 40], spacing: Vec3 = [5, 5, 8]): Promise<string> {
+  const p = generatePhantom({ dims, spacing, seed: 7 })
+  const path = join(dir, 'phantom.nii.gz')
+  await writeNifti(p.ct, path)
+  return path
+}
+
+export async function startTestHost(
+  service: Partial<ServiceOptions> = {},
+  web: Partial<Omit<WebHostOptions, 'runtime'>> = {},
+  phantom: { dims?: Vec3; spacing?: Vec3 } = {},
+): Promise<TestHost> {
+  const dir = mkdtempSync(join(tmpdir(), 'scn-webhost-'))
+  const phantomPath = await writePhantom(dir, phantom.dims, phantom.spacing)
+  const runtime = createServices({ host: 'web', launchPath: phantomPath, workspaceDir: join(dir, 'workspace'), ...service })
+  const host = await startWebHost({ runtime, ...web })
+  const transport = createHttpTransport({ baseUrl: host.url, token: host.token, WebSocket: WebSocket as never })
+  const client = createScnClient(transport)
+  return {
+    dir,
+    phantomPath,
+    host,
+    runtime,
+    client,
+    async close() {
+      transport.close()
+      await host.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,74 @@
+/** File access through the web host: only what the user opened and the workspace. */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PathAccess } from '../../src-main/services/path-access.js'
+import { startTestHost, writePhantom, type TestHost } from '../helpers/web-host.js'
+
+describe('web host file access', () => {
+  let t: TestHost
+  let outside: string
+  let allowed: string
+  beforeAll(async () => {
+    outside = mkdtempSync(join(tmpdir(), 'scn-outside-'))
+    allowed = mkdtempSync(join(tmpdir(), 'scn-allowed-'))
+    await writePhantom(outside, [16, 16, 8], [10, 10, 20])
+    await writePhantom(allowed, [16, 16, 8], [10, 10, 20])
+    t = await startTestHost({ allowDirs: [allowed] })
+    // a sibling of the launch file: the user opened one file, not its folder
+    copyFileSync(t.phantomPath, join(t.dir, 'sibling.nii.gz'))
+    mkdirSync(join(t.dir, 'workspace'), { recursive: true })
+    copyFileSync(t.phantomPath, join(t.dir, 'workspace', 'in-workspace.nii.gz'))
+    // a link inside the workspace that points outside it
+    symlinkSync(join(outside, 'phantom.nii.gz'), join(t.dir, 'workspace', 'link.nii.gz'))
+  })
+  afterAll(async () => {
+    await t.close()
+    rmSync(outside, { recursive: true, force: true })
+    rmSync(allowed, { recursive: true, force: true })
+  })
+
+  const open = (path: string) => t.client.volumes.open({ path })
+
+  it('opens the launch file, files in the workspace and in --allow-dir folders', async () => {
+    expect((await open(t.phantomPath)).status).toBe('opened')
+    expect((await open(join(t.dir, 'workspace', 'in-workspace.nii.gz'))).status).toBe('opened')
+    expect((await open(join(allowed, 'phantom.nii.gz'))).status).toBe('opened')
+  })
+
+  it('refuses anything else, naming the path and how to allow it', async () => {
+    for (const p of [join(outside, 'phantom.nii.gz'), join(t.dir, 'sibling.nii.gz'), '/etc/passwd', join(t.dir, 'workspace', '..', 'sibling.nii.gz')]) {
+      const err = await open(p).then(
+        () => undefined,
+        (e: { code: string; message: string }) => e,
+      )
+      expect(err, p).toMatchObject({ code: 'forbidden' })
+      expect(err!.message).toContain(p)
+      expect(err!.message).toMatch(/--allow-dir/)
+    }
+  })
+
+  it('follows symlinks before deciding (a link in the workspace cannot reach outside)', async () => {
+    await expect(open(join(t.dir, 'workspace', 'link.nii.gz'))).rejects.toMatchObject({ code: 'forbidden' })
+  })
+
+  it('refuses relative paths', async () => {
+    await expect(open('phantom.nii.gz')).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/must be absolute/) })
+  })
+})
+
+describe('PathAccess', () => {
+  it('grants files alone and folders with their subtree, also for outputs that do not exist yet', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scn-access-'))
+    try {
+      const a = new PathAccess()
+      a.grant(join(dir, 'ws'))
+      expect(a.allowed(join(dir, 'ws', 'new', 'export.nii.gz'))).toBe(true)
+      expect(a.allowed(join(dir, 'wsx', 'a.nii.gz'))).toBe(false)
+      expect(a.allowed(join(dir, 'ws', '..', 'a.nii.gz'))).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
