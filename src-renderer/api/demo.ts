@@ -1,0 +1,59 @@
+/**
+ * Runs the renderer with no host at all (open index.html?demo): the phantom is generated in the
+ * page with the project's own generator, and "Segment" returns the phantom's truth as the
+ * prediction, labelled as such. For UI development, the editing benchmark and UI tests that must
+ * run before (or without) a host; never presented as a model.
+ */
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { FLARE_LABELS } from '../../src-main/labels.js'
+import type { CaseSummary, LoadedCase, ScnClient, SegmentProgress, SegmentResult, Vec3 } from './types.js'
+import { PlainError } from './types.js'
+
+export class DemoClient implements ScnClient {
+  readonly kind = 'demo' as const
+  private truth = new Map<string, Uint8Array>()
+  private n = 0
+
+  async describe(): Promise<string> {
+    return 'demo mode: no host, phantom generated in the page, "prediction" = phantom truth'
+  }
+
+  async listCases(): Promise<CaseSummary[]> {
+    return [...this.truth.keys()].map((caseId) => ({ caseId, name: caseId }))
+  }
+
+  async openCase(caseId: string): Promise<LoadedCase> {
+    throw new PlainError(`Case "${caseId}" is not available in demo mode: open a phantom instead.`)
+  }
+
+  async openPhantom(opts: { dims?: Vec3; spacing?: Vec3 } = {}): Promise<LoadedCase> {
+    const dims = opts.dims ?? [128, 128, 96]
+    const spacing = opts.spacing ?? [3, 3, 3]
+    const { ct, labels } = generatePhantom({ dims, spacing, seed: 7 })
+    const caseId = `phantom-${++this.n}`
+    this.truth.set(caseId, labels.data)
+    return {
+      caseId,
+      name: `Phantom ${dims.join('x')}`,
+      geometry: { dims, spacing, origin: ct.origin, direction: ct.direction },
+      ct: ct.data,
+      labelClasses: FLARE_LABELS,
+    }
+  }
+
+  async segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult> {
+    const truth = this.truth.get(caseId)
+    if (!truth) throw new PlainError('There is no open case to segment.')
+    const t0 = performance.now()
+    const stages = ['localising organs', 'segmenting', 'resampling to the CT grid']
+    for (let s = 0; s < stages.length; s++) {
+      for (let step = 0; step < 4; step++) {
+        if (signal.aborted) throw new DOMException('Segmentation cancelled', 'AbortError')
+        onProgress({ fraction: (s * 4 + step) / 12, stage: stages[s]! })
+        await new Promise((r) => setTimeout(r, 60))
+      }
+    }
+    onProgress({ fraction: 1, stage: 'done' })
+    return { labels: truth.slice(), model: 'phantom truth (demo mode)', seconds: (performance.now() - t0) / 1000 }
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Picks the transport: Electron preload when `window.scn` exists, the demo when `?demo` is in
+ * the URL, otherwise the web host that served this page.
+ */
+import { DemoClient } from './demo.js'
+import { createElectronClient, hasElectronBridge } from './electron.js'
+import type { ScnClient } from './types.js'
+import { createWebClient } from './web.js'
+
+export function pickClient(location: { search: string; origin: string }): ScnClient {
+  if (hasElectronBridge()) return createElectronClient()
+  if (new URLSearchParams(location.search).has('demo')) return new DemoClient()
+  return createWebClient(location)
+}

@@ -1,0 +1,67 @@
+/**
+ * What the renderer needs from a host, in the renderer's own terms. The transports in this folder
+ * (web, electron, demo) adapt the host's contract to this shape, so the viewer and tools never see
+ * HTTP, IPC or JSON. Volumes are bytes plus geometry, never JSON arrays.
+ */
+import type { LabelClass } from '../../src-main/labels.js'
+
+export type Vec3 = [number, number, number]
+/** Row-major 3x3 (LPS); column j is the direction of index axis j — same convention as src-main/volumes. */
+export type Mat3 = [number, number, number, number, number, number, number, number, number]
+
+export interface GridGeometry {
+  dims: Vec3
+  spacing: Vec3
+  origin: Vec3
+  direction: Mat3
+}
+
+export interface LoadedCase {
+  caseId: string
+  name: string
+  geometry: GridGeometry
+  /** HU, x fastest */
+  ct: Int16Array | Float32Array
+  /** saved labels if the case has any (same grid) */
+  labels?: Uint8Array
+  /** the model's prediction if one exists (same grid) — the reference for "added/removed/Dice" */
+  prediction?: Uint8Array
+  /** label classes of this workspace: FLARE organs plus any added classes */
+  labelClasses: readonly LabelClass[]
+}
+
+export interface SegmentProgress {
+  /** 0..1 */
+  fraction: number
+  stage: string
+}
+
+export interface SegmentResult {
+  labels: Uint8Array
+  model: string
+  seconds: number
+}
+
+export interface CaseSummary {
+  caseId: string
+  name: string
+}
+
+export interface ScnClient {
+  readonly kind: 'web' | 'electron' | 'demo'
+  /** a short line for the status bar: which host, which model */
+  describe(): Promise<string>
+  listCases(): Promise<CaseSummary[]>
+  openCase(caseId: string): Promise<LoadedCase>
+  /** creates a synthetic phantom case on the host (or in the page for the demo transport) */
+  openPhantom(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
+  /** runs the model on the open case; rejects with a plain-words Error; abort via signal */
+  segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult>
+  /** stores the current labelmap (autosave); optional on hosts that cannot save */
+  saveLabels?(caseId: string, labels: Uint8Array): Promise<void>
+}
+
+/** An error whose message is safe to show to the user as-is. */
+export class PlainError extends Error {
+  override name = 'PlainError'
+}

@@ -1,0 +1,75 @@
+/** Small typed helpers shared by the .vue components (their script blocks stay thin). */
+import { editStore, TOOL_NAMES, type ToolName } from '../store/edit-store.js'
+import { labelsStore } from '../store/labels-store.js'
+import { segmentStore } from '../store/segment-store.js'
+import { statsStore } from '../store/stats-store.js'
+import { viewerStore } from '../store/viewer-store.js'
+import { useStore } from '../store/use-store.js'
+import { KEYMAP, describeBinding, type Action, type Binding } from '../keymap.js'
+import { WINDOW_PRESETS } from '../viewer/presets.js'
+
+export { TOOL_NAMES, WINDOW_PRESETS }
+
+export const TOOL_LABELS: Record<ToolName, string> = {
+  navigate: 'Navigate',
+  brush: 'Brush',
+  eraser: 'Eraser',
+  threshold: 'Threshold',
+  'scissors-circle': 'Scissors ○',
+  'scissors-rectangle': 'Scissors ▭',
+  'scissors-sphere': 'Scissors ◍',
+  fill: 'Fill',
+}
+
+const TOOL_ACTION: Record<ToolName, Action> = {
+  navigate: 'toolNavigate',
+  brush: 'toolBrush',
+  eraser: 'toolEraser',
+  threshold: 'toolThreshold',
+  'scissors-circle': 'toolScissorsCircle',
+  'scissors-rectangle': 'toolScissorsRectangle',
+  'scissors-sphere': 'toolScissorsSphere',
+  fill: 'toolFill',
+}
+
+export function shortcut(action: Action): string {
+  return describeBinding(KEYMAP[action] as Binding)
+}
+
+export function toolShortcut(t: ToolName): string {
+  return shortcut(TOOL_ACTION[t])
+}
+
+export function useEdit() {
+  return useStore(editStore, (s) => s)
+}
+export function useLabels() {
+  return useStore(labelsStore, (s) => s)
+}
+export function useSegment() {
+  return useStore(segmentStore, (s) => s)
+}
+export function useStats() {
+  return useStore(statsStore, (s) => s)
+}
+export function useViewer() {
+  return useStore(viewerStore, (s) => s)
+}
+
+export function helpGroups(): { group: string; rows: { keys: string; label: string }[] }[] {
+  const groups = new Map<string, { keys: string; label: string }[]>()
+  for (const b of Object.values(KEYMAP) as Binding[]) {
+    const list = groups.get(b.group) ?? []
+    list.push({ keys: describeBinding(b), label: b.label })
+    groups.set(b.group, list)
+  }
+  return [...groups].map(([group, rows]) => ({ group, rows }))
+}
+
+export function fmt(n: number | null | undefined, digits = 1): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits)
+}
+
+export function rgb(c: readonly number[]): string {
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`
+}

@@ -1,0 +1,283 @@
+/**
+ * Turns pointer input on the three views into edits. The viewer's own navigation tools (crosshairs,
+ * zoom, pan, W/L, scroll) keep every input this controller does not take: it takes only a plain
+ * left-button drag while an editing tool is active, in the capture phase, before Cornerstone sees it.
+ *
+ * Every gesture — a whole brush stroke, one scissors cut, one fill — becomes ONE patch, so one undo.
+ */
+import { editStore, type ToolName } from '../store/edit-store.js'
+import { labelName, labelsStore, lockedValues } from '../store/labels-store.js'
+import type { Viewer, ViewName } from '../viewer/viewer.js'
+import { gridToArray, type Vec3 } from './grid.js'
+import { PatchBuilder, type Patch } from './patch.js'
+import { floodFill, interpolateSlices, smallIslands } from './regions.js'
+import type { EditSession } from './session.js'
+import { circle, erase, huRange, paint, rectangle, sphere, stamp, unlocked, voxels, type Guard, type Operation, type Shape } from './strategies.js'
+
+interface Gesture {
+  view: ViewName
+  tool: ToolName
+  builder: PatchBuilder
+  start: { ijk: Vec3; normal: 0 | 1 | 2; x: number; y: number }
+  last: Vec3
+}
+
+export interface DabTiming {
+  ms: number
+  voxels: number
+}
+
+export class EditController {
+  private gesture: Gesture | null = null
+  /** the view the user last worked in: interpolation runs along its axis */
+  lastView: ViewName = 'axial'
+  /** per-dab compute+upload-request times (ms), newest last; read by the benchmark */
+  readonly dabTimes: DabTiming[] = []
+
+  constructor(private readonly viewer: Viewer, private readonly session: EditSession, private readonly overlays: Record<ViewName, SVGSVGElement>) {}
+
+  private notice(text: string | null): void {
+    editStore.setState({ notice: text })
+  }
+
+  /** Operation + guards for the active tool, or null with a notice when editing is not allowed. */
+  private recipe(tool: ToolName): { op: Operation; guards: Guard[]; verb: string } | null {
+    const active = labelsStore.getState().activeValue
+    const locked = lockedValues()
+    if (locked.has(active)) {
+      this.notice(`${labelName(active)} is locked: unlock it to edit.`)
+      return null
+    }
+    const guards: Guard[] = [unlocked(locked)]
+    if (tool === 'eraser') return { op: erase(active), guards, verb: 'Erase' }
+    if (tool === 'threshold') {
+      const [lo, hi] = editStore.getState().thresholdHu
+      guards.push(huRange(this.session.ct, lo, hi))
+      return { op: paint(active), guards, verb: `Threshold brush ${lo}..${hi} HU` }
+    }
+    const verbs: Partial<Record<ToolName, string>> = { brush: 'Brush', 'scissors-circle': 'Scissors circle', 'scissors-rectangle': 'Scissors rectangle', 'scissors-sphere': 'Scissors sphere', fill: 'Fill' }
+    return { op: paint(active), guards, verb: verbs[tool] ?? tool }
+  }
+
+  private brushShape(centre: Vec3, normal: 0 | 1 | 2): Shape {
+    const { brushRadiusMm, brush3d } = editStore.getState()
+    return brush3d ? sphere(centre, brushRadiusMm, this.session.grid.spacing) : circle(centre, brushRadiusMm, this.session.grid.spacing, normal)
+  }
+
+  /** One brush dab at a voxel position (used by pointer input, tests and the benchmark). */
+  dab(builder: PatchBuilder, centre: Vec3, normal: 0 | 1 | 2, tool: ToolName): number {
+    const t0 = performance.now()
+    const r = this.recipe(tool)
+    if (!r) return 0
+    const before = builder.size
+    const touched = new Set<number>()
+    const shape = this.brushShape(centre, normal)
+    stamp(this.session.grid, shape, r.op, r.guards, builder)
+    // only the slices this dab touched are re-uploaded: one for a circle on an axial view,
+    // k ± radius otherwise (sagittal/coronal circles and spheres cross many axial slices)
+    const { brush3d, brushRadiusMm } = editStore.getState()
+    const kc = Math.round(centre[2])
+    const rk = !brush3d && normal === 2 ? 0 : Math.ceil(brushRadiusMm / this.session.grid.spacing[2])
+    for (let k = Math.max(0, kc - rk); k <= Math.min(this.session.grid.dims[2] - 1, kc + rk); k++) touched.add(k)
+    const changed = builder.size - before
+    if (changed > 0) this.viewer.labelsModified([...touched])
+    this.dabTimes.push({ ms: performance.now() - t0, voxels: changed })
+    if (this.dabTimes.length > 10_000) this.dabTimes.splice(0, 5_000)
+    return changed
+  }
+
+  // ---- pointer input --------------------------------------------------------------------------
+
+  attach(view: ViewName, el: HTMLElement): () => void {
+    const down = (e: PointerEvent): void => {
+      const tool = editStore.getState().tool
+      if (tool === 'navigate' || e.button !== 0 || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) return
+      e.stopPropagation()
+      e.preventDefault()
+      this.lastView = view
+      const { x, y } = local(el, e)
+      const p = this.viewer.pick(view, x, y)
+      if (tool === 'fill') {
+        this.fillAt(p.ijk, p.normal, false)
+        return
+      }
+      const builder = new PatchBuilder(this.session.grid)
+      this.gesture = { view, tool, builder, start: { ijk: p.ijk, normal: p.normal, x, y }, last: p.ijk }
+      el.setPointerCapture?.(e.pointerId)
+      if (tool === 'brush' || tool === 'eraser' || tool === 'threshold') this.dab(builder, p.ijk, p.normal, tool)
+    }
+    const move = (e: PointerEvent): void => {
+      const { x, y } = local(el, e)
+      this.drawCursor(view, x, y)
+      const g = this.gesture
+      if (!g || g.view !== view) return
+      e.stopPropagation()
+      const p = this.viewer.pick(view, x, y)
+      if (g.tool === 'brush' || g.tool === 'eraser' || g.tool === 'threshold') {
+        // fill the gap between pointer events with dabs half a radius apart
+        const { brushRadiusMm } = editStore.getState()
+        const sp = this.session.grid.spacing
+        const dmm = Math.hypot((p.ijk[0] - g.last[0]) * sp[0], (p.ijk[1] - g.last[1]) * sp[1], (p.ijk[2] - g.last[2]) * sp[2])
+        const steps = Math.max(1, Math.ceil(dmm / Math.max(0.5, brushRadiusMm / 2)))
+        for (let s = 1; s <= steps; s++) {
+          const t = s / steps
+          const c: Vec3 = [g.last[0] + (p.ijk[0] - g.last[0]) * t, g.last[1] + (p.ijk[1] - g.last[1]) * t, g.last[2] + (p.ijk[2] - g.last[2]) * t]
+          this.dab(g.builder, c, g.start.normal, g.tool)
+        }
+        g.last = p.ijk
+      } else {
+        g.last = p.ijk
+        this.drawScissorsPreview(view, g, x, y)
+      }
+    }
+    const up = (e: PointerEvent): void => {
+      const g = this.gesture
+      if (!g || g.view !== view) return
+      e.stopPropagation()
+      this.gesture = null
+      const { x, y } = local(el, e)
+      const p = this.viewer.pick(view, x, y)
+      this.clearPreview(view)
+      if (g.tool.startsWith('scissors')) this.scissors(g, p.ijk)
+      else this.finish(g.builder, g.tool)
+    }
+    const leave = (): void => this.clearCursor(view)
+    el.addEventListener('pointerdown', down, true)
+    el.addEventListener('pointermove', move, true)
+    el.addEventListener('pointerup', up, true)
+    el.addEventListener('pointerleave', leave)
+    // Cornerstone listens to mouse events: swallow them while a gesture of ours is in progress
+    const swallow = (e: MouseEvent): void => {
+      if (editStore.getState().tool !== 'navigate' && e.button === 0 && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey) e.stopPropagation()
+    }
+    el.addEventListener('mousedown', swallow, true)
+    return () => {
+      el.removeEventListener('pointerdown', down, true)
+      el.removeEventListener('pointermove', move, true)
+      el.removeEventListener('pointerup', up, true)
+      el.removeEventListener('pointerleave', leave)
+      el.removeEventListener('mousedown', swallow, true)
+    }
+  }
+
+  private finish(builder: PatchBuilder, tool: ToolName): Patch | null {
+    const r = this.recipe(tool)
+    const verb = tool === 'eraser' ? 'Erase' : tool === 'threshold' ? 'Threshold brush' : tool === 'brush' ? 'Brush' : (r?.verb ?? tool)
+    const p = builder.build(`${verb} ${labelName(labelsStore.getState().activeValue)}`)
+    this.session.commit(p)
+    this.notice(p.indices.length ? null : 'Nothing changed (locked organs and the HU range limit what tools change).')
+    return p
+  }
+
+  private scissors(g: Gesture, end: Vec3): void {
+    const r = this.recipe(g.tool)
+    if (!r) return
+    const sp = this.session.grid.spacing
+    const a = g.start.ijk
+    const radiusMm = Math.hypot((end[0] - a[0]) * sp[0], (end[1] - a[1]) * sp[1], (end[2] - a[2]) * sp[2])
+    const shape =
+      g.tool === 'scissors-rectangle' ? rectangle(a, end, g.start.normal) : g.tool === 'scissors-sphere' ? sphere(a, radiusMm, sp) : circle(a, radiusMm, sp, g.start.normal)
+    stamp(this.session.grid, shape, r.op, r.guards, g.builder)
+    this.finish(g.builder, g.tool)
+  }
+
+  // ---- region commands ------------------------------------------------------------------------
+
+  fillAt(ijk: Vec3, normal: 0 | 1 | 2, threeD: boolean): Patch | null {
+    const r = this.recipe('fill')
+    if (!r) return null
+    const list = floodFill(this.session.grid, ijk, normal, threeD)
+    const b = new PatchBuilder(this.session.grid, Math.max(1024, list.length))
+    stamp(this.session.grid, voxels(list, this.session.grid.dims), r.op, r.guards, b)
+    return this.finish(b, 'fill')
+  }
+
+  interpolate(normal?: 0 | 1 | 2): Patch | null {
+    const active = labelsStore.getState().activeValue
+    if (!this.recipe('brush')) return null
+    const axis = normal ?? this.viewer.pick(this.lastView, 1, 1).normal
+    const { voxels: list, gaps } = interpolateSlices(this.session.grid, active, axis)
+    if (gaps === 0) {
+      this.notice(`Nothing to interpolate: draw ${labelName(active)} on two slices with a gap between them.`)
+      return null
+    }
+    const b = new PatchBuilder(this.session.grid, Math.max(1024, list.length))
+    stamp(this.session.grid, voxels(list, this.session.grid.dims), paint(active), [unlocked(lockedValues())], b)
+    const p = b.build(`Interpolate ${labelName(active)} (${gaps} gap${gaps === 1 ? '' : 's'})`)
+    this.session.commit(p)
+    return p
+  }
+
+  removeIslands(): Patch | null {
+    const active = labelsStore.getState().activeValue
+    if (!this.recipe('eraser')) return null
+    const { voxels: list, islands } = smallIslands(this.session.grid, active)
+    if (islands === 0) {
+      this.notice(`${labelName(active)} has no small islands.`)
+      return null
+    }
+    const b = new PatchBuilder(this.session.grid, Math.max(1024, list.length))
+    stamp(this.session.grid, voxels(list, this.session.grid.dims), erase(active), [], b)
+    const p = b.build(`Remove ${islands} small island${islands === 1 ? '' : 's'} of ${labelName(active)}`)
+    this.session.commit(p)
+    return p
+  }
+
+  labelsArray(): Uint8Array {
+    return gridToArray(this.session.grid)
+  }
+
+  // ---- cursor and previews (SVG overlay over each view) ---------------------------------------
+
+  private drawCursor(view: ViewName, x: number, y: number): void {
+    const svg = this.overlays[view]
+    const tool = editStore.getState().tool
+    let c = svg.querySelector<SVGCircleElement>('circle.cursor')
+    if (!(tool === 'brush' || tool === 'eraser' || tool === 'threshold')) {
+      c?.remove()
+      return
+    }
+    if (!c) {
+      c = document.createElementNS('http://www.w3.org/2000/svg', 'circle')
+      c.classList.add('cursor')
+      svg.appendChild(c)
+    }
+    const r = editStore.getState().brushRadiusMm * this.viewer.pixelsPerMm(view)
+    c.setAttribute('cx', String(x))
+    c.setAttribute('cy', String(y))
+    c.setAttribute('r', String(Math.max(1, r)))
+    c.setAttribute('stroke', tool === 'eraser' ? '#fff' : `rgb(${labelsStore.getState().rows.find((q) => q.value === labelsStore.getState().activeValue)?.color.join(',') ?? '255,255,0'})`)
+  }
+
+  private clearCursor(view: ViewName): void {
+    this.overlays[view].querySelector('circle.cursor')?.remove()
+  }
+
+  private drawScissorsPreview(view: ViewName, g: Gesture, x: number, y: number): void {
+    const svg = this.overlays[view]
+    this.clearPreview(view)
+    const ns = 'http://www.w3.org/2000/svg'
+    const el = g.tool === 'scissors-rectangle' ? document.createElementNS(ns, 'rect') : document.createElementNS(ns, 'circle')
+    el.classList.add('preview')
+    if (g.tool === 'scissors-rectangle') {
+      el.setAttribute('x', String(Math.min(g.start.x, x)))
+      el.setAttribute('y', String(Math.min(g.start.y, y)))
+      el.setAttribute('width', String(Math.abs(x - g.start.x)))
+      el.setAttribute('height', String(Math.abs(y - g.start.y)))
+    } else {
+      el.setAttribute('cx', String(g.start.x))
+      el.setAttribute('cy', String(g.start.y))
+      el.setAttribute('r', String(Math.hypot(x - g.start.x, y - g.start.y)))
+    }
+    svg.appendChild(el)
+  }
+
+  private clearPreview(view: ViewName): void {
+    this.overlays[view].querySelectorAll('.preview').forEach((n) => n.remove())
+  }
+}
+
+function local(el: HTMLElement, e: PointerEvent): { x: number; y: number } {
+  const r = el.getBoundingClientRect()
+  return { x: e.clientX - r.left, y: e.clientY - r.top }
+}

@@ -1,0 +1,142 @@
+/**
+ * Every keyboard shortcut of the app, in ONE typed table (`satisfies Record<Action, Binding>`):
+ * the key handler and the help overlay (`?`) both read it, so they cannot disagree.
+ */
+export type Action =
+  | 'undo'
+  | 'redo'
+  | 'redoAlt'
+  | 'toolNavigate'
+  | 'toolBrush'
+  | 'toolEraser'
+  | 'toolThreshold'
+  | 'toolScissorsCircle'
+  | 'toolScissorsRectangle'
+  | 'toolScissorsSphere'
+  | 'toolFill'
+  | 'brushSmaller'
+  | 'brushLarger'
+  | 'brush3d'
+  | 'interpolate'
+  | 'removeIslands'
+  | 'organ1'
+  | 'organ2'
+  | 'organ3'
+  | 'organ4'
+  | 'organ5'
+  | 'organ6'
+  | 'organ7'
+  | 'organ8'
+  | 'organ9'
+  | 'toggleActiveVisible'
+  | 'toggleActiveLocked'
+  | 'toggleOutline'
+  | 'presetAbdomen'
+  | 'presetLiver'
+  | 'presetBone'
+  | 'presetLung'
+  | 'segment'
+  | 'help'
+
+export interface Binding {
+  /** KeyboardEvent.key, compared case-insensitively */
+  key: string
+  ctrl?: boolean
+  /** undefined: either; true/false: must match */
+  shift?: boolean
+  alt?: boolean
+  /** what the help overlay says */
+  label: string
+  group: 'Edit' | 'Tools' | 'Organs' | 'View' | 'Model' | 'Help'
+}
+
+export const KEYMAP = {
+  undo: { key: 'z', ctrl: true, shift: false, label: 'Undo (names what it undoes)', group: 'Edit' },
+  redo: { key: 'z', ctrl: true, shift: true, label: 'Redo', group: 'Edit' },
+  redoAlt: { key: 'y', ctrl: true, label: 'Redo', group: 'Edit' },
+  toolNavigate: { key: 'Escape', label: 'Navigate (crosshairs); cancel tool', group: 'Tools' },
+  toolBrush: { key: 'b', label: 'Brush', group: 'Tools' },
+  toolEraser: { key: 'e', label: 'Eraser', group: 'Tools' },
+  toolThreshold: { key: 't', label: 'Threshold brush (HU range)', group: 'Tools' },
+  toolScissorsCircle: { key: 'c', label: 'Scissors: circle', group: 'Tools' },
+  toolScissorsRectangle: { key: 'r', label: 'Scissors: rectangle', group: 'Tools' },
+  toolScissorsSphere: { key: 's', label: 'Scissors: sphere', group: 'Tools' },
+  toolFill: { key: 'f', label: 'Flood fill', group: 'Tools' },
+  brushSmaller: { key: '[', label: 'Brush smaller', group: 'Tools' },
+  brushLarger: { key: ']', label: 'Brush larger', group: 'Tools' },
+  brush3d: { key: 'd', label: 'Brush: circle / sphere (3D)', group: 'Tools' },
+  interpolate: { key: 'i', label: 'Interpolate between drawn slices', group: 'Edit' },
+  removeIslands: { key: 'k', label: 'Remove small islands', group: 'Edit' },
+  organ1: { key: '1', alt: false, label: 'Active organ 1', group: 'Organs' },
+  organ2: { key: '2', alt: false, label: 'Active organ 2', group: 'Organs' },
+  organ3: { key: '3', alt: false, label: 'Active organ 3', group: 'Organs' },
+  organ4: { key: '4', alt: false, label: 'Active organ 4', group: 'Organs' },
+  organ5: { key: '5', alt: false, label: 'Active organ 5', group: 'Organs' },
+  organ6: { key: '6', alt: false, label: 'Active organ 6', group: 'Organs' },
+  organ7: { key: '7', alt: false, label: 'Active organ 7', group: 'Organs' },
+  organ8: { key: '8', alt: false, label: 'Active organ 8', group: 'Organs' },
+  organ9: { key: '9', alt: false, label: 'Active organ 9', group: 'Organs' },
+  toggleActiveVisible: { key: 'h', label: 'Show / hide active organ', group: 'Organs' },
+  toggleActiveLocked: { key: 'l', label: 'Lock / unlock active organ', group: 'Organs' },
+  toggleOutline: { key: 'o', label: 'Overlay: fill / outline', group: 'View' },
+  presetAbdomen: { key: '1', alt: true, label: 'Window: abdomen W400/L40', group: 'View' },
+  presetLiver: { key: '2', alt: true, label: 'Window: liver W150/L90', group: 'View' },
+  presetBone: { key: '3', alt: true, label: 'Window: bone W1800/L400', group: 'View' },
+  presetLung: { key: '4', alt: true, label: 'Window: lung W1500/L-600', group: 'View' },
+  segment: { key: 'Enter', ctrl: true, label: 'Run segmentation', group: 'Model' },
+  help: { key: '?', label: 'Show / hide this help', group: 'Help' },
+} as const satisfies Record<Action, Binding>
+
+export interface KeyLike {
+  key: string
+  ctrlKey: boolean
+  metaKey: boolean
+  shiftKey: boolean
+  altKey: boolean
+}
+
+export function matches(b: Binding, e: KeyLike): boolean {
+  if (e.key.toLowerCase() !== b.key.toLowerCase()) return false
+  if ((e.ctrlKey || e.metaKey) !== (b.ctrl ?? false)) return false
+  if (e.altKey !== (b.alt ?? false)) return false
+  if (b.shift !== undefined && e.shiftKey !== b.shift) return false
+  return true
+}
+
+/** The action a key press means, or null. More specific bindings (with modifiers) win. */
+export function actionFor(e: KeyLike): Action | null {
+  let best: Action | null = null
+  let bestScore = -1
+  for (const [action, b] of Object.entries(KEYMAP) as [Action, Binding][]) {
+    if (!matches(b, e)) continue
+    const score = (b.ctrl ? 1 : 0) + (b.shift !== undefined ? 1 : 0) + (b.alt ? 1 : 0)
+    if (score > bestScore) {
+      best = action
+      bestScore = score
+    }
+  }
+  return best
+}
+
+/** "Ctrl+Shift+Z" */
+export function describeBinding(b: Binding): string {
+  const parts: string[] = []
+  if (b.ctrl) parts.push('Ctrl')
+  if (b.alt) parts.push('Alt')
+  if (b.shift) parts.push('Shift')
+  parts.push(b.key.length === 1 ? b.key.toUpperCase() : b.key)
+  return parts.join('+')
+}
+
+/** Two actions must never share a key: checked by the unit tests. */
+export function conflicts(): [Action, Action][] {
+  const entries = Object.entries(KEYMAP) as [Action, Binding][]
+  const out: [Action, Action][] = []
+  for (let a = 0; a < entries.length; a++)
+    for (let b = a + 1; b < entries.length; b++) {
+      const x = entries[a]![1], y = entries[b]![1]
+      const shiftOverlap = x.shift === undefined || y.shift === undefined || x.shift === y.shift
+      if (x.key.toLowerCase() === y.key.toLowerCase() && (x.ctrl ?? false) === (y.ctrl ?? false) && (x.alt ?? false) === (y.alt ?? false) && shiftOverlap) out.push([entries[a]![0], entries[b]![0]])
+    }
+  return out
+}

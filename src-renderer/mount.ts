@@ -1,0 +1,43 @@
+/** Creates the Workstation once App.vue has its view elements; installs keys and the test hook. */
+import { workstation } from './context.js'
+import { Workstation } from './workstation.js'
+import type { ViewName } from './viewer/viewer.js'
+
+interface PaneLike {
+  view: ViewName
+  viewportEl: HTMLDivElement | null
+  overlayEl: SVGSVGElement | null
+  setOrientation: (l: { top: string; bottom: string; left: string; right: string }) => void
+}
+
+declare global {
+  interface Window {
+    __scn?: ReturnType<Workstation['testApi']> & { ws: Workstation }
+  }
+}
+
+export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void): () => void {
+  const byView = new Map((panes as PaneLike[]).map((p) => [p.view, p]))
+  const get = (v: ViewName): PaneLike => {
+    const p = byView.get(v)
+    if (!p?.viewportEl || !p.overlayEl) throw new Error(`the ${v} view element is missing`)
+    return p
+  }
+  const ws = new Workstation({
+    viewports: { axial: get('axial').viewportEl!, sagittal: get('sagittal').viewportEl!, coronal: get('coronal').viewportEl! },
+    overlays: { axial: get('axial').overlayEl!, sagittal: get('sagittal').overlayEl!, coronal: get('coronal').overlayEl! },
+  })
+  ws.onHelp = onHelp
+  ws.onOrientation = (v, l) => byView.get(v)?.setOrientation(l)
+  workstation.value = ws
+  window.__scn = Object.assign(ws.testApi(), { ws })
+  window.addEventListener('keydown', ws.onKey)
+  const params = new URLSearchParams(window.location.search)
+  const dims = params.get('dims')?.split('x').map(Number)
+  const spacing = params.get('spacing')?.split('x').map(Number)
+  if (params.has('demo') && !params.has('noauto')) void ws.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
+  return () => {
+    window.removeEventListener('keydown', ws.onKey)
+    ws.viewer.dispose()
+  }
+}

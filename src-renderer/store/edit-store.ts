@@ -1,0 +1,52 @@
+/** Editing state: active tool and its settings, and the undo/redo labels shown on the buttons. */
+import { createStore } from 'zustand/vanilla'
+
+export type ToolName =
+  | 'navigate'
+  | 'brush'
+  | 'eraser'
+  | 'threshold'
+  | 'scissors-circle'
+  | 'scissors-rectangle'
+  | 'scissors-sphere'
+  | 'fill'
+
+export const TOOL_NAMES: readonly ToolName[] = ['navigate', 'brush', 'eraser', 'threshold', 'scissors-circle', 'scissors-rectangle', 'scissors-sphere', 'fill']
+
+export interface EditState {
+  tool: ToolName
+  /** brush radius in mm */
+  brushRadiusMm: number
+  /** paint a sphere (3D) instead of a circle on the current slice */
+  brush3d: boolean
+  /** threshold brush HU range */
+  thresholdHu: [number, number]
+  /** name of what Ctrl+Z would undo, or null */
+  undoLabel: string | null
+  redoLabel: string | null
+  /** count of edits applied since load (tests wait on it) */
+  editCount: number
+  /** last message from a tool (e.g. "nothing to interpolate") */
+  notice: string | null
+}
+
+export const editStore = createStore<EditState>(() => ({
+  tool: 'navigate',
+  brushRadiusMm: 6,
+  brush3d: false,
+  thresholdHu: [50, 200],
+  undoLabel: null,
+  redoLabel: null,
+  editCount: 0,
+  notice: null,
+}))
+
+export const BRUSH_MIN_MM = 1
+export const BRUSH_MAX_MM = 60
+
+export function stepBrush(direction: 1 | -1): void {
+  const r = editStore.getState().brushRadiusMm
+  // multiplicative steps feel even from 1 mm to 60 mm
+  const next = direction > 0 ? Math.max(r + 1, Math.round(r * 1.25)) : Math.min(r - 1, Math.round(r / 1.25))
+  editStore.setState({ brushRadiusMm: Math.min(BRUSH_MAX_MM, Math.max(BRUSH_MIN_MM, next)) })
+}

@@ -1,0 +1,31 @@
+/** What the viewer shows: case, load state, window preset. Plain data only. */
+import { createStore } from 'zustand/vanilla'
+
+export type LoadState = 'empty' | 'loading' | 'ready' | 'error'
+
+export interface ViewerState {
+  caseId: string | null
+  caseName: string
+  dims: [number, number, number] | null
+  load: LoadState
+  /** plain-words message when load === 'error' */
+  error: string | null
+  window: { width: number; center: number }
+  preset: string | null
+  /** host line for the status bar */
+  hostLine: string
+  /** number of rendered frames per viewport, for tests waiting on rendering */
+  renders: number
+}
+
+export const viewerStore = createStore<ViewerState>(() => ({
+  caseId: null,
+  caseName: '',
+  dims: null,
+  load: 'empty',
+  error: null,
+  window: { width: 400, center: 40 },
+  preset: 'abdomen',
+  hostLine: '',
+  renders: 0,
+}))

@@ -1,0 +1,223 @@
+/**
+ * The MPR viewer: one rendering engine, three orthographic viewports (axial, sagittal, coronal)
+ * over one CT volume and its labelmap, linked crosshairs, wheel scroll, zoom/pan, W/L drag.
+ * Cornerstone objects live here, never in the store or in Vue reactivity.
+ */
+import { Enums, eventTarget, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core'
+import {
+  CrosshairsTool,
+  Enums as ToolEnums,
+  PanTool,
+  segmentation,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  type Types as ToolTypes,
+} from '@cornerstonejs/tools'
+import type { GridGeometry, Vec3 } from '../api/types.js'
+import type { LabelRow } from '../store/labels-store.js'
+import { viewerStore } from '../store/viewer-store.js'
+import { initCornerstone } from './cornerstone.js'
+import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volume.js'
+import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from './geometry.js'
+import { voiRange, windowFromRange } from './presets.js'
+
+export type ViewName = 'axial' | 'sagittal' | 'coronal'
+export const VIEW_NAMES: readonly ViewName[] = ['axial', 'sagittal', 'coronal']
+
+const ENGINE_ID = 'scnEngine'
+const TOOL_GROUP_ID = 'scnTools'
+const SEGMENTATION_ID = 'scnSegmentation'
+
+export interface OrientationLetters {
+  top: string
+  bottom: string
+  left: string
+  right: string
+}
+
+export class Viewer {
+  private engine: RenderingEngine | null = null
+  private volumes: CsVolumes | null = null
+  geometry: GridGeometry | null = null
+  private cleanup: (() => void)[] = []
+  /** called with fresh orientation letters whenever a camera changes */
+  onOrientation: (view: ViewName, letters: OrientationLetters) => void = () => {}
+
+  constructor(private readonly elements: Record<ViewName, HTMLDivElement>) {}
+
+  viewportId(view: ViewName): string {
+    return `scn-${view}`
+  }
+
+  async load(geometry: GridGeometry, ct: Int16Array | Float32Array): Promise<Uint8Array[]> {
+    await initCornerstone()
+    this.unload()
+    this.geometry = geometry
+    this.engine ??= new RenderingEngine(ENGINE_ID)
+    const engine = this.engine
+    engine.setViewports(
+      VIEW_NAMES.map((view) => ({
+        viewportId: this.viewportId(view),
+        type: Enums.ViewportType.ORTHOGRAPHIC,
+        element: this.elements[view],
+        defaultOptions: { orientation: Enums.OrientationAxis[view.toUpperCase() as 'AXIAL' | 'SAGITTAL' | 'CORONAL'], background: [0, 0, 0] as Types.Point3 },
+      })),
+    )
+    this.volumes = createCaseVolumes(geometry, ct)
+    const ids = VIEW_NAMES.map((v) => this.viewportId(v))
+    await setVolumesForViewports(engine, [{ volumeId: this.volumes.ctVolumeId }], ids)
+    this.setupTools(ids)
+    segmentation.addSegmentations([
+      { segmentationId: SEGMENTATION_ID, representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.volumes.labelVolumeId } } },
+    ])
+    await segmentation.addLabelmapRepresentationToViewportMap(Object.fromEntries(ids.map((id) => [id, [{ segmentationId: SEGMENTATION_ID }]])))
+    const { width, center } = viewerStore.getState().window
+    this.setWindow(width, center)
+    this.listen()
+    engine.render()
+    return this.volumes.labelSlices
+  }
+
+  private setupTools(ids: string[]): void {
+    ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID)
+    const group = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!
+    for (const id of ids) group.addViewport(id, ENGINE_ID)
+    group.addTool(CrosshairsTool.toolName, { getReferenceLineColor: () => 'rgb(255, 210, 0)' })
+    group.addTool(WindowLevelTool.toolName)
+    group.addTool(PanTool.toolName)
+    group.addTool(ZoomTool.toolName)
+    group.addTool(StackScrollTool.toolName)
+    const B = ToolEnums.MouseBindings
+    const K = ToolEnums.KeyboardBindings
+    group.setToolActive(CrosshairsTool.toolName, { bindings: [{ mouseButton: B.Primary }] })
+    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: B.Primary, modifierKey: K.Shift }, { mouseButton: B.Primary, modifierKey: K.Ctrl }] })
+    group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: B.Auxiliary }] })
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: B.Secondary }] })
+    group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: B.Wheel }] })
+  }
+
+  private listen(): void {
+    const onVoi = (e: Event): void => {
+      const d = (e as CustomEvent<{ range: { lower: number; upper: number } }>).detail
+      if (!d?.range) return
+      const w = windowFromRange(d.range.lower, d.range.upper)
+      const cur = viewerStore.getState().window
+      if (Math.abs(cur.width - w.width) > 0.5 || Math.abs(cur.center - w.center) > 0.5) {
+        viewerStore.setState({ window: { width: Math.round(w.width), center: Math.round(w.center) }, preset: null })
+        this.setWindow(w.width, w.center, true)
+      }
+    }
+    const onCamera = (e: Event): void => {
+      const id = (e as CustomEvent<{ viewportId: string }>).detail?.viewportId
+      const view = VIEW_NAMES.find((v) => this.viewportId(v) === id)
+      if (view) this.onOrientation(view, this.orientation(view))
+    }
+    const onRendered = (): void => viewerStore.setState((s) => ({ renders: s.renders + 1 }))
+    for (const view of VIEW_NAMES) {
+      const el = this.elements[view]
+      el.addEventListener(Enums.Events.VOI_MODIFIED, onVoi)
+      el.addEventListener(Enums.Events.CAMERA_MODIFIED, onCamera)
+      el.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered)
+      this.cleanup.push(() => {
+        el.removeEventListener(Enums.Events.VOI_MODIFIED, onVoi)
+        el.removeEventListener(Enums.Events.CAMERA_MODIFIED, onCamera)
+        el.removeEventListener(Enums.Events.IMAGE_RENDERED, onRendered)
+      })
+      this.onOrientation(view, this.orientation(view))
+    }
+    void eventTarget
+  }
+
+  viewport(view: ViewName): Types.IVolumeViewport {
+    const vp = this.engine?.getViewport(this.viewportId(view))
+    if (!vp) throw new Error(`the ${view} view is not ready`)
+    return vp as Types.IVolumeViewport
+  }
+
+  /** Applies a window to all three views (W/L is shared, like the store says). */
+  setWindow(width: number, center: number, exceptSource = false): void {
+    if (!this.engine || !this.volumes) return
+    for (const view of VIEW_NAMES) {
+      const vp = this.viewport(view)
+      vp.setProperties({ voiRange: voiRange(width, center) }, undefined, exceptSource)
+    }
+    this.engine.render()
+  }
+
+  orientation(view: ViewName): OrientationLetters {
+    const cam = this.viewport(view).getCamera()
+    const up = cam.viewUp as Vec3
+    const n = cam.viewPlaneNormal as Vec3
+    const right = cross(up, n)
+    const neg = (v: Vec3): Vec3 => [-v[0], -v[1], -v[2]]
+    return { top: orientationLetter(up), bottom: orientationLetter(neg(up)), right: orientationLetter(right), left: orientationLetter(neg(right)) }
+  }
+
+  /** Canvas (CSS px) -> continuous voxel index, plus the index axis the view looks along. */
+  pick(view: ViewName, x: number, y: number): { ijk: Vec3; normal: 0 | 1 | 2; world: Vec3 } {
+    const vp = this.viewport(view)
+    const world = vp.canvasToWorld([x, y]) as Vec3
+    const g = this.geometry!
+    return { ijk: worldToIndex(g, world), normal: dominantIndexAxis(g, vp.getCamera().viewPlaneNormal as Vec3), world }
+  }
+
+  /** Canvas pixels per mm on this view (for drawing the brush cursor at its true size). */
+  pixelsPerMm(view: ViewName): number {
+    const vp = this.viewport(view)
+    const cam = vp.getCamera()
+    const focal = cam.focalPoint as Vec3
+    const right = cross(cam.viewUp as Vec3, cam.viewPlaneNormal as Vec3)
+    const a = vp.worldToCanvas(focal)
+    const b = vp.worldToCanvas([focal[0] + right[0] * 10, focal[1] + right[1] * 10, focal[2] + right[2] * 10])
+    return Math.hypot(b[0] - a[0], b[1] - a[1]) / 10
+  }
+
+  /** Tells Cornerstone which axial slices of the labelmap changed (re-uploads only those). */
+  labelsModified(slices: number[]): void {
+    if (!this.volumes) return
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, slices.length ? slices : undefined)
+  }
+
+  setLabelAppearance(rows: readonly LabelRow[], opacity: number, style: 'fill' | 'outline'): void {
+    if (!this.volumes) return
+    segmentation.segmentationStyle.setStyle(
+      { type: ToolEnums.SegmentationRepresentations.Labelmap },
+      { renderFill: style === 'fill', fillAlpha: opacity, fillAlphaInactive: opacity, renderOutline: true, outlineWidth: 1, outlineOpacity: Math.min(1, opacity + 0.4) } as ToolTypes.RepresentationStyle,
+    )
+    for (const view of VIEW_NAMES) {
+      const id = this.viewportId(view)
+      for (const r of rows) {
+        segmentation.config.color.setSegmentIndexColor(id, SEGMENTATION_ID, r.value, [...r.color, 255] as Types.Color)
+        segmentation.config.visibility.setSegmentIndexVisibility(id, { segmentationId: SEGMENTATION_ID, type: ToolEnums.SegmentationRepresentations.Labelmap }, r.value, r.visible)
+      }
+    }
+    this.engine?.render()
+  }
+
+  render(): void {
+    this.engine?.render()
+  }
+
+  unload(): void {
+    for (const c of this.cleanup) c()
+    this.cleanup = []
+    if (this.volumes) {
+      try {
+        segmentation.removeSegmentation(SEGMENTATION_ID)
+      } catch {
+        /* none */
+      }
+      removeCaseVolumes(this.volumes)
+      this.volumes = null
+    }
+  }
+
+  dispose(): void {
+    this.unload()
+    ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID)
+    this.engine?.destroy()
+    this.engine = null
+  }
+}

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+// The renderer is built once and served by either host (web: HTTP on loopback; electron: file://),
+// so asset paths are relative (base './').
+export default defineConfig({
+  root: here,
+  base: './',
+  plugins: [vue()],
+  build: {
+    outDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 8000,
+    sourcemap: false,
+  },
+  // Cornerstone's compute workers and our stats worker are ES modules (DESIGN §4).
+  worker: { format: 'es' },
+  server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
+})

@@ -1,0 +1,251 @@
+/**
+ * Wires the pieces together outside Vue: the host client, the viewer, the edit session, the edit
+ * controller, the stats worker and the keymap. Components render store state and call these methods.
+ */
+import { pickClient } from './api/index.js'
+import { PlainError, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
+import { EditController } from './editing/controller.js'
+import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
+import { PatchBuilder } from './editing/patch.js'
+import { EditSession } from './editing/session.js'
+import { actionFor, type Action } from './keymap.js'
+import { StatsClient } from './stats/stats-client.js'
+import { editStore, stepBrush, type ToolName } from './store/edit-store.js'
+import { labelsStore, lockedValues, patchRow, setActiveLabel, setLabelClasses } from './store/labels-store.js'
+import { segmentStore } from './store/segment-store.js'
+import { viewerStore } from './store/viewer-store.js'
+import { WINDOW_PRESETS, type PresetName } from './viewer/presets.js'
+import { Viewer, VIEW_NAMES, type OrientationLetters, type ViewName } from './viewer/viewer.js'
+
+export interface ViewElements {
+  viewports: Record<ViewName, HTMLDivElement>
+  overlays: Record<ViewName, SVGSVGElement>
+}
+
+export class Workstation {
+  readonly client: ScnClient
+  readonly viewer: Viewer
+  session: EditSession | null = null
+  controller: EditController | null = null
+  prediction: Uint8Array | null = null
+  private stats: StatsClient | null = null
+  private detach: (() => void)[] = []
+  private abort: AbortController | null = null
+  private current: LoadedCase | null = null
+  helpVisible = false
+  onHelp: (visible: boolean) => void = () => {}
+  onOrientation: (view: ViewName, l: OrientationLetters) => void = () => {}
+
+  constructor(private readonly els: ViewElements, client?: ScnClient) {
+    this.client = client ?? pickClient(window.location)
+    this.viewer = new Viewer(els.viewports)
+    this.viewer.onOrientation = (v, l) => this.onOrientation(v, l)
+    labelsStore.subscribe((s, prev) => {
+      if (s.rows !== prev.rows || s.opacity !== prev.opacity || s.style !== prev.style) this.viewer.setLabelAppearance(s.rows, s.opacity, s.style)
+      if (s.rows.length !== prev.rows.length) this.stats?.setValues(s.rows.map((r) => r.value))
+    })
+    viewerStore.subscribe((s, prev) => {
+      if (s.window !== prev.window) this.viewer.setWindow(s.window.width, s.window.center)
+    })
+    void this.client.describe().then((line) => viewerStore.setState({ hostLine: line }), () => {})
+  }
+
+  async openPhantom(dims?: Vec3, spacing?: Vec3): Promise<void> {
+    await this.open(() => this.client.openPhantom({ dims, spacing }))
+  }
+
+  async openCase(caseId: string): Promise<void> {
+    await this.open(() => this.client.openCase(caseId))
+  }
+
+  private async open(get: () => Promise<LoadedCase>): Promise<void> {
+    viewerStore.setState({ load: 'loading', error: null })
+    try {
+      const c = await get()
+      const n = c.geometry.dims[0] * c.geometry.dims[1] * c.geometry.dims[2]
+      if (c.ct.length !== n) throw new PlainError(`The CT has ${c.ct.length} voxels but its grid says ${c.geometry.dims.join('x')} (${n}).`)
+      if (c.labels && c.labels.length !== n) throw new PlainError(`The saved labels have ${c.labels.length} voxels but the CT has ${n}.`)
+      setLabelClasses(c.labelClasses)
+      const slices = await this.viewer.load(c.geometry, c.ct)
+      const grid: LabelGrid = { dims: c.geometry.dims, spacing: c.geometry.spacing, slices }
+      if (c.labels) {
+        const nxy = c.geometry.dims[0] * c.geometry.dims[1]
+        slices.forEach((s, k) => s.set(c.labels!.subarray(k * nxy, (k + 1) * nxy)))
+        this.viewer.labelsModified([])
+      }
+      this.detach.forEach((d) => d())
+      this.detach = []
+      this.current = c
+      this.prediction = c.prediction ?? null
+      this.session = new EditSession(grid, { dims: c.geometry.dims, data: c.ct })
+      this.controller = new EditController(this.viewer, this.session, this.els.overlays)
+      for (const v of VIEW_NAMES) this.detach.push(this.controller.attach(v, this.els.viewports[v]))
+      this.stats?.dispose()
+      this.stats = new StatsClient()
+      const sp = c.geometry.spacing
+      this.stats.init(c.ct, gridToArray(grid), this.prediction, sp[0] * sp[1] * sp[2], labelsStore.getState().rows.map((r) => r.value))
+      this.session.onChange((ch) => {
+        this.viewer.labelsModified(ch.slices)
+        this.stats?.change(ch)
+      })
+      const { rows, opacity, style } = labelsStore.getState()
+      this.viewer.setLabelAppearance(rows, opacity, style)
+      editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
+      viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready' })
+    } catch (e) {
+      viewerStore.setState({ load: 'error', error: plainMessage(e, 'The case could not be opened') })
+    }
+  }
+
+  // ---- model ----------------------------------------------------------------------------------
+
+  async segment(): Promise<void> {
+    const c = this.current
+    if (!c || !this.session) {
+      segmentStore.setState({ error: 'Open a CT first, then run the segmentation.' })
+      return
+    }
+    if (segmentStore.getState().running) return
+    this.abort = new AbortController()
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null })
+    try {
+      const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal)
+      if (r.labels.length !== gridToArray(this.session.grid).length) throw new PlainError('The model returned labels of the wrong size for this CT.')
+      this.prediction = r.labels
+      this.stats?.setPrediction(r.labels)
+      // the prediction replaces the labelmap as ONE undoable step; locked organs are kept
+      this.session.applyLabels(r.labels, `Apply prediction (${r.model})`, lockedValues())
+      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds } })
+    } catch (e) {
+      const cancelled = e instanceof DOMException && e.name === 'AbortError'
+      segmentStore.setState({ running: false, error: cancelled ? 'Segmentation cancelled.' : plainMessage(e, 'The segmentation failed') })
+    } finally {
+      this.abort = null
+    }
+  }
+
+  cancelSegment(): void {
+    this.abort?.abort()
+  }
+
+  // ---- editing commands -----------------------------------------------------------------------
+
+  setTool(tool: ToolName): void {
+    // switching tools is a store write only: nothing here may touch the volume
+    editStore.setState({ tool, notice: null })
+  }
+
+  undo(): void {
+    this.session?.undo()
+  }
+
+  redo(): void {
+    this.session?.redo()
+  }
+
+  setPreset(name: PresetName): void {
+    const p = WINDOW_PRESETS[name]
+    viewerStore.setState({ window: { width: p.width, center: p.center }, preset: name })
+  }
+
+  toggleHelp(v = !this.helpVisible): void {
+    this.helpVisible = v
+    this.onHelp(v)
+  }
+
+  run(action: Action): void {
+    const s = labelsStore.getState()
+    const active = s.rows.find((r) => r.value === s.activeValue)
+    const tools: Partial<Record<Action, ToolName>> = {
+      toolNavigate: 'navigate', toolBrush: 'brush', toolEraser: 'eraser', toolThreshold: 'threshold', toolScissorsCircle: 'scissors-circle',
+      toolScissorsRectangle: 'scissors-rectangle', toolScissorsSphere: 'scissors-sphere', toolFill: 'fill',
+    }
+    const tool = tools[action]
+    if (tool) return this.setTool(tool)
+    const organ = /^organ(\d)$/.exec(action)
+    if (organ) return setActiveLabel(Number(organ[1]))
+    switch (action) {
+      case 'undo': return this.undo()
+      case 'redo': case 'redoAlt': return this.redo()
+      case 'brushSmaller': return stepBrush(-1)
+      case 'brushLarger': return stepBrush(1)
+      case 'brush3d': return editStore.setState((e) => ({ brush3d: !e.brush3d }))
+      case 'interpolate': this.controller?.interpolate(); return
+      case 'removeIslands': this.controller?.removeIslands(); return
+      case 'toggleActiveVisible': if (active) patchRow(active.value, { visible: !active.visible }); return
+      case 'toggleActiveLocked': if (active) patchRow(active.value, { locked: !active.locked }); return
+      case 'toggleOutline': return labelsStore.setState((l) => ({ style: l.style === 'fill' ? 'outline' : 'fill' }))
+      case 'presetAbdomen': return this.setPreset('abdomen')
+      case 'presetLiver': return this.setPreset('liver')
+      case 'presetBone': return this.setPreset('bone')
+      case 'presetLung': return this.setPreset('lung')
+      case 'segment': void this.segment(); return
+      case 'help': return this.toggleHelp()
+    }
+  }
+
+  onKey = (e: KeyboardEvent): void => {
+    const t = e.target as HTMLElement | null
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return
+    const action = actionFor(e)
+    if (!action) return
+    e.preventDefault()
+    this.run(action)
+  }
+
+  /** Exposed as window.__scn for e2e tests and the benchmark (plain data in, plain data out). */
+  testApi() {
+    const ws = this
+    return {
+      countValue: (v: number) => (ws.session ? countValue(ws.session.grid, v) : -1),
+      /** one brush dab at a voxel position on a view's plane; returns voxels changed and ms */
+      dabAt(view: ViewName, ijk: Vec3, tool: ToolName = 'brush'): { changed: number; ms: number } {
+        const c = ws.controller!
+        const b = new PatchBuilder(ws.session!.grid)
+        const t0 = performance.now()
+        const normal = ws.viewer.pick(view, 1, 1).normal
+        const changed = c.dab(b, ijk, normal, tool)
+        ws.session!.commit(b.build(`Brush (test)`))
+        return { changed, ms: performance.now() - t0 }
+      },
+      timeUndo(): number {
+        const t0 = performance.now()
+        ws.undo()
+        return performance.now() - t0
+      },
+      timeRedo(): number {
+        const t0 = performance.now()
+        ws.redo()
+        return performance.now() - t0
+      },
+      timeToolSwitch(tool: ToolName): number {
+        const t0 = performance.now()
+        ws.setTool(tool)
+        return performance.now() - t0
+      },
+      labelsChecksum(): number {
+        if (!ws.session) return -1
+        let h = 2166136261
+        for (const s of ws.session.grid.slices) for (let x = 0; x < s.length; x++) h = Math.imul(h ^ s[x]!, 16777619)
+        return h >>> 0
+      },
+      dims: () => ws.session?.grid.dims ?? null,
+      canvasOf: (view: ViewName, ijk: Vec3) => {
+        const g = ws.viewer.geometry!
+        const vp = ws.viewer.viewport(view)
+        const d = g.direction
+        const w: Vec3 = [0, 1, 2].map((r) => g.origin[r]! + d[r * 3]! * g.spacing[0] * ijk[0] + d[r * 3 + 1]! * g.spacing[1] * ijk[1] + d[r * 3 + 2]! * g.spacing[2] * ijk[2]) as Vec3
+        return vp.worldToCanvas(w) as [number, number]
+      },
+      sliceIndex: (view: ViewName) => ws.viewer.viewport(view).getSliceIndex(),
+      dabTimes: () => ws.controller?.dabTimes.slice() ?? [],
+      openPhantom: (dims?: Vec3, spacing?: Vec3) => ws.openPhantom(dims, spacing),
+    }
+  }
+}
+
+export function plainMessage(e: unknown, prefix: string): string {
+  if (e instanceof PlainError) return e.message
+  const m = e instanceof Error ? e.message : String(e)
+  return `${prefix}: ${m}`
+}
