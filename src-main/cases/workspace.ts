@@ -12,13 +12,12 @@
  * `mutateCase`, which re-reads the file under an in-process queue, so a review click and an
  * autosave never overwrite each other's fields; other processes are kept out by the case lock.
  */
-import { cp, mkdir, readFile, readdir, stat } from 'node:fs/promises'
+import { cp, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, isAbsolute, join, resolve } from 'node:path'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { defaultWorkspaceDir } from '../util/app-paths.js'
-import { readCt, readLabels } from '../volumes/read.js'
-import { encodeNifti } from '../volumes/nifti.js'
+import { encodeNifti, readNifti } from '../volumes/nifti.js'
 import { sameGrid } from '../volumes/geometry.js'
 import { createLabelVolume, geometryOf, type Geometry, type LabelVolume, type Volume } from '../volumes/volume.js'
 import type { LabelClass } from '../labels.js'
@@ -245,7 +244,9 @@ export class Workspace {
   /** Creates a case for a CT. The CT is referenced by absolute path unless `copyCt`. */
   async createCase(input: CreateCaseInput): Promise<CaseFile> {
     const ctAbs = resolve(input.ctPath)
-    const geometry = input.ct ? geometryOf(input.ct) : geometryOf(await readCt(ctAbs, { seriesUid: input.seriesUid }))
+    // read.js pulls in the DICOM/ITK readers: load it only when a CT must be read (keeps case
+    // sessions, and the crash-test child, quick to start)
+    const geometry = input.ct ? geometryOf(input.ct) : geometryOf(await (await import('../volumes/read.js')).readCt(ctAbs, { seriesUid: input.seriesUid }))
     const name = input.name?.trim() || basename(ctAbs).replace(/\.(nii\.gz|nii|nrrd|nhdr|mha|mhd)$/i, '')
     const existing = new Set(await this.caseIds())
     const base = slug(name)
@@ -308,13 +309,13 @@ export class Workspace {
   async readPrediction(id: string): Promise<LabelVolume | undefined> {
     const c = await this.readCase(id)
     if (!c.prediction) return undefined
-    return this.asCaseVolume(c, await readLabels(join(this.caseDir(id), c.prediction.file)), 'prediction.nii.gz')
+    return this.asCaseVolume(c, readNifti(join(this.caseDir(id), c.prediction.file)), 'prediction.nii.gz')
   }
 
   /** The current labels: the saved labelmap, else the prediction, else empty. */
   async readCurrentLabels(id: string): Promise<LabelVolume> {
     const c = await this.readCase(id)
-    if (existsSync(this.labelsPath(id))) return this.asCaseVolume(c, await readLabels(this.labelsPath(id)), 'labels.nii.gz')
+    if (existsSync(this.labelsPath(id))) return this.asCaseVolume(c, readNifti(this.labelsPath(id)), 'labels.nii.gz')
     return (await this.readPrediction(id)) ?? this.asCaseVolume(c, new Uint8Array(c.ct.dims[0] * c.ct.dims[1] * c.ct.dims[2]), 'the empty labelmap')
   }
 
@@ -453,6 +454,7 @@ export class Workspace {
     const c = await this.readCase(id)
     const lock = await acquireLock(this.lockPath(id), c.name, { owner: opts.user, force: opts.force })
     try {
+      await this.removeTempDebris(id)
       const labels = await this.readCurrentLabels(id)
       const session = new CaseSession(this, c, labels, lock, opts)
       this.sessions.set(id, session)
@@ -460,6 +462,17 @@ export class Workspace {
     } catch (e) {
       await lock.release()
       throw e
+    }
+  }
+
+  /**
+   * Temp files a killed writer left behind (writeFileAtomic names them .<name>.<pid>.<rand>.tmp).
+   * Called with the case lock held, so no live writer of this case can own one.
+   */
+  private async removeTempDebris(id: string): Promise<void> {
+    const dir = this.caseDir(id)
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (/^\..+\.\d+\.[0-9a-f]+\.tmp$/.test(name)) await unlink(join(dir, name)).catch(() => {})
     }
   }
 
