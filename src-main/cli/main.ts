@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { VolumeError } from '../volumes/errors.js'
 import { registerInfo } from './info.js'
+import { registerEvaluate } from './evaluate.js'
 import { registerServe } from './serve.js'
 import { EXIT } from './exit-codes.js'
 
@@ -12,6 +13,7 @@ import { EXIT } from './exit-codes.js'
 const program = new Command()
 program.name('scn-studio').description('SCN Studio: abdominal CT organ segmentation and annotation (headless commands)').showHelpAfterError()
 registerInfo(program)
+registerEvaluate(program)
 registerServe(program)
 
 // Each command registers itself here, one line per command module.
