@@ -1,0 +1,167 @@
+/** Resampling, smoothing, crop, intensity and label placement, against hand-computed cases. */
+import { describe, expect, it } from 'vitest'
+import {
+  argmaxChannels,
+  centredGrid,
+  clipScale,
+  cropToFloat32,
+  gaussianKernel,
+  gaussianSmooth,
+  probsToLabels,
+  resampleToGrid,
+  type SampledImage,
+} from '../../src-main/inference/transforms.js'
+import { indexToWorld, mat3Mul, rotationMatrix } from '../../src-main/volumes/geometry.js'
+import type { Geometry, Mat3, Vec3 } from '../../src-main/volumes/volume.js'
+
+const I3: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+
+function image(dims: Vec3, f: (i: number, j: number, k: number) => number, g: Partial<Geometry> = {}): SampledImage {
+  const data = new Float32Array(dims[0] * dims[1] * dims[2])
+  let o = 0
+  for (let k = 0; k < dims[2]; k++) for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) data[o++] = f(i, j, k)
+  return { dims, spacing: [1, 1, 1], origin: [0, 0, 0], direction: I3, ...g, data }
+}
+
+describe('resampleToGrid, linear', () => {
+  it('is a copy on the same grid', () => {
+    const src = image([3, 2, 2], (i, j, k) => i + 10 * j + 100 * k)
+    expect(Array.from(resampleToGrid(src, src, 'linear', -1))).toEqual(Array.from(src.data))
+  })
+  it('interpolates half-voxel shifts, extends the border half a voxel, pads beyond', () => {
+    const src = image([4, 1, 1], (i) => 10 * i)
+    const dst: Geometry = { dims: [6, 1, 1], spacing: [1, 1, 1], origin: [-0.5, 0, 0], direction: I3 }
+    // positions -0.5 .. 4.5
+    expect(Array.from(resampleToGrid(src, dst, 'linear', -1024))).toEqual([0, 5, 15, 25, 30, -1024])
+  })
+  it('follows a flipped source direction', () => {
+    // world x = 3 - i
+    const src = image([4, 1, 1], (i) => i, { origin: [3, 0, 0], direction: [-1, 0, 0, 0, 1, 0, 0, 0, 1] })
+    const dst: Geometry = { dims: [4, 1, 1], spacing: [1, 1, 1], origin: [0, 0, 0], direction: I3 }
+    expect(Array.from(resampleToGrid(src, dst, 'linear', 0))).toEqual([3, 2, 1, 0])
+  })
+  it('reproduces a linear function of world position exactly on an oblique, anisotropic source', () => {
+    const f = (p: Vec3) => 2 * p[0] - 3 * p[1] + 0.5 * p[2] + 7
+    const direction = mat3Mul(rotationMatrix([0.3, 1, 0.2], 0.4), [-1, 0, 0, 0, 1, 0, 0, 0, 1])
+    const geo: Geometry = { dims: [20, 18, 12], spacing: [1.5, 1.2, 2.5], origin: [3, -4, 5], direction }
+    const src = image(geo.dims, (i, j, k) => f(indexToWorld(geo, [i, j, k])), geo)
+    const dst = centredGrid(indexToWorld(geo, [9.5, 8.5, 5.5]), [1.1, 0.9, 1.3], [8, 8, 8])
+    const out = resampleToGrid(src, dst, 'linear', NaN)
+    let checked = 0
+    let o = 0
+    for (let k = 0; k < 8; k++) for (let j = 0; j < 8; j++) for (let i = 0; i < 8; i++, o++) {
+      expect(out[o]).toBeCloseTo(f(indexToWorld(dst, [i, j, k])), 3)
+      checked++
+    }
+    expect(checked).toBe(512)
+  })
+})
+
+describe('resampleToGrid, area', () => {
+  it('gives exact block means for an integer factor', () => {
+    const src = image([4, 4, 4], (i, j, k) => i + 4 * j + 16 * k)
+    const dst: Geometry = { dims: [2, 2, 2], spacing: [2, 2, 2], origin: [0.5, 0.5, 0.5], direction: I3 }
+    const out = resampleToGrid(src, dst, 'area', 0)
+    let o = 0
+    for (let c = 0; c < 2; c++) for (let b = 0; b < 2; b++) for (let a = 0; a < 2; a++) expect(out[o++]).toBeCloseTo(2 * a + 0.5 + 4 * (2 * b + 0.5) + 16 * (2 * c + 0.5), 5)
+  })
+  it('averages the padding in where the destination voxel overhangs the source', () => {
+    const src = image([2, 1, 1], () => 100)
+    // one voxel of 4 mm centred at x = 1: covers source voxels 0,1 and two mm of outside
+    const dst: Geometry = { dims: [1, 1, 1], spacing: [4, 1, 1], origin: [1, 0, 0], direction: I3 }
+    expect(resampleToGrid(src, dst, 'area', -1000)[0]).toBeCloseTo((100 + 100 - 1000 - 1000) / 4, 5)
+  })
+  it('is nearest-neighbour when upsampling', () => {
+    const src = image([2, 1, 1], (i) => 10 * i)
+    const dst: Geometry = { dims: [4, 1, 1], spacing: [0.5, 1, 1], origin: [-0.25, 0, 0], direction: I3 }
+    expect(Array.from(resampleToGrid(src, dst, 'area', -1))).toEqual([0, 0, 10, 10])
+  })
+})
+
+describe('gaussianSmooth', () => {
+  it('kernel: normalised, radius ceil(4 sigma + 0.5)', () => {
+    const k = gaussianKernel(1)
+    expect(k.length).toBe(11)
+    expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6)
+    expect(k[5] / k[6]).toBeCloseTo(Math.exp(0.5), 5)
+  })
+  it('turns an interior delta into the kernel, separably, per-axis sigma', () => {
+    const dims: Vec3 = [21, 3, 21]
+    const d = new Float32Array(21 * 3 * 21)
+    const at = (i: number, j: number, k: number) => i + 21 * (j + 3 * k)
+    d[at(10, 1, 10)] = 1
+    gaussianSmooth(d, dims, [1, 0, 2])
+    const kx = gaussianKernel(1)
+    const kz = gaussianKernel(2)
+    expect(d[at(10, 1, 10)]).toBeCloseTo(kx[5] * kz[9], 6)
+    expect(d[at(12, 1, 7)]).toBeCloseTo(kx[7] * kz[6], 6)
+    expect(d[at(10, 0, 10)]).toBe(0) // sigma 0 on y: no spread
+    expect(d.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5)
+  })
+  it('mirrors at the border (edge repeated) and keeps constants constant', () => {
+    const d = new Float32Array(12)
+    d[0] = 1
+    gaussianSmooth(d, [12, 1, 1], [1, 0, 0])
+    const k = gaussianKernel(1)
+    expect(d[0]).toBeCloseTo(k[5] + k[4], 6)
+    expect(d[1]).toBeCloseTo(k[4] + k[3], 6)
+    const c = new Float32Array(60).fill(-300)
+    gaussianSmooth(c, [5, 4, 3], [0.8, 1.3, 0.4])
+    c.forEach((v) => expect(v).toBeCloseTo(-300, 3))
+  })
+})
+
+describe('crop and intensity', () => {
+  it('cropToFloat32 copies the box with the matching origin', () => {
+    const src = image([4, 3, 2], (i, j, k) => i + 10 * j + 100 * k, { spacing: [2, 2, 2], origin: [10, 10, 10] })
+    const c = cropToFloat32(src, { min: [1, 1, 0], max: [2, 2, 1] })
+    expect(c.dims).toEqual([2, 2, 2])
+    expect(c.origin).toEqual([12, 12, 10])
+    expect(Array.from(c.data)).toEqual([11, 12, 21, 22, 111, 112, 121, 122])
+  })
+  it('clipScale is clip(x / scale, min, max)', () => {
+    const d = Float32Array.from([-4096, -1024, 0, 1024, 4096])
+    clipScale(d, 2048, -1, 1)
+    expect(Array.from(d)).toEqual([-1, -0.5, 0, 0.5, 1])
+  })
+})
+
+describe('labels from probabilities', () => {
+  it('argmaxChannels over a [C, voxels] buffer (first channel wins ties)', () => {
+    // 3 voxels, 3 channels
+    const p = Float32Array.from([0.2, 0.5, 0.1, /**/ 0.7, 0.5, 0.2, /**/ 0.1, 0, 0.7])
+    expect(Array.from(argmaxChannels(p, 3, 3))).toEqual([1, 0, 2])
+  })
+  it('probsToLabels interpolates linearly onto a finer, flipped grid and leaves voxels outside alone', () => {
+    // model grid: two voxels at x = 0 and x = 2 (spacing 2); channel 1 rises from 0.2 to 0.8
+    const grid: Geometry = { dims: [2, 1, 1], spacing: [2, 1, 1], origin: [0, 0, 0], direction: I3 }
+    const probs = Float32Array.from([0.8, 0.2, /**/ 0.2, 0.8])
+    // target: x = 4, 3.5, ..., -1 (flipped), 11 voxels
+    const target: Geometry = { dims: [11, 1, 1], spacing: [0.5, 1, 1], origin: [4, 0, 0], direction: [-1, 0, 0, 0, 1, 0, 0, 0, 1] }
+    const labels = new Uint8Array(11).fill(9)
+    probsToLabels(probs, 2, grid, target, labels)
+    // grid covers x in [-1, 3]: x = 4, 3.5 untouched; x = 3 .. 1.5 -> 1; x = 1 is the tie (0.5, 0.5) -> 0; below -> 0
+    expect(Array.from(labels)).toEqual([9, 9, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+  })
+  it('agrees with full interpolation where the neighbourhood shortcut applies and where it does not', () => {
+    const grid = centredGrid([0, 0, 0], [2, 2, 2], [6, 5, 4])
+    const n = 6 * 5 * 4
+    const probs = new Float32Array(3 * n)
+    for (let v = 0; v < n; v++) {
+      const a = Math.sin(v * 1.7) * 0.5 + 0.5
+      probs[v] = a
+      probs[n + v] = v % 7 === 0 ? 0.9 : 0.1
+      probs[2 * n + v] = 1 - a
+    }
+    const target: Geometry = { dims: [15, 13, 11], spacing: [0.9, 0.8, 0.7], origin: [-6, -5, -3.5], direction: mat3Mul(rotationMatrix([0, 0, 1], 0.2), I3) }
+    const labels = new Uint8Array(15 * 13 * 11)
+    probsToLabels(probs, 3, grid, target, labels)
+    // brute force: full trilinear of each channel via resampleToGrid, then argmax
+    const chans = [0, 1, 2].map((c) => resampleToGrid({ ...grid, data: probs.subarray(c * n, (c + 1) * n) }, target, 'linear', c === 0 ? 2 : 0))
+    for (let v = 0; v < labels.length; v++) {
+      let best = 0
+      for (let c = 1; c < 3; c++) if (chans[c][v] > chans[best][v]) best = c
+      expect(labels[v], `voxel ${v}`).toBe(best)
+    }
+  })
+})

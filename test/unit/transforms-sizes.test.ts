@@ -1,0 +1,109 @@
+/** Valid-size choice, spacing rules, grids and the foreground box, against hand-computed cases. */
+import { describe, expect, it } from 'vitest'
+import {
+  boxFromMask,
+  centredGrid,
+  coveringIndexBox,
+  localizationSpacing,
+  segmentationSpacing,
+  validSize,
+  worldBoxOfIndexBox,
+  worldEdgeBox,
+} from '../../src-main/inference/transforms.js'
+import type { Geometry } from '../../src-main/volumes/volume.js'
+
+const LOC = { x: [32, 48, 64, 80], y: [32, 48, 64, 80], z: Array.from({ length: 15 }, (_, i) => 32 + 16 * i) }
+const SEG = { x: [32, 64, 96, 128, 160], y: [32, 64, 96, 128], z: [32, 64, 96, 128, 160] }
+
+describe('validSize', () => {
+  it('picks the smallest valid size strictly above the need (as the original get_valid_size)', () => {
+    expect(validSize(0, LOC.x)).toBe(32)
+    expect(validSize(31, LOC.x)).toBe(32)
+    expect(validSize(60, LOC.x)).toBe(64)
+    expect(validSize(64, LOC.x)).toBe(80)
+  })
+  it('falls back to the largest size when nothing is big enough', () => {
+    expect(validSize(80, LOC.x)).toBe(80)
+    expect(validSize(500, LOC.z)).toBe(256)
+  })
+  it('does not assume the list is sorted', () => {
+    expect(validSize(40, [96, 32, 64])).toBe(64)
+  })
+})
+
+describe('localizationSpacing', () => {
+  it('keeps 6 mm when the CT fits: 512x512x300 at 0.8x0.8x2.5 mm', () => {
+    // ceil(409.6/6) = 69 of 80, ceil(750/6) = 125 of 256: ratio 0.8625 + 0.02 < 1
+    expect(localizationSpacing([409.6, 409.6, 750], [6, 6, 6], LOC)).toEqual([6, 6, 6])
+  })
+  it('grows uniformly by the largest ratio + 0.02 when it does not fit', () => {
+    // x: ceil(600/6) = 100 / 80 = 1.25 -> 1.27; z: 50/256
+    const s = localizationSpacing([600, 400, 300], [6, 6, 6], LOC)
+    s.forEach((v) => expect(v).toBeCloseTo(6 * 1.27, 10))
+    // z limits: ceil(1800/6) = 300 / 256 = 1.171875 -> 1.191875
+    localizationSpacing([100, 100, 1800], [6, 6, 6], LOC).forEach((v) => expect(v).toBeCloseTo(6 * 1.191875, 10))
+  })
+})
+
+describe('segmentationSpacing', () => {
+  it('keeps 2 mm when the box fits', () => {
+    // 200/160 = 1.25, 150/128 = 1.17, 180/160 = 1.125: all below 2 - 0.1
+    expect(segmentationSpacing([200, 150, 180], [2, 2, 2], SEG)).toEqual([2, 2, 2])
+  })
+  it('becomes max(extent / max size) + 0.1 mm, isotropic, when it does not', () => {
+    segmentationSpacing([400, 200, 300], [2, 2, 2], SEG).forEach((v) => expect(v).toBeCloseTo(2.6, 10))
+    // y decides: 300/128 = 2.34375
+    segmentationSpacing([100, 300, 100], [2, 2, 2], SEG).forEach((v) => expect(v).toBeCloseTo(2.44375, 10))
+    // just above the switch point (1.9): 310/160 = 1.9375 -> 2.0375 (slightly coarser than 2, as in the original)
+    segmentationSpacing([310, 10, 10], [2, 2, 2], SEG).forEach((v) => expect(v).toBeCloseTo(2.0375, 10))
+  })
+})
+
+describe('grids', () => {
+  it('centredGrid puts voxel centres symmetric about the centre', () => {
+    const g = centredGrid([10, 0, -5], [2, 3, 4], [4, 3, 2])
+    expect(g.origin).toEqual([7, -3, -7])
+    expect(g.direction).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1])
+  })
+  it('worldEdgeBox spans voxel edges, for identity and flipped directions', () => {
+    const g: Geometry = { dims: [2, 3, 4], spacing: [1, 2, 3], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }
+    expect(worldEdgeBox(g)).toEqual({ min: [-0.5, -1, -1.5], max: [1.5, 5, 10.5] })
+    const f: Geometry = { ...g, origin: [10, 0, 0], direction: [-1, 0, 0, 0, 1, 0, 0, 0, 1] }
+    expect(worldEdgeBox(f)).toEqual({ min: [8.5, -1, -1.5], max: [10.5, 5, 10.5] })
+  })
+  it('coveringIndexBox: the source voxels under a destination grid, plus padding, clamped', () => {
+    const src: Geometry = { dims: [10, 10, 10], spacing: [1, 1, 1], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }
+    const dst = centredGrid([3, 3, 3], [2, 2, 2], [2, 2, 2]) // centres at 2 and 4, edges 1..5
+    expect(coveringIndexBox(src, dst, 0)).toEqual({ min: [1, 1, 1], max: [5, 5, 5] })
+    expect(coveringIndexBox(src, dst, 2)).toEqual({ min: [0, 0, 0], max: [7, 7, 7] })
+    expect(coveringIndexBox(src, centredGrid([50, 3, 3], [2, 2, 2], [2, 2, 2]), 0)).toBeNull()
+  })
+})
+
+describe('boxFromMask', () => {
+  it('finds the inclusive index box of values above the threshold', () => {
+    const dims: [number, number, number] = [4, 3, 2]
+    const m = new Float32Array(24)
+    m[1 + 4 * 2 + 12 * 0] = 0.9 // (1,2,0)
+    m[3 + 4 * 0 + 12 * 1] = 0.6 // (3,0,1)
+    m[0] = 0.5 // not above 0.5
+    expect(boxFromMask(m, dims, 0.5)).toEqual({ min: [1, 0, 0], max: [3, 2, 1] })
+  })
+  it('reads the requested channel of a [C,Z,Y,X] buffer', () => {
+    const dims: [number, number, number] = [3, 2, 2]
+    const probs = new Float32Array(2 * 12)
+    probs[5] = 1 // channel 0, ignored
+    probs[12 + 2 + 3 * 1 + 6 * 1] = 0.7 // channel 1 at (2,1,1)
+    expect(boxFromMask(probs, dims, 0.5, 1)).toEqual({ min: [2, 1, 1], max: [2, 1, 1] })
+  })
+  it('returns null for an empty mask', () => {
+    expect(boxFromMask(new Float32Array(8), [2, 2, 2], 0.5)).toBeNull()
+  })
+  it('worldBoxOfIndexBox: first voxel lower edge to last voxel upper edge, plus margin', () => {
+    const grid = centredGrid([0, 0, 0], [6, 6, 6], [4, 4, 4]) // origin -9
+    const w = worldBoxOfIndexBox(grid, { min: [1, 0, 0], max: [3, 2, 1] }, 10)
+    // x: -9 + 0.5*6 - 10 = -16 ; -9 + 3.5*6 + 10 = 22
+    expect(w.min).toEqual([-16, -22, -22])
+    expect(w.max).toEqual([22, 16, 10])
+  })
+})
