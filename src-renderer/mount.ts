@@ -35,7 +35,10 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
-  if (params.has('demo') && !params.has('noauto')) void ws.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
+  if (!params.has('noauto')) {
+    if (ws.client.kind === 'demo') void ws.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
+    else void ws.openLaunchPath()
+  }
   return () => {
     window.removeEventListener('keydown', ws.onKey)
     ws.viewer.dispose()

@@ -51,7 +51,52 @@ export class Workstation {
   }
 
   async openPhantom(dims?: Vec3, spacing?: Vec3): Promise<void> {
-    await this.open(() => this.client.openPhantom({ dims, spacing }))
+    const make = this.client.openPhantom?.bind(this.client)
+    if (!make) {
+      viewerStore.setState({ load: 'error', error: 'This host opens files, not phantoms: type a path and press Open.' })
+      return
+    }
+    await this.open(() => make({ dims, spacing }))
+  }
+
+  async openPath(path: string): Promise<void> {
+    if (!path.trim()) return
+    await this.open(() => this.client.openPath(path.trim()))
+  }
+
+  /** Opens what the host was started with (`npm run serve -- <file>`), if anything. */
+  async openLaunchPath(): Promise<boolean> {
+    const p = await this.client.launchPath().catch((e: unknown) => {
+      viewerStore.setState({ load: 'error', error: plainMessage(e, 'The host did not answer') })
+      return null
+    })
+    if (!p) return false
+    await this.openPath(p)
+    return true
+  }
+
+  // ---- autosave: the labelmap goes back to the host shortly after the last edit ---------------
+
+  private saveTimer: ReturnType<typeof setTimeout> | null = null
+  private scheduleSave(): void {
+    if (this.client.kind === 'demo') return
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    viewerStore.setState({ save: 'unsaved' })
+    this.saveTimer = setTimeout(() => void this.saveNow(), 1500)
+  }
+
+  async saveNow(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    this.saveTimer = null
+    const c = this.current
+    if (!c || !this.session) return
+    viewerStore.setState({ save: 'saving' })
+    try {
+      await this.client.saveLabels(c.caseId, gridToArray(this.session.grid))
+      viewerStore.setState({ save: 'saved', saveError: null })
+    } catch (e) {
+      viewerStore.setState({ save: 'error', saveError: plainMessage(e, 'Saving the labels failed') })
+    }
   }
 
   async openCase(caseId: string): Promise<void> {
@@ -87,11 +132,12 @@ export class Workstation {
       this.session.onChange((ch) => {
         this.viewer.labelsModified(ch.slices)
         this.stats?.change(ch)
+        this.scheduleSave()
       })
       const { rows, opacity, style } = labelsStore.getState()
       this.viewer.setLabelAppearance(rows, opacity, style)
       editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
-      viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready' })
+      viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
     } catch (e) {
       viewerStore.setState({ load: 'error', error: plainMessage(e, 'The case could not be opened') })
     }

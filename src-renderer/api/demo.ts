@@ -22,6 +22,16 @@ export class DemoClient implements ScnClient {
     return [...this.truth.keys()].map((caseId) => ({ caseId, name: caseId }))
   }
 
+  async launchPath(): Promise<string | null> {
+    return null
+  }
+
+  async openPath(path: string): Promise<LoadedCase> {
+    throw new PlainError(`Files cannot be opened in demo mode (asked for ${path}): start the app with "npm run serve -- <file>".`)
+  }
+
+  async saveLabels(): Promise<void> {}
+
   async openCase(caseId: string): Promise<LoadedCase> {
     throw new PlainError(`Case "${caseId}" is not available in demo mode: open a phantom instead.`)
   }

@@ -1,13 +1,11 @@
-/**
- * The Electron transport: the preload exposes `window.scn` (one global, checked channels). Until the
- * contract in src-main/contract lands, this adapts a minimal shape; see web.ts for the same
- * contract over HTTP/WebSocket.
- */
+/** The Electron transport: `window.scn` is the preload's ScnBridge (one global, checked channels). */
+import { createBridgeTransport, type ScnBridge } from '../../src-main/contract/index.js'
+import { ContractScnClient } from './contract-client.js'
 import type { ScnClient } from './types.js'
 
 declare global {
   interface Window {
-    scn?: unknown
+    scn?: ScnBridge
   }
 }
 
@@ -16,6 +14,5 @@ export function hasElectronBridge(): boolean {
 }
 
 export function createElectronClient(): ScnClient {
-  // The preload's API is the contract's; it is adapted by the same code as the web transport.
-  return window.scn as ScnClient
+  return new ContractScnClient('electron', createBridgeTransport(window.scn!))
 }

@@ -1,6 +1,6 @@
 /**
- * Picks the transport: Electron preload when `window.scn` exists, the demo when `?demo` is in
- * the URL, otherwise the web host that served this page.
+ * Picks the transport: Electron preload when `window.scn` exists, the in-page demo when `?demo` is
+ * in the URL (no host at all), otherwise the web host that served this page.
  */
 import { DemoClient } from './demo.js'
 import { createElectronClient, hasElectronBridge } from './electron.js'

@@ -53,12 +53,16 @@ export interface ScnClient {
   describe(): Promise<string>
   listCases(): Promise<CaseSummary[]>
   openCase(caseId: string): Promise<LoadedCase>
-  /** creates a synthetic phantom case on the host (or in the page for the demo transport) */
-  openPhantom(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
+  /** the path the host was launched with (`serve <path>`), if any: opened first */
+  launchPath(): Promise<string | null>
+  /** opens a CT file or DICOM folder on the host's machine */
+  openPath(path: string): Promise<LoadedCase>
+  /** demo transport only: a synthetic phantom generated in the page */
+  openPhantom?(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
   /** runs the model on the open case; rejects with a plain-words Error; abort via signal */
   segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult>
-  /** stores the current labelmap (autosave); optional on hosts that cannot save */
-  saveLabels?(caseId: string, labels: Uint8Array): Promise<void>
+  /** stores the current labelmap (autosave); the demo keeps nothing */
+  saveLabels(caseId: string, labels: Uint8Array): Promise<void>
 }
 
 /** An error whose message is safe to show to the user as-is. */

@@ -14,6 +14,9 @@ export interface ViewerState {
   preset: string | null
   /** host line for the status bar */
   hostLine: string
+  /** autosave state of the labelmap on the host */
+  save: 'saved' | 'unsaved' | 'saving' | 'error'
+  saveError: string | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
   renders: number
 }
@@ -28,4 +31,6 @@ export const viewerStore = createStore<ViewerState>(() => ({
   preset: 'abdomen',
   hostLine: '',
   renders: 0,
+  save: 'saved',
+  saveError: null,
 }))

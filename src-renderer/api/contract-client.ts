@@ -1,0 +1,133 @@
+/**
+ * Adapts the typed contract client (src-main/contract: the same calls over HTTP+WebSocket or over
+ * window.scn) to what the renderer needs. CT voxels arrive once as an Int16 frame; labelmaps travel
+ * as Uint8 frames both ways; segmentation progress and outcome arrive as events.
+ */
+import { ContractError, createScnClient, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-main/contract/index.js'
+import type { LabelClass } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-main/labels.js'
+import type { Transport } from '../../src-main/contract/client.js'
+import { PlainError, type CaseSummary, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+
+export class ContractScnClient implements ScnClient {
+  private readonly api: ContractClient
+  private labelClasses: readonly LabelClass[] = FLARE_LABELS
+  /** labelmap version each open volume's `current` is at (labels.put must name it) */
+  private versions = new Map<string, number>()
+  private info: Promise<Awaited<ReturnType<ContractClient['app']['info']>>> | null = null
+
+  constructor(readonly kind: 'web' | 'electron', transport: Transport) {
+    this.api = createScnClient(transport)
+  }
+
+  private appInfo() {
+    this.info ??= this.api.app.info({})
+    return this.info
+  }
+
+  async describe(): Promise<string> {
+    const i = await this.appInfo()
+    this.labelClasses = i.labels.map((l) => ({ ...l, snomed: l.snomed ?? { code: '', meaning: l.name } }))
+    return `${i.name} ${i.version} · ${i.host} host · workspace ${i.workspaceDir}`
+  }
+
+  async launchPath(): Promise<string | null> {
+    return (await this.appInfo()).launchPath ?? null
+  }
+
+  async listCases(): Promise<CaseSummary[]> {
+    const r = await call(() => this.api.cases.list({}))
+    return r.cases.map((c) => ({ caseId: c.caseId, name: c.name }))
+  }
+
+  async openCase(caseId: string): Promise<LoadedCase> {
+    const r = await call(() => this.api.cases.open({ caseId }))
+    return this.load(r.volume)
+  }
+
+  async openPath(path: string): Promise<LoadedCase> {
+    const r = await call(() => this.api.volumes.open({ path }))
+    if (r.status === 'needs-series') {
+      // several series in one folder: open the one with the most slices (the usual CT), say so
+      const best = [...r.series].sort((a, b) => b.sliceCount - a.sliceCount)[0]!
+      const again = await call(() => this.api.volumes.open({ path, seriesUid: best.seriesUid }))
+      if (again.status !== 'opened') throw new PlainError(`The folder ${path} holds several series and none could be opened.`)
+      return this.load(again.volume)
+    }
+    return this.load(r.volume)
+  }
+
+  private async load(v: VolumeSummary): Promise<LoadedCase> {
+    await this.describe().catch(() => undefined)
+    const voxels = await call(() => this.api.volumes.getVoxels({ volumeId: v.volumeId }))
+    const current = await call(() => this.api.labels.get({ volumeId: v.volumeId, kind: 'current' }))
+    this.versions.set(v.volumeId, current.header.version)
+    let prediction: Uint8Array | undefined
+    try {
+      prediction = (await this.api.labels.get({ volumeId: v.volumeId, kind: 'prediction' })).data
+    } catch (e) {
+      if (!(e instanceof ContractError && e.code === 'not-found')) throw plain(e)
+    }
+    const hasLabels = current.data.some((x) => x !== 0)
+    return {
+      caseId: v.volumeId,
+      name: v.name,
+      geometry: voxels.header.geometry,
+      // frames are views on a transport buffer: copy so Cornerstone owns its arrays
+      ct: new Int16Array(voxels.data),
+      labels: hasLabels ? new Uint8Array(current.data) : undefined,
+      prediction: prediction ? new Uint8Array(prediction) : undefined,
+      labelClasses: this.labelClasses,
+    }
+  }
+
+  async segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult> {
+    // Subscribe before starting: events of a fast run can arrive before run() answers.
+    const finished = new Map<string, RunFinishedEvent>()
+    let runId: string | null = null
+    let settle: ((e: RunFinishedEvent) => void) | null = null
+    const offProgress = this.api.segmentation.onProgress((p) => {
+      if (p.volumeId === caseId && (runId === null || p.runId === runId)) onProgress({ fraction: p.fraction, stage: p.message || p.stage })
+    })
+    const offFinished = this.api.segmentation.onFinished((f) => {
+      finished.set(f.runId, f)
+      if (f.runId === runId) settle?.(f)
+    })
+    try {
+      runId = (await call(() => this.api.segmentation.run({ volumeId: caseId }))).runId
+      const onAbort = (): void => void this.api.segmentation.cancel({ runId: runId! }).catch(() => undefined)
+      signal.addEventListener('abort', onAbort, { once: true })
+      const outcome = finished.get(runId) ?? (await new Promise<RunFinishedEvent>((resolve) => (settle = resolve)))
+      signal.removeEventListener('abort', onAbort)
+      if (outcome.outcome === 'cancelled') throw new DOMException('Segmentation cancelled', 'AbortError')
+      if (outcome.outcome === 'failed') throw new PlainError(`The segmentation failed: ${outcome.error}`)
+      const pred = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'prediction' }))
+      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds }
+    } finally {
+      offProgress()
+      offFinished()
+    }
+  }
+
+  async saveLabels(caseId: string, labels: Uint8Array): Promise<void> {
+    const version = this.versions.get(caseId) ?? 0
+    const volumes = await call(() => this.api.volumes.list({}))
+    const v = volumes.volumes.find((x) => x.volumeId === caseId)
+    if (!v) throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
+    const r = await call(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
+    this.versions.set(caseId, r.version)
+  }
+}
+
+function plain(e: unknown): Error {
+  if (e instanceof ContractError) return new PlainError(e.message)
+  return e instanceof Error ? e : new Error(String(e))
+}
+
+async function call<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    throw plain(e)
+  }
+}

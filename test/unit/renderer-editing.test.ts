@@ -1,0 +1,182 @@
+/** Framework-free editing logic of the renderer: patches, undo/redo, tool strategies, regions. */
+import { describe, expect, it } from 'vitest'
+import { countValue, gridFromArray, gridToArray, type Vec3 } from '../../src-renderer/editing/grid.js'
+import { History, describePatch } from '../../src-renderer/editing/history.js'
+import { PatchBuilder, applyPatch, diffPatch } from '../../src-renderer/editing/patch.js'
+import { floodFill, interpolateSlices, smallIslands } from '../../src-renderer/editing/regions.js'
+import { circle, erase, huRange, paint, rectangle, sphere, stamp, unlocked } from '../../src-renderer/editing/strategies.js'
+
+function grid(dims: Vec3 = [40, 30, 20], spacing: Vec3 = [1, 1, 2]) {
+  return gridFromArray(dims, spacing, new Uint8Array(dims[0] * dims[1] * dims[2]))
+}
+
+function checksum(a: Uint8Array): number {
+  let h = 2166136261
+  for (const x of a) h = Math.imul(h ^ x, 16777619)
+  return h >>> 0
+}
+
+describe('brush shapes', () => {
+  it('an axial circle of radius 5 mm at 1 mm spacing paints the 81 lattice points within 5 mm', () => {
+    const g = grid()
+    const b = new PatchBuilder(g)
+    stamp(g, circle([20, 15, 10], 5, g.spacing, 2), paint(1), [], b)
+    // lattice points with a²+b² <= 25: 81
+    expect(countValue(g, 1)).toBe(81)
+    expect(b.build('Brush').slices).toEqual([10])
+  })
+
+  it('a circle on a sagittal plane honours anisotropic spacing (2 mm slices)', () => {
+    const g = grid()
+    stamp(g, circle([20, 15, 10], 4, g.spacing, 0), paint(1), [], new PatchBuilder(g))
+    // plane i=20: points (dj, dk) with dj² + (2dk)² <= 16
+    let expected = 0
+    for (let dj = -4; dj <= 4; dj++) for (let dk = -2; dk <= 2; dk++) if (dj * dj + 4 * dk * dk <= 16) expected++
+    expect(countValue(g, 1)).toBe(expected)
+  })
+
+  it('a sphere paints the lattice points inside it', () => {
+    const g = grid([30, 30, 30], [1, 1, 1])
+    stamp(g, sphere([15, 15, 15], 3, g.spacing), paint(2), [], new PatchBuilder(g))
+    let expected = 0
+    for (let a = -3; a <= 3; a++) for (let b = -3; b <= 3; b++) for (let c = -3; c <= 3; c++) if (a * a + b * b + c * c <= 9) expected++
+    expect(countValue(g, 2)).toBe(expected)
+  })
+
+  it('shapes are clipped at the volume edge', () => {
+    const g = grid()
+    stamp(g, circle([0, 0, 0], 3, g.spacing, 2), paint(1), [], new PatchBuilder(g))
+    // quarter disc incl. axes: points a,b >= 0 with a²+b² <= 9 → 11
+    expect(countValue(g, 1)).toBe(11)
+  })
+
+  it('rectangle covers both corners inclusive', () => {
+    const g = grid()
+    stamp(g, rectangle([2, 3, 5], [6, 4, 5], 2), paint(3), [], new PatchBuilder(g))
+    expect(countValue(g, 3)).toBe(5 * 2)
+  })
+})
+
+describe('guards and operations', () => {
+  it('locked organs are never overwritten and the eraser only erases the active organ', () => {
+    const g = grid()
+    stamp(g, rectangle([0, 0, 0], [9, 9, 0], 2), paint(2), [], new PatchBuilder(g))
+    stamp(g, circle([5, 5, 0], 20, g.spacing, 2), paint(1), [unlocked(new Set([2]))], new PatchBuilder(g))
+    expect(countValue(g, 2)).toBe(100)
+    stamp(g, circle([5, 5, 0], 20, g.spacing, 2), erase(1), [], new PatchBuilder(g))
+    expect(countValue(g, 1)).toBe(0)
+    expect(countValue(g, 2)).toBe(100)
+  })
+
+  it('the threshold brush paints only voxels inside the HU range', () => {
+    const dims: Vec3 = [10, 10, 1]
+    const g = grid(dims, [1, 1, 1])
+    const ct = new Int16Array(100).map((_, i) => (i % 2 === 0 ? 100 : -100))
+    stamp(g, rectangle([0, 0, 0], [9, 9, 0], 2), paint(1), [huRange({ dims, data: ct }, 50, 150)], new PatchBuilder(g))
+    expect(countValue(g, 1)).toBe(50)
+  })
+})
+
+describe('patches and history', () => {
+  it('undo restores the labelmap bit-for-bit and redo re-applies it, through many strokes', () => {
+    const g = grid()
+    const h = new History()
+    const snapshots = [checksum(gridToArray(g))]
+    let seed = 1
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+    for (let s = 0; s < 30; s++) {
+      const b = new PatchBuilder(g)
+      const value = 1 + Math.floor(rnd() * 4)
+      // a stroke of several overlapping dabs, sometimes switching value (voxels written twice)
+      for (let d = 0; d < 5; d++) stamp(g, circle([rnd() * 40, rnd() * 30, Math.floor(rnd() * 20)], 2 + rnd() * 6, g.spacing, 2), paint(d === 3 ? (value % 4) + 1 : value), [], b)
+      h.push(b.build(`stroke ${s}`))
+      snapshots.push(checksum(gridToArray(g)))
+    }
+    for (let s = 29; s >= 0; s--) {
+      h.undo(g)
+      expect(checksum(gridToArray(g))).toBe(snapshots[s])
+    }
+    expect(h.undo(g)).toBeNull()
+    for (let s = 1; s <= 30; s++) {
+      h.redo(g)
+      expect(checksum(gridToArray(g))).toBe(snapshots[s])
+    }
+  })
+
+  it('a new edit clears the redo branch; names say what undo will undo', () => {
+    const g = grid()
+    const h = new History()
+    const b1 = new PatchBuilder(g)
+    stamp(g, circle([10, 10, 3], 3, g.spacing, 2), paint(1), [], b1)
+    h.push(b1.build('Brush liver'))
+    expect(describePatch(h.nextUndo!)).toBe('Brush liver (29 voxels)')
+    h.undo(g)
+    expect(h.nextRedo?.name).toBe('Brush liver')
+    const b2 = new PatchBuilder(g)
+    stamp(g, circle([10, 10, 3], 1, g.spacing, 2), paint(2), [], b2)
+    h.push(b2.build('Brush kidney'))
+    expect(h.nextRedo).toBeNull()
+    expect(h.nextUndo?.name).toBe('Brush kidney')
+  })
+
+  it('applying a prediction is one patch that undo reverts exactly, keeping locked organs', () => {
+    const g = grid()
+    stamp(g, rectangle([0, 0, 0], [4, 4, 0], 2), paint(3), [], new PatchBuilder(g))
+    const before = gridToArray(g)
+    const target = new Uint8Array(before.length).fill(1)
+    const p = diffPatch(g, target, 'Apply prediction', new Set([3]))
+    expect(countValue(g, 3)).toBe(25)
+    expect(countValue(g, 1)).toBe(before.length - 25)
+    applyPatch(g, p, 'undo')
+    expect(gridToArray(g)).toEqual(before)
+  })
+
+  it('history is bounded by memory: the oldest entries fall off', () => {
+    const g = grid()
+    const h = new History(2000)
+    for (let s = 0; s < 10; s++) {
+      const b = new PatchBuilder(g)
+      stamp(g, rectangle([0, 0, s], [9, 9, s], 2), paint(1), [], b) // 100 voxels = 600 bytes
+      h.push(b.build(`s${s}`))
+    }
+    expect(h.depth.undo).toBe(3)
+    expect(h.depth.bytes).toBeLessThanOrEqual(2000)
+  })
+})
+
+describe('regions', () => {
+  it('flood fill stays inside the clicked region on the plane', () => {
+    const g = grid([20, 20, 3], [1, 1, 1])
+    // a ring of 2 on slice 1 encloses a 6x6 hole
+    stamp(g, rectangle([5, 5, 1], [12, 12, 1], 2), paint(2), [], new PatchBuilder(g))
+    stamp(g, rectangle([6, 6, 1], [11, 11, 1], 2), erase(2), [], new PatchBuilder(g))
+    const inside = floodFill(g, [8, 8, 1], 2)
+    expect(inside.length).toBe(36)
+    const outside = floodFill(g, [0, 0, 1], 2)
+    expect(outside.length).toBe(400 - 64)
+    // 3-D: the hole connects through slices 0 and 2 to everything but the 28-voxel ring
+    expect(floodFill(g, [8, 8, 1], 2, true).length).toBe(400 * 3 - 28)
+  })
+
+  it('interpolation fills the slices between two drawn discs', () => {
+    const g = grid([40, 40, 11], [1, 1, 1])
+    stamp(g, circle([20, 20, 0], 6, g.spacing, 2), paint(1), [], new PatchBuilder(g))
+    stamp(g, circle([20, 20, 10], 6, g.spacing, 2), paint(1), [], new PatchBuilder(g))
+    const { voxels, gaps } = interpolateSlices(g, 1, 2)
+    expect(gaps).toBe(1)
+    // 9 in-between slices of (roughly) the same disc
+    const disc = countValue(g, 1) / 2
+    expect(voxels.length).toBeGreaterThan(9 * disc * 0.85)
+    expect(voxels.length).toBeLessThan(9 * disc * 1.15)
+  })
+
+  it('small islands are found; the largest component stays', () => {
+    const g = grid([30, 30, 10], [1, 1, 1])
+    stamp(g, sphere([10, 10, 5], 4, g.spacing), paint(1), [], new PatchBuilder(g))
+    stamp(g, rectangle([25, 25, 2], [25, 26, 2], 2), paint(1), [], new PatchBuilder(g))
+    stamp(g, rectangle([2, 25, 8], [2, 25, 8], 2), paint(1), [], new PatchBuilder(g))
+    const r = smallIslands(g, 1)
+    expect(r.islands).toBe(2)
+    expect(r.voxels.length).toBe(3)
+  })
+})
