@@ -259,3 +259,15 @@ class SegmentationExport(SpatialConfigurationNet):
 
 def count_parameters(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
+
+
+def he_init(module: nn.Module, bias_std: float = 0.0, seed: int = None) -> nn.Module:
+    """The authors' he_initializer (variance scaling 2/fan_in, truncated normal in TF; normal here)."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    for m in module.modules():
+        if isinstance(m, nn.Conv3d):
+            fan_in = m.in_channels * m.kernel_size[0] * m.kernel_size[1] * m.kernel_size[2]
+            with torch.no_grad():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_in))
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * bias_std if bias_std > 0 else torch.zeros_like(m.bias))
+    return module

@@ -1,0 +1,126 @@
+"""
+Synthetic abdomen phantoms for training (SynthSeg-style): plausible anatomy with randomised organ
+positions, sizes, orientations and a smooth random deformation, and randomised tissue intensities
+(half of them near real portal-venous HU, half arbitrary), so that a model can learn the spatial
+configuration of the organs from more than the one real case we have. Arrays are [z, y, x] in the
+LPS identity-direction frame the inference engine uses (x -> patient left, y -> posterior, z -> superior).
+
+The anatomy follows src-main/volumes/phantom.ts (so that the TypeScript phantom, which training
+never sees, is a fair held-out test), with random variation on top.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+HU = {'fat': -100, 'muscle': 50, 'bone': 450, 'liver': 100, 'kidney': 160, 'spleen': 120, 'pancreas': 80,
+      'soft': 20, 'vessel': 180, 'stomach': 10, 'gas': -700}
+TISSUES = ['fat', 'muscle', 'bone', 'liver', 'kidney', 'spleen', 'pancreas', 'soft', 'vessel', 'stomach', 'gas']
+
+
+def _rot(rng, max_rad):
+    a = rng.uniform(-max_rad, max_rad, 3)
+    cx, sx, cy, sy, cz, sz = np.cos(a[0]), np.sin(a[0]), np.cos(a[1]), np.sin(a[1]), np.cos(a[2]), np.sin(a[2])
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+class _Ellipsoid:
+    def __init__(self, rng, c, r, jitter_mm, scale_range, rot_rad, s):
+        self.c = np.array(c, float) * s + rng.uniform(-jitter_mm, jitter_mm, 3)
+        self.r = np.array(r, float) * s * rng.uniform(*scale_range, 3)
+        self.R = _rot(rng, rot_rad)
+
+    def q(self, X, Y, Z):
+        d = np.stack([X - self.c[0], Y - self.c[1], Z - self.c[2]], 0)
+        d = np.tensordot(self.R.T, d, axes=1)
+        return (d[0] / self.r[0]) ** 2 + (d[1] / self.r[1]) ** 2 + (d[2] / self.r[2]) ** 2
+
+
+def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_intensity=None):
+    """Returns (image int16 HU [z,y,x], labels uint8 [z,y,x] FLARE values, spacing (sz,sy,sx))."""
+    rng = np.random.default_rng(seed)
+    nz, ny, nx = shape_zyx
+    s = rng.uniform(0.85, 1.15)
+    # world mm coordinates of voxel centres, body centred; a random z offset moves the field of view
+    z0 = rng.uniform(-60, 40)
+    zz, yy, xx = np.meshgrid((np.arange(nz) - (nz - 1) / 2) * spacing + z0, (np.arange(ny) - (ny - 1) / 2) * spacing,
+                             (np.arange(nx) - (nx - 1) / 2) * spacing, indexing='ij')
+    # smooth random deformation (coarse 5^3 grid, +-10 mm)
+    disp = [ndimage.zoom(rng.uniform(-10, 10, (5, 5, 5)), (nz / 5, ny / 5, nx / 5), order=3)[:nz, :ny, :nx] for _ in range(3)]
+    X, Y, Z = xx + disp[0], yy + disp[1], zz + disp[2]
+
+    body = (X / (160 * s * rng.uniform(0.9, 1.1))) ** 2 + (Y / (115 * s * rng.uniform(0.9, 1.1))) ** 2 <= 1
+    wall = (X / (145 * s)) ** 2 + (Y / (100 * s)) ** 2 <= 1
+    cavity = (X / (130 * s)) ** 2 + ((Y + 5 * s) / (85 * s)) ** 2 <= 1
+    spine = (X / (20 * s)) ** 2 + ((Y - 75 * s) / (18 * s)) ** 2 <= 1
+    aorta = ((X - 15 * s) / (11 * s)) ** 2 + ((Y - 45 * s) / (11 * s)) ** 2 <= 1
+    ivc = ((X + 20 * s) / (12 * s)) ** 2 + ((Y - 35 * s) / (10 * s)) ** 2 <= 1
+
+    liver = _Ellipsoid(rng, [-65, -5, 45], [70, 70, 65], 12, (0.85, 1.15), 0.2, s)
+    spleen = _Ellipsoid(rng, [85, 40, 55], [30, 40, 50], 12, (0.75, 1.25), 0.3, s)
+    kid_r = _Ellipsoid(rng, [-60, 55, -15], [26, 26, 55], 10, (0.85, 1.15), 0.25, s)
+    kid_l = _Ellipsoid(rng, [60, 55, -5], [26, 26, 55], 10, (0.85, 1.15), 0.25, s)
+    stomach = _Ellipsoid(rng, [45, -35, 45], [45, 30, 40], 15, (0.6, 1.2), 0.4, s)
+    p0 = np.array([-15, 10, 5]) * s + rng.uniform(-10, 10, 3)
+    p1 = np.array([70, 30, 30]) * s + rng.uniform(-12, 12, 3)
+    pr = 13 * s * rng.uniform(0.7, 1.2)
+
+    if synth_intensity is None:
+        synth_intensity = rng.random() < 0.5
+    if synth_intensity:
+        mean = {t: rng.uniform(-200, 300) for t in TISSUES}
+        mean['fat'] = rng.uniform(-200, 0)
+        mean['gas'] = rng.uniform(-1000, -300)
+    else:
+        mean = {t: HU[t] + rng.uniform(-40, 40) for t in TISSUES}
+    std = {t: rng.uniform(3, 25) for t in TISSUES}
+
+    img = np.full(X.shape, -1000.0, np.float32)
+    lab = np.zeros(X.shape, np.uint8)
+    tissue = np.full(X.shape, -1, np.int8)
+    T = {t: i for i, t in enumerate(TISSUES)}
+
+    def put(mask, t, label=None):
+        tissue[mask] = T[t]
+        if label is not None:
+            lab[mask] = label
+
+    put(body, 'fat')
+    put(body & wall, 'muscle')
+    inner = body & cavity
+    put(inner, 'soft')
+    # bowel loops: blobs of soft tissue, fluid and gas
+    blobs = ndimage.gaussian_filter(rng.normal(size=X.shape).astype(np.float32), 4) 
+    put(inner & (blobs > 0.08), 'stomach')
+    put(inner & (blobs < -0.12), 'gas')
+    put(inner & spine, 'bone')
+    ring = (X / (130 * s)) ** 2 + ((Y + 5 * s) / (85 * s)) ** 2
+    ribs = inner & (Z > 20 * s) & (ring > 0.88) & (np.mod(Z / s, 25) < 8)
+    put(ribs, 'bone')
+    put(inner & (aorta | ivc), 'vessel')
+    put(inner & (stomach.q(X, Y, Z) <= 1), 'stomach')
+    pd = p1 - p0
+    t = np.clip(((X - p0[0]) * pd[0] + (Y - p0[1]) * pd[1] + (Z - p0[2]) * pd[2]) / (pd @ pd), 0, 1)
+    pan = inner & ((X - p0[0] - t * pd[0]) ** 2 + (Y - p0[1] - t * pd[1]) ** 2 + (Z - p0[2] - t * pd[2]) ** 2 <= pr * pr)
+    liv = inner & (liver.q(X, Y, Z) <= 1) & ~((X > -20 * s) & (Y > 20 * s)) & ~pan
+    spl = inner & (spleen.q(X, Y, Z) <= 1) & ~pan & ~liv
+    kid = inner & ((kid_r.q(X, Y, Z) <= 1) | (kid_l.q(X, Y, Z) <= 1)) & ~pan & ~liv & ~spl
+    put(kid, 'kidney', 2)
+    put(spl, 'spleen', 3)
+    put(liv, 'liver', 1)
+    put(pan, 'pancreas', 4)
+
+    for name, i in T.items():
+        m = tissue == i
+        n = int(m.sum())
+        if n:
+            img[m] = mean[name] + std[name] * rng.standard_normal(n).astype(np.float32)
+    # texture and partial-volume blur
+    img += ndimage.gaussian_filter(rng.normal(size=X.shape).astype(np.float32), 2) * rng.uniform(0, 60)
+    img = ndimage.gaussian_filter(img, rng.uniform(0.3, 1.0))
+    img += rng.normal(0, rng.uniform(2, 15), img.shape).astype(np.float32)
+    img = np.clip(np.round(img), -1024, 3071).astype(np.int16)
+    return img, lab, (spacing, spacing, spacing)

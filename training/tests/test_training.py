@@ -1,0 +1,106 @@
+"""Training pipeline: CPU smoke (the loss goes down), resume, data loading in the engine's frame, phantoms, metrics."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import train
+from scn.data import Augment, Case, apply_label_map, load_case, nnunet_cases, sample, write_nnunet_case
+from scn.labels import TOTALSEGMENTATOR_TO_FLARE, parse_label_map
+from scn.metrics import dice, evaluate, nsd
+from scn.phantom import generate_phantom
+
+
+def _run(args):
+    a = train.parser().parse_args(args)
+    a.size = a.size or '64'
+    return train.train(a)
+
+
+def test_smoke_segmentation_loss_goes_down(tmp_path):
+    r = _run(['--smoke', '--stage', 'segmentation', '--iterations', '12', '--lr', '1e-3', '--threads', '2',
+              '--seed', '1', '--out', str(tmp_path), '--log-every', '100'])
+    first, last = np.mean(r['losses'][:3]), np.mean(r['losses'][-3:])
+    assert r['iterations'] == 12
+    assert last < 0.85 * first, (first, last)
+
+
+def test_smoke_localization_and_resume(tmp_path):
+    r = _run(['--smoke', '--stage', 'localization', '--iterations', '8', '--lr', '1e-3', '--threads', '2',
+              '--seed', '1', '--out', str(tmp_path), '--log-every', '100'])
+    assert np.mean(r['losses'][-3:]) < 0.9 * np.mean(r['losses'][:3])
+    ck = torch.load(os.path.join(tmp_path, 'checkpoint.pt'))
+    assert ck['iteration'] == 8 and set(ck['ema']) == set(ck['model'])
+    r2 = _run(['--smoke', '--stage', 'localization', '--iterations', '11', '--lr', '1e-3', '--threads', '2',
+               '--seed', '1', '--out', str(tmp_path), '--resume', '--log-every', '100'])
+    assert r2['iterations'] == 11 and len(r2['losses']) == 3
+    rows = open(os.path.join(tmp_path, 'log.csv')).read().strip().split('\n')
+    assert len(rows) == 1 + 11
+
+
+def test_nnunet_dataset_round_trip_in_the_engine_frame(tmp_path):
+    img, lab, sp = generate_phantom(5, shape_zyx=(24, 20, 28), spacing=6.0, synth_intensity=False)
+    write_nnunet_case(str(tmp_path), 'case_001', img, lab, sp, {'liver': 1, 'kidney': 2, 'spleen': 3, 'pancreas': 4})
+    cases = nnunet_cases(str(tmp_path))
+    assert [c[0] for c in cases] == ['case_001']
+    c = load_case(cases[0][1], cases[0][2])
+    assert c.spacing == (6.0, 6.0, 6.0)
+    assert np.array_equal(c.labels, lab) and np.array_equal(c.image, img.astype(np.float32))
+    # LPS frame: liver on the patient's right (low x), spleen on the left (high x)
+    assert np.argwhere(lab == 1)[:, 2].mean() < np.argwhere(lab == 3)[:, 2].mean()
+
+
+def test_ras_nifti_is_reoriented_to_lps(tmp_path):
+    nib = pytest.importorskip('nibabel')
+    data = np.zeros((4, 3, 2), np.int16)  # x, y, z in RAS
+    data[0, 0, 0] = 7  # RAS+ world: lowest x, y, z = the most left, posterior, inferior voxel
+    nib.save(nib.Nifti1Image(data, np.diag([2.0, 3.0, 4.0, 1.0])), str(tmp_path / 'ras.nii.gz'))
+    from scn.data import load_nifti_lps
+    arr, sp = load_nifti_lps(str(tmp_path / 'ras.nii.gz'))
+    assert arr.shape == (2, 3, 4) and sp == (4.0, 3.0, 2.0)
+    # LPS index axes run right->left, anterior->posterior, inferior->superior: [z=0, y=last, x=last]
+    assert arr[0, 2, 3] == 7 and arr.sum() == 7
+    data2 = data[::-1]  # now x runs right-to-left: an LAS file
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(data2), np.array([[-2.0, 0, 0, 6], [0, 3, 0, 0], [0, 0, 4, 0], [0, 0, 0, 1]])), str(tmp_path / 'las.nii.gz'))
+    arr2, _ = load_nifti_lps(str(tmp_path / 'las.nii.gz'))
+    assert np.array_equal(arr, arr2)
+
+
+def test_sample_without_augmentation_is_the_identity_on_the_grid():
+    rng = np.random.default_rng(0)
+    img = rng.integers(-500, 500, (16, 12, 10)).astype(np.float32)
+    lab = (img > 0).astype(np.uint8)
+    case = Case('t', img, lab, (2.0, 2.0, 2.0))
+    centre = (np.array([16, 12, 10]) - 1) / 2 * 2.0
+    x, y = sample(case, (16, 12, 10), 2.0, centre, rng, Augment.none(), 0.0)
+    assert np.allclose(x, np.clip(img / 2048, -1, 1), atol=1e-6) and np.array_equal(y, lab)
+
+
+def test_label_maps():
+    assert parse_label_map('5:1,2:2, 3:2') == {5: 1, 2: 2, 3: 2}
+    out = apply_label_map(np.array([5, 2, 3, 1, 7, 9]), TOTALSEGMENTATOR_TO_FLARE)
+    assert out.tolist() == [1, 2, 2, 3, 4, 0]
+
+
+def test_phantoms_vary_but_keep_the_anatomy():
+    a = generate_phantom(1, shape_zyx=(40, 32, 40), spacing=9.0)
+    b = generate_phantom(2, shape_zyx=(40, 32, 40), spacing=9.0)
+    assert not np.array_equal(a[1], b[1])
+    for img, lab, _ in (a, b):
+        assert set(np.unique(lab)) == {0, 1, 2, 3, 4}
+        assert np.argwhere(lab == 1)[:, 2].mean() < np.argwhere(lab == 3)[:, 2].mean()
+
+
+def test_metrics_by_hand():
+    a = np.zeros((10, 10, 10), bool)
+    b = np.zeros_like(a)
+    a[2:6, 2:6, 2:6] = True
+    b[2:6, 2:6, 3:7] = True  # one voxel along x (last axis)
+    assert dice(a, b) == pytest.approx(0.75)
+    assert nsd(a, b, (1, 1, 1), 1.0) == 1.0
+    assert nsd(a, b, (1, 1, 1), 0.5) == pytest.approx(36 / 56)
+    assert nsd(a, b, (1, 1, 2), 1.5) == pytest.approx(40 / 56)
+    r = evaluate(a.astype(np.uint8), b.astype(np.uint8) * 2, (2, 2, 2), [1, 2])
+    assert r[1]['dice'] == 0 and r[1]['nsd'] == 0 and r[1]['volumeDiffMl'] == pytest.approx(64 * 8 / 1000)

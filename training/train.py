@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""
+Train the SCN (segmentation) or the localization U-Net from an nnU-Net v2 dataset folder
+(imagesTr/*_0000.nii.gz, labelsTr/*.nii.gz, dataset.json: what SCN Studio exports), single
+image/label pairs, and/or synthetic phantoms, as in DESIGN.md §3: Adam 1e-4, batch 1, EMA 0.999,
+generalized Dice on the merged output + sigmoid cross-entropy on the local and spatial logits,
+translation/rotation/scale/elastic/intensity augmentation, channel dropout and salt-and-pepper
+noise on the spatial inputs, mixed precision on CUDA.
+
+  python3 training/train.py --stage segmentation --data EXPORTED_DATASET --out training/runs/seg
+  python3 training/train.py --stage localization --data EXPORTED_DATASET --out training/runs/loc
+  ... --label-map 5:1,2:2,3:2,1:3,7:4 (TotalSegmentator ids -> ours) --phantoms 32 --phantom-ratio 0.5
+  ... --resume (continue from OUT/checkpoint.pt)   --smoke (a few iterations on a tiny fixed case)
+
+For speed on CPU run with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
+or LD_PRELOAD=libtcmalloc_minimal.so.4 (DESIGN.md §4); train.py re-executes itself with the former
+when neither is set.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import os
+import random
+import sys
+import time
+
+TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736'
+if __name__ == '__main__' and 'GLIBC_TUNABLES' not in os.environ and 'tcmalloc' not in os.environ.get('LD_PRELOAD', ''):
+    # every large tensor would otherwise be a fresh mmap, page-faulted again each step (~6x slower)
+    os.environ['GLIBC_TUNABLES'] = TUNABLES
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scn.data import Augment, Case, load_case, localization_sample, nnunet_cases, sample, segmentation_centre  # noqa: E402
+from scn.labels import parse_label_map  # noqa: E402
+from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
+from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
+from scn.phantom import generate_phantom  # noqa: E402
+
+REG_CONSTANT = 1e-6
+
+
+class EMA:
+    """tf.train.ExponentialMovingAverage(0.999) with num_updates: decay = min(d, (1+n)/(10+n))."""
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.999):
+        self.decay = decay
+        self.n = 0
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        for k, v in model.state_dict().items():
+            self.shadow[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
+
+
+def parse_size(text: str):
+    parts = [int(p) for p in text.split(',')]
+    return parts * 3 if len(parts) == 1 else parts
+
+
+def build_sources(a, rng):
+    """Real cases and a phantom pool."""
+    label_map = parse_label_map(a.label_map) if a.label_map else None
+    real = []
+    for folder in a.data or []:
+        for name, img, lab in nnunet_cases(folder):
+            real.append(load_case(img, lab, label_map, name))
+    for pair in a.case or []:
+        img, lab = pair.split(',')
+        real.append(load_case(img, lab, label_map))
+    phantoms = []
+    for i in range(a.phantoms):
+        im, lb, sp = generate_phantom(a.seed * 1000 + i)
+        phantoms.append(Case(f'phantom{i}', im.astype(np.float32), lb, sp))
+    if not real and not phantoms:
+        raise SystemExit('train.py: no training data (give --data, --case or --phantoms)')
+    return real, phantoms
+
+
+def pick(real, phantoms, ratio, rng):
+    if real and phantoms:
+        return phantoms[rng.integers(len(phantoms))] if rng.random() < ratio else real[rng.integers(len(real))]
+    pool = real or phantoms
+    return pool[rng.integers(len(pool))]
+
+
+def make_model(stage: str, organs: int):
+    return LocalizationNet() if stage == 'localization' else SpatialConfigurationNet(organs)
+
+
+def save_checkpoint(path, model, ema, opt, it, args, rng, extra):
+    tmp = path + '.tmp'
+    torch.save({'model': model.state_dict(), 'ema': ema.shadow, 'ema_n': ema.n, 'optimizer': opt.state_dict(), 'iteration': it,
+                'args': vars(args), 'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state(), 'extra': extra}, tmp)
+    os.replace(tmp, path)
+
+
+def train(a) -> dict:
+    torch.set_num_threads(a.threads)
+    random.seed(a.seed)
+    np.random.seed(a.seed)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    device = torch.device(a.device if a.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
+    os.makedirs(a.out, exist_ok=True)
+
+    if a.smoke:
+        # one fixed tiny case, fixed sample, no augmentation: the loss must go down
+        im, lb, sp = generate_phantom(a.seed, shape_zyx=(48, 40, 48), spacing=6.0, synth_intensity=False)
+        case = Case('smoke', im.astype(np.float32), lb, sp)
+        size = [32, 32, 32]
+        if a.stage == 'localization':
+            x, y = localization_sample(case, size, rng, Augment.none())
+        else:
+            x, y = sample(case, size, 6.0, segmentation_centre(case, size, 6.0, rng), rng, Augment.none(), 0.0)
+        fixed = (x, y)
+        real, phantoms = [], []
+    else:
+        fixed = None
+        real, phantoms = build_sources(a, rng)
+        size = parse_size(a.size)
+
+    organs = a.organs
+    model = make_model(a.stage, organs).to(device)
+    if a.stage == 'segmentation':
+        model.spatial_configuration.channel_dropout = a.channel_dropout
+        model.spatial_configuration.salt_pepper_ratio = a.salt_pepper
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    ema = EMA(model, a.ema)
+    start = 0
+    ckpt_path = os.path.join(a.out, 'checkpoint.pt')
+    if a.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location=device)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['optimizer'])
+        ema.shadow = {k: v.to(device) for k, v in ck['ema'].items()}
+        ema.n = ck.get('ema_n', ck['iteration'])
+        start = ck['iteration']
+        rng.bit_generator.state = ck['rng']
+        torch.set_rng_state(ck['torch_rng'])
+        print(f'resumed {ckpt_path} at iteration {start}', flush=True)
+
+    use_amp = device.type == 'cuda' and not a.no_amp
+    scaler = torch.cuda.amp.GradScaler(enabled=use_amp)
+    aug = Augment() if not a.no_augment else Augment.none()
+    log_path = os.path.join(a.out, 'log.csv')
+    new_log = not (a.resume and os.path.exists(log_path))
+    log = open(log_path, 'w' if new_log else 'a', newline='')
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(['iteration', 'loss', 'parts', 'seconds', 'source'])
+    norm_avg = 10.0
+    t0 = time.time()
+    deadline = t0 + a.time_limit * 60 if a.time_limit else None
+    losses_seen = []
+    it = start
+    model.train()
+    while it < a.iterations and (deadline is None or time.time() < deadline):
+        ts = time.time()
+        if fixed is not None:
+            x, y = fixed
+            src = 'smoke'
+        else:
+            case = pick(real, phantoms, a.phantom_ratio, rng)
+            src = case.name
+            if a.stage == 'localization':
+                x, y = localization_sample(case, size, rng, aug)
+            else:
+                x, y = sample(case, size, 2.0, segmentation_centre(case, size, 2.0, rng), rng, aug, 1.0)
+        xt = torch.from_numpy(x)[None, None].to(device)
+        yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
+        with torch.autocast(device_type=device.type, enabled=use_amp):
+            out = model(xt)
+        parts = localization_losses(out, yt) if a.stage == 'localization' else scn_losses(out, yt, organs + 1)
+        loss = sum(parts.values()) + REG_CONSTANT * l2_kernels(model)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        # the authors clip to 5x a running average of the gradient norm
+        norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), norm_avg * 5))
+        if np.isfinite(norm):
+            norm_avg = 0.01 * min(norm, norm_avg * 5) + 0.99 * norm_avg
+        scaler.step(opt)
+        scaler.update()
+        ema.update(model)
+        it += 1
+        lv = float(loss)
+        losses_seen.append(lv)
+        writer.writerow([it, f'{lv:.5f}', json.dumps({k: round(float(v), 5) for k, v in parts.items()}), f'{time.time() - ts:.3f}', src])
+        if it % a.log_every == 0:
+            log.flush()
+            recent = np.mean(losses_seen[-a.log_every:])
+            print(f'{a.stage} it {it} loss {recent:.4f} ({time.time() - t0:.0f} s)', flush=True)
+        if it % a.checkpoint_every == 0:
+            save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0})
+    log.close()
+    if it > start:
+        save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0})
+    return {'iterations': it, 'seconds': time.time() - t0, 'losses': losses_seen, 'checkpoint': ckpt_path}
+
+
+def parser():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--stage', choices=['segmentation', 'localization'], default='segmentation')
+    ap.add_argument('--data', action='append', help='nnU-Net v2 dataset folder (repeatable)')
+    ap.add_argument('--case', action='append', help='IMAGE,LABELS NIfTI pair (repeatable)')
+    ap.add_argument('--label-map', help='source:target label values, e.g. 5:1,2:2,3:2,1:3,7:4; unlisted -> 0')
+    ap.add_argument('--organs', type=int, default=4, help='number of organ labels (values 1..N)')
+    ap.add_argument('--phantoms', type=int, default=0, help='synthetic phantoms in the pool')
+    ap.add_argument('--phantom-ratio', type=float, default=0.5, help='share of iterations drawn from phantoms')
+    ap.add_argument('--size', default=None, help='crop size z,y,x (valid sizes; default 64 segmentation, 64 localization)')
+    ap.add_argument('--iterations', type=int, default=100000)
+    ap.add_argument('--time-limit', type=float, default=0, help='minutes; stop (and checkpoint) after this')
+    ap.add_argument('--lr', type=float, default=1e-4)
+    ap.add_argument('--ema', type=float, default=0.999)
+    ap.add_argument('--channel-dropout', type=float, default=0.1)
+    ap.add_argument('--salt-pepper', type=float, default=0.01)
+    ap.add_argument('--no-augment', action='store_true')
+    ap.add_argument('--no-amp', action='store_true')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--out', default='training/runs/default')
+    ap.add_argument('--resume', action='store_true')
+    ap.add_argument('--smoke', action='store_true', help='few iterations on a tiny fixed case (CI)')
+    ap.add_argument('--log-every', type=int, default=20)
+    ap.add_argument('--checkpoint-every', type=int, default=200)
+    return ap
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
+    if a.size is None:
+        a.size = '64'
+    r = train(a)
+    first, last = r['losses'][: max(1, len(r['losses']) // 5)], r['losses'][-max(1, len(r['losses']) // 5):]
+    print(json.dumps({'iterations': r['iterations'], 'seconds': round(r['seconds'], 1), 'loss_first': float(np.mean(first)) if first else None,
+                      'loss_last': float(np.mean(last)) if last else None, 'checkpoint': r['checkpoint']}))
+
+
+if __name__ == '__main__':
+    main()
