@@ -1,0 +1,81 @@
+/**
+ * What every label export starts from, and the checks they share: the labels must lie on the CT's
+ * exact grid (never resampled on export), and every file is accompanied by the label table and a
+ * provenance record.
+ */
+import { sameGrid } from '../volumes/geometry.js'
+import type { CtVolume, LabelVolume } from '../volumes/volume.js'
+import { VolumeError } from '../volumes/errors.js'
+import type { CaseFile, LabelTable, ModelRef } from '../cases/schemas.js'
+import { buildProvenance, type Provenance } from '../cases/provenance.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+
+export interface LabelExportInput {
+  /** the CT the labels belong to (its grid is the export grid) */
+  ct: CtVolume
+  /** where the CT came from: a file, or a DICOM folder (needed for DICOM SEG) */
+  ctPath: string
+  labels: LabelVolume
+  table: LabelTable
+  /** the model prediction the labels started from, for edit statistics and algorithm type */
+  prediction?: Uint8Array
+  model?: ModelRef
+  /** the workspace case, when exporting from a workspace (review, annotators, timestamps) */
+  caseFile?: CaseFile
+  annotators?: string[]
+}
+
+export class ExportError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ExportError'
+  }
+}
+
+/** Throws when labels and CT are not the same grid; exports never resample. */
+export function checkSameGrid(input: LabelExportInput): void {
+  const { ct, labels } = input
+  if (!sameGrid(ct, labels)) {
+    throw new VolumeError(
+      'dims-mismatch',
+      labels.meta.sourcePath ?? 'labels',
+      `the labels are not on the CT's grid (labels ${labels.dims.join('×')} at ${labels.spacing.map((s) => s.toFixed(3)).join('×')} mm, CT ${ct.dims.join('×')} at ${ct.spacing.map((s) => s.toFixed(3)).join('×')} mm, or origin/orientation differ); resample them onto ${input.ctPath} first`,
+    )
+  }
+  if (input.prediction && input.prediction.length !== labels.data.length) throw new ExportError(`the prediction has ${input.prediction.length} voxels, the labels ${labels.data.length}`)
+  const known = new Set(input.table.labels.map((l) => l.value))
+  const seen = new Set<number>()
+  for (let i = 0; i < labels.data.length; i++) if (labels.data[i] !== 0) seen.add(labels.data[i])
+  const unknown = [...seen].filter((v) => !known.has(v)).sort((a, b) => a - b)
+  if (unknown.length) throw new ExportError(`${labels.meta.sourcePath ?? 'the labels'}: value(s) ${unknown.join(', ')} are not in the label table (${input.table.labels.map((l) => `${l.value} ${l.name}`).join(', ')})`)
+}
+
+/** `dir/name.nii.gz` -> `dir/name` (the stem sidecars are named after). */
+export function stemOf(file: string): string {
+  return file.replace(/(\.seg)?\.(nii\.gz|nii|nrrd|dcm)$/i, '')
+}
+
+export function provenanceFor(input: LabelExportInput, format: string, files: string[]): Provenance {
+  return buildProvenance({
+    table: input.table,
+    final: input.labels.data,
+    prediction: input.prediction,
+    model: input.model,
+    caseFile: input.caseFile,
+    annotators: input.annotators,
+    ct: { path: input.ctPath, ...(input.ct.meta.seriesUid ? { seriesUid: input.ct.meta.seriesUid } : {}), dims: [...input.ct.dims], spacing: [...input.ct.spacing] },
+    format,
+    files,
+  })
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n')
+}
+
+/** Voxel count per value 0..255. */
+export function histogram(data: Uint8Array): Float64Array {
+  const h = new Float64Array(256)
+  for (let i = 0; i < data.length; i++) h[data[i]]++
+  return h
+}
