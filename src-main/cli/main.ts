@@ -7,6 +7,9 @@ import { VolumeError } from '../volumes/errors.js'
 import { registerInfo } from './info.js'
 import { registerEvaluate } from './evaluate.js'
 import { registerServe } from './serve.js'
+import { registerSegment } from './segment.js'
+import { registerModels } from './models.js'
+import { registerExport } from './export.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -15,6 +18,9 @@ program.name('scn-studio').description('SCN Studio: abdominal CT organ segmentat
 registerInfo(program)
 registerEvaluate(program)
 registerServe(program)
+registerSegment(program)
+registerModels(program)
+registerExport(program)
 
 // Each command registers itself here, one line per command module.
 try {

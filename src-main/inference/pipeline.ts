@@ -42,6 +42,11 @@ export interface PipelineOptions {
   onProgress?: (p: SegmentProgress) => void
 }
 
+// Probing absent GPU providers makes ONNX Runtime's default logger print error lines on stderr
+// (before our own session options apply); every failure reaches us as an exception and is reported
+// in words, so keep the native log to fatal messages in the engine's thread.
+ort.env.logLevel = 'fatal'
+
 /** Segmentation spacing tolerance of the original (2 mm grows to max(extent/size) + 0.1 mm). */
 const SEG_SPACING_TOLERANCE_MM = 0.1
 /** Localization spacing growth when the CT does not fit (original: largest ratio + 2 %). */

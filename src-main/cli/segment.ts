@@ -1,0 +1,170 @@
+/**
+ * `scn-studio segment <ct> -o <labels.nii.gz>`: runs the SCN on a CT file or DICOM folder, writes
+ * the labels on the CT's own grid and a JSON report beside them (<out>.report.json), and prints a
+ * summary: provider, time per stage, peak memory, organ volumes. Ctrl-C cancels cleanly.
+ */
+import type { Command } from 'commander'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { readCt, writeVolume } from '../volumes/read.js'
+import { VolumeError } from '../volumes/errors.js'
+import { runScn, resolveModel, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
+import { ModelCardError } from '../inference/model-card.js'
+import { ModelNotFoundError } from '../inference/models.js'
+import type { DeviceChoice } from '../inference/onnx-session.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+import { EXIT } from './exit-codes.js'
+
+const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
+
+export interface SegmentCliReport extends SegmentReport {
+  input: string
+  output: string
+  dims: number[]
+  spacing: number[]
+  totalSeconds: number
+  createdAt: string
+}
+
+class CliError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message)
+  }
+}
+
+function progressPrinter(tty: boolean): { onProgress: (p: SegmentProgress) => void; done: () => void } {
+  let lastStage = ''
+  let lastLine = ''
+  if (!tty) {
+    return {
+      onProgress: (p) => {
+        if (p.stage === lastStage || p.stage === 'done') return
+        lastStage = p.stage
+        process.stderr.write(`[${Math.round(p.fraction * 100).toString().padStart(3)}%] ${p.message}\n`)
+      },
+      done: () => undefined,
+    }
+  }
+  const width = 30
+  return {
+    onProgress: (p) => {
+      const filled = Math.round(p.fraction * width)
+      const line = `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(p.fraction * 100).toString().padStart(3)}% ${p.message}`.slice(0, (process.stderr.columns || 100) - 1)
+      if (line === lastLine) return
+      process.stderr.write(line.padEnd(lastLine.length) + '')
+      lastLine = line
+    },
+    done: () => {
+      if (lastLine) process.stderr.write('\r' + ' '.repeat(lastLine.length) + '\r')
+    },
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MB`
+}
+
+export function formatSummary(r: SegmentCliReport): string {
+  const lines = [`labels written to ${r.output}`, `  model        ${r.modelId} ${r.modelVersion}`, `  provider     ${r.provider}`]
+  for (const s of r.skippedProviders) lines.push(`               (${s.provider} skipped: ${s.reason})`)
+  lines.push('  time per stage:')
+  for (const s of STAGES) if (s.stage in r.stageSeconds) lines.push(`    ${s.stage.padEnd(20)} ${r.stageSeconds[s.stage].toFixed(2).padStart(7)} s`)
+  lines.push(`    ${'total'.padEnd(20)} ${r.totalSeconds.toFixed(2).padStart(7)} s (including reading and writing)`)
+  lines.push(`  peak memory  ${mb(r.peakRssBytes)} (resident set size of the whole process)`)
+  lines.push('  organ volumes:')
+  for (const o of r.organs) lines.push(`    ${o.name.padEnd(12)} ${o.volumeMl.toFixed(1).padStart(9)} mL  (${o.voxels} voxels)`)
+  return lines.join('\n')
+}
+
+export function registerSegment(program: Command): void {
+  program
+    .command('segment <input>')
+    .description('segment liver, kidneys, spleen and pancreas in a CT (NIfTI, NRRD, MHA or DICOM folder) with the SCN')
+    .requiredOption('-o, --output <file>', 'labels to write (.nii.gz, .nii or .nrrd); the report goes to <file>.report.json')
+    .option('--model <id>', 'model id (see `scn-studio models`); default scn-flare-organs, else the first installed')
+    .option('--device <device>', `where to run: ${DEVICES.join(', ')} (auto tries cuda, webgpu, then cpu)`, 'auto')
+    .option('--series <uid>', 'DICOM: the series to read when the folder holds several')
+    .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
+    .action(async (input: string, o: { output: string; model?: string; device: string; series?: string; json?: boolean }) => {
+      try {
+        const code = await segmentCommand(input, o)
+        process.exitCode = code
+      } catch (e) {
+        const code = e instanceof CliError ? e.code : EXIT.failed
+        process.stderr.write(`error: ${(e as Error).message}\n`)
+        process.exit(code)
+      }
+    })
+}
+
+async function segmentCommand(input: string, o: { output: string; model?: string; device: string; series?: string; json?: boolean }): Promise<number> {
+  const t0 = performance.now()
+  const device = o.device as DeviceChoice
+  if (!DEVICES.includes(device)) throw new CliError(EXIT.usage, `--device must be one of ${DEVICES.join(', ')} (got "${o.device}")`)
+  const out = resolve(o.output)
+  if (!/\.(nii|nii\.gz|nrrd)$/i.test(out)) throw new CliError(EXIT.usage, `${o.output}: the output must end in .nii.gz, .nii or .nrrd`)
+  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(EXIT.usage, `${o.output}: is a folder; give a file name such as ${o.output}/labels.nii.gz`)
+
+  // the model first: a missing model should not cost reading a large CT
+  let model
+  try {
+    model = resolveModel(o.model)
+  } catch (e) {
+    if (e instanceof ModelNotFoundError) throw new CliError(EXIT.usage, e.message)
+    if (e instanceof ModelCardError) throw new CliError(EXIT.failed, e.message)
+    throw e
+  }
+
+  let ct
+  try {
+    ct = await readCt(input, { seriesUid: o.series })
+  } catch (e) {
+    if (e instanceof VolumeError) throw new CliError(EXIT.badInput, e.message)
+    throw e
+  }
+  if (ct.meta.modality && ct.meta.modality !== 'CT') {
+    throw new CliError(EXIT.badInput, `${input}: this series is ${ct.meta.modality}, not CT: the SCN segments CT only`)
+  }
+
+  const ac = new AbortController()
+  const onSigint = () => ac.abort()
+  process.once('SIGINT', onSigint)
+  process.once('SIGTERM', onSigint)
+  const printer = progressPrinter(Boolean(process.stderr.isTTY))
+  let result
+  try {
+    result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress })
+  } catch (e) {
+    printer.done()
+    if (e instanceof SegmentCancelledError) throw new CliError(EXIT.cancelled, 'cancelled: nothing was written')
+    throw new CliError(EXIT.failed, `segmentation failed: ${(e as Error).message}`)
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+    process.removeListener('SIGTERM', onSigint)
+  }
+  printer.done()
+
+  try {
+    mkdirSync(dirname(out), { recursive: true })
+    await writeVolume({ ...result.labels, meta: { ...result.labels.meta, sourcePath: input } }, out)
+  } catch (e) {
+    throw new CliError(EXIT.failed, `${out}: cannot write the labels (${(e as Error).message})`)
+  }
+  const report: SegmentCliReport = {
+    ...result.report,
+    peakRssBytes: Math.max(result.report.peakRssBytes, process.resourceUsage().maxRSS * 1024),
+    input,
+    output: out,
+    dims: [...ct.dims],
+    spacing: [...ct.spacing],
+    totalSeconds: (performance.now() - t0) / 1000,
+    createdAt: new Date().toISOString(),
+  }
+  try {
+    await writeFileAtomic(`${out}.report.json`, JSON.stringify(report, null, 2) + '\n')
+  } catch (e) {
+    throw new CliError(EXIT.failed, `${out}.report.json: cannot write the report (${(e as Error).message})`)
+  }
+  process.stdout.write((o.json ? JSON.stringify(report, null, 2) : formatSummary(report)) + '\n')
+  return EXIT.ok
+}
