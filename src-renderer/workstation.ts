@@ -276,6 +276,7 @@ export class Workstation {
         return h >>> 0
       },
       dims: () => ws.session?.grid.dims ?? null,
+      setBrush: (radiusMm: number, sphere: boolean) => editStore.setState({ brushRadiusMm: radiusMm, brush3d: sphere }),
       canvasOf: (view: ViewName, ijk: Vec3) => {
         const g = ws.viewer.geometry!
         const vp = ws.viewer.viewport(view)
@@ -284,6 +285,9 @@ export class Workstation {
         return vp.worldToCanvas(w) as [number, number]
       },
       sliceIndex: (view: ViewName) => ws.viewer.viewport(view).getSliceIndex(),
+      /** continuous voxel index under a canvas point */
+      pickAt: (view: ViewName, x: number, y: number) => ws.viewer.pick(view, x, y).ijk,
+      labelAt: (ijk: Vec3) => ws.session?.grid.slices[ijk[2]]?.[ijk[0] + ws.session.grid.dims[0] * ijk[1]] ?? -1,
       dabTimes: () => ws.controller?.dabTimes.slice() ?? [],
       openPhantom: (dims?: Vec3, spacing?: Vec3) => ws.openPhantom(dims, spacing),
     }

@@ -14,6 +14,18 @@ import { floodFill, interpolateSlices, smallIslands } from './regions.js'
 import type { EditSession } from './session.js'
 import { circle, erase, huRange, paint, rectangle, sphere, stamp, unlocked, voxels, type Guard, type Operation, type Shape } from './strategies.js'
 
+/** How each tool's edit is named in the undo history. */
+const VERBS: Record<ToolName, string> = {
+  navigate: 'Navigate',
+  brush: 'Brush',
+  eraser: 'Erase',
+  threshold: 'Threshold brush',
+  'scissors-circle': 'Scissors circle',
+  'scissors-rectangle': 'Scissors rectangle',
+  'scissors-sphere': 'Scissors sphere',
+  fill: 'Fill',
+}
+
 interface Gesture {
   view: ViewName
   tool: ToolName
@@ -53,10 +65,9 @@ export class EditController {
     if (tool === 'threshold') {
       const [lo, hi] = editStore.getState().thresholdHu
       guards.push(huRange(this.session.ct, lo, hi))
-      return { op: paint(active), guards, verb: `Threshold brush ${lo}..${hi} HU` }
+      return { op: paint(active), guards, verb: VERBS.threshold }
     }
-    const verbs: Partial<Record<ToolName, string>> = { brush: 'Brush', 'scissors-circle': 'Scissors circle', 'scissors-rectangle': 'Scissors rectangle', 'scissors-sphere': 'Scissors sphere', fill: 'Fill' }
-    return { op: paint(active), guards, verb: verbs[tool] ?? tool }
+    return { op: paint(active), guards, verb: VERBS[tool] }
   }
 
   private brushShape(centre: Vec3, normal: 0 | 1 | 2): Shape {
@@ -96,6 +107,7 @@ export class EditController {
       e.preventDefault()
       this.lastView = view
       const { x, y } = local(el, e)
+      if (!this.recipe(tool)) return // e.g. the active organ is locked: the notice says so
       const p = this.viewer.pick(view, x, y)
       if (tool === 'fill') {
         this.fillAt(p.ijk, p.normal, false)
@@ -161,8 +173,7 @@ export class EditController {
   }
 
   private finish(builder: PatchBuilder, tool: ToolName): Patch | null {
-    const r = this.recipe(tool)
-    const verb = tool === 'eraser' ? 'Erase' : tool === 'threshold' ? 'Threshold brush' : tool === 'brush' ? 'Brush' : (r?.verb ?? tool)
+    const verb = VERBS[tool]
     const p = builder.build(`${verb} ${labelName(labelsStore.getState().activeValue)}`)
     this.session.commit(p)
     this.notice(p.indices.length ? null : 'Nothing changed (locked organs and the HU range limit what tools change).')

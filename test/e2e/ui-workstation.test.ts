@@ -1,0 +1,181 @@
+/**
+ * The workstation UI end to end, in Chromium against the real web host (loopback, token) with a
+ * deterministic segmentation engine: open a phantom, segment, paint with the brush, check voxel
+ * counts change by the expected amount, undo restores them exactly, statistics and autosave follow,
+ * shortcuts work. Screenshots of the main states land in test-results/ui/.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { startTestHost, type TestHost } from '../helpers/web-host.js'
+import { syntheticEngine } from '../helpers/synthetic-engine.js'
+import { CHROMIUM_PATH, launchChromium, openPage, screenshot, statsVersion, waitReady } from './ui-browser.js'
+
+const built = existsSync(join(process.cwd(), 'dist/renderer/index.html'))
+const hasChromium = existsSync(CHROMIUM_PATH)
+const SKIP = !built || !hasChromium
+
+type V3 = [number, number, number]
+
+describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
+  let host: TestHost
+  let browser: Browser
+  let page: Page
+  let errors: string[]
+  // phantom 64x64x40 at 5x5x8 mm (the host helper's default)
+  const voxelMl = (5 * 5 * 8) / 1000
+
+  const count = (v: number) => page.evaluate((x) => window.__scn!.countValue(x), v)
+  const checksum = () => page.evaluate(() => window.__scn!.labelsChecksum())
+  const volumeText = async (v: number) => Number(await page.textContent(`[data-testid=organ-volume-${v}]`))
+
+  async function waitStatsAfter(version: number): Promise<void> {
+    await page.waitForFunction((v) => Number(document.querySelector('[data-testid=stats-version]')?.getAttribute('data-version')) > v, version, { timeout: 30_000 })
+  }
+
+  beforeAll(async () => {
+    host = await startTestHost({ engine: syntheticEngine({ steps: 5, stepMs: 150 }) })
+    browser = await launchChromium()
+    ;({ page, errors } = await openPage(browser, host.host.openUrl))
+    await waitReady(page)
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await host?.close()
+  })
+
+  it('opens the launch CT in three rendered views with orientation markers', async () => {
+    for (const v of ['axial', 'sagittal', 'coronal']) {
+      const box = await page.locator(`[data-testid=viewport-${v}] canvas`).first().boundingBox()
+      expect(box?.width).toBeGreaterThan(100)
+    }
+    expect(await page.textContent('[data-testid=case-name]')).toContain('phantom.nii.gz')
+    // radiological axial view: anterior at the top
+    expect(await page.locator('[data-testid=viewport-axial] ~ [data-testid=orientation-top]').textContent()).toBe('A')
+    await screenshot(page, '1-opened')
+  })
+
+  it('segments with a progress bar; the prediction becomes the labelmap as one undoable step', async () => {
+    const v0 = await statsVersion(page)
+    await page.click('[data-testid=run-segmentation]')
+    await page.waitForSelector('[data-testid=segment-progress]', { timeout: 10_000 })
+    await page.waitForSelector('[data-testid=segment-done]', { timeout: 60_000 })
+    await waitStatsAfter(v0)
+    const pred = await host.client.labels.get({ volumeId: (await host.client.volumes.list({})).volumes[0]!.volumeId, kind: 'prediction' })
+    for (const v of [1, 2, 3, 4]) {
+      const expected = pred.data.reduce((n, x) => n + (x === v ? 1 : 0), 0)
+      expect(await count(v)).toBe(expected)
+      expect(await volumeText(v)).toBeCloseTo(expected * voxelMl, 1)
+    }
+    expect(await page.textContent('[data-testid=undo-label]')).toContain('Apply prediction')
+    expect(await page.textContent('[data-testid=organ-dice-1]')).toBe('1.000')
+    await screenshot(page, '2-segmented')
+  })
+
+  it('a brush dab adds exactly the disc of voxels; stats update; undo restores exactly; autosave stores it', async () => {
+    await page.click('[data-testid=organ-row-1]')
+    await page.click('[data-testid=tool-brush]')
+    // radius 12 mm on a 5 mm grid: the 21 lattice points with a²+b² <= 5.76 (none on the boundary)
+    await page.evaluate(() => window.__scn!.setBrush(12, false))
+    expect(await page.getAttribute('[data-testid=tool-brush]', 'class')).toContain('on')
+    const box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
+    const centre = await page.evaluate(([w, h]) => window.__scn!.pickAt('axial', w / 2, h / 2), [box.width, box.height] as const)
+    const k = Math.round(centre[2])
+    const target: V3 = [6, 6, k] // a corner of the slice: air, label 0
+    for (let a = 3; a <= 9; a++) for (let b = 3; b <= 9; b++) expect(await page.evaluate(([i, j, kk]) => window.__scn!.labelAt([i, j, kk]), [a, b, k] as V3)).toBe(0)
+    const [cx, cy] = await page.evaluate((t) => window.__scn!.canvasOf('axial', t), target)
+    const before1 = await count(1)
+    const sum0 = await checksum()
+    const vol0 = await volumeText(1)
+    const v0 = await statsVersion(page)
+    await page.mouse.click(box.x + cx, box.y + cy)
+    await waitStatsAfter(v0)
+    expect(await count(1)).toBe(before1 + 21)
+    expect(await volumeText(1)).toBeCloseTo(vol0 + 21 * voxelMl, 1)
+    expect(await page.textContent('[data-testid=undo-label]')).toBe('Undo: Brush liver (21 voxels)')
+    expect(await page.textContent('[data-testid=organ-diff-1]')).toBe('+21 / −0')
+    await screenshot(page, '3-brushed')
+
+    // autosave: the host's current labelmap catches up
+    await page.waitForFunction(() => !document.querySelector('[data-testid=save-state]'), null, { timeout: 20_000 })
+    const volumeId = (await host.client.volumes.list({})).volumes[0]!.volumeId
+    const saved = await host.client.labels.get({ volumeId, kind: 'current' })
+    expect(saved.data.reduce((n, x) => n + (x === 1 ? 1 : 0), 0)).toBe(before1 + 21)
+
+    const v1 = await statsVersion(page)
+    await page.click('[data-testid=undo]')
+    await waitStatsAfter(v1)
+    expect(await count(1)).toBe(before1)
+    expect(await checksum()).toBe(sum0)
+    expect(await volumeText(1)).toBeCloseTo(vol0, 1)
+    await page.click('[data-testid=redo]')
+    expect(await count(1)).toBe(before1 + 21)
+    await screenshot(page, '4-undo-redo')
+  })
+
+  it('a drag is one stroke = one undo step; Ctrl+Z undoes it exactly', async () => {
+    const box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
+    const sum0 = await checksum()
+    const c0 = await count(2)
+    await page.keyboard.press('2') // kidney active
+    expect(await page.getAttribute('[data-testid=organ-row-2]', 'class')).toContain('active')
+    const k = Math.round((await page.evaluate(([w, h]) => window.__scn!.pickAt('axial', w / 2, h / 2), [box.width, box.height] as const))[2])
+    const [x0, y0] = await page.evaluate((t) => window.__scn!.canvasOf('axial', t), [5, 58, k] as V3)
+    const [x1, y1] = await page.evaluate((t) => window.__scn!.canvasOf('axial', t), [20, 58, k] as V3)
+    await page.mouse.move(box.x + x0, box.y + y0)
+    await page.mouse.down()
+    for (let s = 1; s <= 6; s++) await page.mouse.move(box.x + x0 + ((x1 - x0) * s) / 6, box.y + y0 + ((y1 - y0) * s) / 6)
+    await page.mouse.up()
+    const painted = (await count(2)) - c0
+    expect(painted).toBeGreaterThan(21 * 3)
+    expect(await page.textContent('[data-testid=undo-label]')).toBe(`Undo: Brush kidney (${painted} voxels)`)
+    await page.keyboard.press('Control+z')
+    expect(await count(2)).toBe(c0)
+    expect(await checksum()).toBe(sum0)
+  })
+
+  it('shortcuts: tools, brush size, lock, presets, help overlay', async () => {
+    await page.keyboard.press('e')
+    expect(await page.getAttribute('[data-testid=tool-eraser]', 'class')).toContain('on')
+    const size0 = Number(await page.textContent('[data-testid=brush-size]'))
+    await page.keyboard.press(']')
+    expect(Number(await page.textContent('[data-testid=brush-size]'))).toBeGreaterThan(size0)
+    await page.keyboard.press('[')
+    await page.keyboard.press('[')
+    expect(Number(await page.textContent('[data-testid=brush-size]'))).toBeLessThan(size0)
+    await page.keyboard.press('Alt+4')
+    expect(await page.textContent('[data-testid=window]')).toBe('W1500 L-600')
+    await page.keyboard.press('Alt+1')
+    expect(await page.textContent('[data-testid=window]')).toBe('W400 L40')
+    // locking the active organ makes the tools refuse, in words
+    await page.keyboard.press('1')
+    await page.keyboard.press('l')
+    await page.keyboard.press('b')
+    const box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
+    const c1 = await count(1)
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    expect(await count(1)).toBe(c1)
+    expect(await page.textContent('[data-testid=notice]')).toContain('liver is locked')
+    await page.keyboard.press('l')
+    await page.keyboard.press('Escape')
+    expect(await page.getAttribute('[data-testid=tool-navigate]', 'class')).toContain('on')
+    await page.keyboard.press('?')
+    await page.waitForSelector('[data-testid=help-overlay]')
+    expect(await page.textContent('[data-testid=help-overlay]')).toContain('Ctrl+Shift+Z')
+    await screenshot(page, '5-help')
+    await page.keyboard.press('?')
+    expect(await page.locator('[data-testid=help-overlay]').count()).toBe(0)
+  })
+
+  it('cancelling a segmentation leaves the labels as they were and says so', async () => {
+    const sum0 = await checksum()
+    await page.click('[data-testid=run-segmentation]')
+    await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
+    await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
+    expect(await checksum()).toBe(sum0)
+    expect(errors).toEqual([])
+  })
+})
