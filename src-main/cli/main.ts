@@ -10,6 +10,7 @@ import { registerServe } from './serve.js'
 import { registerSegment } from './segment.js'
 import { registerModels } from './models.js'
 import { registerExport } from './export.js'
+import { registerExport } from './export.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -20,6 +21,7 @@ registerEvaluate(program)
 registerServe(program)
 registerSegment(program)
 registerModels(program)
+registerExport(program)
 registerExport(program)
 
 // Each command registers itself here, one line per command module.

@@ -1,0 +1,78 @@
+/**
+ * `scn-studio export` (one CT + labels file -> nifti | nnunet | dicom-seg | seg-nrrd) and
+ * `scn-studio export-workspace` (every annotated case of a workspace -> one nnU-Net dataset).
+ */
+import type { Command } from 'commander'
+import { readCt, readLabels } from '../volumes/read.js'
+import { defaultLabelTable } from '../cases/label-table.js'
+import { Workspace } from '../cases/workspace.js'
+import type { CaseStatus } from '../cases/schemas.js'
+import { exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
+import { EXIT } from './exit-codes.js'
+
+const FORMATS: ExportFormat[] = ['nifti', 'nnunet', 'dicom-seg', 'seg-nrrd']
+
+interface ExportOpts {
+  ct: string
+  labels: string
+  format: string
+  output: string
+  prediction?: string
+  modelId?: string
+  modelVersion?: string
+  provider?: string
+  annotator?: string
+  caseId?: string
+  workspace?: string
+  series?: string
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('export a labelmap on its CT as NIfTI (+ JSON label table), an nnU-Net v2 dataset, DICOM SEG or Slicer .seg.nrrd, with a provenance record')
+    .requiredOption('--ct <path>', 'the CT: a NIfTI/NRRD file or a DICOM folder (DICOM SEG needs the DICOM folder)')
+    .requiredOption('--labels <file>', 'labelmap on the CT grid (.nii.gz, .nrrd)')
+    .requiredOption('--format <format>', FORMATS.join(' | '))
+    .requiredOption('-o, --output <path>', 'output file (nifti, dicom-seg, seg-nrrd) or dataset folder (nnunet)')
+    .option('--prediction <file>', 'the model prediction the labels started from (edit statistics, SEG algorithm type)')
+    .option('--model-id <id>', 'model that made the prediction')
+    .option('--model-version <version>', 'its version', 'unknown')
+    .option('--provider <name>', 'execution provider that ran it', 'cpu')
+    .option('--annotator <name>', 'who corrected the labels')
+    .option('--case-id <id>', 'nnU-Net case identifier (default: from the labels file name)')
+    .option('--workspace <dir>', 'take the label table from this workspace (default: the model organs)')
+    .option('--series <uid>', 'DICOM: the series, when the folder holds several')
+    .action(async (o: ExportOpts) => {
+      if (!FORMATS.includes(o.format as ExportFormat)) {
+        process.stderr.write(`error: --format must be one of ${FORMATS.join(', ')} (got "${o.format}")\n`)
+        process.exit(EXIT.usage)
+      }
+      const ct = await readCt(o.ct, { seriesUid: o.series })
+      const labels = await readLabels(o.labels)
+      const prediction = o.prediction ? (await readLabels(o.prediction)).data : undefined
+      const table = o.workspace ? (await Workspace.open(o.workspace)).labelTable : defaultLabelTable()
+      const model = o.modelId ? { id: o.modelId, version: o.modelVersion ?? 'unknown', provider: o.provider ?? 'cpu' } : undefined
+      const caseId = o.caseId ?? o.labels.replace(/^.*[\\/]/, '').replace(/(\.seg)?\.(nii\.gz|nii|nrrd)$/i, '').replace(/[^A-Za-z0-9_-]+/g, '_')
+      const files = await exportLabels(
+        { ct, ctPath: o.ct, labels, table, prediction, model, ...(o.annotator ? { annotators: [o.annotator] } : {}) },
+        o.format as ExportFormat,
+        o.output,
+        { caseId },
+      )
+      process.stdout.write(files.join('\n') + '\n')
+    })
+
+  program
+    .command('export-workspace <workspace>')
+    .description('export the annotated cases of a workspace as one nnU-Net v2 dataset with an organ volume report')
+    .requiredOption('-o, --output <dir>', 'dataset folder (e.g. Dataset501_Abdomen)')
+    .option('--ignore-unapproved', 'label voxels of organs not yet approved in review as "ignore"')
+    .option('--status <list>', 'comma-separated case statuses to include', 'in-progress,reviewed')
+    .action(async (dir: string, o: { output: string; ignoreUnapproved?: boolean; status: string }) => {
+      const ws = await Workspace.open(dir)
+      const statuses = o.status.split(',').map((s) => s.trim()) as CaseStatus[]
+      const r = await exportWorkspace(ws, o.output, { ignoreUnapproved: o.ignoreUnapproved, statuses })
+      process.stdout.write(`${r.cases.length} case(s): ${r.cases.join(', ')}\n${r.files.join('\n')}\n`)
+    })
+}

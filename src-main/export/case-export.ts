@@ -1,0 +1,79 @@
+/**
+ * Exports driven from the workspace: one case in any format, or the whole workspace as one
+ * nnU-Net dataset with an organ volume report. The hosts call these; the CLI too.
+ */
+import { join } from 'node:path'
+import { readCt } from '../volumes/read.js'
+import type { Workspace } from '../cases/workspace.js'
+import { unapprovedValues, deriveStatus } from '../cases/review.js'
+import type { CaseStatus } from '../cases/schemas.js'
+import { ExportError, type LabelExportInput } from './common.js'
+import { exportNiftiLabels } from './nifti-labels.js'
+import { exportNnunetDataset, type NnunetCase } from './nnunet.js'
+import { exportDicomSeg } from './dicom-seg.js'
+import { exportSegNrrd } from './seg-nrrd.js'
+import { organReport, writeOrganReport, type ReportRow } from './report.js'
+
+export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
+
+/** Everything an export needs from a case: CT, current labels, prediction, review. */
+export async function caseExportInput(ws: Workspace, id: string): Promise<LabelExportInput> {
+  const c = await ws.readCase(id)
+  const ctPath = ws.ctPath(c)
+  const ct = await readCt(ctPath, { seriesUid: c.ct.seriesUid }).catch((e) => {
+    throw new ExportError(`case ${id}: its CT cannot be read (${(e as Error).message}); was it moved?`)
+  })
+  const labels = await ws.readCurrentLabels(id)
+  const prediction = await ws.readPrediction(id)
+  return { ct, ctPath, labels: { ...labels, meta: { sourcePath: ws.labelsPath(id) } }, table: ws.labelTable, prediction: prediction?.data, model: c.prediction?.model, caseFile: c, annotators: c.annotators }
+}
+
+/** Exports the labels of input in `format` to `out` (a file, or a folder for nnunet). */
+export async function exportLabels(input: LabelExportInput, format: ExportFormat, out: string, opts: { caseId?: string; ignoreUnapproved?: boolean } = {}): Promise<string[]> {
+  switch (format) {
+    case 'nifti':
+      return exportNiftiLabels(input, out)
+    case 'seg-nrrd':
+      return exportSegNrrd(input, out)
+    case 'dicom-seg':
+      return exportDicomSeg(input, out)
+    case 'nnunet': {
+      const id = opts.caseId ?? input.caseFile?.id ?? 'case_001'
+      const unapproved = input.caseFile ? unapprovedValues(input.caseFile, input.table) : []
+      const files = await exportNnunetDataset(out, [{ id, input, unapproved }], { ignoreUnapproved: opts.ignoreUnapproved })
+      files.push(...(await writeOrganReport(join(out, 'organ-volumes'), organReport(id, input))))
+      return files
+    }
+  }
+}
+
+export async function exportCase(ws: Workspace, id: string, format: ExportFormat, out: string, opts: { ignoreUnapproved?: boolean } = {}): Promise<string[]> {
+  // write what the editor holds first, so the export is what the user sees
+  await ws.sessions.get(id)?.flush()
+  return exportLabels(await caseExportInput(ws, id), format, out, { caseId: id, ...opts })
+}
+
+export interface WorkspaceExportOptions {
+  ignoreUnapproved?: boolean
+  /** which cases to include (default: in progress and reviewed; "to do" cases have no human labels yet) */
+  statuses?: CaseStatus[]
+}
+
+/** The whole workspace as one nnU-Net dataset, plus organ-volumes.csv/json over all cases. */
+export async function exportWorkspace(ws: Workspace, out: string, opts: WorkspaceExportOptions = {}): Promise<{ files: string[]; cases: string[] }> {
+  const statuses = opts.statuses ?? ['in-progress', 'reviewed']
+  for (const s of ws.sessions.values()) await s.flush()
+  const cases: NnunetCase[] = []
+  const rows: ReportRow[] = []
+  for (const id of (await ws.caseIds()).sort()) {
+    const c = await ws.readCase(id)
+    if (!statuses.includes(deriveStatus(c, ws.labelTable))) continue
+    const input = await caseExportInput(ws, id)
+    cases.push({ id, input, unapproved: unapprovedValues(c, ws.labelTable) })
+    rows.push(...organReport(id, input))
+  }
+  if (cases.length === 0) throw new ExportError(`${ws.dir}: no cases with status ${statuses.join(' or ')} to export`)
+  const files = await exportNnunetDataset(out, cases, { ignoreUnapproved: opts.ignoreUnapproved, name: ws.name })
+  files.push(...(await writeOrganReport(join(out, 'organ-volumes'), rows)))
+  return { files, cases: cases.map((c) => c.id) }
+}
