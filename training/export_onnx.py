@@ -71,13 +71,15 @@ def stage_cards() -> Dict[str, dict]:
             'validSizes': {'x': [32, 48, 64, 80], 'y': [32, 48, 64, 80], 'z': list(range(32, 257, 16))},
             'normalization': norm, 'padValue': -1024,
             # the authors smooth the CT with sigma 3 (input_gaussian_sigma) before going to 6 mm
-            'smoothingSigmaMm': 3,
+            'smoothingSigmaMm': 3, 'resampling': 'linear',
             'inputName': 'image', 'outputName': 'probs', 'foregroundChannel': 1, 'marginMm': 10,
         },
         'segmentation': {
             'file': 'segmentation.onnx', 'spacing': [2, 2, 2],
             'validSizes': {'x': [32, 64, 96, 128, 160], 'y': [32, 64, 96, 128], 'z': [32, 64, 96, 128, 160]},
             'normalization': norm, 'padValue': -1024, 'smoothingSigmaMm': 1,
+            # training samples the smoothed CT trilinearly (scn/data.py), so the engine should too
+            'resampling': 'linear',
             'inputName': 'image', 'outputName': 'probs',
         },
     }
