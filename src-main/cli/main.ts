@@ -10,7 +10,6 @@ import { registerServe } from './serve.js'
 import { registerSegment } from './segment.js'
 import { registerModels } from './models.js'
 import { registerExport } from './export.js'
-import { registerExport } from './export.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -21,7 +20,6 @@ registerEvaluate(program)
 registerServe(program)
 registerSegment(program)
 registerModels(program)
-registerExport(program)
 registerExport(program)
 
 // Each command registers itself here, one line per command module.
