@@ -10,6 +10,7 @@ import { registerServe } from './serve.js'
 import { registerSegment } from './segment.js'
 import { registerModels } from './models.js'
 import { registerExport } from './export.js'
+import { registerDemo } from './demo.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -21,6 +22,7 @@ registerServe(program)
 registerSegment(program)
 registerModels(program)
 registerExport(program)
+registerDemo(program)
 
 // Each command registers itself here, one line per command module.
 try {
