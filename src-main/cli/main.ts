@@ -11,6 +11,7 @@ import { registerSegment } from './segment.js'
 import { registerModels } from './models.js'
 import { registerExport } from './export.js'
 import { registerDemo } from './demo.js'
+import { registerImportFlare21 } from './import-flare21.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -23,6 +24,7 @@ registerSegment(program)
 registerModels(program)
 registerExport(program)
 registerDemo(program)
+registerImportFlare21(program)
 
 // Each command registers itself here, one line per command module.
 try {
