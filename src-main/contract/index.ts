@@ -30,6 +30,7 @@
  */
 export * from './schemas.js'
 export * from './services.js'
+export * from './channels.js'
 export * from './errors.js'
 export * from './frame.js'
 export * from './validate.js'

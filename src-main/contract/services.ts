@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import * as S from './schemas.js'
+import type { CHANNEL_NAMES, EVENT_NAMES } from './channels.js'
 
 /** JSON in, JSON out. */
 export interface JsonMethod<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -164,3 +165,11 @@ export function lookupMethod(channel: string): { service: ServiceName; method: s
   if (!Object.hasOwn(methods, method)) return undefined
   return { service: service as ServiceName, method, def: methods[method] }
 }
+
+// Compile-time proof that channels.ts (used by the preload, which cannot bundle zod cheaply) names
+// exactly the contract's channels and events: adding a method without listing it fails the typecheck.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const channelListMatches: Same<ChannelName, (typeof CHANNEL_NAMES)[number]> = true
+const eventListMatches: Same<EventName, (typeof EVENT_NAMES)[number]> = true
+void channelListMatches
+void eventListMatches

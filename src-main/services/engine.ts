@@ -100,3 +100,6 @@ export function inferenceEngine(): SegmentationEngine {
     },
   }
 }
+
+/** Entry used by the engine worker (worker-engine.ts): every engine module exports createEngine. */
+export const createEngine = inferenceEngine

@@ -13,7 +13,8 @@ import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../volumes/geometry.js'
 import { detectFormat, readCt } from '../volumes/read.js'
 import { geometryOf, type Volume } from '../volumes/volume.js'
-import { inferenceEngine, type SegmentationEngine } from './engine.js'
+import type { SegmentationEngine } from './engine.js'
+import { workerEngine } from './worker-engine.js'
 import { EventBus } from './events.js'
 import { PathAccess } from './path-access.js'
 import { computeStatistics } from './statistics.js'
@@ -26,7 +27,10 @@ export interface ServiceOptions {
   launchPath?: string
   /** more folders the user allows (web host `--allow-dir`) */
   allowDirs?: string[]
+  /** default: the inference engine in a worker thread, so the host's thread stays responsive */
   engine?: SegmentationEngine
+  /** default: package.json's version (the Electron host passes app.getVersion()) */
+  appVersion?: string
   /** native dialogs (Electron only) */
   showOpenDialog?: (kind: 'file' | 'folder') => Promise<string | null>
 }
@@ -41,7 +45,13 @@ export interface ServiceRuntime {
   dispose(): void
 }
 
-const packageJson = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown' // bundled builds pass appVersion instead
+  }
+}
 
 function toInt16(v: Volume): { data: Int16Array; rounded: boolean; range: [number, number] } {
   const src = v.data
@@ -71,7 +81,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const events = new EventBus()
   const access = new PathAccess()
   const store = new VolumeStore()
-  const engine = options.engine ?? inferenceEngine()
+  const engine = options.engine ?? workerEngine()
   access.grant(workspaceDir)
   if (options.launchPath) access.grant(options.launchPath)
   for (const d of options.allowDirs ?? []) access.grant(d)
@@ -118,7 +128,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       async info() {
         return {
           name: 'SCN Studio',
-          version: packageJson.version,
+          version: options.appVersion ?? packageVersion(),
           host: options.host,
           platform: process.platform,
           versions: Object.fromEntries(Object.entries(process.versions).filter(([k, v]) => ['node', 'electron', 'chrome', 'v8'].includes(k) && v)) as Record<string, string>,

@@ -1,0 +1,26 @@
+/**
+ * The contract's channel names as a plain list, with no zod import: the sandboxed Electron preload
+ * bundles this (and nothing else from the contract) to check every channel before it reaches IPC.
+ * services.ts checks at compile time that this list and the CONTRACT table name the same channels.
+ */
+export const CHANNEL_NAMES = [
+  'app.info',
+  'files.showOpenDialog',
+  'volumes.open',
+  'volumes.list',
+  'volumes.close',
+  'volumes.getVoxels',
+  'labels.get',
+  'labels.put',
+  'segmentation.run',
+  'segmentation.cancel',
+  'statistics.compute',
+  'models.list',
+  'cases.list',
+  'cases.create',
+  'cases.open',
+  'cases.setStatus',
+  'export.run',
+] as const
+
+export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest'] as const
