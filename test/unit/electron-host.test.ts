@@ -64,7 +64,7 @@ describe('electron-builder.yml', () => {
     await expect(validateConfiguration({ ...config, linux: { target: 'AppImage' }, bogus: 1 }, { isEnabled: false, add() {} })).rejects.toThrow(/bogus/)
   })
   it('builds AppImage + deb, nsis and dmg with models and onnxruntime native files unpacked', () => {
-    const c = config as { linux: { target: string[] }; win: { target: string[] }; mac: { target: string[] }; asarUnpack: string[]; files: string[]; extraMetadata: { main: string } }
+    const c = config as unknown as { linux: { target: string[] }; win: { target: string[] }; mac: { target: string[] }; asarUnpack: string[]; files: string[]; extraMetadata: { main: string } }
     expect(c.linux.target).toEqual(['AppImage', 'deb'])
     expect(c.win.target).toEqual(['nsis'])
     expect(c.mac.target).toEqual(['dmg'])
