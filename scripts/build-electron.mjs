@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Bundles the Electron host: main (ESM), the engine worker (ESM) and the preload (CommonJS: a
+// Bundles the Electron host: main (ESM), the inference worker (ESM) and the preload (CommonJS: a
 // sandboxed preload cannot load ES modules or relative files). npm packages stay external: they
 // ship in node_modules inside the app (onnxruntime's native files unpacked, see electron-builder.yml).
 import { build } from 'esbuild'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -10,7 +11,10 @@ const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'n
 
 await Promise.all([
   build({ ...common, entryPoints: ['src-main/hosts/electron/main.ts'], outfile: 'dist/electron/main.mjs', format: 'esm', packages: 'external' }),
-  build({ ...common, entryPoints: ['src-main/services/engine-worker.ts'], outfile: 'dist/electron/engine-worker.mjs', format: 'esm', packages: 'external' }),
+  // runScn starts new URL('./worker-entry.mjs', import.meta.url), which loads ./worker.js when built.
+  build({ ...common, entryPoints: ['src-main/inference/worker.ts'], outfile: 'dist/electron/worker.js', format: 'esm', packages: 'external' }),
   build({ ...common, entryPoints: ['src-main/hosts/electron/preload.ts'], outfile: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'] }),
 ])
-console.log('built dist/electron/{main.mjs, engine-worker.mjs, preload.cjs}')
+mkdirSync('dist/electron', { recursive: true })
+copyFileSync(new URL('../src-main/inference/worker-entry.mjs', import.meta.url), new URL('../dist/electron/worker-entry.mjs', import.meta.url))
+console.log('built dist/electron/{main.mjs, preload.cjs, worker-entry.mjs, worker.js}')

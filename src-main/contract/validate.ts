@@ -77,6 +77,7 @@ export function toErrorPayload(e: unknown): { code: ContractError['code']; messa
   const err = e as { name?: string; message?: string; code?: string }
   if (err?.name === 'VolumeError') return { code: err.code === 'not-found' ? 'not-found' : 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'ModelCardError') return { code: 'bad-input', message: err.message ?? String(e) }
+  if (err?.name === 'ModelNotFoundError') return { code: 'not-found', message: err.message ?? String(e) }
   if (err?.name === 'AbortError') return { code: 'cancelled', message: err.message ?? 'cancelled' }
   return { code: 'failed', message: err?.message ?? String(e) }
 }

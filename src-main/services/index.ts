@@ -13,8 +13,7 @@ import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../volumes/geometry.js'
 import { detectFormat, readCt } from '../volumes/read.js'
 import { geometryOf, type Volume } from '../volumes/volume.js'
-import type { SegmentationEngine } from './engine.js'
-import { workerEngine } from './worker-engine.js'
+import { inferenceEngine, type SegmentationEngine } from './engine.js'
 import { EventBus } from './events.js'
 import { PathAccess } from './path-access.js'
 import { computeStatistics } from './statistics.js'
@@ -27,7 +26,7 @@ export interface ServiceOptions {
   launchPath?: string
   /** more folders the user allows (web host `--allow-dir`) */
   allowDirs?: string[]
-  /** default: the inference engine in a worker thread, so the host's thread stays responsive */
+  /** default: src-main/inference (each run in its own worker thread) */
   engine?: SegmentationEngine
   /** default: package.json's version (the Electron host passes app.getVersion()) */
   appVersion?: string
@@ -81,7 +80,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const events = new EventBus()
   const access = new PathAccess()
   const store = new VolumeStore()
-  const engine = options.engine ?? workerEngine()
+  const engine = options.engine ?? inferenceEngine()
   access.grant(workspaceDir)
   if (options.launchPath) access.grant(options.launchPath)
   for (const d of options.allowDirs ?? []) access.grant(d)

@@ -13,11 +13,9 @@ const WINDOWS: [number, number, number][] = [
   [4, PHANTOM_HU.pancreas - 9, PHANTOM_HU.pancreas + 9],
 ]
 
-/** busyMs: block the thread per step like onnxruntime's session.run() does (to test responsiveness). */
-export function syntheticEngine(opts: { steps?: number; stepMs?: number; busyMs?: number } = {}): SegmentationEngine {
+export function syntheticEngine(opts: { steps?: number; stepMs?: number } = {}): SegmentationEngine {
   const steps = opts.steps ?? 4
   const stepMs = opts.stepMs ?? 20
-  const busyMs = opts.busyMs ?? 0
   return {
     async segment(ct, o) {
       const out = new Uint8Array(ct.data.length)
@@ -30,10 +28,6 @@ export function syntheticEngine(opts: { steps?: number; stepMs?: number; busyMs?
           const hu = ct.data[i]
           for (const [v, lo, hi] of WINDOWS) if (hu >= lo && hu <= hi) { out[i] = v; break }
         }
-        const until = performance.now() + busyMs
-        while (performance.now() < until) {
-          // deliberately blocking
-        }
         o.onProgress({ stage: 'synthetic', fraction: (s + 1) / steps, message: `step ${s + 1} of ${steps}` })
         await new Promise((r) => setTimeout(r, stepMs))
       }
@@ -44,6 +38,3 @@ export function syntheticEngine(opts: { steps?: number; stepMs?: number; busyMs?
     },
   }
 }
-
-/** For the worker engine: `engineModule` points here. */
-export const createEngine = () => syntheticEngine({ steps: 4, stepMs: 0, busyMs: 250 })

@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path'
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import { IPC_EVENT, IPC_PREFIX } from '../../contract/wire.js'
 import { createServices } from '../../services/index.js'
-import { workerEngine } from '../../services/worker-engine.js'
 import { resolveStatic } from '../web/static.js'
 import { handleIpc, ipcChannels } from './ipc.js'
 import { APP_ENTRY, APP_HOST, APP_SCHEME, CSP, isAppUrl, launchPathFromArgv } from './policy.js'
@@ -31,8 +30,7 @@ const runtime = createServices({
     const p = launchPathFromArgv(process.argv, app.isPackaged)
     return p ? resolve(p) : undefined
   })(),
-  // Inference off the main thread: a worker thread per run (session.run() blocks its thread).
-  engine: workerEngine({ workerScript: new URL(`file://${join(unpacked, 'dist', 'electron', 'engine-worker.mjs')}`) }),
+  // Inference runs off the main thread: runScn starts a worker thread per run (dist/electron/worker-entry.mjs).
   async showOpenDialog(kind) {
     const win = BrowserWindow.getFocusedWindow()
     const opts = {
