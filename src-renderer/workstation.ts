@@ -106,7 +106,9 @@ export class Workstation {
   private async open(get: () => Promise<LoadedCase>): Promise<void> {
     viewerStore.setState({ load: 'loading', error: null })
     try {
+      const t0 = performance.now()
       const c = await get()
+      const t1 = performance.now()
       const n = c.geometry.dims[0] * c.geometry.dims[1] * c.geometry.dims[2]
       if (c.ct.length !== n) throw new PlainError(`The CT has ${c.ct.length} voxels but its grid says ${c.geometry.dims.join('x')} (${n}).`)
       if (c.labels && c.labels.length !== n) throw new PlainError(`The saved labels have ${c.labels.length} voxels but the CT has ${n}.`)
@@ -138,6 +140,7 @@ export class Workstation {
       this.viewer.setLabelAppearance(rows, opacity, style)
       editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
+      console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {
       viewerStore.setState({ load: 'error', error: plainMessage(e, 'The case could not be opened') })
     }

@@ -22,6 +22,8 @@ export class PatchBuilder {
   private a: Uint8Array
   private n = 0
   private touched = new Set<number>()
+  /** distinct "after" values written: with one value a voxel cannot be written twice */
+  private values = new Set<number>()
 
   constructor(private readonly grid: LabelGrid, capacity = 1024) {
     this.idx = new Uint32Array(capacity)
@@ -45,6 +47,7 @@ export class PatchBuilder {
     this.n++
     slice[offset] = value
     this.touched.add(k)
+    if (this.values.size < 2) this.values.add(value)
   }
 
   private grow(): void {
@@ -68,7 +71,9 @@ export class PatchBuilder {
     let indices: Uint32Array = this.idx.slice(0, this.n)
     let before: Uint8Array = this.b.slice(0, this.n)
     let after: Uint8Array = this.a.slice(0, this.n)
-    if (this.n > 1 && hasDuplicates(indices)) ({ indices, before, after } = collapse(indices, before, after))
+    // A gesture paints one value, and a voxel already holding it is never rewritten; only a
+    // builder that wrote several values (tests, composite commands) can hold a voxel twice.
+    if (this.values.size > 1 && hasDuplicates(indices)) ({ indices, before, after } = collapse(indices, before, after))
     return { name, indices, before, after, slices: [...this.touched].sort((x, y) => x - y) }
   }
 }
@@ -118,19 +123,40 @@ export function applyPatch(grid: LabelGrid, p: Patch, direction: 'undo' | 'redo'
   }
 }
 
-/** Builds the patch that turns the grid into `target` (e.g. applying a model prediction). */
+/**
+ * Builds the patch that turns the grid into `target` (e.g. applying a model prediction) and writes
+ * it. Two passes (count, then fill) so a whole-volume change allocates its arrays exactly once.
+ */
 export function diffPatch(grid: LabelGrid, target: Uint8Array, name: string, locked: ReadonlySet<number> = new Set()): Patch {
-  const b = new PatchBuilder(grid, 4096)
   const n = grid.dims[0] * grid.dims[1]
+  const isLocked = new Uint8Array(256)
+  for (const v of locked) isLocked[v] = 1
+  let total = 0
   grid.slices.forEach((slice, k) => {
     const base = k * n
     for (let o = 0; o < n; o++) {
-      const want = target[base + o]!
-      const have = slice[o]!
-      if (want !== have && !locked.has(have) && !locked.has(want)) b.write(k, o, want)
+      const want = target[base + o]!, have = slice[o]!
+      if (want !== have && !isLocked[have] && !isLocked[want]) total++
     }
   })
-  return b.build(name)
+  const indices = new Uint32Array(total), before = new Uint8Array(total), after = new Uint8Array(total)
+  const slices: number[] = []
+  let x = 0
+  grid.slices.forEach((slice, k) => {
+    const base = k * n
+    const x0 = x
+    for (let o = 0; o < n; o++) {
+      const want = target[base + o]!, have = slice[o]!
+      if (want === have || isLocked[have] || isLocked[want]) continue
+      indices[x] = base + o
+      before[x] = have
+      after[x] = want
+      slice[o] = want
+      x++
+    }
+    if (x > x0) slices.push(k)
+  })
+  return { name, indices, before, after, slices }
 }
 
 export function patchBytes(p: Patch): number {
