@@ -20,9 +20,13 @@ export function isAppUrl(url: string): boolean {
   }
 }
 
-/** The launch path from Electron's argv (`npm start -- <path>`, "open with", second instance). */
+/**
+ * The launch path from Electron's argv (`npm start -- <path>`, "open with", a second instance).
+ * dev: [electron, (chromium flags), dist/electron/main.mjs, <path>]; packaged: [app, (flags), <path>].
+ * Flags may come before the entry script (Playwright adds some), so skip flags and the entry itself.
+ */
 export function launchPathFromArgv(argv: readonly string[], packaged: boolean): string | undefined {
-  // dev: [electron, main.mjs, ...args]; packaged: [app, ...args]
-  const args = argv.slice(packaged ? 1 : 2)
-  return args.find((a) => a !== '--' && !a.startsWith('-') && !a.startsWith('--'))
+  const args = argv.slice(1).filter((a) => a !== '--' && !a.startsWith('-'))
+  const rest = packaged ? args : args.filter((a) => a !== '.' && !/(^|[\\/])(main\.mjs|app\.asar)$/.test(a))
+  return rest.at(-1)
 }
