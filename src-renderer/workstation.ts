@@ -235,7 +235,9 @@ export class Workstation {
 
   onKey = (e: KeyboardEvent): void => {
     const t = e.target as HTMLElement | null
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return
+    // keys typed into text fields are text; checkboxes and sliders keep the shortcuts working
+    const typing = t && (t.tagName === 'TEXTAREA' || t.isContentEditable || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'range', 'button'].includes((t as HTMLInputElement).type)))
+    if (typing) return
     const action = actionFor(e)
     if (!action) return
     e.preventDefault()

@@ -105,8 +105,8 @@ export class Viewer {
       const w = windowFromRange(d.range.lower, d.range.upper)
       const cur = viewerStore.getState().window
       if (Math.abs(cur.width - w.width) > 0.5 || Math.abs(cur.center - w.center) > 0.5) {
+        // the store is the one source of truth: its subscriber applies the window to all views
         viewerStore.setState({ window: { width: Math.round(w.width), center: Math.round(w.center) }, preset: null })
-        this.setWindow(w.width, w.center, true)
       }
     }
     const onCamera = (e: Event): void => {
@@ -136,13 +136,10 @@ export class Viewer {
     return vp as Types.IVolumeViewport
   }
 
-  /** Applies a window to all three views (W/L is shared, like the store says). */
-  setWindow(width: number, center: number, exceptSource = false): void {
+  /** Applies a window to all three views (W/L is shared). Events suppressed: no feedback loop. */
+  setWindow(width: number, center: number): void {
     if (!this.engine || !this.volumes) return
-    for (const view of VIEW_NAMES) {
-      const vp = this.viewport(view)
-      vp.setProperties({ voiRange: voiRange(width, center) }, undefined, exceptSource)
-    }
+    for (const view of VIEW_NAMES) this.viewport(view).setProperties({ voiRange: voiRange(width, center) }, undefined, true)
     this.engine.render()
   }
 

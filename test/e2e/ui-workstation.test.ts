@@ -149,6 +149,20 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect(await page.textContent('[data-testid=window]')).toBe('W1500 L-600')
     await page.keyboard.press('Alt+1')
     expect(await page.textContent('[data-testid=window]')).toBe('W400 L40')
+    // Shift+drag is window/level on any view, whatever tool is active; all views follow
+    await page.keyboard.press('b')
+    const vb = (await page.locator('[data-testid=viewport-coronal]').boundingBox())!
+    const cb = await count(1)
+    await page.keyboard.down('Shift')
+    await page.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(vb.x + vb.width / 2 + 60, vb.y + vb.height / 2 + 40, { steps: 5 })
+    await page.mouse.up()
+    await page.keyboard.up('Shift')
+    expect(await page.textContent('[data-testid=window]')).not.toBe('W400 L40')
+    expect(await page.getAttribute('[data-testid=preset-abdomen]', 'class')).not.toContain('on')
+    expect(await count(1)).toBe(cb) // the drag did not paint
+    await page.click('[data-testid=preset-abdomen]')
     // locking the active organ makes the tools refuse, in words
     await page.keyboard.press('1')
     await page.keyboard.press('l')
