@@ -20,7 +20,9 @@ export const CHANNEL_NAMES = [
   'cases.create',
   'cases.open',
   'cases.setStatus',
+  'cases.review',
   'export.run',
+  'export.workspace',
 ] as const
 
 export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest'] as const

@@ -18,8 +18,12 @@
  *                                               renderer applies the prediction as one undoable edit, then labels.put
  *   statistics.compute({volumeId, kind?})       -> per-organ voxels, mL, mean/std HU, vs prediction (added/removed/Dice), counts
  *   models.list()                               -> models (app + user folders) and unreadable-folder problems
- *   cases.list/create/open/setStatus            workspace cases (src-main/cases)
- *   export.run({volumeId, format, outPath})     nifti | nnunet | dicom-seg | seg-nrrd (src-main/export)
+ *   cases.list()                                -> workspace cases with status, review counts, lock holder
+ *   cases.create({volumeId, name?})             the open volume becomes a case (its labels then autosave)
+ *   cases.open({caseId})                        -> {case, volume}: CT opened, saved labels as 'current'
+ *   cases.setStatus({caseId, status, comment?}) / cases.review({caseId, value, action, reviewer, comment?})
+ *   export.run({volumeId, format, outPath, ignoreUnapproved?})  nifti | nnunet | dicom-seg | seg-nrrd
+ *   export.workspace({outPath, ignoreUnapproved?, statuses?})   the workspace as one nnU-Net dataset
  *
  * Errors: every call rejects with ContractError {code, message}; codes in schemas.ts (ErrorCodeSchema).
  * Binary: voxels never travel as JSON; see frame.ts for the frame layout (JSON header + aligned payload).

@@ -243,13 +243,36 @@ export const CaseSummarySchema = z.object({
   ctPath: PathSchema,
   status: CaseStatusSchema,
   updatedAt: z.string(),
+  hasPrediction: z.boolean(),
+  /** organs approved / organs to review */
+  approved: z.number().int().nonnegative(),
+  toReview: z.number().int().nonnegative(),
+  reviewers: z.array(z.string()),
+  /** set while another process has the case open */
+  lockedBy: z.string().optional(),
 })
 export type CaseSummary = z.infer<typeof CaseSummarySchema>
-export const ListCasesResultSchema = z.object({ workspaceDir: PathSchema, cases: z.array(CaseSummarySchema) })
+export const ListCasesResultSchema = z.object({
+  workspaceDir: PathSchema,
+  cases: z.array(CaseSummarySchema),
+  /** case folders that could not be read, in words */
+  problems: z.array(z.string()),
+})
 export const CreateCaseRequestSchema = z.object({ volumeId: IdSchema, name: z.string().min(1).optional() }).strict()
 export const CaseRefSchema = z.object({ caseId: IdSchema }).strict()
 export const OpenCaseResultSchema = z.object({ case: CaseSummarySchema, volume: VolumeSummarySchema })
-export const SetCaseStatusRequestSchema = z.object({ caseId: IdSchema, status: CaseStatusSchema }).strict()
+/** 'reviewed' is refused until every organ is approved (cases.review); 'flagged' needs a comment. */
+export const SetCaseStatusRequestSchema = z.object({ caseId: IdSchema, status: CaseStatusSchema, comment: z.string().max(2000).optional() }).strict()
+/** Radiologist review of one organ (label value) of a case. */
+export const ReviewRequestSchema = z
+  .object({
+    caseId: IdSchema,
+    value: z.number().int().min(1).max(255),
+    action: z.enum(['approve', 'flag', 'reset']),
+    reviewer: z.string().min(1).max(200),
+    comment: z.string().max(2000).optional(),
+  })
+  .strict()
 
 // ---------------------------------------------------------------------------------------------
 // export — delegates to src-main/export
@@ -261,10 +284,17 @@ export const ExportRequestSchema = z
     format: ExportFormatSchema,
     /** output file or folder; must lie inside the workspace or a folder the user opened */
     outPath: PathSchema,
+    /** nnunet: label organs not yet approved as 'ignore' */
+    ignoreUnapproved: z.boolean().default(false),
   })
   .strict()
-export type ExportRequest = z.infer<typeof ExportRequestSchema>
+export type ExportRequest = z.input<typeof ExportRequestSchema>
 export const ExportResultSchema = z.object({ files: z.array(PathSchema) })
+/** The whole workspace as one nnU-Net dataset (cases in progress and reviewed by default). */
+export const ExportWorkspaceRequestSchema = z
+  .object({ outPath: PathSchema, ignoreUnapproved: z.boolean().default(false), statuses: z.array(CaseStatusSchema).min(1).optional() })
+  .strict()
+export const ExportWorkspaceResultSchema = z.object({ files: z.array(PathSchema), cases: z.array(IdSchema) })
 
 // ---------------------------------------------------------------------------------------------
 // host events

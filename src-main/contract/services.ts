@@ -85,9 +85,11 @@ export const CONTRACT = {
     create: json(S.CreateCaseRequestSchema, S.CaseSummarySchema),
     open: json(S.CaseRefSchema, S.OpenCaseResultSchema),
     setStatus: json(S.SetCaseStatusRequestSchema, S.CaseSummarySchema),
+    review: json(S.ReviewRequestSchema, S.CaseSummarySchema),
   },
   export: {
     run: json(S.ExportRequestSchema, S.ExportResultSchema),
+    workspace: json(S.ExportWorkspaceRequestSchema, S.ExportWorkspaceResultSchema),
   },
 } as const satisfies Record<string, Record<string, MethodDef>>
 

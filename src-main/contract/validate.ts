@@ -78,6 +78,13 @@ export function toErrorPayload(e: unknown): { code: ContractError['code']; messa
   if (err?.name === 'VolumeError') return { code: err.code === 'not-found' ? 'not-found' : 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'ModelCardError') return { code: 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'ModelNotFoundError') return { code: 'not-found', message: err.message ?? String(e) }
+  if (err?.name === 'WorkspaceError') {
+    const map: Record<string, ContractError['code']> = { 'not-found': 'not-found', 'bad-file': 'bad-input', 'bad-request': 'bad-request', exists: 'conflict' }
+    return { code: map[err.code ?? ''] ?? 'failed', message: err.message ?? String(e) }
+  }
+  if (err?.name === 'CaseLockedError') return { code: 'conflict', message: err.message ?? String(e) }
+  if (err?.name === 'LabelTableError') return { code: 'bad-request', message: err.message ?? String(e) }
+  if (err?.name === 'ExportError') return { code: 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'AbortError') return { code: 'cancelled', message: err.message ?? 'cancelled' }
   return { code: 'failed', message: err?.message ?? String(e) }
 }

@@ -19,6 +19,7 @@ export interface EngineResult {
   /** Uint8 labels on the CT's own grid */
   labels: Uint8Array
   modelId: string
+  modelVersion: string
   provider: string
 }
 
@@ -44,7 +45,7 @@ export function inferenceEngine(): SegmentationEngine {
   return {
     async segment(ct, opts) {
       const { labels, report } = await runScn(ct, { modelId: opts.modelId, device: opts.device, signal: opts.signal, onProgress: opts.onProgress })
-      return { labels: labels.data, modelId: report.modelId, provider: report.provider }
+      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider }
     },
     async listModels() {
       const out: ModelList = { models: [], problems: [] }

@@ -7,7 +7,6 @@ import { basename, join } from 'node:path'
 import { ContractError } from '../contract/errors.js'
 import type { OpenVolumeResult, VolumeSummary } from '../contract/schemas.js'
 import type { ServicesImpl } from '../contract/services.js'
-import { FLARE_LABELS } from '../labels.js'
 import { defaultWorkspaceDir } from '../util/app-paths.js'
 import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../volumes/geometry.js'
@@ -18,6 +17,7 @@ import { EventBus } from './events.js'
 import { PathAccess } from './path-access.js'
 import { computeStatistics } from './statistics.js'
 import { newId, sameDims, VolumeStore, type OpenVolume } from './volume-store.js'
+import { WorkspaceService } from './workspace-service.js'
 
 export interface ServiceOptions {
   host: 'electron' | 'web'
@@ -40,8 +40,9 @@ export interface ServiceRuntime {
   access: PathAccess
   store: VolumeStore
   options: ServiceOptions & { workspaceDir: string }
-  /** cancel running work (host shutdown) */
-  dispose(): void
+  workspace: WorkspaceService
+  /** cancel running work, write pending autosaves, release case locks (host shutdown) */
+  dispose(): Promise<void>
 }
 
 function packageVersion(): string {
@@ -81,6 +82,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const access = new PathAccess()
   const store = new VolumeStore()
   const engine = options.engine ?? inferenceEngine()
+  const cases = new WorkspaceService(workspaceDir)
   access.grant(workspaceDir)
   if (options.launchPath) access.grant(options.launchPath)
   for (const d of options.allowDirs ?? []) access.grant(d)
@@ -134,7 +136,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
           workspaceDir,
           launchPath: options.launchPath,
           capabilities: { nativeDialogs: !!options.showOpenDialog, dragAndDropPaths: options.host === 'electron' },
-          labels: FLARE_LABELS.map((l) => ({ ...l, color: [...l.color] as [number, number, number] })),
+          labels: await cases.labels(),
         }
       },
     },
@@ -154,6 +156,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       async close({ volumeId }) {
         for (const [runId, r] of runs) if (r.volumeId === volumeId) r.abort.abort(), runs.delete(runId)
         store.delete(volumeId)
+        await cases.closeVolume(volumeId)
         return {}
       },
       async getVoxels({ volumeId }) {
@@ -178,6 +181,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
         }
         // Copy: the frame is a view on a transport buffer that the host may reuse.
         v.current = { data: new Uint8Array(data), version: v.current.version + 1 }
+        cases.putLabels(v)
         return { volumeId: v.id, version: v.current.version }
       },
     },
@@ -205,8 +209,10 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
             if (abort.signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' })
             if (r.labels.length !== v.ct.data.length) throw new Error(`the engine returned ${r.labels.length} labels for ${v.ct.data.length} voxels`)
             v.prediction = { data: r.labels, version: (v.prediction?.version ?? 0) + 1 }
-            v.predictionModel = r.modelId
-            const stats = computeStatistics(v.ct.data, r.labels, undefined, v.ct.spacing, FLARE_LABELS)
+            v.predictionModel = { id: r.modelId, version: r.modelVersion, provider: r.provider }
+            // a case keeps its prediction on disk (the reference for edits, review and provenance)
+            await cases.setPrediction(v)
+            const stats = computeStatistics(v.ct.data, r.labels, undefined, v.ct.spacing, await cases.labels())
             events.emit('segmentation.onFinished', {
               runId,
               volumeId,
@@ -237,7 +243,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       async compute({ volumeId, kind }) {
         const v = store.get(volumeId)
         const lm = labelmapOf(v, kind)
-        const s = computeStatistics(v.ct.data, lm.data, kind === 'current' ? v.prediction?.data : undefined, v.ct.spacing, FLARE_LABELS)
+        const s = computeStatistics(v.ct.data, lm.data, kind === 'current' ? v.prediction?.data : undefined, v.ct.spacing, await cases.labels())
         return { volumeId, kind, version: lm.version, ...s }
       },
     },
@@ -245,13 +251,37 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       list: () => engine.listModels(),
     },
     cases: {
-      list: notYet('cases'),
-      create: notYet('cases'),
-      open: notYet('cases'),
-      setStatus: notYet('cases'),
+      async list() {
+        return { workspaceDir, ...(await cases.list()) }
+      },
+      create: ({ volumeId, name }) => cases.create(store.get(volumeId), name),
+      async open({ caseId }) {
+        const ws = await cases.workspace()
+        const c = await ws.readCase(caseId)
+        const ctPath = ws.ctPath(c)
+        // choosing a case in the workspace opens its CT: that is the user opening it
+        access.grant(ctPath)
+        const r = await openVolume(ctPath, c.ct.seriesUid)
+        if (r.status !== 'opened') throw new ContractError('failed', `case ${caseId}: its CT folder holds several series and the case names none`)
+        const v = store.get(r.volume.volumeId)
+        if (v.caseId !== caseId) {
+          if (v.caseId) throw new ContractError('conflict', `case ${caseId}: its CT is open as case ${v.caseId}; close that first`)
+          await cases.attach(v, caseId)
+        }
+        return { case: await cases.summary(caseId), volume: v.summary }
+      },
+      setStatus: ({ caseId, status, comment }) => cases.setStatus(caseId, status, comment),
+      review: ({ caseId, value, action, reviewer, comment }) => cases.review(caseId, value, action, reviewer, comment),
     },
     export: {
-      run: notYet('export'),
+      async run({ volumeId, format, outPath, ignoreUnapproved }) {
+        const out = access.check(outPath, 'write')
+        return { files: await cases.exportVolume(store.get(volumeId), format, out, ignoreUnapproved) }
+      },
+      async workspace({ outPath, ignoreUnapproved, statuses }) {
+        const out = access.check(outPath, 'write')
+        return cases.exportWorkspace(out, ignoreUnapproved, statuses)
+      },
     },
   }
 
@@ -260,16 +290,12 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     events,
     access,
     store,
+    workspace: cases,
     options: { ...options, workspaceDir },
-    dispose() {
+    async dispose() {
       for (const r of runs.values()) r.abort.abort()
       runs.clear()
+      await cases.dispose()
     },
-  }
-}
-
-function notYet(what: string) {
-  return async (): Promise<never> => {
-    throw new ContractError('unsupported', `${what} are not available in this build yet (src-main/${what})`)
   }
 }

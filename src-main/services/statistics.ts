@@ -3,14 +3,13 @@
  * prediction: voxels added, removed and Dice. Plain typed-array loops, no per-voxel allocation.
  */
 import type { OrganStatistics, StatisticsResult } from '../contract/schemas.js'
-import type { LabelClass } from '../labels.js'
 
 export function computeStatistics(
   ct: Int16Array,
   labels: Uint8Array,
   prediction: Uint8Array | undefined,
   spacing: readonly number[],
-  table: readonly LabelClass[],
+  table: readonly { value: number; name: string }[],
 ): Omit<StatisticsResult, 'volumeId' | 'kind' | 'version'> {
   const count = new Float64Array(256)
   const sum = new Float64Array(256)

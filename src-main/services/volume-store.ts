@@ -19,8 +19,8 @@ export interface OpenVolume {
   ct: Volume<Int16Array>
   current: Labelmap
   prediction?: Labelmap
-  /** id of the model that made the prediction */
-  predictionModel?: string
+  /** the model that made the prediction */
+  predictionModel?: { id: string; version: string; provider: string }
   /** the workspace case this volume belongs to, when opened as a case */
   caseId?: string
   /** key for re-opening the same source: path + series */

@@ -31,7 +31,7 @@ export function syntheticEngine(opts: { steps?: number; stepMs?: number } = {}):
         o.onProgress({ stage: 'synthetic', fraction: (s + 1) / steps, message: `step ${s + 1} of ${steps}` })
         await new Promise((r) => setTimeout(r, stepMs))
       }
-      return { labels: out, modelId: 'synthetic-hu-windows', provider: 'cpu' }
+      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu' }
     },
     async listModels() {
       return { models: [{ id: 'synthetic-hu-windows', version: '1', description: 'HU windows (tests only)', license: 'Apache-2.0', source: 'app', labels: [] }], problems: [] }

@@ -131,6 +131,14 @@ app.whenReady().then(() => {
 })
 
 app.on('window-all-closed', () => {
-  runtime.dispose()
   if (process.platform !== 'darwin') app.quit()
+})
+
+// Write pending autosaves and release case locks before the process exits.
+let disposed = false
+app.on('before-quit', (e) => {
+  if (disposed) return
+  e.preventDefault()
+  disposed = true
+  void runtime.dispose().finally(() => app.quit())
 })

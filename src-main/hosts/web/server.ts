@@ -208,7 +208,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     warning: bind.warning,
     async close() {
       unsubscribe()
-      runtime.dispose()
+      await runtime.dispose()
       for (const ws of sockets) ws.terminate()
       wss.close()
       server.closeAllConnections()

@@ -1,0 +1,166 @@
+/**
+ * Cases and export behind the contract: a thin mapping onto src-main/cases (Workspace, CaseSession)
+ * and src-main/export. The workspace opens lazily on first use, so a broken workspace never stops
+ * the app from viewing a CT; its errors reach the renderer with their file names.
+ */
+import { userInfo } from 'node:os'
+import { ContractError } from '../contract/errors.js'
+import type { CaseSummary as CaseSummaryDto, LabelClassDto } from '../contract/schemas.js'
+import { Workspace, type CaseSession, type CaseSummary } from '../cases/index.js'
+import { exportCase, exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
+import { FLARE_LABELS } from '../labels.js'
+import { geometryOf } from '../volumes/volume.js'
+import type { OpenVolume } from './volume-store.js'
+
+export function currentUser(): string {
+  try {
+    return userInfo().username || 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+export function caseDto(c: CaseSummary): CaseSummaryDto {
+  return {
+    caseId: c.id,
+    name: c.name,
+    ctPath: c.ctPath,
+    status: c.status,
+    updatedAt: c.updatedAt,
+    hasPrediction: c.hasPrediction,
+    approved: c.approved,
+    toReview: c.toReview,
+    reviewers: c.reviewers,
+    ...(c.lockedBy ? { lockedBy: c.lockedBy } : {}),
+  }
+}
+
+export class WorkspaceService {
+  private ws: Promise<Workspace> | undefined
+  /** open case sessions by volume id (each holds the case lock and its autosave) */
+  private sessions = new Map<string, CaseSession>()
+
+  constructor(readonly dir: string) {}
+
+  workspace(): Promise<Workspace> {
+    this.ws ??= Workspace.open(this.dir, { create: true, modelLabels: FLARE_LABELS }).catch((e) => {
+      this.ws = undefined
+      throw e
+    })
+    return this.ws
+  }
+
+  /** The workspace's label table (model organs + team classes); FLARE organs if it cannot open. */
+  async labels(): Promise<LabelClassDto[]> {
+    try {
+      const ws = await this.workspace()
+      return ws.labelTable.labels.filter((l) => !l.retired).map((l) => ({ value: l.value, name: l.name, color: l.color, snomed: { code: l.snomed.code, meaning: l.snomed.meaning } }))
+    } catch {
+      return FLARE_LABELS.map((l) => ({ ...l, color: [...l.color] as [number, number, number] }))
+    }
+  }
+
+  async list(): Promise<{ cases: CaseSummaryDto[]; problems: string[] }> {
+    const r = await (await this.workspace()).listCases({ sort: 'name' })
+    return { cases: r.cases.map(caseDto), problems: r.problems }
+  }
+
+  async summary(caseId: string): Promise<CaseSummaryDto> {
+    const ws = await this.workspace()
+    return caseDto(ws.summarise(await ws.readCase(caseId)))
+  }
+
+  /** Make an open volume a case: its current labels and prediction go into the workspace. */
+  async create(v: OpenVolume, name: string | undefined): Promise<CaseSummaryDto> {
+    if (v.caseId) throw new ContractError('conflict', `volume ${v.id} is already case ${v.caseId}`)
+    const ws = await this.workspace()
+    const c = await ws.createCase({
+      ctPath: v.summary.path,
+      name,
+      seriesUid: v.summary.seriesUid,
+      ct: geometryOf(v.ct),
+      prediction: v.prediction && v.predictionModel ? { labels: v.prediction.data, model: v.predictionModel } : undefined,
+    })
+    await this.attach(v, c.id)
+    this.sessions.get(v.id)!.putLabels(new Uint8Array(v.current.data))
+    return this.summary(c.id)
+  }
+
+  /** Open the case's session for a volume: takes the case lock; its labels become `current`. */
+  async attach(v: OpenVolume, caseId: string): Promise<void> {
+    const ws = await this.workspace()
+    const session = await ws.openCase(caseId, { user: currentUser() })
+    this.sessions.set(v.id, session)
+    v.caseId = caseId
+    v.current = { data: new Uint8Array(session.labels), version: v.current.version + 1 }
+    const pred = await ws.readPrediction(caseId)
+    const c = await ws.readCase(caseId)
+    if (pred) {
+      v.prediction = { data: pred.data, version: (v.prediction?.version ?? 0) + 1 }
+      v.predictionModel = c.prediction?.model
+    }
+  }
+
+  /** Every labelmap put of a case volume goes to its autosave (on disk within 2 s). */
+  putLabels(v: OpenVolume): void {
+    // the session owns what it is given: hand it a copy, the store keeps its own
+    this.sessions.get(v.id)?.putLabels(new Uint8Array(v.current.data))
+  }
+
+  async setPrediction(v: OpenVolume): Promise<void> {
+    if (!v.caseId || !v.prediction || !v.predictionModel) return
+    await (await this.workspace()).setPrediction(v.caseId, v.prediction.data, v.predictionModel)
+  }
+
+  async closeVolume(volumeId: string): Promise<void> {
+    const s = this.sessions.get(volumeId)
+    this.sessions.delete(volumeId)
+    await s?.close()
+  }
+
+  async setStatus(caseId: string, status: 'todo' | 'in-progress' | 'reviewed' | 'flagged', comment?: string): Promise<CaseSummaryDto> {
+    await (await this.workspace()).setStatus(caseId, status, comment)
+    return this.summary(caseId)
+  }
+
+  async review(caseId: string, value: number, action: 'approve' | 'flag' | 'reset', reviewer: string, comment?: string): Promise<CaseSummaryDto> {
+    const ws = await this.workspace()
+    // reviews judge what is on disk: write pending edits first
+    for (const s of this.sessions.values()) if (s.id === caseId) await s.flush()
+    if (action === 'approve') await ws.approveOrgan(caseId, value, reviewer, comment)
+    else if (action === 'flag') {
+      if (!comment?.trim()) throw new ContractError('bad-request', `cases.review: flagging an organ needs a comment saying what is wrong`)
+      await ws.flagOrgan(caseId, value, reviewer, comment)
+    } else await ws.resetReview(caseId, value)
+    return this.summary(caseId)
+  }
+
+  async exportVolume(v: OpenVolume, format: ExportFormat, out: string, ignoreUnapproved: boolean): Promise<string[]> {
+    const ws = await this.workspace()
+    if (v.caseId) return exportCase(ws, v.caseId, format, out, { ignoreUnapproved })
+    return exportLabels(
+      {
+        ct: v.ct,
+        ctPath: v.summary.path,
+        labels: { ...geometryOf(v.ct), data: v.current.data, meta: {} },
+        table: ws.labelTable,
+        prediction: v.prediction?.data,
+        model: v.predictionModel,
+        annotators: [currentUser()],
+      },
+      format,
+      out,
+      { ignoreUnapproved },
+    )
+  }
+
+  async exportWorkspace(out: string, ignoreUnapproved: boolean, statuses?: ('todo' | 'in-progress' | 'reviewed' | 'flagged')[]): Promise<{ files: string[]; cases: string[] }> {
+    return exportWorkspace(await this.workspace(), out, { ignoreUnapproved, statuses })
+  }
+
+  async dispose(): Promise<void> {
+    const ws = await this.ws?.catch(() => undefined)
+    this.sessions.clear()
+    await ws?.closeAll()
+  }
+}
