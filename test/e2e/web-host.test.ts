@@ -2,27 +2,47 @@
  * First end-to-end test: the web host serving the production renderer to Debian's Chromium.
  * Open a generated phantom (the launch path), see three rendered views, run the segmentation,
  * see progress and then the organ overlay; voxel counts come from the contract, not the page.
- * Uses the model in models/ when one is installed, else a deterministic HU-window engine (named
- * in the test title) so the path from button to overlay is still exercised.
+ * The segmentation runs through the real engine (runScn: worker thread, onnxruntime) with the
+ * model in models/ when one is installed, else with the synthetic SCN-shaped ONNX model of
+ * test/fixtures/synthetic-scn.ts installed as a user model. Only without Python's onnx (which builds
+ * that model) does it fall back to the in-process HU-window engine; the title says which ran.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ProgressEvent } from '../../src-main/contract/index.js'
 import { inferenceEngine } from '../../src-main/services/engine.js'
+import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
+import { hasPythonModules } from '../helpers/python.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { browserSkipReason, labelCounts, sampleViewport, screenshot, startHarness, VIEWS, waitForViewports, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
-const models = (await inferenceEngine().listModels()).models
-const engineName = models.length ? `model ${models[0].id} from models/` : 'the synthetic HU-window engine (no model in models/ yet)'
+const installed = (await inferenceEngine().listModels()).models
+let home: string | undefined
+let engineName: string
+if (installed.length) engineName = `model ${installed[0].id} from models/`
+else if (hasPythonModules('onnx')) {
+  // no trained model yet: install the synthetic ONNX model as a user model and run the real engine
+  home = mkdtempSync(join(tmpdir(), 'scn-e2e-home-'))
+  process.env.SCN_STUDIO_HOME = home
+  writeSyntheticScnModel(join(home, 'models', 'synthetic-scn'))
+  engineName = 'the real engine and the synthetic SCN-shaped ONNX model (no model in models/ yet)'
+} else engineName = 'the in-process HU-window engine (no model in models/, no python3-onnx to build one)'
+const useFallbackEngine = !installed.length && !home
 
 describe.skipIf(!!skip)(`web host in Chromium, segmenting with ${engineName}`, () => {
   let h: Harness
   let volumeId: string
 
   beforeAll(async () => {
-    h = await startHarness({ engine: models.length ? undefined : syntheticEngine({ steps: 6, stepMs: 250 }) })
+    h = await startHarness({ engine: useFallbackEngine ? syntheticEngine({ steps: 6, stepMs: 250 }) : undefined })
   }, 600_000)
-  afterAll(async () => h?.close())
+  afterAll(async () => {
+    await h?.close()
+    if (home) rmSync(home, { recursive: true, force: true })
+  })
 
   it('refuses the same URL without the token (401)', async () => {
     // a fresh browser context: no token cookie from the first visit
