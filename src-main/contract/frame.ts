@@ -21,16 +21,26 @@ function align8(n: number): number {
   return (n + 7) & ~7
 }
 
-/** Encode header + voxels into one buffer. */
-export function encodeFrame(header: unknown, data: Int16Array | Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * A frame as two parts: the prefix (magic, length, header, padding) and a view on the voxels.
+ * Streams (the web host's HTTP body) write both without copying the voxels into a new buffer.
+ */
+export function encodeFrameParts(header: unknown, data: Int16Array | Uint8Array): [Uint8Array<ArrayBuffer>, Uint8Array] {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('SCN Studio frames need a little-endian machine')
   const head = new TextEncoder().encode(JSON.stringify(header))
-  const payloadOffset = align8(8 + head.byteLength)
-  const out = new Uint8Array(payloadOffset + data.byteLength)
-  out.set(MAGIC, 0)
-  new DataView(out.buffer).setUint32(4, head.byteLength, true)
-  out.set(head, 8)
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), payloadOffset)
+  const prefix = new Uint8Array(align8(8 + head.byteLength))
+  prefix.set(MAGIC, 0)
+  new DataView(prefix.buffer).setUint32(4, head.byteLength, true)
+  prefix.set(head, 8)
+  return [prefix, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)]
+}
+
+/** Encode header + voxels into one buffer (IPC, and the client's request bodies). */
+export function encodeFrame(header: unknown, data: Int16Array | Uint8Array): Uint8Array<ArrayBuffer> {
+  const [prefix, payload] = encodeFrameParts(header, data)
+  const out = new Uint8Array(prefix.byteLength + payload.byteLength)
+  out.set(prefix, 0)
+  out.set(payload, prefix.byteLength)
   return out
 }
 

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod'
 import { ContractError, describeIssues } from './errors.js'
-import { decodeFrame, encodeFrame } from './frame.js'
+import { decodeFrame, encodeFrameParts } from './frame.js'
 import { EVENTS, lookupMethod, type EventName, type MethodDef, type ServicesImpl } from './services.js'
 
 function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
@@ -50,8 +50,16 @@ export function validateEvent(event: string, payload: unknown): unknown {
   return parseWith(EVENTS[event as EventName], payload, `${event}: invalid event`)
 }
 
-/** A host's answer: JSON, or the bytes of a frame. */
-export type DispatchResult = { kind: 'json'; value: unknown } | { kind: 'binary'; bytes: Uint8Array }
+/** A host's answer: JSON, or a frame as [prefix, voxels] (see frameBytes for one buffer). */
+export type DispatchResult = { kind: 'json'; value: unknown } | { kind: 'binary'; parts: [Uint8Array, Uint8Array] }
+
+/** One buffer for a binary answer (IPC); streams write the two parts instead. */
+export function frameBytes(parts: [Uint8Array, Uint8Array]): Uint8Array {
+  const out = new Uint8Array(parts[0].byteLength + parts[1].byteLength)
+  out.set(parts[0], 0)
+  out.set(parts[1], parts[0].byteLength)
+  return out
+}
 
 /**
  * Validate, call the service implementation, validate its answer. Both hosts are thin wrappers
@@ -66,7 +74,7 @@ export async function dispatch(services: ServicesImpl, channel: string, payload:
   if (def.kind === 'binary-out') {
     const frame = result as { header: unknown; data: Int16Array | Uint8Array }
     const header = parseWith(def.header, frame.header, `${channel}: the service returned an invalid frame header`)
-    return { kind: 'binary', bytes: encodeFrame(header, frame.data) }
+    return { kind: 'binary', parts: encodeFrameParts(header, frame.data) }
   }
   return { kind: 'json', value: parseWith(def.output, result, `${channel}: the service returned an invalid response`) }
 }

@@ -5,6 +5,7 @@ import {
   decodeFrame,
   dispatch,
   encodeFrame,
+  frameBytes,
   LabelmapHeaderSchema,
   validateEvent,
   validateRequest,
@@ -74,7 +75,7 @@ describe('client core over dispatch', () => {
   const transport: Transport = {
     async invoke(channel, payload) {
       const r = await dispatch(services, channel, payload)
-      return r.kind === 'json' ? r.value : r.bytes
+      return r.kind === 'json' ? r.value : frameBytes(r.parts)
     },
     onEvent: () => () => {},
   }

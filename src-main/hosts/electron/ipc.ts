@@ -2,7 +2,7 @@
  * The Electron wire without Electron: what ipcMain.handle('scn:<channel>') does with a message.
  * Kept free of the `electron` import so the same validation is unit-tested under plain Node.
  */
-import { dispatch, toErrorPayload } from '../../contract/validate.js'
+import { dispatch, frameBytes, toErrorPayload } from '../../contract/validate.js'
 import { channelsOf } from '../../contract/services.js'
 import { IPC_PREFIX, type WireResult } from '../../contract/wire.js'
 import type { ServicesImpl } from '../../contract/services.js'
@@ -23,7 +23,7 @@ export async function handleIpc(services: ServicesImpl, ipcChannel: string, payl
       return { ok: false, error: { code: 'bad-request', message: `IPC channel '${String(ipcChannel).slice(0, 80)}' is not an SCN channel` } }
     }
     const r = await dispatch(services, ipcChannel.slice(IPC_PREFIX.length), payload)
-    return { ok: true, value: r.kind === 'json' ? r.value : r.bytes }
+    return { ok: true, value: r.kind === 'json' ? r.value : frameBytes(r.parts) }
   } catch (e) {
     return { ok: false, error: toErrorPayload(e) }
   }

@@ -128,8 +128,11 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         } else throw new ContractError('bad-request', `${channel}: unsupported Content-Type '${type}' (use ${JSON_TYPE} or ${BINARY_TYPE})`)
         const r = await dispatch(runtime.impl, channel, payload)
         if (r.kind === 'json') return sendJson(res, 200, r.value)
-        res.writeHead(200, { 'content-type': BINARY_TYPE, 'content-length': r.bytes.byteLength, 'cache-control': 'no-store' })
-        res.end(r.bytes)
+        // two writes: the voxels go out from the service's own array, never copied into a frame
+        const [prefix, voxels] = r.parts
+        res.writeHead(200, { 'content-type': BINARY_TYPE, 'content-length': prefix.byteLength + voxels.byteLength, 'cache-control': 'no-store' })
+        res.write(prefix)
+        res.end(voxels)
       } catch (e) {
         if (!res.headersSent) sendError(res, e)
         else res.destroy()
