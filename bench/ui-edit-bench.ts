@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { chromium } from 'playwright-core'
+import type {} from '../src-renderer/test-api.js'
 
 const args = process.argv.slice(2)
 const opt = (name: string, dflt: string): string => {
@@ -68,7 +69,6 @@ try {
 
   const results = await page.evaluate(async (n) => {
     const api = window.__scn!
-    const ws = api.ws
     const [nx, ny, nz] = api.dims()!
     const stats = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b)
@@ -81,7 +81,7 @@ try {
     const out: Record<string, unknown> = {}
     const dabSeries = (radius: number, sphere: boolean) => {
       api.setBrush(radius, sphere)
-      ws.setTool('brush')
+      api.setTool('brush')
       const times: number[] = []
       const voxels: number[] = []
       for (let d = 0; d < n; d++) {
@@ -109,23 +109,15 @@ try {
     out.toolSwitch = stats(sw)
 
     // applying a whole-volume prediction is ONE undo step: time it and its undo
-    const session = ws.session!
     const target = new Uint8Array(nx * ny * nz)
     for (let x = 0; x < target.length; x += 3) target[x] = 1 + (x % 4)
-    let t = performance.now()
-    const p = session.applyLabels(target, 'Apply prediction (bench)', new Set())
-    out.applyPrediction = { ms: performance.now() - t, voxels: p.indices.length }
-    t = performance.now()
-    ws.undo()
-    out.undoPrediction = { ms: performance.now() - t }
+    out.applyPrediction = api.timeApplyLabels(target, 'Apply prediction (bench)')
+    out.undoPrediction = { ms: api.timeUndo() }
 
     // one render of the three views after a dab (software WebGL: for reference only)
     api.setBrush(6, false)
     api.dabAt('axial', [nx / 2, ny / 2, kMid])
-    t = performance.now()
-    ws.viewer.render()
-    await new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))
-    out.renderAfterDab = { ms: performance.now() - t }
+    out.renderAfterDab = { ms: await api.timeRender() }
     return out
   }, nDabs)
 

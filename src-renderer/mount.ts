@@ -1,6 +1,7 @@
 /** Creates the Workstation once App.vue has its view elements; installs keys and the test hook. */
 import { workstation } from './context.js'
 import { Workstation } from './workstation.js'
+import { viewerStore } from './store/viewer-store.js'
 import type { ViewName } from './viewer/viewer.js'
 
 interface PaneLike {
@@ -10,11 +11,6 @@ interface PaneLike {
   setOrientation: (l: { top: string; bottom: string; left: string; right: string }) => void
 }
 
-declare global {
-  interface Window {
-    __scn?: ReturnType<Workstation['testApi']> & { ws: Workstation }
-  }
-}
 
 export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void): () => void {
   const byView = new Map((panes as PaneLike[]).map((p) => [p.view, p]))
@@ -30,8 +26,14 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   ws.onHelp = onHelp
   ws.onOrientation = (v, l) => byView.get(v)?.setOrientation(l)
   workstation.value = ws
-  window.__scn = Object.assign(ws.testApi(), { ws })
+  window.__scn = ws.testApi()
   window.addEventListener('keydown', ws.onKey)
+  // unsaved labels: ask before the tab closes (autosave runs 1.5 s after the last edit)
+  const guard = (e: BeforeUnloadEvent): void => {
+    const s = viewerStore.getState().save
+    if (s === 'unsaved' || s === 'saving') e.preventDefault()
+  }
+  window.addEventListener('beforeunload', guard)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
@@ -41,6 +43,7 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   }
   return () => {
     window.removeEventListener('keydown', ws.onKey)
+    window.removeEventListener('beforeunload', guard)
     ws.viewer.dispose()
   }
 }

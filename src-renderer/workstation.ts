@@ -11,7 +11,8 @@ import { EditSession } from './editing/session.js'
 import { actionFor, type Action } from './keymap.js'
 import { StatsClient } from './stats/stats-client.js'
 import { editStore, stepBrush, type ToolName } from './store/edit-store.js'
-import { labelsStore, lockedValues, patchRow, setActiveLabel, setLabelClasses } from './store/labels-store.js'
+import { labelName, labelsStore, lockedValues, patchRow, setActiveLabel, setLabelClasses } from './store/labels-store.js'
+import type { ScnTestApi } from './test-api.js'
 import { segmentStore } from './store/segment-store.js'
 import { viewerStore } from './store/viewer-store.js'
 import { WINDOW_PRESETS, type PresetName } from './viewer/presets.js'
@@ -113,7 +114,7 @@ export class Workstation {
       if (c.ct.length !== n) throw new PlainError(`The CT has ${c.ct.length} voxels but its grid says ${c.geometry.dims.join('x')} (${n}).`)
       if (c.labels && c.labels.length !== n) throw new PlainError(`The saved labels have ${c.labels.length} voxels but the CT has ${n}.`)
       setLabelClasses(c.labelClasses)
-      const slices = await this.viewer.load(c.geometry, c.ct)
+      const slices = await this.viewer.load(c.geometry, c.ct, labelsStore.getState().rows)
       const grid: LabelGrid = { dims: c.geometry.dims, spacing: c.geometry.spacing, slices }
       if (c.labels) {
         const nxy = c.geometry.dims[0] * c.geometry.dims[1]
@@ -245,56 +246,70 @@ export class Workstation {
   }
 
   /** Exposed as window.__scn for e2e tests and the benchmark (plain data in, plain data out). */
-  testApi() {
+  testApi(): ScnTestApi {
     const ws = this
+    const session = (): EditSession => {
+      if (!ws.session) throw new Error('no case is open')
+      return ws.session
+    }
     return {
-      countValue: (v: number) => (ws.session ? countValue(ws.session.grid, v) : -1),
-      /** one brush dab at a voxel position on a view's plane; returns voxels changed and ms */
-      dabAt(view: ViewName, ijk: Vec3, tool: ToolName = 'brush'): { changed: number; ms: number } {
-        const c = ws.controller!
-        const b = new PatchBuilder(ws.session!.grid)
+      countValue: (v) => (ws.session ? countValue(ws.session.grid, v) : -1),
+      labelsChecksum() {
+        let h = 2166136261
+        for (const s of session().grid.slices) for (let x = 0; x < s.length; x++) h = Math.imul(h ^ s[x]!, 16777619)
+        return h >>> 0
+      },
+      dims: () => ws.session?.grid.dims ?? null,
+      labelAt: (ijk) => session().grid.slices[ijk[2]]?.[ijk[0] + session().grid.dims[0] * ijk[1]] ?? -1,
+      ctAt: (ijk) => {
+        const [nx, ny] = session().grid.dims
+        return session().ct.data[ijk[0] + nx * (ijk[1] + ny * ijk[2])] ?? NaN
+      },
+      setBrush: (radiusMm, sphere) => editStore.setState({ brushRadiusMm: radiusMm, brush3d: sphere }),
+      setTool: (tool) => ws.setTool(tool),
+      dabAt(view, ijk, tool = 'brush') {
+        const b = new PatchBuilder(session().grid)
         const t0 = performance.now()
         const normal = ws.viewer.pick(view, 1, 1).normal
-        const changed = c.dab(b, ijk, normal, tool)
-        ws.session!.commit(b.build(`Brush (test)`))
+        const changed = ws.controller!.dab(b, ijk, normal, tool)
+        session().commit(b.build(`Brush ${labelName(labelsStore.getState().activeValue)}`))
         return { changed, ms: performance.now() - t0 }
       },
-      timeUndo(): number {
+      timeUndo() {
         const t0 = performance.now()
         ws.undo()
         return performance.now() - t0
       },
-      timeRedo(): number {
+      timeRedo() {
         const t0 = performance.now()
         ws.redo()
         return performance.now() - t0
       },
-      timeToolSwitch(tool: ToolName): number {
+      timeToolSwitch(tool) {
         const t0 = performance.now()
         ws.setTool(tool)
         return performance.now() - t0
       },
-      labelsChecksum(): number {
-        if (!ws.session) return -1
-        let h = 2166136261
-        for (const s of ws.session.grid.slices) for (let x = 0; x < s.length; x++) h = Math.imul(h ^ s[x]!, 16777619)
-        return h >>> 0
+      timeApplyLabels(target, name) {
+        const t0 = performance.now()
+        const p = session().applyLabels(target, name, lockedValues())
+        return { ms: performance.now() - t0, voxels: p.indices.length }
       },
-      dims: () => ws.session?.grid.dims ?? null,
-      setBrush: (radiusMm: number, sphere: boolean) => editStore.setState({ brushRadiusMm: radiusMm, brush3d: sphere }),
-      canvasOf: (view: ViewName, ijk: Vec3) => {
+      async timeRender() {
+        const t0 = performance.now()
+        ws.viewer.render()
+        await new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))
+        return performance.now() - t0
+      },
+      canvasOf(view, ijk) {
         const g = ws.viewer.geometry!
-        const vp = ws.viewer.viewport(view)
         const d = g.direction
-        const w: Vec3 = [0, 1, 2].map((r) => g.origin[r]! + d[r * 3]! * g.spacing[0] * ijk[0] + d[r * 3 + 1]! * g.spacing[1] * ijk[1] + d[r * 3 + 2]! * g.spacing[2] * ijk[2]) as Vec3
-        return vp.worldToCanvas(w) as [number, number]
+        const w = [0, 1, 2].map((r) => g.origin[r]! + d[r * 3]! * g.spacing[0] * ijk[0] + d[r * 3 + 1]! * g.spacing[1] * ijk[1] + d[r * 3 + 2]! * g.spacing[2] * ijk[2]) as Vec3
+        return ws.viewer.viewport(view).worldToCanvas(w) as [number, number]
       },
-      sliceIndex: (view: ViewName) => ws.viewer.viewport(view).getSliceIndex(),
-      /** continuous voxel index under a canvas point */
-      pickAt: (view: ViewName, x: number, y: number) => ws.viewer.pick(view, x, y).ijk,
-      labelAt: (ijk: Vec3) => ws.session?.grid.slices[ijk[2]]?.[ijk[0] + ws.session.grid.dims[0] * ijk[1]] ?? -1,
+      pickAt: (view, x, y) => ws.viewer.pick(view, x, y).ijk,
+      sliceIndex: (view) => ws.viewer.viewport(view).getSliceIndex(),
       dabTimes: () => ws.controller?.dabTimes.slice() ?? [],
-      openPhantom: (dims?: Vec3, spacing?: Vec3) => ws.openPhantom(dims, spacing),
     }
   }
 }

@@ -51,7 +51,7 @@ export class Viewer {
     return `scn-${view}`
   }
 
-  async load(geometry: GridGeometry, ct: Int16Array | Float32Array): Promise<Uint8Array[]> {
+  async load(geometry: GridGeometry, ct: Int16Array | Float32Array, labelRows: readonly { value: number; name: string }[] = []): Promise<Uint8Array[]> {
     await initCornerstone()
     this.unload()
     this.geometry = geometry
@@ -70,7 +70,12 @@ export class Viewer {
     await setVolumesForViewports(engine, [{ volumeId: this.volumes.ctVolumeId }], ids)
     this.setupTools(ids)
     segmentation.addSegmentations([
-      { segmentationId: SEGMENTATION_ID, representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.volumes.labelVolumeId } } },
+      {
+        segmentationId: SEGMENTATION_ID,
+        representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.volumes.labelVolumeId } },
+        // every class up front: per-segment visibility only applies to segments the state knows
+        config: { segments: Object.fromEntries(labelRows.map((r) => [r.value, { segmentIndex: r.value, label: r.name, locked: false, cachedStats: {}, active: false }])) },
+      },
     ])
     await segmentation.addLabelmapRepresentationToViewportMap(Object.fromEntries(ids.map((id) => [id, [{ segmentationId: SEGMENTATION_ID }]])))
     const { width, center } = viewerStore.getState().window
@@ -183,11 +188,17 @@ export class Viewer {
       { type: ToolEnums.SegmentationRepresentations.Labelmap },
       { renderFill: style === 'fill', fillAlpha: opacity, fillAlphaInactive: opacity, renderOutline: true, outlineWidth: 1, outlineOpacity: Math.min(1, opacity + 0.4) } as ToolTypes.RepresentationStyle,
     )
+    const specifier = { segmentationId: SEGMENTATION_ID, type: ToolEnums.SegmentationRepresentations.Labelmap }
     for (const view of VIEW_NAMES) {
       const id = this.viewportId(view)
+      // classes added after load (workspace classes) are unknown to the representation: add them,
+      // or setSegmentIndexVisibility silently ignores them
+      for (const rep of segmentation.state.getSegmentationRepresentations(id, specifier) ?? []) {
+        for (const r of rows) rep.segments[r.value] ??= { visible: true }
+      }
       for (const r of rows) {
         segmentation.config.color.setSegmentIndexColor(id, SEGMENTATION_ID, r.value, [...r.color, 255] as Types.Color)
-        segmentation.config.visibility.setSegmentIndexVisibility(id, { segmentationId: SEGMENTATION_ID, type: ToolEnums.SegmentationRepresentations.Labelmap }, r.value, r.visible)
+        segmentation.config.visibility.setSegmentIndexVisibility(id, specifier, r.value, r.visible)
       }
     }
     this.engine?.render()

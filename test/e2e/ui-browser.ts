@@ -1,63 +1,28 @@
 /**
- * Chromium for the UI tests: Debian's /usr/bin/chromium with software WebGL (DESIGN §4 flags).
- * Screenshots go to test-results/ui/ (ignored by git; CI keeps them as artifacts).
+ * Small page helpers for the UI tests, on top of the shared harness (test/e2e/harness.ts: web host,
+ * Chromium flags, viewport pixel sampling, screenshots).
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import type {} from '../../src-renderer/test-api.js'
 
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--ignore-gpu-blocklist',
-]
-
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'ui')
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
-}
-
-/** Collects page errors so a test can assert the page stayed healthy. */
-export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('Failed to load resource')) errors.push(m.text())
-  })
-  await page.goto(url)
-  return { page, errors }
-}
-
+/** Waits until the renderer says the case is open (or throws its plain-words error). */
 export async function waitReady(page: Page, timeout = 120_000): Promise<void> {
   await page.waitForFunction(
     () => {
       const s = document.querySelector('[data-testid=load-state]')?.getAttribute('data-state')
       if (s === 'error') throw new Error(document.querySelector('[data-testid=error]')?.textContent ?? 'load failed')
-      return s === 'ready'
+      return s === 'ready' && !!window.__scn
     },
     null,
     { timeout, polling: 200 },
   )
-  // the first software-WebGL frame takes seconds: wait until every view has rendered once
-  await page.waitForFunction(() => (window.__scn?.ws ? true : false), null, { timeout })
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true })
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })
-}
-
-/** Stats version as shown by the panel; tests wait for it to move after an edit. */
+/** How many answers the stats worker has given; tests wait for it to move after an edit. */
 export async function statsVersion(page: Page): Promise<number> {
   return Number(await page.getAttribute('[data-testid=stats-version]', 'data-version'))
+}
+
+export async function waitStatsAfter(page: Page, version: number): Promise<void> {
+  await page.waitForFunction((v) => Number(document.querySelector('[data-testid=stats-version]')?.getAttribute('data-version')) > v, version, { timeout: 30_000 })
 }

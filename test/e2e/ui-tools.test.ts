@@ -4,24 +4,21 @@
  * edit undone exactly. Runs the renderer in demo mode (phantom made in the page), served by the
  * real web host so the page loads exactly as users get it.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { startTestHost, type TestHost } from '../helpers/web-host.js'
-import { CHROMIUM_PATH, launchChromium, openPage, screenshot, waitReady } from './ui-browser.js'
+import type { Page } from 'playwright-core'
+import { browserSkipReason, screenshot, startHarness, type Harness } from './harness.js'
+import { waitReady } from './ui-browser.js'
+import type {} from '../../src-renderer/test-api.js'
 
-const SKIP = !existsSync(join(process.cwd(), 'dist/renderer/index.html')) || !existsSync(CHROMIUM_PATH)
+const SKIP = !!browserSkipReason()
 type V3 = [number, number, number]
 
 // demo phantom 96x96x64 at 4x4x5 mm
 const SP: V3 = [4, 4, 5]
 
 describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
-  let host: TestHost
-  let browser: Browser
+  let h: Harness
   let page: Page
-  let errors: string[]
   let k = 0
   let box: { x: number; y: number; width: number; height: number }
 
@@ -38,19 +35,18 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
   }
 
   beforeAll(async () => {
-    host = await startTestHost()
-    browser = await launchChromium()
-    ;({ page, errors } = await openPage(browser, `${host.host.openUrl}&demo&dims=96x96x64&spacing=4x4x5`))
+    h = await startHarness()
+    page = h.page
+    await waitReady(page)
+    // same page, same host, but the renderer's demo transport: the phantom is made in the page
+    await page.goto(`${h.host.host.openUrl}&demo&dims=96x96x64&spacing=4x4x5`)
     await waitReady(page)
     box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
     k = Math.round((await page.evaluate(([w, h]) => window.__scn!.pickAt('axial', w / 2, h / 2), [box.width, box.height] as const))[2])
     await page.keyboard.press('1')
-  }, 180_000)
+  }, 600_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await host?.close()
-  })
+  afterAll(async () => h?.close())
 
   it('scissors rectangle fills exactly the dragged voxel rectangle', async () => {
     const sum = await checksum()
@@ -101,17 +97,15 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
     const centre = await page.evaluate(([cx, cy]) => window.__scn!.pickAt('axial', cx, cy), [x - box.x, y - box.y] as const)
     const expected = await page.evaluate(
       ([c, sp]) => {
-        const s = window.__scn!.ws.session!
-        const [nx, ny] = s.grid.dims
+        const api = window.__scn!
+        const [nx, ny] = api.dims()!
+        const kk = Math.round(c[2])
         let n = 0
         for (let j = 0; j < ny; j++)
           for (let i = 0; i < nx; i++) {
             if (((i - c[0]) * sp[0]) ** 2 + ((j - c[1]) * sp[1]) ** 2 > 400) continue
-            const kk = Math.round(c[2])
-            const idx = i + nx * (j + ny * kk)
-            const hu = s.ct.data[idx]!
-            const lab = s.grid.slices[kk]![i + nx * j]!
-            if (hu >= 90 && hu <= 110 && lab !== 1) n++
+            const hu = api.ctAt([i, j, kk])
+            if (hu >= 90 && hu <= 110 && api.labelAt([i, j, kk]) !== 1) n++
           }
         return n
       },
@@ -199,10 +193,10 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
     await page.click('[data-testid=organ-visible-1]')
     await page.click('[data-testid=overlay-outline]')
     await page.waitForTimeout(1500)
-    await screenshot(page, '6-liver-hidden-outline')
+    await screenshot(page, 'ui-6-liver-hidden-outline')
     await page.click('[data-testid=organ-visible-1]')
     await page.click('[data-testid=overlay-outline]')
     await undoExactly(sum)
-    expect(errors).toEqual([])
+    expect(h.errors).toEqual([])
   })
 })

@@ -4,25 +4,21 @@
  * counts change by the expected amount, undo restores them exactly, statistics and autosave follow,
  * shortcuts work. Screenshots of the main states land in test-results/ui/.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { startTestHost, type TestHost } from '../helpers/web-host.js'
+import type { Page } from 'playwright-core'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
-import { CHROMIUM_PATH, launchChromium, openPage, screenshot, statsVersion, waitReady } from './ui-browser.js'
+import { browserSkipReason, labelCounts, sampleViewport, screenshot, startHarness, waitForViewports, type Harness } from './harness.js'
+import { statsVersion, waitReady, waitStatsAfter } from './ui-browser.js'
+import type {} from '../../src-renderer/test-api.js'
 
-const built = existsSync(join(process.cwd(), 'dist/renderer/index.html'))
-const hasChromium = existsSync(CHROMIUM_PATH)
-const SKIP = !built || !hasChromium
+const SKIP = !!browserSkipReason()
 
 type V3 = [number, number, number]
 
 describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
-  let host: TestHost
-  let browser: Browser
+  let h: Harness
   let page: Page
-  let errors: string[]
+  let volumeId: string
   // phantom 64x64x40 at 5x5x8 mm (the host helper's default)
   const voxelMl = (5 * 5 * 8) / 1000
 
@@ -30,21 +26,17 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
   const checksum = () => page.evaluate(() => window.__scn!.labelsChecksum())
   const volumeText = async (v: number) => Number(await page.textContent(`[data-testid=organ-volume-${v}]`))
 
-  async function waitStatsAfter(version: number): Promise<void> {
-    await page.waitForFunction((v) => Number(document.querySelector('[data-testid=stats-version]')?.getAttribute('data-version')) > v, version, { timeout: 30_000 })
-  }
+  const waitStats = (v: number) => waitStatsAfter(page, v)
 
   beforeAll(async () => {
-    host = await startTestHost({ engine: syntheticEngine({ steps: 5, stepMs: 150 }) })
-    browser = await launchChromium()
-    ;({ page, errors } = await openPage(browser, host.host.openUrl))
+    h = await startHarness({ engine: syntheticEngine({ steps: 5, stepMs: 150 }) })
+    page = h.page
     await waitReady(page)
-  }, 180_000)
+    await waitForViewports(page)
+    volumeId = (await h.client.volumes.list({})).volumes[0]!.volumeId
+  }, 600_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await host?.close()
-  })
+  afterAll(async () => h?.close())
 
   it('opens the launch CT in three rendered views with orientation markers', async () => {
     for (const v of ['axial', 'sagittal', 'coronal']) {
@@ -54,7 +46,24 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect(await page.textContent('[data-testid=case-name]')).toContain('phantom.nii.gz')
     // radiological axial view: anterior at the top
     expect(await page.locator('[data-testid=viewport-axial] ~ [data-testid=orientation-top]').textContent()).toBe('A')
-    await screenshot(page, '1-opened')
+    await screenshot(page, 'ui-1-opened')
+  })
+
+  it('wheel scrolls slices; dragging the crosshairs in one view moves the slices of the others', async () => {
+    await page.keyboard.press('Escape') // navigate
+    const ax = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
+    const s0 = await page.evaluate(() => window.__scn!.sliceIndex('axial'))
+    await page.mouse.move(ax.x + ax.width / 2, ax.y + ax.height / 2)
+    for (let n = 0; n < 3; n++) await page.mouse.wheel(0, 120)
+    await page.waitForTimeout(300)
+    expect(await page.evaluate(() => window.__scn!.sliceIndex('axial'))).not.toBe(s0)
+    const sag0 = await page.evaluate(() => window.__scn!.sliceIndex('sagittal'))
+    await page.mouse.move(ax.x + ax.width / 2 - 40, ax.y + ax.height / 2 + 30)
+    await page.mouse.down()
+    await page.mouse.move(ax.x + ax.width / 2 - 80, ax.y + ax.height / 2 + 40, { steps: 4 })
+    await page.mouse.up()
+    await page.waitForTimeout(500)
+    expect(await page.evaluate(() => window.__scn!.sliceIndex('sagittal'))).not.toBe(sag0)
   })
 
   it('segments with a progress bar; the prediction becomes the labelmap as one undoable step', async () => {
@@ -62,16 +71,16 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     await page.click('[data-testid=run-segmentation]')
     await page.waitForSelector('[data-testid=segment-progress]', { timeout: 10_000 })
     await page.waitForSelector('[data-testid=segment-done]', { timeout: 60_000 })
-    await waitStatsAfter(v0)
-    const pred = await host.client.labels.get({ volumeId: (await host.client.volumes.list({})).volumes[0]!.volumeId, kind: 'prediction' })
+    await waitStats(v0)
+    const pred = await labelCounts(h.client, volumeId, 'prediction')
     for (const v of [1, 2, 3, 4]) {
-      const expected = pred.data.reduce((n, x) => n + (x === v ? 1 : 0), 0)
+      const expected = pred[v] ?? 0
       expect(await count(v)).toBe(expected)
       expect(await volumeText(v)).toBeCloseTo(expected * voxelMl, 1)
     }
     expect(await page.textContent('[data-testid=undo-label]')).toContain('Apply prediction')
     expect(await page.textContent('[data-testid=organ-dice-1]')).toBe('1.000')
-    await screenshot(page, '2-segmented')
+    await screenshot(page, 'ui-2-segmented')
   })
 
   it('a brush dab adds exactly the disc of voxels; stats update; undo restores exactly; autosave stores it', async () => {
@@ -91,28 +100,26 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     const vol0 = await volumeText(1)
     const v0 = await statsVersion(page)
     await page.mouse.click(box.x + cx, box.y + cy)
-    await waitStatsAfter(v0)
+    await waitStats(v0)
     expect(await count(1)).toBe(before1 + 21)
     expect(await volumeText(1)).toBeCloseTo(vol0 + 21 * voxelMl, 1)
     expect(await page.textContent('[data-testid=undo-label]')).toBe('Undo: Brush liver (21 voxels)')
     expect(await page.textContent('[data-testid=organ-diff-1]')).toBe('+21 / −0')
-    await screenshot(page, '3-brushed')
+    await screenshot(page, 'ui-3-brushed')
 
     // autosave: the host's current labelmap catches up
     await page.waitForFunction(() => !document.querySelector('[data-testid=save-state]'), null, { timeout: 20_000 })
-    const volumeId = (await host.client.volumes.list({})).volumes[0]!.volumeId
-    const saved = await host.client.labels.get({ volumeId, kind: 'current' })
-    expect(saved.data.reduce((n, x) => n + (x === 1 ? 1 : 0), 0)).toBe(before1 + 21)
+    expect((await labelCounts(h.client, volumeId, 'current'))[1]).toBe(before1 + 21)
 
     const v1 = await statsVersion(page)
     await page.click('[data-testid=undo]')
-    await waitStatsAfter(v1)
+    await waitStats(v1)
     expect(await count(1)).toBe(before1)
     expect(await checksum()).toBe(sum0)
     expect(await volumeText(1)).toBeCloseTo(vol0, 1)
     await page.click('[data-testid=redo]')
     expect(await count(1)).toBe(before1 + 21)
-    await screenshot(page, '4-undo-redo')
+    await screenshot(page, 'ui-4-undo-redo')
   })
 
   it('a drag is one stroke = one undo step; Ctrl+Z undoes it exactly', async () => {
@@ -154,9 +161,10 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     const vb = (await page.locator('[data-testid=viewport-coronal]').boundingBox())!
     const cb = await count(1)
     await page.keyboard.down('Shift')
-    await page.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2)
+    // start away from the crosshair lines (grabbing a line would move the crosshairs instead)
+    await page.mouse.move(vb.x + 60, vb.y + 60)
     await page.mouse.down()
-    await page.mouse.move(vb.x + vb.width / 2 + 60, vb.y + vb.height / 2 + 40, { steps: 5 })
+    await page.mouse.move(vb.x + 120, vb.y + 100, { steps: 5 })
     await page.mouse.up()
     await page.keyboard.up('Shift')
     expect(await page.textContent('[data-testid=window]')).not.toBe('W400 L40')
@@ -178,9 +186,23 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     await page.keyboard.press('?')
     await page.waitForSelector('[data-testid=help-overlay]')
     expect(await page.textContent('[data-testid=help-overlay]')).toContain('Ctrl+Shift+Z')
-    await screenshot(page, '5-help')
+    await screenshot(page, 'ui-5-help')
     await page.keyboard.press('?')
     expect(await page.locator('[data-testid=help-overlay]').count()).toBe(0)
+  })
+
+  it('hiding every organ removes the coloured overlay from the pixels; showing brings it back', async () => {
+    const shown = (await sampleViewport(page, 'coronal'))!.colouredFraction
+    expect(shown).toBeGreaterThan(0.005)
+    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=organ-visible-${v}]`)
+    await page.waitForTimeout(1500)
+    // crosshair lines are coloured too: compare against the overlay, not zero
+    const hidden = (await sampleViewport(page, 'coronal'))!.colouredFraction
+    await screenshot(page, 'ui-organs-hidden')
+    expect(hidden).toBeLessThan(shown / 2)
+    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=organ-visible-${v}]`)
+    await page.waitForTimeout(1500)
+    expect((await sampleViewport(page, 'coronal'))!.colouredFraction).toBeGreaterThan(shown * 0.8)
   })
 
   it('cancelling a segmentation leaves the labels as they were and says so', async () => {
@@ -190,6 +212,6 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
     expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
     expect(await checksum()).toBe(sum0)
-    expect(errors).toEqual([])
+    expect(h.errors).toEqual([])
   })
 })

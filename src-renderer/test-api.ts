@@ -1,0 +1,41 @@
+/**
+ * The page's test hook (window.__scn), used by the e2e tests and the editing benchmark through
+ * page.evaluate. Plain data in, plain data out; types only here so Node-side code can import it.
+ */
+export type V3 = [number, number, number]
+export type ViewName = 'axial' | 'sagittal' | 'coronal'
+export type ToolId = 'navigate' | 'brush' | 'eraser' | 'threshold' | 'scissors-circle' | 'scissors-rectangle' | 'scissors-sphere' | 'fill'
+
+export interface ScnTestApi {
+  /** voxels holding `value` in the page's labelmap */
+  countValue(value: number): number
+  /** FNV-1a of the whole labelmap: equal before an edit and after its undo */
+  labelsChecksum(): number
+  dims(): V3 | null
+  labelAt(ijk: V3): number
+  /** CT HU at a voxel */
+  ctAt(ijk: V3): number
+  setBrush(radiusMm: number, sphere: boolean): void
+  setTool(tool: ToolId): void
+  /** one dab at a voxel on a view's plane as its own undo step: voxels changed, ms in the page */
+  dabAt(view: ViewName, ijk: V3, tool?: ToolId): { changed: number; ms: number }
+  timeUndo(): number
+  timeRedo(): number
+  timeToolSwitch(tool: ToolId): number
+  /** replaces the labelmap with `target` as one undo step; ms and voxels changed */
+  timeApplyLabels(target: Uint8Array, name: string): { ms: number; voxels: number }
+  /** ms until the three views have rendered once more */
+  timeRender(): Promise<number>
+  /** canvas (CSS px, relative to the viewport element) of a voxel centre */
+  canvasOf(view: ViewName, ijk: V3): [number, number]
+  /** continuous voxel index under a canvas point */
+  pickAt(view: ViewName, x: number, y: number): V3
+  sliceIndex(view: ViewName): number
+  dabTimes(): { ms: number; voxels: number }[]
+}
+
+declare global {
+  interface Window {
+    __scn?: ScnTestApi
+  }
+}
