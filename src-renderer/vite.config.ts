@@ -20,4 +20,7 @@ export default defineConfig({
   // Cornerstone's compute workers and our stats worker are ES modules (DESIGN §4).
   worker: { format: 'es' },
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
+  // Dev server only (tests and hosts use the production build): Cornerstone's compute worker dies
+  // silently unless these CommonJS dependencies are pre-bundled (DESIGN §4).
+  optimizeDeps: { include: ['@cornerstonejs/tools > lodash.get', '@kitware/vtk.js > globalthis'] },
 })

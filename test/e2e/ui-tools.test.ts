@@ -185,6 +185,30 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
     await undoExactly(sum)
   })
 
+  it('brush dabs on the sagittal and coronal views paint discs in their own planes', async () => {
+    const sum = await checksum()
+    await page.keyboard.press('1')
+    const disc = (su: number, sv: number, r: number) => {
+      let n = 0
+      for (let a = -20; a <= 20; a++) for (let b = -20; b <= 20; b++) if ((a * su) ** 2 + (b * sv) ** 2 <= r * r) n++
+      return n
+    }
+    // r = 11 mm: no lattice point of the 4x5 mm planes lies on the circle
+    const got = await page.evaluate((kk) => {
+      const api = window.__scn!
+      api.setBrush(11, false)
+      const c0 = api.countValue(1)
+      const sag = api.dabAt('sagittal', [5, 10, kk], 'brush').changed
+      const cor = api.dabAt('coronal', [85, 5, kk], 'brush').changed
+      return { sag, cor, total: api.countValue(1) - c0 }
+    }, k)
+    expect(got.sag).toBe(disc(SP[1], SP[2], 11)) // (j, k) plane
+    expect(got.cor).toBe(disc(SP[0], SP[2], 11)) // (i, k) plane
+    expect(got.total).toBe(got.sag + got.cor)
+    await page.keyboard.press('Control+z')
+    await undoExactly(sum)
+  })
+
   it('segment in demo mode applies the phantom truth as one step; hide/outline render without errors', async () => {
     const sum = await checksum()
     await page.click('[data-testid=run-segmentation]')

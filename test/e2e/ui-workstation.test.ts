@@ -110,6 +110,15 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     // autosave: the host's current labelmap catches up
     await page.waitForFunction(() => !document.querySelector('[data-testid=save-state]'), null, { timeout: 20_000 })
     expect((await labelCounts(h.client, volumeId, 'current'))[1]).toBe(before1 + 21)
+    // the page's worker statistics agree with the host's own computation on the saved labels
+    const hostStats = await h.client.statistics.compute({ volumeId, kind: 'current' })
+    for (const o of hostStats.organs) {
+      expect(await volumeText(o.value), o.name).toBeCloseTo(o.volumeMl, 1)
+      const [mean, sd] = (await page.textContent(`[data-testid=organ-hu-${o.value}]`))!.split('±').map((x) => Number(x.trim()))
+      expect(Math.abs(mean! - o.meanHu!), o.name).toBeLessThanOrEqual(0.5)
+      expect(Math.abs(sd! - o.stdHu!), o.name).toBeLessThanOrEqual(0.5)
+      if (o.vsPrediction) expect(await page.textContent(`[data-testid=organ-dice-${o.value}]`)).toBe(o.vsPrediction.dice!.toFixed(3))
+    }
 
     const v1 = await statsVersion(page)
     await page.click('[data-testid=undo]')
