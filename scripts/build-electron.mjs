@@ -3,7 +3,7 @@
 // sandboxed preload cannot load ES modules or relative files). npm packages stay external: they
 // ship in node_modules inside the app (onnxruntime's native files unpacked, see electron-builder.yml).
 import { build } from 'esbuild'
-import { copyFileSync, mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -17,4 +17,11 @@ await Promise.all([
 ])
 mkdirSync('dist/electron', { recursive: true })
 copyFileSync(new URL('../src-main/inference/worker-entry.mjs', import.meta.url), new URL('../dist/electron/worker-entry.mjs', import.meta.url))
-console.log('built dist/electron/{main.mjs, preload.cjs, worker-entry.mjs, worker.js}')
+// `electron dist/electron` (development, Playwright) reads the app's name, version and entry here;
+// packaged apps use the root package.json with extraMetadata.main (electron-builder.yml).
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+writeFileSync(
+  new URL('../dist/electron/package.json', import.meta.url),
+  JSON.stringify({ name: pkg.name, productName: 'SCN Studio', version: pkg.version, description: pkg.description, type: 'module', main: 'main.mjs' }, null, 2) + '\n',
+)
+console.log('built dist/electron/{main.mjs, preload.cjs, worker-entry.mjs, worker.js, package.json}')

@@ -31,5 +31,5 @@ run(process.execPath, [resolve(root, 'scripts/build-electron.mjs')])
 
 const args = process.argv.slice(2).filter((a) => a !== '--')
 const target = args.find((a) => !a.startsWith('-'))
-const child = spawn(bin.path, [resolve(root, 'dist/electron/main.mjs'), ...(target ? [resolve(target)] : [])], { cwd: root, stdio: 'inherit' })
+const child = spawn(bin.path, [resolve(root, 'dist/electron'), ...(target ? [resolve(target)] : [])], { cwd: root, stdio: 'inherit' })
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -31,7 +31,7 @@ describe.skipIf(!!missing)('Electron app (Playwright _electron)', () => {
     phantomPath = await writePhantom(dir)
     app = await _electron.launch({
       executablePath: (binary as { path: string }).path,
-      args: [join(ROOT, 'dist/electron/main.mjs'), phantomPath],
+      args: [join(ROOT, 'dist/electron'), phantomPath],
       env: { ...process.env, SCN_STUDIO_HOME: join(dir, 'home') } as Record<string, string>,
       timeout: 120_000,
     })

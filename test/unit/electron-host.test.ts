@@ -28,12 +28,12 @@ describe('electron host policy', () => {
     expect(CSP).not.toMatch(/'unsafe-eval'|https?:|\*/)
   })
   it('takes the launch path from argv in development and packaged apps', () => {
-    expect(launchPathFromArgv(['/x/electron', '/app/dist/electron/main.mjs', '/data/ct.nii.gz'], false)).toBe('/data/ct.nii.gz')
+    expect(launchPathFromArgv(['/x/electron', '/app/dist/electron', '/data/ct.nii.gz'], false)).toBe('/data/ct.nii.gz')
     expect(launchPathFromArgv(['/opt/SCN Studio/scn-studio', '--no-sandbox', '/data/dicom'], true)).toBe('/data/dicom')
-    expect(launchPathFromArgv(['/x/electron', '/app/main.mjs'], false)).toBeUndefined()
-    // Playwright puts Chromium flags before the entry script
-    expect(launchPathFromArgv(['/x/electron', '--inspect=0', '--remote-debugging-port=0', '/app/dist/electron/main.mjs', '/d/ct.nrrd'], false)).toBe('/d/ct.nrrd')
-    expect(launchPathFromArgv(['/x/electron', '.', '--', '/d/ct.nrrd'], false)).toBe('/d/ct.nrrd')
+    expect(launchPathFromArgv(['/x/electron', '/app/dist/electron'], false)).toBeUndefined()
+    // Playwright puts Chromium flags before the app folder
+    expect(launchPathFromArgv(['/x/electron', '--inspect=0', '--remote-debugging-port=0', '/app/dist/electron', '/d/ct.nrrd'], false)).toBe('/d/ct.nrrd')
+    expect(launchPathFromArgv(['/x/electron', 'dist/electron', '--', '/d/ct.nrrd'], false)).toBe('/d/ct.nrrd')
   })
   it('lists exactly the contract channels for IPC (preload and main agree)', () => {
     expect([...CHANNEL_NAMES].sort()).toEqual(channelsOf().sort())

@@ -21,7 +21,8 @@ const rendererDir = join(root, 'dist', 'renderer')
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }])
 
-if (!app.requestSingleInstanceLock()) app.quit()
+// A second launch hands its path to the first window (second-instance below) and exits at once.
+if (!app.requestSingleInstanceLock()) app.exit(0)
 
 const runtime = createServices({
   host: 'electron',

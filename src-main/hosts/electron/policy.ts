@@ -22,11 +22,10 @@ export function isAppUrl(url: string): boolean {
 
 /**
  * The launch path from Electron's argv (`npm start -- <path>`, "open with", a second instance).
- * dev: [electron, (chromium flags), dist/electron/main.mjs, <path>]; packaged: [app, (flags), <path>].
- * Flags may come before the entry script (Playwright adds some), so skip flags and the entry itself.
+ * dev: [electron, (flags), <app folder dist/electron>, <path>]; packaged: [app, (flags), <path>].
+ * Flags may come before the app folder (Playwright adds some), so drop flags first.
  */
 export function launchPathFromArgv(argv: readonly string[], packaged: boolean): string | undefined {
   const args = argv.slice(1).filter((a) => a !== '--' && !a.startsWith('-'))
-  const rest = packaged ? args : args.filter((a) => a !== '.' && !/(^|[\\/])(main\.mjs|app\.asar)$/.test(a))
-  return rest.at(-1)
+  return (packaged ? args : args.slice(1)).at(-1)
 }
