@@ -3,13 +3,14 @@
  *
  * API overview (services, VS Code style: one service per capability, events named onX)
  *   app.info()                                  -> AppInfo (host kind, version, workspace, launchPath, label table)
- *   app.onOpenRequest(path)                     event: the host asks the renderer to open a path
+ *   app.onOpenRequest(path)                     event (Electron): a second launch / 'open with' asks to open a path
  *   files.showOpenDialog({kind:'file'|'folder'})-> {path|null}  (Electron only; web answers 'unsupported')
  *   volumes.open({path, seriesUid?})            -> {status:'opened', volume} | {status:'needs-series', series[]}
- *   volumes.list() / volumes.close({volumeId})
+ *   volumes.list() / volumes.close({volumeId})  close frees the CT and labels, flushes a case's autosave, drops its lock
  *   volumes.getVoxels({volumeId})               -> Frame<VoxelsHeader, 'int16'>  CT once, Int16 HU, x fastest
  *   labels.get({volumeId, kind?})               -> Frame<LabelmapHeader, 'uint8'> kind 'current' | 'prediction'
- *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'conflict')
+ *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'conflict');
+ *                                               for a case volume this is also the autosave (on disk within 2 s)
  *   segmentation.run({volumeId, modelId?, device?}) -> {runId}
  *   segmentation.cancel({runId})                -> {runId, cancelled}
  *   segmentation.onProgress(p)                  event {runId, volumeId, stage, fraction 0..1, message}
