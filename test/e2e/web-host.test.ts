@@ -71,6 +71,7 @@ describe.skipIf(!!skip)(`web host in Chromium, segmenting with ${engineName}`, (
     const before = await sampleViewport(h.page, 'axial')
     const progress: ProgressEvent[] = []
     const off = h.client.segmentation.onProgress((p) => progress.push(p))
+    await h.host.eventsReady()
     await h.page.click('[data-testid=run-segmentation]')
     // progress shows in the page while the run goes on
     await h.page.waitForSelector('[data-testid=segment-progress]', { timeout: 30_000 })

@@ -16,6 +16,8 @@ export interface TestHost {
   host: WebHost
   runtime: ServiceRuntime
   client: ScnClient
+  /** resolves when the events socket is open (subscribe first, then await, then start work) */
+  eventsReady(): Promise<void>
   close(): Promise<void>
 }
 
@@ -43,6 +45,7 @@ export async function startTestHost(
     host,
     runtime,
     client,
+    eventsReady: () => transport.eventsReady(),
     async close() {
       transport.close()
       await host.close()

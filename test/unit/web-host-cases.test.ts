@@ -7,19 +7,19 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createHttpTransport, createScnClient, type RunFinishedEvent, type ScnClient } from '../../src-main/contract/index.js'
+import { createHttpTransport, createScnClient, type RunFinishedEvent } from '../../src-main/contract/index.js'
 import { startWebHost } from '../../src-main/hosts/web/server.js'
 import { createServices } from '../../src-main/services/index.js'
 import { readNifti } from '../../src-main/volumes/nifti.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
 
-async function segment(client: ScnClient, volumeId: string): Promise<RunFinishedEvent> {
+async function segment(t: TestHost, volumeId: string): Promise<RunFinishedEvent> {
   const done = new Promise<RunFinishedEvent>((resolve) => {
-    const off = client.segmentation.onFinished((f) => (off(), resolve(f)))
+    const off = t.client.segmentation.onFinished((f) => (off(), resolve(f)))
   })
-  await new Promise((r) => setTimeout(r, 100)) // events socket connects
-  await client.segmentation.run({ volumeId })
+  await t.eventsReady()
+  await t.client.segmentation.run({ volumeId })
   return done
 }
 
@@ -47,7 +47,7 @@ describe('cases and export through the contract', () => {
     const opened = await t.client.volumes.open({ path: t.phantomPath })
     if (opened.status !== 'opened') throw new Error('expected opened')
     volumeId = opened.volume.volumeId
-    expect((await segment(t.client, volumeId)).outcome).toBe('done')
+    expect((await segment(t, volumeId)).outcome).toBe('done')
     const c = await t.client.cases.create({ volumeId, name: 'Phantom one' })
     caseId = c.caseId
     expect(c).toMatchObject({ name: 'Phantom one', hasPrediction: true, ctPath: t.phantomPath })

@@ -122,7 +122,7 @@ describe('a session through the client core over HTTP + WebSocket', () => {
     const finished = new Promise<RunFinishedEvent>((resolve) => {
       const off = t.client.segmentation.onFinished((f) => (off(), resolve(f)))
     })
-    await new Promise((r) => setTimeout(r, 100)) // let the events socket connect
+    await t.eventsReady()
     const { runId } = await t.client.segmentation.run({ volumeId })
     const f = await finished
     offP()

@@ -10,6 +10,8 @@ import { BINARY_TYPE, CALL_PATH, EVENTS_PATH, JSON_TYPE, TOKEN_HEADER, TOKEN_QUE
 interface MinimalWebSocket {
   onmessage: ((ev: { data: unknown }) => void) | null
   onclose: ((ev: unknown) => void) | null
+  onopen: ((ev: unknown) => void) | null
+  onerror: ((ev: unknown) => void) | null
   close(): void
 }
 
@@ -21,18 +23,35 @@ export interface HttpTransportOptions {
   WebSocket?: new (url: string) => MinimalWebSocket
 }
 
-export function createHttpTransport(opts: HttpTransportOptions): Transport & { close(): void } {
+export interface HttpTransport extends Transport {
+  /**
+   * Resolves once the events socket is open (opening it if needed). Events sent before that are
+   * not replayed, so await this before starting work whose progress you want to see.
+   */
+  eventsReady(): Promise<void>
+  close(): void
+}
+
+export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   const base = opts.baseUrl.replace(/\/$/, '')
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis)
   const WS = opts.WebSocket ?? (globalThis as unknown as { WebSocket: HttpTransportOptions['WebSocket'] }).WebSocket
   const eventListeners = new Set<(event: string, payload: unknown) => void>()
   let socket: MinimalWebSocket | undefined
+  let opened: Promise<void> | undefined
 
-  function openSocket(): void {
-    if (socket || !WS) return
+  function openSocket(): Promise<void> {
+    if (socket && opened) return opened
+    if (!WS) return Promise.reject(new Error('no WebSocket implementation: pass one in HttpTransportOptions'))
     const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}?${TOKEN_QUERY}=${encodeURIComponent(opts.token)}`
     const s = new WS(url)
     socket = s
+    opened = new Promise<void>((resolve, reject) => {
+      s.onopen = () => resolve()
+      s.onerror = () => reject(new Error(`the events socket ${base}${EVENTS_PATH} could not be opened`))
+    })
+    opened.catch(() => {}) // callers of eventsReady() see the rejection; nobody else must
+
     s.onmessage = (ev) => {
       let msg: EventMessage
       try {
@@ -43,8 +62,12 @@ export function createHttpTransport(opts: HttpTransportOptions): Transport & { c
       for (const l of eventListeners) l(msg.event, msg.payload)
     }
     s.onclose = () => {
-      if (socket === s) socket = undefined
+      if (socket === s) {
+        socket = undefined
+        opened = undefined
+      }
     }
+    return opened
   }
 
   return {
@@ -64,9 +87,12 @@ export function createHttpTransport(opts: HttpTransportOptions): Transport & { c
       if (kind === 'binary-out' || type.startsWith(BINARY_TYPE)) return new Uint8Array(await res.arrayBuffer())
       return res.json()
     },
+    eventsReady() {
+      return openSocket()
+    },
     onEvent(listener) {
       eventListeners.add(listener)
-      openSocket()
+      void openSocket().catch(() => {})
       return () => {
         eventListeners.delete(listener)
       }
@@ -74,6 +100,7 @@ export function createHttpTransport(opts: HttpTransportOptions): Transport & { c
     close() {
       socket?.close()
       socket = undefined
+      opened = undefined
     },
   }
 }
