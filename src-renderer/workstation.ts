@@ -3,7 +3,8 @@
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
 import { pickClient } from './api/index.js'
-import { PlainError, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
+import { PlainError, type CaseStatus, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
+import { casesStore } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
 import { PatchBuilder } from './editing/patch.js'
@@ -101,7 +102,43 @@ export class Workstation {
   }
 
   async openCase(caseId: string): Promise<void> {
+    await this.saveNow()
     await this.open(() => this.client.openCase(caseId))
+  }
+
+  // ---- workspace cases ------------------------------------------------------------------------
+
+  async refreshCases(): Promise<void> {
+    try {
+      casesStore.setState({ cases: await this.client.listCases(), error: null })
+    } catch (e) {
+      casesStore.setState({ error: plainMessage(e, 'The case list could not be read') })
+    }
+  }
+
+  /** Keeps the open volume as a workspace case; its labels autosave into the case from now on. */
+  async saveAsCase(name?: string): Promise<void> {
+    const c = this.current
+    if (!c) return
+    try {
+      await this.saveNow() // the case starts from what the user sees
+      const s = await this.client.createCase(c.caseId, name)
+      casesStore.setState({ openCaseId: s.caseId, error: null })
+      await this.refreshCases()
+    } catch (e) {
+      casesStore.setState({ error: plainMessage(e, 'The case could not be created') })
+    }
+  }
+
+  async setCaseStatus(caseId: string, status: CaseStatus): Promise<void> {
+    try {
+      await this.saveNow()
+      await this.client.setCaseStatus(caseId, status)
+      casesStore.setState({ error: null })
+      await this.refreshCases()
+    } catch (e) {
+      casesStore.setState({ error: plainMessage(e, 'The status could not be changed') })
+    }
   }
 
   private async open(get: () => Promise<LoadedCase>): Promise<void> {
@@ -140,6 +177,8 @@ export class Workstation {
       const { rows, opacity, style } = labelsStore.getState()
       this.viewer.setLabelAppearance(rows, opacity, style)
       editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
+      casesStore.setState({ openCaseId: c.workspaceCaseId ?? null })
+      if (this.client.kind !== 'demo') void this.refreshCases()
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {

@@ -7,7 +7,7 @@ import { ContractError, createScnClient, type ScnClient as ContractClient, type 
 import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
-import { PlainError, type CaseSummary, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { PlainError, type CaseStatus, type CaseSummary, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -37,12 +37,24 @@ export class ContractScnClient implements ScnClient {
 
   async listCases(): Promise<CaseSummary[]> {
     const r = await call(() => this.api.cases.list({}))
-    return r.cases.map((c) => ({ caseId: c.caseId, name: c.name }))
+    return r.cases.map(summary)
   }
 
   async openCase(caseId: string): Promise<LoadedCase> {
     const r = await call(() => this.api.cases.open({ caseId }))
-    return this.load(r.volume)
+    return { ...(await this.load(r.volume)), workspaceCaseId: r.case.caseId, name: r.case.name }
+  }
+
+  async createCase(volumeId: string, name?: string): Promise<CaseSummary> {
+    const s = summary(await call(() => this.api.cases.create({ volumeId, ...(name ? { name } : {}) })))
+    // attaching the volume to a case stores its labels there, which moves the labelmap version
+    const current = await call(() => this.api.labels.get({ volumeId, kind: 'current' }))
+    this.versions.set(volumeId, current.header.version)
+    return s
+  }
+
+  async setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary> {
+    return summary(await call(() => this.api.cases.setStatus({ caseId, status, ...(comment ? { comment } : {}) })))
   }
 
   async openPath(path: string): Promise<LoadedCase> {
@@ -117,6 +129,10 @@ export class ContractScnClient implements ScnClient {
     const r = await call(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
     this.versions.set(caseId, r.version)
   }
+}
+
+function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string }): CaseSummary {
+  return { caseId: c.caseId, name: c.name, status: c.status, approved: c.approved, toReview: c.toReview, lockedBy: c.lockedBy }
 }
 
 function plain(e: unknown): Error {

@@ -19,7 +19,15 @@ export class DemoClient implements ScnClient {
   }
 
   async listCases(): Promise<CaseSummary[]> {
-    return [...this.truth.keys()].map((caseId) => ({ caseId, name: caseId }))
+    return []
+  }
+
+  async createCase(): Promise<CaseSummary> {
+    throw new PlainError('Demo mode has no workspace: start the app with "npm run serve" to keep cases.')
+  }
+
+  async setCaseStatus(): Promise<CaseSummary> {
+    throw new PlainError('Demo mode has no workspace.')
   }
 
   async launchPath(): Promise<string | null> {

@@ -17,7 +17,10 @@ export interface GridGeometry {
 }
 
 export interface LoadedCase {
+  /** the host's volume id (labels, segmentation and autosave address it) */
   caseId: string
+  /** the workspace case this volume belongs to, when it is one */
+  workspaceCaseId?: string
   name: string
   geometry: GridGeometry
   /** HU, x fastest */
@@ -42,9 +45,16 @@ export interface SegmentResult {
   seconds: number
 }
 
+export type CaseStatus = 'todo' | 'in-progress' | 'reviewed' | 'flagged'
+
 export interface CaseSummary {
   caseId: string
   name: string
+  status: CaseStatus
+  /** organs approved of those to review */
+  approved: number
+  toReview: number
+  lockedBy?: string
 }
 
 export interface ScnClient {
@@ -53,6 +63,9 @@ export interface ScnClient {
   describe(): Promise<string>
   listCases(): Promise<CaseSummary[]>
   openCase(caseId: string): Promise<LoadedCase>
+  /** keeps the open volume as a case of the workspace (labels autosave into it) */
+  createCase(volumeId: string, name?: string): Promise<CaseSummary>
+  setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary>
   /** the path the host was launched with (`serve <path>`), if any: opened first */
   launchPath(): Promise<string | null>
   /** opens a CT file or DICOM folder on the host's machine */

@@ -223,4 +223,28 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect(await checksum()).toBe(sum0)
     expect(h.errors).toEqual([])
   })
+
+  it('keeps the open CT as a workspace case and changes its status; refusals are in words', async () => {
+    await page.click('[data-testid=save-as-case]')
+    await page.waitForSelector('[data-testid^=case-status-]', { timeout: 20_000 })
+    const { cases } = await h.client.cases.list({})
+    expect(cases.length).toBe(1)
+    const id = cases[0]!.caseId
+    await page.selectOption(`[data-testid=case-status-${id}]`, 'in-progress')
+    await page.waitForFunction((cid) => (document.querySelector(`[data-testid=case-status-${cid}]`) as HTMLSelectElement | null)?.value === 'in-progress', id)
+    expect((await h.client.cases.list({})).cases[0]!.status).toBe('in-progress')
+    // 'reviewed' needs every organ approved first: the host refuses and the page says why
+    await page.selectOption(`[data-testid=case-status-${id}]`, 'reviewed')
+    await page.waitForSelector('[data-testid=cases-error]', { timeout: 10_000 })
+    expect((await page.textContent('[data-testid=cases-error]'))!.length).toBeGreaterThan(10)
+    expect((await h.client.cases.list({})).cases[0]!.status).toBe('in-progress')
+    // autosave keeps working after the volume became a case (no version conflict)
+    const c1 = await count(1)
+    await page.evaluate(() => window.__scn!.dabAt('axial', [50, 6, 20], 'brush'))
+    const deadline = Date.now() + 20_000
+    while ((await labelCounts(h.client, volumeId, 'current'))[1]! <= c1 && Date.now() < deadline) await page.waitForTimeout(250)
+    expect((await labelCounts(h.client, volumeId, 'current'))[1]).toBe(await count(1))
+    expect(await page.locator('[data-testid=save-state][data-state=error]').count()).toBe(0)
+    await screenshot(page, 'ui-7-cases')
+  })
 })

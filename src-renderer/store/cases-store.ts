@@ -1,0 +1,12 @@
+/** The workspace's cases as listed by the host (plain data). */
+import { createStore } from 'zustand/vanilla'
+import type { CaseSummary } from '../api/types.js'
+
+export interface CasesState {
+  cases: CaseSummary[]
+  /** the workspace case of the open volume, if it is one */
+  openCaseId: string | null
+  error: string | null
+}
+
+export const casesStore = createStore<CasesState>(() => ({ cases: [], openCaseId: null, error: null }))
