@@ -13,11 +13,22 @@ const WINDOWS: [number, number, number][] = [
   [4, PHANTOM_HU.pancreas - 9, PHANTOM_HU.pancreas + 9],
 ]
 
-export function syntheticEngine(opts: { steps?: number; stepMs?: number } = {}): SegmentationEngine {
+export interface SyntheticEngineOptions {
+  steps?: number
+  stepMs?: number
+  /**
+   * Runs started while this returns true stop after their first step and wait for Cancel: a
+   * cancel test then never races a run that finished too fast on a loaded machine.
+   */
+  holdUntilCancelled?: () => boolean
+}
+
+export function syntheticEngine(opts: SyntheticEngineOptions = {}): SegmentationEngine {
   const steps = opts.steps ?? 4
   const stepMs = opts.stepMs ?? 20
   return {
     async segment(ct, o) {
+      const hold = opts.holdUntilCancelled?.() ?? false
       const out = new Uint8Array(ct.data.length)
       const n = ct.data.length
       for (let s = 0; s < steps; s++) {
@@ -30,6 +41,7 @@ export function syntheticEngine(opts: { steps?: number; stepMs?: number } = {}):
         }
         o.onProgress({ stage: 'synthetic', fraction: (s + 1) / steps, message: `step ${s + 1} of ${steps}` })
         await new Promise((r) => setTimeout(r, stepMs))
+        if (hold && !o.signal.aborted) await new Promise((r) => o.signal.addEventListener('abort', r, { once: true }))
       }
       return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu' }
     },

@@ -68,9 +68,10 @@ describe('bad messages are refused by both hosts', () => {
 describe('a session through the client core over HTTP + WebSocket', () => {
   let t: TestHost
   beforeAll(async () => {
-    t = await startTestHost({ engine: syntheticEngine({ steps: 5, stepMs: 30 }) })
+    t = await startTestHost({ engine: syntheticEngine({ steps: 5, stepMs: 30, holdUntilCancelled: () => holdRuns }) })
   })
   afterAll(async () => t.close())
+  let holdRuns = false
 
   it('opens the launch file, sends the CT once as Int16 bytes, round-trips labelmaps and counts them', async () => {
     const info = await t.client.app.info({})
@@ -149,6 +150,7 @@ describe('a session through the client core over HTTP + WebSocket', () => {
     const finished = new Promise<RunFinishedEvent>((resolve) => {
       const off = t.client.segmentation.onFinished((f) => (off(), resolve(f)))
     })
+    holdRuns = true
     const { runId } = await t.client.segmentation.run({ volumeId: opened.volume.volumeId })
     await expect(t.client.segmentation.run({ volumeId: opened.volume.volumeId })).rejects.toMatchObject({ code: 'conflict' })
     expect(await t.client.segmentation.cancel({ runId })).toEqual({ runId, cancelled: true })
