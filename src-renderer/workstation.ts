@@ -3,7 +3,7 @@
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
 import { pickClient } from './api/index.js'
-import { PlainError, type CaseStatus, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
+import { PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
 import { casesStore } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
@@ -50,6 +50,7 @@ export class Workstation {
       if (s.window !== prev.window) this.viewer.setWindow(s.window.width, s.window.center)
     })
     void this.client.describe().then((line) => viewerStore.setState({ hostLine: line }), () => {})
+    this.client.onOpenRequest?.((path) => void this.openPath(path))
   }
 
   async openPhantom(dims?: Vec3, spacing?: Vec3): Promise<void> {
@@ -103,6 +104,11 @@ export class Workstation {
 
   async openCase(caseId: string): Promise<void> {
     await this.saveNow()
+    if (this.current) {
+      // a case's CT may be the very volume that is open: close it first so the case opens cleanly
+      await this.client.close(this.current.caseId).catch(() => undefined)
+      this.current = null
+    }
     await this.open(() => this.client.openCase(caseId))
   }
 
@@ -127,6 +133,27 @@ export class Workstation {
       await this.refreshCases()
     } catch (e) {
       casesStore.setState({ error: plainMessage(e, 'The case could not be created') })
+    }
+  }
+
+  /** Default export target: <workspace>/exports/<case name>-<format><extension>. */
+  async suggestExportPath(format: ExportFormat): Promise<string> {
+    const dir = await this.client.workspaceDir().catch(() => null)
+    const base = (this.current?.name ?? 'labels').replace(/\.(nii\.gz|nii|nrrd|mha|dcm)$/i, '').replace(/[^A-Za-z0-9_.-]+/g, '_')
+    const ext = { nifti: '-labels.nii.gz', nnunet: '-nnunet', 'dicom-seg': '-seg.dcm', 'seg-nrrd': '.seg.nrrd' }[format]
+    return `${dir ?? '.'}/exports/${base}${ext}`
+  }
+
+  async exportLabels(format: ExportFormat, outPath: string): Promise<void> {
+    const c = this.current
+    if (!c) return
+    casesStore.setState({ exporting: true, exportError: null, exported: null })
+    try {
+      await this.saveNow() // the host exports what it has: send the latest edits first
+      const files = await this.client.exportLabels(c.caseId, format, outPath)
+      casesStore.setState({ exported: { files }, exporting: false })
+    } catch (e) {
+      casesStore.setState({ exportError: plainMessage(e, 'The export failed'), exporting: false })
     }
   }
 
@@ -160,6 +187,9 @@ export class Workstation {
       }
       this.detach.forEach((d) => d())
       this.detach = []
+      // the previous volume is done with: the host flushes its autosave and frees it
+      const previous = this.current
+      if (previous && previous.caseId !== c.caseId) void this.client.close(previous.caseId).catch(() => undefined)
       this.current = c
       this.prediction = c.prediction ?? null
       this.session = new EditSession(grid, { dims: c.geometry.dims, data: c.ct })

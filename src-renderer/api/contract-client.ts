@@ -7,7 +7,7 @@ import { ContractError, createScnClient, type ScnClient as ContractClient, type 
 import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
-import { PlainError, type CaseStatus, type CaseSummary, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -16,8 +16,29 @@ export class ContractScnClient implements ScnClient {
   private versions = new Map<string, number>()
   private info: Promise<Awaited<ReturnType<ContractClient['app']['info']>>> | null = null
 
-  constructor(readonly kind: 'web' | 'electron', transport: Transport) {
+  /**
+   * @param eventsReady resolves once events flow (web: the WebSocket is open). Events are not
+   *   replayed, so a segmentation must not start before it, or a fast run's outcome is lost.
+   */
+  constructor(readonly kind: 'web' | 'electron', transport: Transport, private readonly eventsReady: () => Promise<void> = async () => {}) {
     this.api = createScnClient(transport)
+  }
+
+  onOpenRequest(listener: (path: string) => void): () => void {
+    return this.api.app.onOpenRequest((e) => listener(e.path))
+  }
+
+  async exportLabels(caseId: string, format: ExportFormat, outPath: string): Promise<string[]> {
+    return (await call(() => this.api.export.run({ volumeId: caseId, format, outPath }))).files
+  }
+
+  async workspaceDir(): Promise<string | null> {
+    return (await this.appInfo()).workspaceDir
+  }
+
+  async close(caseId: string): Promise<void> {
+    this.versions.delete(caseId)
+    await call(() => this.api.volumes.close({ volumeId: caseId }))
   }
 
   private appInfo() {
@@ -106,6 +127,9 @@ export class ContractScnClient implements ScnClient {
       if (f.runId === runId) settle?.(f)
     })
     try {
+      await this.eventsReady().catch((e: unknown) => {
+        throw new PlainError(`Progress events from the host are not reaching this page (${(e as Error).message}); reload the page.`)
+      })
       runId = (await call(() => this.api.segmentation.run({ volumeId: caseId }))).runId
       const onAbort = (): void => void this.api.segmentation.cancel({ runId: runId! }).catch(() => undefined)
       signal.addEventListener('abort', onAbort, { once: true })

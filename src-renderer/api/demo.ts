@@ -40,6 +40,18 @@ export class DemoClient implements ScnClient {
 
   async saveLabels(): Promise<void> {}
 
+  async exportLabels(): Promise<string[]> {
+    throw new PlainError('Demo mode cannot write files: start the app with "npm run serve" to export.')
+  }
+
+  async workspaceDir(): Promise<string | null> {
+    return null
+  }
+
+  async close(caseId: string): Promise<void> {
+    this.truth.delete(caseId)
+  }
+
   async openCase(caseId: string): Promise<LoadedCase> {
     throw new PlainError(`Case "${caseId}" is not available in demo mode: open a phantom instead.`)
   }

@@ -45,6 +45,8 @@ export interface SegmentResult {
   seconds: number
 }
 
+export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
+
 export type CaseStatus = 'todo' | 'in-progress' | 'reviewed' | 'flagged'
 
 export interface CaseSummary {
@@ -74,6 +76,14 @@ export interface ScnClient {
   openPhantom?(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
   /** runs the model on the open case; rejects with a plain-words Error; abort via signal */
   segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult>
+  /** writes the current labels of an open volume in a training format; returns the files written */
+  exportLabels(caseId: string, format: ExportFormat, outPath: string): Promise<string[]>
+  /** the workspace folder on the host (default place for exports), when there is one */
+  workspaceDir(): Promise<string | null>
+  /** frees the host's copy of a volume (flushes a case's autosave, drops its lock) */
+  close(caseId: string): Promise<void>
+  /** the host asks to open a path (Electron: second launch, "open with") */
+  onOpenRequest?(listener: (path: string) => void): () => void
   /** stores the current labelmap (autosave); the demo keeps nothing */
   saveLabels(caseId: string, labels: Uint8Array): Promise<void>
 }

@@ -14,5 +14,6 @@ export function pageToken(location: { search: string }): string | null {
 
 export function createWebClient(location: { search: string; origin: string }): ScnClient {
   const token = pageToken(location) ?? ''
-  return new ContractScnClient('web', createHttpTransport({ baseUrl: location.origin, token }))
+  const transport = createHttpTransport({ baseUrl: location.origin, token })
+  return new ContractScnClient('web', transport, () => transport.eventsReady())
 }

@@ -7,6 +7,10 @@ export interface CasesState {
   /** the workspace case of the open volume, if it is one */
   openCaseId: string | null
   error: string | null
+  /** last export: files written, or the reason it failed */
+  exported: { files: string[] } | null
+  exportError: string | null
+  exporting: boolean
 }
 
-export const casesStore = createStore<CasesState>(() => ({ cases: [], openCaseId: null, error: null }))
+export const casesStore = createStore<CasesState>(() => ({ cases: [], openCaseId: null, error: null, exported: null, exportError: null, exporting: false }))

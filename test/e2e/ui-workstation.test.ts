@@ -4,7 +4,9 @@
  * counts change by the expected amount, undo restores them exactly, statistics and autosave follow,
  * shortcuts work. Screenshots of the main states land in test-results/ui/.
  */
+import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readNifti } from '../../src-main/volumes/nifti.js'
 import type { Page } from 'playwright-core'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { browserSkipReason, labelCounts, sampleViewport, screenshot, startHarness, waitForViewports, type Harness } from './harness.js'
@@ -246,5 +248,32 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect((await labelCounts(h.client, volumeId, 'current'))[1]).toBe(await count(1))
     expect(await page.locator('[data-testid=save-state][data-state=error]').count()).toBe(0)
     await screenshot(page, 'ui-7-cases')
+  })
+
+  it('exports the labels as NIfTI from the side panel; the file holds exactly the page labelmap', async () => {
+    await page.selectOption('[data-testid=export-format]', 'nifti')
+    await page.waitForFunction(() => ((document.querySelector('[data-testid=export-path]') as HTMLInputElement | null)?.value ?? '').endsWith('.nii.gz'))
+    const outPath = await page.inputValue('[data-testid=export-path]')
+    expect(outPath.startsWith(h.host.runtime.options.workspaceDir)).toBe(true)
+    await page.click('[data-testid=export-run]')
+    await page.waitForSelector('[data-testid=export-done], [data-testid=export-error]', { timeout: 60_000 })
+    expect(await page.locator('[data-testid=export-error]').count()).toBe(0)
+    const files = await page.locator('[data-testid=export-done] li').allTextContents()
+    expect(files).toContain(outPath)
+    const vol = readNifti(outPath)
+    for (const v of [1, 2, 3, 4]) {
+      let n = 0
+      for (let x = 0; x < vol.data.length; x++) if (vol.data[x] === v) n++
+      expect(n, `label ${v}`).toBe(await count(v))
+    }
+    await screenshot(page, 'ui-8-exported')
+  })
+
+  it('a path outside the workspace is refused, in words', async () => {
+    await page.fill('[data-testid=export-path]', '/etc/scn-should-not-write.nii.gz')
+    await page.click('[data-testid=export-run]')
+    await page.waitForSelector('[data-testid=export-error]', { timeout: 30_000 })
+    expect((await page.textContent('[data-testid=export-error]'))!.length).toBeGreaterThan(15)
+    expect(existsSync('/etc/scn-should-not-write.nii.gz')).toBe(false)
   })
 })
