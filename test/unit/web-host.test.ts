@@ -91,6 +91,10 @@ describe('web host gate', () => {
     expect((await call({ 'sec-fetch-site': 'same-site' })).status).toBe(403)
     expect((await call({ host: `evil.example:${t.host.port}` })).status).toBe(403)
     expect((await call({ origin: t.host.url })).status).toBe(200)
+    // following the printed link from another site is fine for the page, never for the API
+    const nav = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }
+    expect((await raw(t.host.openUrl, { headers: nav })).status).toBe(200)
+    expect((await raw(`${t.host.url}/api/call/app.info?token=${t.host.token}`, { headers: nav })).status).toBe(403)
     expect((await call({ host: `localhost:${t.host.port}`, origin: `http://localhost:${t.host.port}` })).status).toBe(200)
   })
 

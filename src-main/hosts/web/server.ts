@@ -94,7 +94,10 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   function gate(req: IncomingMessage): string | undefined {
     if (!hostAllowed(req.headers.host, port, remote)) return `Host '${req.headers.host ?? ''}' is not this server (DNS rebinding protection)`
     const site = req.headers['sec-fetch-site']
-    if (!originAllowed(req.headers.origin, req.headers.host, Array.isArray(site) ? site[0] : site)) {
+    // Opening the printed link from a chat or mail page is a cross-site navigation: allow page
+    // loads (GET, navigate, not the API); everything else must come from our own origin.
+    const navigation = req.method === 'GET' && req.headers['sec-fetch-mode'] === 'navigate' && !(req.url ?? '').startsWith('/api/')
+    if (!navigation && !originAllowed(req.headers.origin, req.headers.host, Array.isArray(site) ? site[0] : site)) {
       return `requests from other origins are refused (Origin '${req.headers.origin ?? ''}')`
     }
     return undefined
