@@ -4,6 +4,7 @@
  * electron-builder's own schema. The live window is covered by test/e2e/electron.test.ts.
  */
 import { execFileSync } from 'node:child_process'
+import { runInNewContext } from 'node:vm'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -53,6 +54,65 @@ describe('electron bundles', () => {
     expect(preload).toContain('getPathForFile')
     expect(preload).not.toMatch(/\.path\b.*File|zod/)
     expect(preload.length).toBeLessThan(10_000)
+  })
+})
+
+describe('the preload, run against a stand-in for Electron\'s renderer modules', () => {
+  // Electron cannot run here, so the bundled preload runs in a VM whose `require('electron')`
+  // records what it is asked to do. This checks the preload's own logic, not Electron.
+  function loadPreload() {
+    execFileSync(process.execPath, [join(root, 'scripts/build-electron.mjs')], { cwd: root, stdio: 'pipe' })
+    const exposed: Record<string, unknown> = {}
+    const invoked: [string, unknown][] = []
+    const sent: [string, unknown][] = []
+    const listeners = new Map<string, ((e: unknown, m: unknown) => void)[]>()
+    const electron = {
+      contextBridge: { exposeInMainWorld: (k: string, v: unknown) => (exposed[k] = v) },
+      ipcRenderer: {
+        invoke: async (c: string, p: unknown) => (invoked.push([c, p]), { ok: true, value: 'from main' }),
+        send: (c: string, p: unknown) => sent.push([c, p]),
+        on: (c: string, l: (e: unknown, m: unknown) => void) => listeners.set(c, [...(listeners.get(c) ?? []), l]),
+        removeListener: (c: string, l: unknown) => listeners.set(c, (listeners.get(c) ?? []).filter((x) => x !== l)),
+      },
+      webUtils: { getPathForFile: (f: { onDisk?: string }) => f.onDisk ?? '' },
+    }
+    const code = readFileSync(join(root, 'dist/electron/preload.cjs'), 'utf8')
+    runInNewContext(code, { require: (m: string) => (m === 'electron' ? electron : (() => { throw new Error(`preload required ${m}`) })()), module: { exports: {} }, exports: {} })
+    return { exposed, invoked, sent, listeners }
+  }
+
+  it('exposes window.scn only; unknown channels never reach IPC', async () => {
+    const { exposed, invoked } = loadPreload()
+    expect(Object.keys(exposed)).toEqual(['scn'])
+    const scn = exposed.scn as { host: string; invoke(c: string, p: unknown): Promise<unknown> }
+    expect(scn.host).toBe('electron')
+    expect(await scn.invoke('volumes.open', { path: '/x' })).toEqual({ ok: true, value: 'from main' })
+    expect(invoked).toEqual([['scn:volumes.open', { path: '/x' }]])
+    for (const bad of ['fs.readFile', 'scn:volumes.open', '__proto__', 'volumes.open ', 42 as unknown as string]) {
+      expect(await scn.invoke(bad, {}), String(bad)).toMatchObject({ ok: false, error: { code: 'not-found' } })
+    }
+    expect(invoked.length).toBe(1)
+  })
+
+  it('passes on contract events only, without the IPC event object; unsubscribe works', () => {
+    const { exposed, listeners } = loadPreload()
+    const scn = exposed.scn as { onEvent(l: (m: unknown) => void): () => void }
+    const got: unknown[] = []
+    const off = scn.onEvent((m) => got.push(m))
+    const fire = (m: unknown) => listeners.get('scn:event')!.forEach((l) => l({ sender: 'secret' }, m))
+    fire({ event: 'segmentation.onProgress', payload: { fraction: 0.5 } })
+    fire({ event: 'made.up', payload: 1 })
+    expect(got).toEqual([{ event: 'segmentation.onProgress', payload: { fraction: 0.5 } }])
+    off()
+    expect(listeners.get('scn:event')).toEqual([])
+  })
+
+  it('pathForFile uses webUtils and tells main about dropped files only', () => {
+    const { exposed, sent } = loadPreload()
+    const scn = exposed.scn as { pathForFile(f: unknown): string }
+    expect(scn.pathForFile({ onDisk: '/data/ct.nii.gz' })).toBe('/data/ct.nii.gz')
+    expect(scn.pathForFile({})).toBe('')
+    expect(sent).toEqual([['scn:dropped', '/data/ct.nii.gz']])
   })
 })
 
