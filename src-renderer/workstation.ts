@@ -212,7 +212,8 @@ export class Workstation {
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {
-      viewerStore.setState({ load: 'error', error: plainMessage(e, 'The case could not be opened') })
+      // a failed open leaves the case that is already open (if any) usable
+      viewerStore.setState({ load: this.current ? 'ready' : 'error', error: plainMessage(e, 'The case could not be opened') })
     }
   }
 

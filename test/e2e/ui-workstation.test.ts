@@ -276,4 +276,17 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect((await page.textContent('[data-testid=export-error]'))!.length).toBeGreaterThan(15)
     expect(existsSync('/etc/scn-should-not-write.nii.gz')).toBe(false)
   })
+
+  it('a file that cannot be opened is reported in words and the open case stays usable', async () => {
+    const name = await page.textContent('[data-testid=case-name]')
+    await page.fill('[data-testid=open-path]', '/nonexistent/ct.nii.gz')
+    await page.click('[data-testid=open]')
+    await page.waitForSelector('[data-testid=error]', { timeout: 20_000 })
+    const msg = (await page.textContent('[data-testid=error]'))!
+    expect(msg).toContain('/nonexistent/ct.nii.gz')
+    expect(await page.textContent('[data-testid=case-name]')).toBe(name)
+    expect(await page.getAttribute('[data-testid=load-state]', 'data-state')).toBe('ready')
+    expect(await page.isEnabled('[data-testid=run-segmentation]')).toBe(true)
+    await screenshot(page, 'ui-9-open-error')
+  })
 })
