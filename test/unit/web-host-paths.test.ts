@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PathAccess } from '../../src-main/services/path-access.js'
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { startTestHost, writePhantom, type TestHost } from '../helpers/web-host.js'
 
 describe('web host file access', () => {
@@ -55,6 +57,36 @@ describe('web host file access', () => {
 
   it('refuses relative paths', async () => {
     await expect(open('phantom.nii.gz')).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/must be absolute/) })
+  })
+})
+
+describe('a DICOM folder given at launch', () => {
+  let t: TestHost
+  let folder: string
+  const uids = [testUid(), testUid()]
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'scn-dicom-launch-'))
+    const { ct } = generatePhantom({ dims: [24, 24, 6], spacing: [12, 12, 30], seed: 5 })
+    writeDicomSeries(ct, join(folder, 'a'), { seriesUid: uids[0], description: 'abdomen venous' })
+    writeDicomSeries(ct, join(folder, 'b'), { seriesUid: uids[1], description: 'abdomen arterial' })
+    t = await startTestHost({ launchPath: folder })
+  })
+  afterAll(async () => {
+    await t.close()
+    rmSync(folder, { recursive: true, force: true })
+  })
+
+  it('asks which series, then opens the chosen one; the folder subtree is allowed', async () => {
+    const r = await t.client.volumes.open({ path: folder })
+    if (r.status !== 'needs-series') throw new Error(`expected needs-series, got ${r.status}`)
+    expect(r.series.map((s) => s.seriesUid).sort()).toEqual([...uids].sort())
+    const chosen = r.series.find((s) => s.description === 'abdomen arterial')!
+    const opened = await t.client.volumes.open({ path: folder, seriesUid: chosen.seriesUid })
+    if (opened.status !== 'opened') throw new Error('expected opened')
+    expect(opened.volume).toMatchObject({ name: 'abdomen arterial', format: 'dicom', modality: 'CT', seriesUid: uids[1] })
+    expect(opened.volume.geometry.dims).toEqual([24, 24, 6])
+    // a subfolder of the launch folder is inside what the user opened
+    expect((await t.client.volumes.open({ path: join(folder, 'a') })).status).toBe('opened')
   })
 })
 
