@@ -34,6 +34,14 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
     if (s === 'unsaved' || s === 'saving') e.preventDefault()
   }
   window.addEventListener('beforeunload', guard)
+  const over = (e: DragEvent): void => e.preventDefault()
+  const drop = (e: DragEvent): void => {
+    e.preventDefault()
+    const f = e.dataTransfer?.files[0]
+    if (f) void ws.openDropped(f)
+  }
+  window.addEventListener('dragover', over)
+  window.addEventListener('drop', drop)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
@@ -44,6 +52,8 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   return () => {
     window.removeEventListener('keydown', ws.onKey)
     window.removeEventListener('beforeunload', guard)
+    window.removeEventListener('dragover', over)
+    window.removeEventListener('drop', drop)
     ws.viewer.dispose()
   }
 }

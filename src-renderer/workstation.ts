@@ -51,6 +51,7 @@ export class Workstation {
     })
     void this.client.describe().then((line) => viewerStore.setState({ hostLine: line }), () => {})
     this.client.onOpenRequest?.((path) => void this.openPath(path))
+    void this.refreshModels()
   }
 
   async openPhantom(dims?: Vec3, spacing?: Vec3): Promise<void> {
@@ -110,6 +111,33 @@ export class Workstation {
       this.current = null
     }
     await this.open(() => this.client.openCase(caseId))
+  }
+
+  async refreshModels(): Promise<void> {
+    try {
+      const r = await this.client.listModels()
+      segmentStore.setState({ models: r.models, modelProblems: r.problems })
+    } catch {
+      /* the Segment button reports host problems when pressed */
+    }
+  }
+
+  /** Electron: the native open dialog; returns false where the host has none. */
+  async openWithDialog(kind: 'file' | 'folder'): Promise<boolean> {
+    const p = await this.client.pickPath?.(kind).catch(() => null)
+    if (!p) return false
+    await this.openPath(p)
+    return true
+  }
+
+  /** A file dropped on the window (Electron knows its path; a browser does not). */
+  async openDropped(file: File): Promise<void> {
+    const p = this.client.pathForFile?.(file)
+    if (!p) {
+      viewerStore.setState({ error: `"${file.name}" was dropped, but the browser cannot tell the host where it is: type its path and press Open.` })
+      return
+    }
+    await this.openPath(p)
   }
 
   // ---- workspace cases ------------------------------------------------------------------------
@@ -229,7 +257,8 @@ export class Workstation {
     this.abort = new AbortController()
     segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null })
     try {
-      const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal)
+      const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
+      const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal, modelId)
       if (r.labels.length !== gridToArray(this.session.grid).length) throw new PlainError('The model returned labels of the wrong size for this CT.')
       this.prediction = r.labels
       this.stats?.setPrediction(r.labels)

@@ -7,6 +7,7 @@ import { ContractError, createScnClient, type ScnClient as ContractClient, type 
 import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
+import type { ScnBridge } from '../../src-main/contract/wire.js'
 import { PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
@@ -20,7 +21,13 @@ export class ContractScnClient implements ScnClient {
    * @param eventsReady resolves once events flow (web: the WebSocket is open). Events are not
    *   replayed, so a segmentation must not start before it, or a fast run's outcome is lost.
    */
-  constructor(readonly kind: 'web' | 'electron', transport: Transport, private readonly eventsReady: () => Promise<void> = async () => {}) {
+  constructor(
+    readonly kind: 'web' | 'electron',
+    transport: Transport,
+    private readonly eventsReady: () => Promise<void> = async () => {},
+    /** Electron only: the preload bridge, for paths of dropped files */
+    private readonly bridge?: ScnBridge,
+  ) {
     this.api = createScnClient(transport)
   }
 
@@ -114,7 +121,22 @@ export class ContractScnClient implements ScnClient {
     }
   }
 
-  async segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult> {
+  async listModels(): Promise<{ models: { id: string; description: string }[]; problems: string[] }> {
+    const r = await call(() => this.api.models.list({}))
+    return { models: r.models.map((m) => ({ id: m.id, description: m.description })), problems: r.problems.map((p) => `${p.path}: ${p.error}`) }
+  }
+
+  async pickPath(kind: 'file' | 'folder'): Promise<string | null> {
+    const info = await this.appInfo()
+    if (!info.capabilities.nativeDialogs) return null
+    return (await call(() => this.api.files.showOpenDialog({ kind }))).path
+  }
+
+  pathForFile(file: File): string | null {
+    return this.bridge ? this.bridge.pathForFile(file) || null : null
+  }
+
+  async segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal, modelId?: string): Promise<SegmentResult> {
     // Subscribe before starting: events of a fast run can arrive before run() answers.
     const finished = new Map<string, RunFinishedEvent>()
     let runId: string | null = null
@@ -130,7 +152,7 @@ export class ContractScnClient implements ScnClient {
       await this.eventsReady().catch((e: unknown) => {
         throw new PlainError(`Progress events from the host are not reaching this page (${(e as Error).message}); reload the page.`)
       })
-      runId = (await call(() => this.api.segmentation.run({ volumeId: caseId }))).runId
+      runId = (await call(() => this.api.segmentation.run({ volumeId: caseId, ...(modelId ? { modelId } : {}) }))).runId
       const onAbort = (): void => void this.api.segmentation.cancel({ runId: runId! }).catch(() => undefined)
       signal.addEventListener('abort', onAbort, { once: true })
       const outcome = finished.get(runId) ?? (await new Promise<RunFinishedEvent>((resolve) => (settle = resolve)))

@@ -40,6 +40,10 @@ export class DemoClient implements ScnClient {
 
   async saveLabels(): Promise<void> {}
 
+  async listModels(): Promise<{ models: { id: string; description: string }[]; problems: string[] }> {
+    return { models: [{ id: 'phantom-truth', description: 'demo: the phantom truth, no model' }], problems: [] }
+  }
+
   async exportLabels(): Promise<string[]> {
     throw new PlainError('Demo mode cannot write files: start the app with "npm run serve" to export.')
   }

@@ -14,5 +14,5 @@ export function hasElectronBridge(): boolean {
 }
 
 export function createElectronClient(): ScnClient {
-  return new ContractScnClient('electron', createBridgeTransport(window.scn!))
+  return new ContractScnClient('electron', createBridgeTransport(window.scn!), async () => {}, window.scn)
 }

@@ -74,8 +74,15 @@ export interface ScnClient {
   openPath(path: string): Promise<LoadedCase>
   /** demo transport only: a synthetic phantom generated in the page */
   openPhantom?(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
-  /** runs the model on the open case; rejects with a plain-words Error; abort via signal */
-  segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult>
+  /** runs the model (the default one when modelId is absent) on the open case; rejects with a
+   *  plain-words Error; abort via signal */
+  segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal, modelId?: string): Promise<SegmentResult>
+  /** installed models (id + description) and folders that could not be read, in words */
+  listModels(): Promise<{ models: { id: string; description: string }[]; problems: string[] }>
+  /** native file/folder dialog (Electron); null where the host has none */
+  pickPath?(kind: 'file' | 'folder'): Promise<string | null>
+  /** the host-side path of a dropped file (Electron); null where the host cannot know it */
+  pathForFile?(file: File): string | null
   /** writes the current labels of an open volume in a training format; returns the files written */
   exportLabels(caseId: string, format: ExportFormat, outPath: string): Promise<string[]>
   /** the workspace folder on the host (default place for exports), when there is one */
