@@ -40,7 +40,8 @@ describe('web host gate', () => {
     // A stand-in renderer build: the gate is what is under test here, not the UI.
     const rendererDir = mkdtempSync(join(tmpdir(), 'scn-renderer-'))
     writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><html><head><title>x</title></head><body>app</body></html>')
-    writeFileSync(join(rendererDir, 'app.js'), 'console.log(1)')
+    writeFileSync(join(rendererDir, 'app.js'), 'console.log(1)\n'.repeat(200))
+    writeFileSync(join(rendererDir, 'ct.nii.gz'), Buffer.alloc(4096, 7))
     t = await startTestHost({}, { rendererDir })
   })
   afterAll(async () => t.close())
@@ -67,6 +68,13 @@ describe('web host gate', () => {
     const asset = await raw(`${t.host.url}/app.js`, { headers: { cookie: cookie.split(';')[0] } })
     expect(asset.status).toBe(200)
     expect(asset.headers['content-type']).toMatch(/javascript/)
+    // text assets go gzipped to browsers that ask; volumes never (the NIfTI loader would unzip twice)
+    const gz = await raw(`${t.host.url}/app.js`, { headers: { cookie: cookie.split(';')[0], 'accept-encoding': 'gzip, br' } })
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(Number(gz.headers['content-length'])).toBeLessThan(200 * 15)
+    const vol = await raw(`${t.host.url}/ct.nii.gz`, { headers: { cookie: cookie.split(';')[0], 'accept-encoding': 'gzip' } })
+    expect(vol.status).toBe(200)
+    expect(vol.headers['content-encoding']).toBeUndefined()
   })
 
   it('refuses API calls without the token header, even with the cookie (no CSRF)', async () => {

@@ -12,7 +12,7 @@ import { dispatch, toErrorPayload } from '../../contract/validate.js'
 import { BINARY_TYPE, CALL_PATH, EVENTS_PATH, JSON_TYPE, TOKEN_HEADER, TOKEN_META, TOKEN_QUERY, type EventMessage } from '../../contract/wire.js'
 import type { ServiceRuntime } from '../../services/index.js'
 import { checkBind, cookieName, hostAllowed, newToken, originAllowed, readCookie, RENDERER_CSP, tokensEqual } from './security.js'
-import { defaultRendererDir, injectToken, notBuiltPage, resolveStatic } from './static.js'
+import { defaultRendererDir, gzipped, injectToken, notBuiltPage, resolveStatic } from './static.js'
 
 export interface WebHostOptions {
   runtime: ServiceRuntime
@@ -162,6 +162,15 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     if (file.type.startsWith('text/html')) {
       body = injectToken(file.body.toString('utf8'), token, TOKEN_META)
       headers['cache-control'] = 'no-store'
+    } else {
+      // Vite names assets by content hash: they never change under the same name.
+      if (url.pathname.startsWith('/assets/')) headers['cache-control'] = 'private, max-age=31536000, immutable'
+      const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? gzipped(url.pathname, file) : undefined
+      if (gz) {
+        body = gz
+        headers['content-encoding'] = 'gzip'
+        headers['vary'] = 'Accept-Encoding'
+      }
     }
     res.writeHead(200, { ...headers, 'content-type': file.type, 'content-length': String(Buffer.byteLength(body)) })
     res.end(req.method === 'HEAD' ? undefined : body)

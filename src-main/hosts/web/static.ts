@@ -1,6 +1,7 @@
 /** Serves the built renderer (dist/renderer) without ever leaving that folder. */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { extname, join, normalize, resolve, sep } from 'node:path'
+import { gzipSync } from 'node:zlib'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -50,6 +51,20 @@ export function resolveStatic(root: string, urlPath: string): StaticFile | undef
 export function injectToken(html: string, token: string, metaName: string): string {
   const tag = `<meta name="${metaName}" content="${token}">`
   return html.includes('<head>') ? html.replace('<head>', `<head>\n    ${tag}`) : tag + html
+}
+
+/**
+ * Text assets gzipped once and kept: the renderer's bundles are megabytes, and over an SSH tunnel
+ * from a GPU box that matters. Only text types (never volumes: DESIGN §4, double unzip).
+ */
+const gzCache = new Map<string, { size: number; gz: Buffer }>()
+export function gzipped(key: string, file: StaticFile): Buffer | undefined {
+  if (!/^(text\/|application\/(json|javascript)|image\/svg)/.test(file.type) || file.body.length < 1024) return undefined
+  const hit = gzCache.get(key)
+  if (hit && hit.size === file.body.length) return hit.gz
+  const gz = gzipSync(file.body, { level: 6 })
+  gzCache.set(key, { size: file.body.length, gz })
+  return gz
 }
 
 export function notBuiltPage(root: string): string {
