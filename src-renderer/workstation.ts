@@ -3,7 +3,7 @@
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
 import { pickClient } from './api/index.js'
-import { PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
+import { NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
 import { casesStore } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
@@ -63,9 +63,10 @@ export class Workstation {
     await this.open(() => make({ dims, spacing }))
   }
 
-  async openPath(path: string): Promise<void> {
+  async openPath(path: string, seriesUid?: string): Promise<void> {
     if (!path.trim()) return
-    await this.open(() => this.client.openPath(path.trim()))
+    viewerStore.setState({ seriesChoice: null })
+    await this.open(() => this.client.openPath(path.trim(), seriesUid))
   }
 
   /** Opens what the host was started with (`npm run serve -- <file>`), if anything. */
@@ -240,6 +241,10 @@ export class Workstation {
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {
+      if (e instanceof NeedsSeries) {
+        viewerStore.setState({ load: this.current ? 'ready' : 'empty', seriesChoice: { path: e.path, series: e.series } })
+        return
+      }
       // a failed open leaves the case that is already open (if any) usable
       viewerStore.setState({ load: this.current ? 'ready' : 'error', error: plainMessage(e, 'The case could not be opened') })
     }

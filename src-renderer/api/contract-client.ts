@@ -8,7 +8,7 @@ import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
 import type { ScnBridge } from '../../src-main/contract/wire.js'
-import { PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -85,15 +85,9 @@ export class ContractScnClient implements ScnClient {
     return summary(await call(() => this.api.cases.setStatus({ caseId, status, ...(comment ? { comment } : {}) })))
   }
 
-  async openPath(path: string): Promise<LoadedCase> {
-    const r = await call(() => this.api.volumes.open({ path }))
-    if (r.status === 'needs-series') {
-      // several series in one folder: open the one with the most slices (the usual CT), say so
-      const best = [...r.series].sort((a, b) => b.sliceCount - a.sliceCount)[0]!
-      const again = await call(() => this.api.volumes.open({ path, seriesUid: best.seriesUid }))
-      if (again.status !== 'opened') throw new PlainError(`The folder ${path} holds several series and none could be opened.`)
-      return this.load(again.volume)
-    }
+  async openPath(path: string, seriesUid?: string): Promise<LoadedCase> {
+    const r = await call(() => this.api.volumes.open({ path, ...(seriesUid ? { seriesUid } : {}) }))
+    if (r.status === 'needs-series') throw new NeedsSeries(r.path, r.series)
     return this.load(r.volume)
   }
 

@@ -70,8 +70,9 @@ export interface ScnClient {
   setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary>
   /** the path the host was launched with (`serve <path>`), if any: opened first */
   launchPath(): Promise<string | null>
-  /** opens a CT file or DICOM folder on the host's machine */
-  openPath(path: string): Promise<LoadedCase>
+  /** opens a CT file or DICOM folder on the host's machine; a folder with several series rejects
+   *  with NeedsSeries (ask the user, then call again with seriesUid) */
+  openPath(path: string, seriesUid?: string): Promise<LoadedCase>
   /** demo transport only: a synthetic phantom generated in the page */
   openPhantom?(opts?: { dims?: Vec3; spacing?: Vec3 }): Promise<LoadedCase>
   /** runs the model (the default one when modelId is absent) on the open case; rejects with a
@@ -93,6 +94,23 @@ export interface ScnClient {
   onOpenRequest?(listener: (path: string) => void): () => void
   /** stores the current labelmap (autosave); the demo keeps nothing */
   saveLabels(caseId: string, labels: Uint8Array): Promise<void>
+}
+
+export interface SeriesChoice {
+  seriesUid: string
+  description: string
+  modality: string
+  sliceCount: number
+  rows: number
+  columns: number
+}
+
+/** A DICOM folder holds several series: the user chooses one. */
+export class NeedsSeries extends Error {
+  override name = 'NeedsSeries'
+  constructor(readonly path: string, readonly series: SeriesChoice[]) {
+    super(`${path} holds ${series.length} series: choose one`)
+  }
 }
 
 /** An error whose message is safe to show to the user as-is. */

@@ -1,5 +1,6 @@
 /** What the viewer shows: case, load state, window preset. Plain data only. */
 import { createStore } from 'zustand/vanilla'
+import type { SeriesChoice } from '../api/types.js'
 
 export type LoadState = 'empty' | 'loading' | 'ready' | 'error'
 
@@ -17,6 +18,8 @@ export interface ViewerState {
   /** autosave state of the labelmap on the host */
   save: 'saved' | 'unsaved' | 'saving' | 'error'
   saveError: string | null
+  /** a DICOM folder with several series waits for the user's choice */
+  seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
   renders: number
 }
@@ -33,4 +36,5 @@ export const viewerStore = createStore<ViewerState>(() => ({
   renders: 0,
   save: 'saved',
   saveError: null,
+  seriesChoice: null,
 }))
