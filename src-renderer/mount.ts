@@ -42,6 +42,13 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   }
   window.addEventListener('dragover', over)
   window.addEventListener('drop', drop)
+  // one observer for the three panes: Cornerstone does not notice layout changes by itself
+  let pending = 0
+  const observer = new ResizeObserver(() => {
+    cancelAnimationFrame(pending)
+    pending = requestAnimationFrame(() => ws.viewer.resize())
+  })
+  for (const v of ['axial', 'sagittal', 'coronal'] as const) observer.observe(get(v).viewportEl!)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
@@ -50,6 +57,7 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
     else void ws.openLaunchPath()
   }
   return () => {
+    observer.disconnect()
     window.removeEventListener('keydown', ws.onKey)
     window.removeEventListener('beforeunload', guard)
     window.removeEventListener('dragover', over)

@@ -31,6 +31,8 @@ export interface ScnTestApi {
   /** continuous voxel index under a canvas point */
   pickAt(view: ViewName, x: number, y: number): V3
   sliceIndex(view: ViewName): number
+  /** camera parallel scale (smaller = zoomed in) */
+  parallelScale(view: ViewName): number
   dabTimes(): { ms: number; voxels: number }[]
 }
 

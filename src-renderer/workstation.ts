@@ -413,6 +413,7 @@ export class Workstation {
       },
       pickAt: (view, x, y) => ws.viewer.pick(view, x, y).ijk,
       sliceIndex: (view) => ws.viewer.viewport(view).getSliceIndex(),
+      parallelScale: (view) => ws.viewer.parallelScale(view),
       dabTimes: () => ws.controller?.dabTimes.slice() ?? [],
     }
   }

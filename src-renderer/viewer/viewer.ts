@@ -208,6 +208,16 @@ export class Viewer {
     this.engine?.render()
   }
 
+  /** Canvas sizes follow the layout (window resize, side panel): keep the camera, refit the canvas. */
+  resize(): void {
+    this.engine?.resize(true, true)
+  }
+
+  /** Zoom level of a view (parallel scale: smaller = zoomed in), for tests. */
+  parallelScale(view: ViewName): number {
+    return this.viewport(view).getCamera().parallelScale ?? NaN
+  }
+
   unload(): void {
     for (const c of this.cleanup) c()
     this.cleanup = []

@@ -289,4 +289,25 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect(await page.isEnabled('[data-testid=run-segmentation]')).toBe(true)
     await screenshot(page, 'ui-9-open-error')
   })
+
+  it('right-drag zooms; the canvases follow a window resize and still render', async () => {
+    const ax = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
+    const z0 = await page.evaluate(() => window.__scn!.parallelScale('axial'))
+    await page.mouse.move(ax.x + 60, ax.y + 60)
+    await page.mouse.down({ button: 'right' })
+    await page.mouse.move(ax.x + 60, ax.y + 160, { steps: 5 })
+    await page.mouse.up({ button: 'right' })
+    expect(await page.evaluate(() => window.__scn!.parallelScale('axial'))).not.toBeCloseTo(z0, 3)
+    await page.setViewportSize({ width: 1100, height: 760 })
+    await page.waitForTimeout(800)
+    const canvas = await page.evaluate(() => {
+      const c = document.querySelector('[data-testid=viewport-axial] canvas') as HTMLCanvasElement
+      const host = document.querySelector('[data-testid=viewport-axial]') as HTMLElement
+      return { cw: c.clientWidth, hw: host.clientWidth }
+    })
+    expect(Math.abs(canvas.cw - canvas.hw)).toBeLessThanOrEqual(2)
+    await waitForViewports(page)
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await page.waitForTimeout(500)
+  })
 })
