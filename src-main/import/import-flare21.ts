@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { basename, join, relative, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { FLARE_LABELS } from '../labels.js'
 import { parseModelCard, type ModelCard } from '../inference/model-card.js'
 import { listModels } from '../inference/models.js'

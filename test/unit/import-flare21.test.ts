@@ -211,6 +211,21 @@ describe.skipIf(!HAS_TORCH || !flareRoot)(`import-flare21 on the authors' folder
     await expectImportError(importFlare21({ source: flareRoot!, template }), 'not-found', /segmentation\/variables\/variables\.data-00000-of-00001: the segmentation data file is missing.*--allow-partial/)
   })
 
+  it('the CLI says which data file is missing and exits with the bad-input code; --allow-partial imports the rest', () => {
+    const env = { ...process.env, SCN_STUDIO_HOME: join(work, 'cli-home') }
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(REPO, 'bin/scn-studio.mjs'), 'import-flare21', flareRoot!, '--template', template, ...args], { encoding: 'utf8', env })
+    const r = cli()
+    expect(r.status).toBe(3)
+    expect(r.stderr).toMatch(/^error: .*segmentation\/variables\/variables\.data-00000-of-00001: the segmentation data file is missing/m)
+    const ok = cli('--allow-partial', '--json')
+    expect(ok.status, ok.stderr).toBe(0)
+    const out = JSON.parse(ok.stdout) as { dir: string; networks: { network: string; mapped: number }[]; missing: { network: string }[] }
+    expect(out.dir).toBe(join(work, 'cli-home', 'models', 'flare21-efficientscn'))
+    expect(out.networks).toMatchObject([{ network: 'localization', mapped: 42 }])
+    expect(out.missing).toMatchObject([{ network: 'segmentation' }])
+    expect(readModelCard(join(out.dir, 'model.json')).source).toMatchObject({ partial: true })
+  })
+
   it('imports a complete folder (real localization + known-value segmentation) into the user models folder', async () => {
     const src = join(work, 'submitted_saved_models')
     mkdirSync(join(src, 'localization', 'variables'), { recursive: true })
