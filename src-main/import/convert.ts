@@ -121,7 +121,8 @@ export function convertNetwork(kind: NetworkKind, bundle: TensorBundle, template
           if (!v) continue
           const names = new Set(v.paths.map((path) => onnxNameFromGraphPath(kind, path)).filter((n): n is string => n !== null))
           if (names.size === 0) continue
-          if (!names.has(p.onnxName) || names.size > 1) {
+          // several paths lead to one variable (keras_api/..., the layer dicts); one must be ours
+          if (!names.has(p.onnxName)) {
             throw new ImportError('wrong-architecture', bundle.indexFile, `the checkpoint's object graph says "${p.tfKey}" is ${[...names].join(' / ')} (${v.paths.find((x) => !x.includes('/variables/')) ?? v.paths[0]}), but the FLARE21 layout puts ${p.onnxName} there: this checkpoint was built by different code`)
           }
           verified++

@@ -247,8 +247,11 @@ export async function importFlare21(opts: ImportFlare21Options): Promise<ImportF
     for (const [name, bytes] of files) await writeFileAtomic(join(tmp, name), bytes)
     await writeFileAtomic(join(tmp, 'model.json'), JSON.stringify(card, null, 2) + '\n')
     await writeFileAtomic(join(tmp, 'LICENSE-WEIGHTS.txt'), `The weights in this folder are converted from the FLARE21 EfficientSCN SavedModels\n(${FLARE21_REPOSITORY}), licensed under the GNU General Public License v3.0.\nThis converted copy is licensed under the GNU GPL v3.0 as well.\n`)
-    if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true })
+    // keep the old folder until the new one is in place (--overwrite)
+    const old = `${outDir}.replaced-${process.pid}`
+    if (existsSync(outDir)) renameSync(outDir, old)
     renameSync(tmp, outDir)
+    rmSync(old, { recursive: true, force: true })
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true })
     throw e

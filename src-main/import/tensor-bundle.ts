@@ -7,7 +7,7 @@
  * string tensors as varint64 lengths, a masked CRC-32C of the lengths, then the bytes.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { crc32cExtend, unmaskCrc } from './crc32c.js'
 import { ImportError } from './errors.js'
 import { readFields, readPackedVarints, readVarint, utf8, WIRE, WireError } from './proto-wire.js'
@@ -329,4 +329,3 @@ export function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024)
 }
 
-export const bundleDir = (b: TensorBundle): string => dirname(b.indexFile)
