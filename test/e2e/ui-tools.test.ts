@@ -81,14 +81,42 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
     await page.keyboard.press('1')
   })
 
+  it('scissors sphere fills the 3-D ball whose radius is the drag', async () => {
+    const sum = await checksum()
+    await page.keyboard.press('1')
+    await page.keyboard.press('s')
+    const [x0, y0] = await canvas([60, 20, k])
+    const [x1, y1] = await canvas([62.6, 20, k])
+    // expected from the exact points the page maps the two mouse positions to
+    const [a, b] = await page.evaluate(
+      ([p, q]) => [window.__scn!.pickAt('axial', p[0], p[1]), window.__scn!.pickAt('axial', q[0], q[1])],
+      [[x0 - box.x, y0 - box.y], [x1 - box.x, y1 - box.y]] as const,
+    )
+    const r = Math.hypot((b[0] - a[0]) * SP[0], (b[1] - a[1]) * SP[1], (b[2] - a[2]) * SP[2])
+    let expected = 0
+    for (let i = Math.floor(a[0] - 5); i <= a[0] + 5; i++)
+      for (let j = Math.floor(a[1] - 5); j <= a[1] + 5; j++)
+        for (let kk = Math.floor(a[2] - 5); kk <= a[2] + 5; kk++)
+          if (((i - a[0]) * SP[0]) ** 2 + ((j - a[1]) * SP[1]) ** 2 + ((kk - a[2]) * SP[2]) ** 2 <= r * r) expected++
+    const c0 = await count(1)
+    await page.mouse.move(x0, y0)
+    await page.mouse.down()
+    await page.mouse.move(x1, y1, { steps: 3 })
+    await page.mouse.up()
+    expect(expected).toBeGreaterThan(30)
+    expect((await count(1)) - c0).toBe(expected)
+    expect(await undoLabel()).toBe(`Undo: Scissors sphere liver (${expected} voxels)`)
+    await undoExactly(sum)
+  })
+
   it('threshold brush paints only voxels whose HU is in range', async () => {
     const sum = await checksum()
     await page.keyboard.press('t')
     await page.fill('[data-testid=threshold-lo]', '90')
-    await page.dispatchEvent('[data-testid=threshold-lo]', 'change')
     await page.fill('[data-testid=threshold-hi]', '110')
-    await page.dispatchEvent('[data-testid=threshold-hi]', 'change')
     await page.locator('[data-testid=threshold-hi]').blur()
+    // the range the brush will use, as the page reports it
+    expect(await page.getAttribute('[data-testid=threshold-range]', 'data-range')).toBe('90,110')
     await page.evaluate(() => window.__scn!.setBrush(20, false))
     // centre over the liver: find a voxel with label 0 from the page's view centre, then expect
     // the voxels of the 20 mm disc that are unlabelled (or liver) and inside 90..110 HU
