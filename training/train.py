@@ -24,6 +24,7 @@ import csv
 import json
 import os
 import random
+import signal
 import sys
 import time
 
@@ -145,6 +146,8 @@ def train(a) -> dict:
         ema.shadow = {k: v.to(device) for k, v in ck['ema'].items()}
         ema.n = ck.get('ema_n', ck['iteration'])
         start = ck['iteration']
+        for g in opt.param_groups:  # --lr applies on resume too (e.g. to change the schedule)
+            g['lr'] = a.lr
         rng.bit_generator.state = ck['rng']
         torch.set_rng_state(ck['torch_rng'])
         print(f'resumed {ckpt_path} at iteration {start}', flush=True)
@@ -154,6 +157,13 @@ def train(a) -> dict:
     aug = Augment() if not a.no_augment else Augment.none()
     log_path = os.path.join(a.out, 'log.csv')
     new_log = not (a.resume and os.path.exists(log_path))
+    if not new_log:
+        # drop rows logged after the checkpoint we resume from (a run killed between checkpoints)
+        with open(log_path, newline='') as f:
+            rows = list(csv.reader(f))
+        keep = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= start]
+        with open(log_path, 'w', newline='') as f:
+            csv.writer(f).writerows(keep)
     log = open(log_path, 'w' if new_log else 'a', newline='')
     writer = csv.writer(log)
     if new_log:
@@ -164,7 +174,13 @@ def train(a) -> dict:
     losses_seen = []
     it = start
     model.train()
-    while it < a.iterations and (deadline is None or time.time() < deadline):
+    stop = {'now': False}
+
+    def on_term(signum, frame):  # SIGTERM/SIGINT: finish the step, checkpoint, exit cleanly
+        stop['now'] = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    while it < a.iterations and (deadline is None or time.time() < deadline) and not stop['now']:
         ts = time.time()
         if fixed is not None:
             x, y = fixed
