@@ -89,6 +89,8 @@ export const KEYMAP = {
 
 export interface KeyLike {
   key: string
+  /** physical key ('Digit2'): Alt+digit on macOS types a symbol into `key` */
+  code?: string
   ctrlKey: boolean
   metaKey: boolean
   shiftKey: boolean
@@ -96,7 +98,8 @@ export interface KeyLike {
 }
 
 export function matches(b: Binding, e: KeyLike): boolean {
-  if (e.key.toLowerCase() !== b.key.toLowerCase()) return false
+  const digitByCode = b.alt && /^\d$/.test(b.key) && e.code === `Digit${b.key}`
+  if (e.key.toLowerCase() !== b.key.toLowerCase() && !digitByCode) return false
   if ((e.ctrlKey || e.metaKey) !== (b.ctrl ?? false)) return false
   if (e.altKey !== (b.alt ?? false)) return false
   if (b.shift !== undefined && e.shiftKey !== b.shift) return false

@@ -27,6 +27,8 @@ describe('keymap', () => {
     expect(actionFor(key('b'))).toBe('toolBrush')
     expect(actionFor(key('B', { shift: true }))).toBe('toolBrush')
     expect(actionFor(key('z'))).toBeNull()
+    // macOS: Option+2 types '™' but the physical key is still Digit2
+    expect(actionFor({ ...key('™', { alt: true }), code: 'Digit2' })).toBe('presetLiver')
   })
 
   it('describes bindings for the help overlay', () => {
