@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { readCt, writeVolume } from '../volumes/read.js'
 import { VolumeError } from '../volumes/errors.js'
-import { runScn, resolveModel, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
+import { runScn, liveWorkers, resolveModel, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
 import { ModelCardError } from '../inference/model-card.js'
 import { ModelNotFoundError } from '../inference/models.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
@@ -136,7 +136,14 @@ async function segmentCommand(input: string, o: { output: string; model?: string
     result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress })
   } catch (e) {
     printer.done()
-    if (e instanceof SegmentCancelledError) throw new CliError(EXIT.cancelled, 'cancelled: nothing was written')
+    if (e instanceof SegmentCancelledError) {
+      // the engine's worker stops after its in-flight native step; exiting under it could abort
+      process.stderr.write('cancelling (the current step finishes first; Ctrl-C again to quit at once)...\n')
+      process.once('SIGINT', () => process.exit(EXIT.cancelled))
+      const t = Date.now()
+      while (liveWorkers() > 0 && Date.now() - t < 120_000) await new Promise((r) => setTimeout(r, 50))
+      throw new CliError(EXIT.cancelled, 'cancelled: nothing was written')
+    }
     throw new CliError(EXIT.failed, `segmentation failed: ${(e as Error).message}`)
   } finally {
     process.removeListener('SIGINT', onSigint)

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads'
 import type { CtVolume, LabelVolume } from '../volumes/volume.js'
 import { listModels, resolveModel, type ModelEntry } from './models.js'
+import { collectGarbage } from './gc.js'
 import type { DeviceChoice } from './onnx-session.js'
 import { SegmentCancelledError, type SegmentProgress, type SegmentReport, type SessionPreset } from './types.js'
 import type { RunRequest, WorkerMessage } from './worker.js'
@@ -33,23 +34,38 @@ export async function runScnWith(
 ): Promise<{ labels: LabelVolume; report: SegmentReport }> {
   if (opts.signal?.aborted) throw new SegmentCancelledError()
   const model = resolveModel(opts.modelId)
+  // garbage from reading the CT (the file's bytes) would otherwise stay resident through the run
+  collectGarbage()
   const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
+  live.add(worker)
+  worker.once('exit', () => live.delete(worker))
+  // Cancellation is cooperative: terminating a worker while ONNX Runtime is inside a native call
+  // (session creation or run) can abort the whole process from a native thread. So an abort sets
+  // this shared flag and the caller's promise rejects at once; the worker notices the flag at the
+  // next step (at most one in-flight session.run later), answers 'cancelled', and is terminated
+  // then, which frees all of its memory.
+  const cancelFlag = new Int32Array(new SharedArrayBuffer(4))
   return new Promise((resolve, reject) => {
     let settled = false
     const finish = (err: Error | null, value?: { labels: LabelVolume; report: SegmentReport }) => {
       if (settled) return
       settled = true
       opts.signal?.removeEventListener('abort', onAbort)
-      void worker.terminate()
       if (err) reject(err)
       else resolve(value!)
     }
-    const onAbort = () => finish(new SegmentCancelledError())
+    const onAbort = () => {
+      Atomics.store(cancelFlag, 0, 1)
+      finish(new SegmentCancelledError())
+    }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     worker.on('message', (msg: WorkerMessage) => {
+      // the worker is idle after any of these: no native call in flight, safe to stop
+      if (msg.type !== 'progress') void worker.terminate()
       if (settled) return
       if (msg.type === 'progress') opts.onProgress?.(msg.progress)
       else if (msg.type === 'result') finish(null, { labels: msg.labels, report: msg.report })
+      else if (msg.type === 'cancelled') finish(new SegmentCancelledError())
       else if (msg.type === 'error') {
         const e = new Error(msg.message)
         e.name = msg.name
@@ -65,7 +81,14 @@ export async function runScnWith(
       model: { dir: model.dir, card: model.card },
       device: opts.device ?? 'auto',
       sessionPreset: opts.sessionPreset ?? 'low-memory',
+      cancelFlag,
     }
     worker.postMessage(req)
   })
+}
+
+const live = new Set<Worker>()
+/** Engine workers still alive (a cancelled run's worker lives until its in-flight native step ends). */
+export function liveWorkers(): number {
+  return live.size
 }

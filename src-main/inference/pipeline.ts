@@ -14,7 +14,8 @@ import type { CtVolume, LabelVolume, Vec3 } from '../volumes/volume.js'
 import { createLabelVolume, voxelCount } from '../volumes/volume.js'
 import type { ModelCard, StageCard } from './model-card.js'
 import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
-import { STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
+import { collectGarbage } from './gc.js'
+import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
 import {
   boxFromMask,
   centredGrid,
@@ -40,7 +41,16 @@ export interface PipelineOptions {
   device?: DeviceChoice
   sessionPreset?: SessionPreset
   onProgress?: (p: SegmentProgress) => void
+  /**
+   * The CT's voxels are the caller's to drop: once the segmentation input exists the pipeline
+   * replaces `ct.data` with an empty array and collects garbage, so the voxels are not resident
+   * while ONNX Runtime runs (the worker sets this; its CT is a private copy).
+   */
+  releaseCt?: boolean
+  /** polled at every progress step; true stops the run with SegmentCancelledError */
+  isCancelled?: () => boolean
 }
+
 
 // Probing absent GPU providers makes ONNX Runtime's default logger print error lines on stderr
 // (before our own session options apply); every failure reaches us as an exception and is reported
@@ -58,7 +68,10 @@ class Progress {
   readonly seconds: Record<string, number> = {}
   private t0 = 0
   private current: StageName = 'localization-input'
-  constructor(private readonly cb?: (p: SegmentProgress) => void) {}
+  constructor(
+    private readonly cb?: (p: SegmentProgress) => void,
+    private readonly isCancelled?: () => boolean,
+  ) {}
   start(stage: StageName, message?: string): void {
     this.current = stage
     this.t0 = performance.now()
@@ -66,6 +79,7 @@ class Progress {
   }
   /** within-stage fraction */
   emit(f: number, message: string): void {
+    if (this.isCancelled?.()) throw new SegmentCancelledError()
     const w = STAGES.find((s) => s.stage === this.current)!.weight
     const fraction = Math.min(1, this.done + w * Math.max(0, Math.min(1, f)))
     if (fraction < this.last) return
@@ -93,9 +107,16 @@ interface StageRun {
  * Opens the stage's session, runs it once, releases it. A GPU provider that opens but then fails
  * to run falls back to the CPU, and the reason is reported.
  */
-async function runStage(modelDir: string, stage: StageCard, device: DeviceChoice, preset: SessionPreset, input: Float32Array, dims: Vec3): Promise<StageRun> {
+export function sessionOptionsFor(preset: SessionPreset, kind: 'localization' | 'segmentation'): ort.InferenceSession.SessionOptions {
+  if (preset === 'ort-defaults') return {}
+  const o = lowMemorySessionOptions()
+  if (preset === 'low-memory' && kind === 'segmentation') o.enableCpuMemArena = false
+  return o
+}
+
+async function runStage(modelDir: string, stage: StageCard, kind: 'localization' | 'segmentation', device: DeviceChoice, preset: SessionPreset, input: Float32Array, dims: Vec3): Promise<StageRun> {
   const file = join(modelDir, stage.file)
-  const options = preset === 'low-memory' ? lowMemorySessionOptions() : {}
+  const options = sessionOptionsFor(preset, kind)
   const opened = await openSession(file, device, options)
   const skipped = [...opened.skipped]
   let session = opened.session
@@ -132,7 +153,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const { card, dir } = model
   const device = opts.device ?? 'auto'
   const preset = opts.sessionPreset ?? 'low-memory'
-  const progress = new Progress(opts.onProgress)
+  const progress = new Progress(opts.onProgress, opts.isCancelled)
   const loc = card.stages.localization
   const seg = card.stages.segmentation
   const maxLabel = Math.max(...card.labels.map((l) => l.value))
@@ -155,7 +176,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 
   // 2. Localization network -> foreground box (+ margin), in world mm.
   progress.start('localization')
-  const locRun = await runStage(dir, loc, device, preset, locInput, locDims)
+  const locRun = await runStage(dir, loc, 'localization', device, preset, locInput, locDims)
   locInput = null
   if (locRun.channels <= loc.foregroundChannel) throw new Error(`${join(dir, loc.file)}: the localization output has ${locRun.channels} channels, the card's foregroundChannel is ${loc.foregroundChannel}`)
   const fgBox = boxFromMask(locRun.probs, locDims, loc.foregroundThreshold, loc.foregroundChannel)
@@ -165,6 +186,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const skippedProviders = locRun.skipped
 
   const labels = createLabelVolume(ct, { description: `SCN Studio prediction (${card.id} ${card.version})`, modality: 'SEG' })
+  // (the labelmap is allocated here but untouched until step 5: its pages become resident only then)
   if (fgBox) {
     const box = worldBoxOfIndexBox(locGrid, fgBox, loc.marginMm)
     const extent = [0, 1, 2].map((a) => box.max[a] - box.min[a]) as Vec3
@@ -191,12 +213,17 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
       resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
     }
     clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max)
+    if (opts.releaseCt) {
+      // from here on only the CT's geometry is needed
+      ;(ct as { data: CtVolume['data'] }).data = new Int16Array(0)
+      collectGarbage()
+    }
     progress.emit(1, `segmentation input ${segDims.join('x')} at ${segSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
     progress.end()
 
     // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
     progress.start('segmentation')
-    const segRun = await runStage(dir, seg, provider, preset, segInput, segDims)
+    const segRun = await runStage(dir, seg, 'segmentation', provider, preset, segInput, segDims)
     segInput = null
     if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
     progress.end()

@@ -25,8 +25,15 @@ export interface SegmentReport {
   organs: { value: number; name: string; voxels: number; volumeMl: number }[]
 }
 
-/** Which ONNX Runtime session options to use: ours (DESIGN §4) or ORT's defaults (benchmark baseline). */
-export type SessionPreset = 'low-memory' | 'ort-defaults'
+/**
+ * ONNX Runtime session options (measured by `npm run bench`):
+ *  - 'low-memory' (default): onnx-session.ts lowMemorySessionOptions (threads = cores, memory
+ *    pattern off, arena on) for the small localization run, and the arena off as well for the
+ *    segmentation run, whose activations dominate the peak (the arena grows in power-of-two steps).
+ *  - 'mem-pattern-off': lowMemorySessionOptions for both stages (arena on: faster on some machines).
+ *  - 'ort-defaults': ONNX Runtime's defaults (the benchmark's baseline).
+ */
+export type SessionPreset = 'low-memory' | 'mem-pattern-off' | 'ort-defaults'
 
 /** Stages in run order, with the share of a typical run's time each takes (for the progress fraction). */
 export const STAGES = [

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads'
 import type { CtVolume } from '../volumes/volume.js'
 import { runPipeline, type PipelineModel } from './pipeline.js'
 import type { DeviceChoice } from './onnx-session.js'
-import type { SegmentProgress, SegmentReport, SessionPreset } from './types.js'
+import { SegmentCancelledError, type SegmentProgress, type SegmentReport, type SessionPreset } from './types.js'
 import type { LabelVolume } from '../volumes/volume.js'
 
 export interface RunRequest {
@@ -16,11 +16,14 @@ export interface RunRequest {
   model: PipelineModel
   device: DeviceChoice
   sessionPreset: SessionPreset
+  /** [0] becomes 1 when the caller cancels */
+  cancelFlag: Int32Array
 }
 
 export type WorkerMessage =
   | { type: 'progress'; progress: SegmentProgress }
   | { type: 'result'; labels: LabelVolume; report: SegmentReport }
+  | { type: 'cancelled' }
   | { type: 'error'; name: string; message: string }
 
 export interface Transport {
@@ -35,10 +38,16 @@ export function serve(t: Transport): void {
       const { labels, report } = await runPipeline(req.ct, req.model, {
         device: req.device,
         sessionPreset: req.sessionPreset,
+        releaseCt: true,
+        isCancelled: () => Atomics.load(req.cancelFlag, 0) === 1,
         onProgress: (progress) => t.post({ type: 'progress', progress }),
       })
       t.post({ type: 'result', labels, report }, [labels.data.buffer as ArrayBuffer])
     } catch (e) {
+      if (e instanceof SegmentCancelledError) {
+        t.post({ type: 'cancelled' })
+        return
+      }
       const err = e as Error
       t.post({ type: 'error', name: err?.name ?? 'Error', message: String(err?.message ?? e) })
     }
