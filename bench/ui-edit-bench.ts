@@ -114,6 +114,20 @@ try {
     out.applyPrediction = api.timeApplyLabels(target, 'Apply prediction (bench)')
     out.undoPrediction = { ms: api.timeUndo() }
 
+    // region commands on the big volume (each one undo step), then undone
+    api.setActiveLabel(2)
+    api.setBrush(8, false)
+    api.dabAt('axial', [nx * 0.3, ny * 0.3, kMid - 10])
+    api.dabAt('axial', [nx * 0.3, ny * 0.3, kMid + 10])
+    out.interpolate = api.timeRegion('interpolate', 'axial')
+    api.setBrush(2, false)
+    api.dabAt('axial', [nx * 0.7, ny * 0.7, kMid]) // a stray island (< 5 % of the organ)
+    out.islands = api.timeRegion('islands', 'axial')
+    api.setActiveLabel(3)
+    out.fill2d = api.timeRegion('fill', 'axial', [nx * 0.3, ny * 0.3, kMid])
+    for (let u = 0; u < 6; u++) api.timeUndo()
+    api.setActiveLabel(1)
+
     // one render of the three views after a dab (software WebGL: for reference only)
     api.setBrush(6, false)
     api.dabAt('axial', [nx / 2, ny / 2, kMid])
@@ -138,6 +152,10 @@ try {
   const ap = results.applyPrediction as { ms: number; voxels: number }
   console.log(`${'apply prediction (1 step)'.padEnd(28)} ${ap.ms.toFixed(1)} ms for ${ap.voxels} changed voxels`)
   console.log(`${'undo apply prediction'.padEnd(28)} ${(results.undoPrediction as { ms: number }).ms.toFixed(1)} ms`)
+  for (const [name, key] of [['interpolate 20-slice gap', 'interpolate'], ['remove small islands', 'islands'], ['flood fill (one slice)', 'fill2d']] as const) {
+    const r = results[key] as { ms: number; voxels: number }
+    console.log(`${name.padEnd(28)} ${r.ms.toFixed(1)} ms, ${r.voxels} voxels changed`)
+  }
   console.log(`${'stats worker, last update'.padEnd(28)} ${workerMs} ms (off the UI thread)`)
   console.log(`${'render 3 views after a dab'.padEnd(28)} ${(results.renderAfterDab as { ms: number }).ms.toFixed(1)} ms (software WebGL; a GPU renders this in a frame)`)
   const worst = Math.max((results.dabCircle6 as S).p95, (results.dabCircle15 as S).p95)

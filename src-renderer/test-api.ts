@@ -24,6 +24,9 @@ export interface ScnTestApi {
   timeToolSwitch(tool: ToolId): number
   /** replaces the labelmap with `target` as one undo step; ms and voxels changed */
   timeApplyLabels(target: Uint8Array, name: string): { ms: number; voxels: number }
+  /** a region command as the user runs it (one undo step): ms in the page and voxels changed */
+  timeRegion(kind: 'fill' | 'fill3d' | 'interpolate' | 'islands', view: ViewName, ijk?: V3): { ms: number; voxels: number }
+  setActiveLabel(value: number): void
   /** ms until the three views have rendered once more */
   timeRender(): Promise<number>
   /** canvas (CSS px, relative to the viewport element) of a voxel centre */

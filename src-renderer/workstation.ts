@@ -399,6 +399,15 @@ export class Workstation {
         const p = session().applyLabels(target, name, lockedValues())
         return { ms: performance.now() - t0, voxels: p.indices.length }
       },
+      timeRegion(kind, view, ijk) {
+        const c = ws.controller!
+        const normal = ws.viewer.pick(view, 1, 1).normal
+        c.lastView = view
+        const t0 = performance.now()
+        const p = kind === 'interpolate' ? c.interpolate(normal) : kind === 'islands' ? c.removeIslands() : c.fillAt(ijk!, normal, kind === 'fill3d')
+        return { ms: performance.now() - t0, voxels: p?.indices.length ?? 0 }
+      },
+      setActiveLabel: (value) => setActiveLabel(value),
       async timeRender() {
         const t0 = performance.now()
         ws.viewer.render()
