@@ -54,7 +54,17 @@ export function serve(t: Transport): void {
   })
 }
 
+interface ElectronParentPort {
+  postMessage(msg: unknown): void
+  on(event: 'message', cb: (e: { data: RunRequest }) => void): void
+}
+
 if (parentPort) {
   const port = parentPort
   serve({ post: (msg, transfer) => port.postMessage(msg, transfer ?? []), onMessage: (cb) => port.on('message', cb) })
+} else {
+  // Electron utilityProcess: a separate process, so the host may simply kill it to cancel (the
+  // shared cancel flag arrives as a copy there and is never set).
+  const electronPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort
+  if (electronPort) serve({ post: (msg) => electronPort.postMessage(msg), onMessage: (cb) => electronPort.on('message', (e) => cb(e.data)) })
 }
