@@ -167,6 +167,9 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const locSpacing = localizationSpacing(ctExtent, loc.spacing, loc.validSizes, LOC_SPACING_GROWTH)
   const locNeed = [0, 1, 2].map((a) => Math.ceil(ctExtent[a] / locSpacing[a] - 1e-9))
   const locDims: Vec3 = [validSize(locNeed[0], loc.validSizes.x), validSize(locNeed[1], loc.validSizes.y), validSize(locNeed[2], loc.validSizes.z)]
+  // Deviation: the original resizes the CT from its corner and then centre-pads to the valid size;
+  // we centre the valid-size grid on the CT's world box directly (the same placement up to
+  // sub-voxel rounding, and it needs no reoriented intermediate).
   const locGrid = centredGrid(ctCentre, locSpacing, locDims)
   let locInput: Float32Array | null = resampleToGrid(ct, locGrid, loc.resampling, loc.padValue)
   // Deviation: a card may ask for smoothing before localization (the authors' training used sigma
