@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import type { CtVolume, LabelVolume, Vec3 } from '../volumes/volume.js'
+import type { CtVolume, Geometry, LabelVolume, Vec3 } from '../volumes/volume.js'
 import { createLabelVolume, voxelCount } from '../volumes/volume.js'
 import type { ModelCard, StageCard } from './model-card.js'
 import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
@@ -149,18 +149,44 @@ async function runStage(modelDir: string, stage: StageCard, kind: 'localization'
   return { probs: t.data as Float32Array, channels: Number(d[1]), provider, skipped }
 }
 
-export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: PipelineOptions = {}): Promise<{ labels: LabelVolume; report: SegmentReport }> {
-  const { card, dir } = model
-  const device = opts.device ?? 'auto'
-  const preset = opts.sessionPreset ?? 'low-memory'
-  const progress = new Progress(opts.onProgress, opts.isCancelled)
-  const loc = card.stages.localization
-  const seg = card.stages.segmentation
-  const maxLabel = Math.max(...card.labels.map((l) => l.value))
-  if (voxelCount(ct.dims) !== ct.data.length) throw new Error(`the CT has ${ct.data.length} voxels, its dimensions say ${voxelCount(ct.dims)}`)
+/** The stage hooks of the pipeline's progress (start/emit/end per stage); optional for other callers. */
+export interface StageProgress {
+  start(stage: StageName, message?: string): void
+  emit(fraction: number, message: string): void
+  end(): void
+}
 
+export interface Localization {
+  /** the 6 mm model grid (identity direction, centred on the CT's world box) */
+  grid: Geometry
+  /** the network's foreground probability on `grid` (x fastest; a view of its output channel) */
+  probability: Float32Array
+  /** 1 where `probability` exceeds the card's foregroundThreshold */
+  mask: Uint8Array
+  /** inclusive index box of `mask` on `grid`; null when there is no foreground */
+  box: { min: Vec3; max: Vec3 } | null
+  provider: ProviderName
+  skipped: { provider: ProviderName; reason: string }[]
+  /** seconds the network took (session open, run, release) */
+  seconds: number
+}
+
+/**
+ * Stages 1-2 of DESIGN §3: the CT resampled to the card's localization spacing (grown when it does
+ * not fit) in a valid-size grid centred on the CT, smoothed and scaled as the card says, through
+ * the localization network; the foreground mask and its index box. runPipeline and the importer's
+ * localization check (src-main/import/localization-check.ts) both use it, so they see the same
+ * grid and the same foreground.
+ */
+export async function localizeForeground(
+  ct: CtVolume,
+  modelDir: string,
+  loc: ModelCard['stages']['localization'],
+  opts: { device?: DeviceChoice; sessionPreset?: SessionPreset; progress?: StageProgress } = {},
+): Promise<Localization> {
+  const progress = opts.progress
   // 1. Localization input: the CT at 6 mm (grown if it does not fit), centred in a valid-size grid.
-  progress.start('localization-input')
+  progress?.start('localization-input')
   const ctBox = worldEdgeBox(ct)
   const ctExtent = [0, 1, 2].map((a) => ctBox.max[a] - ctBox.min[a]) as Vec3
   const ctCentre = [0, 1, 2].map((a) => (ctBox.max[a] + ctBox.min[a]) / 2) as Vec3
@@ -179,19 +205,39 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   // blended in at the CT's border, where there are no organs).
   if (loc.smoothingSigmaMm > 0) gaussianSmooth(locInput, locDims, locSpacing.map((s) => loc.smoothingSigmaMm / s) as Vec3)
   clipScale(locInput, loc.normalization.scale, loc.normalization.min, loc.normalization.max)
-  progress.emit(1, `localization input ${locDims.join('x')} at ${locSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
-  progress.end()
+  progress?.emit(1, `localization input ${locDims.join('x')} at ${locSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
+  progress?.end()
 
-  // 2. Localization network -> foreground box (+ margin), in world mm.
-  progress.start('localization')
-  const locRun = await runStage(dir, loc, 'localization', device, preset, locInput, locDims)
+  // 2. Localization network -> foreground mask and its index box (the caller adds the margin).
+  progress?.start('localization')
+  const t0 = performance.now()
+  const locRun = await runStage(modelDir, loc, 'localization', opts.device ?? 'auto', opts.sessionPreset ?? 'low-memory', locInput, locDims)
+  const seconds = (performance.now() - t0) / 1000
   locInput = null
-  if (locRun.channels <= loc.foregroundChannel) throw new Error(`${join(dir, loc.file)}: the localization output has ${locRun.channels} channels, the card's foregroundChannel is ${loc.foregroundChannel}`)
-  const fgBox = boxFromMask(locRun.probs, locDims, loc.foregroundThreshold, loc.foregroundChannel)
-  progress.emit(1, fgBox ? `foreground found (${locRun.provider})` : 'no foreground found: the labels will be empty')
-  progress.end()
-  const provider = locRun.provider
-  const skippedProviders = locRun.skipped
+  if (locRun.channels <= loc.foregroundChannel) throw new Error(`${join(modelDir, loc.file)}: the localization output has ${locRun.channels} channels, the card's foregroundChannel is ${loc.foregroundChannel}`)
+  const n = voxelCount(locDims)
+  const probability = locRun.probs.subarray(loc.foregroundChannel * n, (loc.foregroundChannel + 1) * n)
+  const mask = new Uint8Array(n)
+  for (let i = 0; i < n; i++) mask[i] = probability[i] > loc.foregroundThreshold ? 1 : 0
+  const box = boxFromMask(mask, locDims, 0.5, 0)
+  progress?.emit(1, box ? `foreground found (${locRun.provider})` : 'no foreground found: the labels will be empty')
+  progress?.end()
+  return { grid: locGrid, probability, mask, box, provider: locRun.provider, skipped: locRun.skipped, seconds }
+}
+
+export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: PipelineOptions = {}): Promise<{ labels: LabelVolume; report: SegmentReport }> {
+  const { card, dir } = model
+  const device = opts.device ?? 'auto'
+  const preset = opts.sessionPreset ?? 'low-memory'
+  const progress = new Progress(opts.onProgress, opts.isCancelled)
+  const loc = card.stages.localization
+  const seg = card.stages.segmentation
+  const maxLabel = Math.max(...card.labels.map((l) => l.value))
+  if (voxelCount(ct.dims) !== ct.data.length) throw new Error(`the CT has ${ct.data.length} voxels, its dimensions say ${voxelCount(ct.dims)}`)
+
+  // 1-2. Localization: the CT at 6 mm, the localization network, the foreground box. Only these
+  // fields are kept: the network's output is not held while the segmentation stage runs.
+  const { grid: locGrid, box: fgBox, provider, skipped: skippedProviders } = await localizeForeground(ct, dir, loc, { device, sessionPreset: preset, progress })
 
   const labels = createLabelVolume(ct, { description: `SCN Studio prediction (${card.id} ${card.version})`, modality: 'SEG' })
   // (the labelmap is allocated here but untouched until step 5: its pages become resident only then)
