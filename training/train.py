@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scn.data import Augment, Case, load_case, localization_sample, nnunet_cases, sample, segmentation_centre  # noqa: E402
 from scn.labels import parse_label_map  # noqa: E402
 from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
-from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
+from scn.networks import LocalizationNet, SpatialConfigurationNet, he_init  # noqa: E402
 from scn.phantom import generate_phantom  # noqa: E402
 
 REG_CONSTANT = 1e-6
@@ -131,7 +131,12 @@ def train(a) -> dict:
         size = parse_size(a.size)
 
     organs = a.organs
-    model = make_model(a.stage, organs).to(device)
+    model = make_model(a.stage, organs)
+    if a.init == 'he':
+        # the authors' he_initializer; PyTorch's default conv init (variance 1/(3 fan_in)) makes the
+        # 20-conv-deep U-Nets start with nearly constant outputs and learn far more slowly
+        he_init(model, seed=a.seed)
+    model = model.to(device)
     if a.stage == 'segmentation':
         model.spatial_configuration.channel_dropout = a.channel_dropout
         model.spatial_configuration.salt_pepper_ratio = a.salt_pepper
@@ -237,6 +242,7 @@ def parser():
     ap.add_argument('--iterations', type=int, default=100000)
     ap.add_argument('--time-limit', type=float, default=0, help='minutes; stop (and checkpoint) after this')
     ap.add_argument('--lr', type=float, default=1e-4)
+    ap.add_argument('--init', choices=['he', 'pytorch'], default='he', help='weight initialisation of a new run')
     ap.add_argument('--ema', type=float, default=0.999)
     ap.add_argument('--channel-dropout', type=float, default=0.1)
     ap.add_argument('--salt-pepper', type=float, default=0.01)
