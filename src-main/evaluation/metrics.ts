@@ -12,6 +12,7 @@
  *   is the usual simplification (MONAI compute_surface_dice with use_subvoxels=False).
  * - Volume difference = (|A| - |B|) × voxel volume, mL (A = prediction, B = truth).
  */
+import { unionBounds, valueBounds } from '../volumes/mask.js'
 import type { Vec3 } from '../volumes/volume.js'
 
 export interface LabelMetrics {
@@ -31,26 +32,8 @@ interface Box {
 
 /** Bounding box of voxels where pred === label or truth === label; null when neither has any. */
 function unionBox(pred: Uint8Array, truth: Uint8Array, dims: Vec3, label: number): Box | null {
-  const [nx, ny, nz] = dims
-  const lo: Vec3 = [nx, ny, nz]
-  const hi: Vec3 = [-1, -1, -1]
-  let i = 0
-  for (let z = 0; z < nz; z++) {
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++, i++) {
-        if (pred[i] === label || truth[i] === label) {
-          if (x < lo[0]) lo[0] = x
-          if (x > hi[0]) hi[0] = x
-          if (y < lo[1]) lo[1] = y
-          if (y > hi[1]) hi[1] = y
-          if (z < lo[2]) lo[2] = z
-          if (z > hi[2]) hi[2] = z
-        }
-      }
-    }
-  }
-  if (hi[0] < 0) return null
-  return { lo, hi: [hi[0] + 1, hi[1] + 1, hi[2] + 1] }
+  const b = unionBounds(valueBounds(pred, dims, label), valueBounds(truth, dims, label))
+  return b && { lo: b.min, hi: [b.max[0] + 1, b.max[1] + 1, b.max[2] + 1] }
 }
 
 function cropMask(src: Uint8Array, dims: Vec3, box: Box, label: number): Uint8Array {

@@ -13,6 +13,7 @@
  * No function allocates per voxel; inner loops walk the affine incrementally.
  */
 import { composeAffine, indexToWorldAffine, worldToIndexAffine, applyAffine, IDENTITY3, type Affine } from '../volumes/geometry.js'
+import { maskBounds, type IndexBox } from '../volumes/mask.js'
 import type { Geometry, Vec3, VoxelArray } from '../volumes/volume.js'
 
 /** A source image for resampling: any voxel array on any (possibly oblique) grid. */
@@ -73,11 +74,15 @@ export function centredGrid(centre: Vec3, spacing: Vec3, dims: Vec3): Geometry {
 
 /** World (LPS) axis-aligned box of a grid's voxel *edges* (the extent the original calls size*spacing). */
 export function worldEdgeBox(g: Geometry): { min: Vec3; max: Vec3 } {
-  const a = indexToWorldAffine(g)
+  return edgeCornerBounds(indexToWorldAffine(g), g.dims)
+}
+
+/** Axis-aligned bounds, after the affine `m`, of the 8 outer voxel-edge corners of a `dims` grid. */
+function edgeCornerBounds(m: Affine, dims: Vec3): { min: Vec3; max: Vec3 } {
   const min: Vec3 = [Infinity, Infinity, Infinity]
   const max: Vec3 = [-Infinity, -Infinity, -Infinity]
   for (let c = 0; c < 8; c++) {
-    const p = applyAffine(a, [c & 1 ? g.dims[0] - 0.5 : -0.5, c & 2 ? g.dims[1] - 0.5 : -0.5, c & 4 ? g.dims[2] - 0.5 : -0.5])
+    const p = applyAffine(m, [c & 1 ? dims[0] - 0.5 : -0.5, c & 2 ? dims[1] - 0.5 : -0.5, c & 4 ? dims[2] - 0.5 : -0.5])
     for (let i = 0; i < 3; i++) {
       if (p[i] < min[i]) min[i] = p[i]
       if (p[i] > max[i]) max[i] = p[i]
@@ -93,33 +98,8 @@ export function worldEdgeBox(g: Geometry): { min: Vec3; max: Vec3 } {
  * Inclusive index box of the voxels of channel `channel` (of a [C,Z,Y,X] x-fastest buffer) whose
  * value exceeds `threshold`; null when there are none.
  */
-export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, threshold = 0.5, channel = 0): { min: Vec3; max: Vec3 } | null {
-  const [nx, ny, nz] = dims
-  const base = channel * nx * ny * nz
-  const min: Vec3 = [nx, ny, nz]
-  const max: Vec3 = [-1, -1, -1]
-  let idx = base
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      let first = -1
-      let last = -1
-      for (let i = 0; i < nx; i++, idx++) {
-        if (data[idx] > threshold) {
-          if (first < 0) first = i
-          last = i
-        }
-      }
-      if (first >= 0) {
-        if (first < min[0]) min[0] = first
-        if (last > max[0]) max[0] = last
-        if (j < min[1]) min[1] = j
-        if (j > max[1]) max[1] = j
-        if (k < min[2]) min[2] = k
-        if (k > max[2]) max[2] = k
-      }
-    }
-  }
-  return max[0] < 0 ? null : { min, max }
+export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, threshold = 0.5, channel = 0): IndexBox | null {
+  return maskBounds(data, dims, threshold, channel * dims[0] * dims[1] * dims[2])
 }
 
 /**
@@ -137,16 +117,7 @@ export function worldBoxOfIndexBox(grid: Geometry, box: { min: Vec3; max: Vec3 }
 
 /** Index box (inclusive, clamped to the volume) of the voxels of `src` that can influence `dst`, plus `pad` voxels. */
 export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number): { min: Vec3; max: Vec3 } | null {
-  const m = composeAffine(worldToIndexAffine(src), indexToWorldAffine(dst))
-  const min: Vec3 = [Infinity, Infinity, Infinity]
-  const max: Vec3 = [-Infinity, -Infinity, -Infinity]
-  for (let c = 0; c < 8; c++) {
-    const p = applyAffine(m, [c & 1 ? dst.dims[0] - 0.5 : -0.5, c & 2 ? dst.dims[1] - 0.5 : -0.5, c & 4 ? dst.dims[2] - 0.5 : -0.5])
-    for (let i = 0; i < 3; i++) {
-      if (p[i] < min[i]) min[i] = p[i]
-      if (p[i] > max[i]) max[i] = p[i]
-    }
-  }
+  const { min, max } = edgeCornerBounds(indexMap(src, dst), dst.dims)
   const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(min[a]) - pad)) as Vec3
   const hi = [0, 1, 2].map((a) => Math.min(src.dims[a] - 1, Math.ceil(max[a]) + pad)) as Vec3
   if (lo.some((v, a) => v > hi[a])) return null

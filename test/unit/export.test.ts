@@ -11,6 +11,7 @@ import dcmjs from 'dcmjs'
 import { generatePhantom } from '../../src-main/volumes/phantom.js'
 import { readCt, readLabels } from '../../src-main/volumes/read.js'
 import { readNrrd } from '../../src-main/volumes/nrrd.js'
+import { valueBounds } from '../../src-main/volumes/mask.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
 import { rasAffine, sameGrid, worldToIndex, rotationMatrix, mat3Mul } from '../../src-main/volumes/geometry.js'
 import type { CtVolume, LabelVolume, Mat3, Vec3 } from '../../src-main/volumes/volume.js'
@@ -275,6 +276,8 @@ describe('Slicer .seg.nrrd', () => {
     expect(field('Segment0_LabelValue')).toBe('1')
     expect(field('Segment0_Layer')).toBe('0')
     expect(field('Segment0_Color')).toBe('0.866667 0.509804 0.396078')
+    const liver = valueBounds(input.labels.data, input.labels.dims, 1)!
+    expect(field('Segment0_Extent')).toBe(`${liver.min[0]} ${liver.max[0]} ${liver.min[1]} ${liver.max[1]} ${liver.min[2]} ${liver.max[2]}`)
     expect(field('Segment2_Name')).toBe('spleen') // absent, still listed
     expect(field('Segment2_Extent')).toBe('0 -1 0 -1 0 -1')
     expect(field('Segment4_Name')).toBe('liver lesion')
