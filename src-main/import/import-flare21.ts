@@ -98,9 +98,46 @@ function fileRecord(root: string, file: string) {
   return { file: relative(root, file), bytes: statSync(file).size, sha256: sha256File(file) }
 }
 
-/** The card of an imported model: the original's inference settings (inference/inference.py). */
-export function flare21Card(id: string, source: Record<string, unknown>, partial: boolean): ModelCard {
+/**
+ * The FLARE21 SCN's stage parameters: the original's inference settings (inference/inference.py).
+ * The synthetic test model (test/fixtures/synthetic-scn.ts) uses them too, with its own file names.
+ */
+export function flare21Stages(files: Record<NetworkKind, string> = ONNX_FILE): ModelCard['stages'] {
   const norm = { type: 'clip-scale' as const, scale: 2048, min: -1, max: 1 }
+  return {
+    localization: {
+      file: files.localization,
+      spacing: [6, 6, 6] as [number, number, number],
+      validSizes: { x: [32, 48, 64, 80], y: [32, 48, 64, 80], z: Array.from({ length: 15 }, (_, i) => 32 + 16 * i) },
+      normalization: norm,
+      padValue: -1024,
+      // inference.py: localization_sigma_tf = 0.0 (training smoothed with sigma 3; inference does not)
+      smoothingSigmaMm: 0,
+      resampling: 'area' as const,
+      inputName: 'image',
+      outputName: 'probs',
+      foregroundChannel: 1,
+      marginMm: 10,
+      // the original labels a voxel foreground when logit1 > logit0, i.e. softmax p1 > 0.5
+      foregroundThreshold: 0.5,
+    },
+    segmentation: {
+      file: files.segmentation,
+      spacing: [2, 2, 2] as [number, number, number],
+      validSizes: { x: [32, 64, 96, 128, 160], y: [32, 64, 96, 128], z: [32, 64, 96, 128, 160] },
+      normalization: norm,
+      // crop_and_pad_with_bbox pads the cropped CT with pad_image's default 0 (HU), not -1024
+      padValue: 0,
+      smoothingSigmaMm: 1,
+      resampling: 'area' as const,
+      inputName: 'image',
+      outputName: 'probs',
+    },
+  }
+}
+
+/** The card of an imported model (its stages: flare21Stages). */
+export function flare21Card(id: string, source: Record<string, unknown>, partial: boolean): ModelCard {
   const card = {
     id,
     version: '1.0.0',
@@ -110,36 +147,7 @@ export function flare21Card(id: string, source: Record<string, unknown>, partial
     license: 'GPL-3.0',
     trainingData: 'FLARE21 training set (361 abdominal CTs; liver, kidneys, spleen, pancreas), as published by the authors',
     labels: FLARE_LABELS.map((l) => ({ ...l, color: [...l.color] as [number, number, number], snomed: { ...l.snomed } })),
-    stages: {
-      localization: {
-        file: ONNX_FILE.localization,
-        spacing: [6, 6, 6] as [number, number, number],
-        validSizes: { x: [32, 48, 64, 80], y: [32, 48, 64, 80], z: Array.from({ length: 15 }, (_, i) => 32 + 16 * i) },
-        normalization: norm,
-        padValue: -1024,
-        // inference.py: localization_sigma_tf = 0.0 (training smoothed with sigma 3; inference does not)
-        smoothingSigmaMm: 0,
-        resampling: 'area' as const,
-        inputName: 'image',
-        outputName: 'probs',
-        foregroundChannel: 1,
-        marginMm: 10,
-        // the original labels a voxel foreground when logit1 > logit0, i.e. softmax p1 > 0.5
-        foregroundThreshold: 0.5,
-      },
-      segmentation: {
-        file: ONNX_FILE.segmentation,
-        spacing: [2, 2, 2] as [number, number, number],
-        validSizes: { x: [32, 64, 96, 128, 160], y: [32, 64, 96, 128], z: [32, 64, 96, 128, 160] },
-        normalization: norm,
-        // crop_and_pad_with_bbox pads the cropped CT with pad_image's default 0 (HU), not -1024
-        padValue: 0,
-        smoothingSigmaMm: 1,
-        resampling: 'area' as const,
-        inputName: 'image',
-        outputName: 'probs',
-      },
-    },
+    stages: flare21Stages(),
     metrics: [],
     training: {
       framework: 'TensorFlow 2 / Keras, mixed float16 (weights stored float32)',
