@@ -3,14 +3,14 @@
  * can list series, check modality, ordering, gaps and duplicates ourselves and explain problems;
  * pixels are decoded by itk-wasm (GDCM), which handles the compressed transfer syntaxes.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 
 // dcmjs logs every unknown private VR at warn level; the user cannot act on that.
 dcmjs.log?.setLevel?.('error')
 import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
-import { VolumeError, checkSize } from './errors.js'
+import { VolumeError, checkSize, statInput } from './errors.js'
 import { cross, dot } from './geometry.js'
 import { volumeFromItkImage } from './itk.js'
 import type { Mat3, Vec3, Volume } from './volume.js'
@@ -125,13 +125,7 @@ function checkPixelDataComplete(file: string, buf: Buffer): void {
 }
 
 function scanFolder(folder: string): { slices: DicomSlice[]; skipped: number } {
-  let st
-  try {
-    st = statSync(folder)
-  } catch {
-    throw new VolumeError('not-found', folder, 'the folder does not exist or cannot be read')
-  }
-  const files = st.isDirectory() ? listFiles(folder) : [folder]
+  const files = statInput(folder, 'folder').isDirectory() ? listFiles(folder) : [folder]
   const slices: DicomSlice[] = []
   let skipped = 0
   for (const f of files) {

@@ -2,6 +2,8 @@
  * Typed errors for everything a user can feed us. The message always starts with the file (or
  * folder) and then says the problem in plain words, because it is shown to the user as is.
  */
+import { statSync, type Stats } from 'node:fs'
+
 export type VolumeErrorCode =
   | 'not-found'
   | 'empty-file'
@@ -30,6 +32,18 @@ export class VolumeError extends Error {
     this.name = 'VolumeError'
     this.code = code
     this.file = file
+  }
+}
+
+/**
+ * statSync of a path the user gave us, or the not-found VolumeError naming it (`what`: "file",
+ * "folder", "file or folder"): every reader starts with this check.
+ */
+export function statInput(path: string, what = 'file'): Stats {
+  try {
+    return statSync(path)
+  } catch {
+    throw new VolumeError('not-found', path, `the ${what} does not exist or cannot be read`)
   }
 }
 

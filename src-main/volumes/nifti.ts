@@ -6,8 +6,8 @@
  * for every way a file can be broken.
  */
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { readFileSync, statSync } from 'node:fs'
-import { VolumeError, checkSize } from './errors.js'
+import { readFileSync } from 'node:fs'
+import { VolumeError, checkSize, statInput } from './errors.js'
 import { geometryFromAffine, indexToWorldAffine, mat3Det, type Affine } from './geometry.js'
 import type { Geometry, Mat3, Vec3, Volume, VoxelArray } from './volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
@@ -141,12 +141,7 @@ function rasToLps(a: Affine): Affine {
 }
 
 export function readNifti(file: string): Volume {
-  let st
-  try {
-    st = statSync(file)
-  } catch {
-    throw new VolumeError('not-found', file, 'the file does not exist or cannot be read')
-  }
+  const st = statInput(file)
   if (st.size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
   const buf = decompress(file, readFileSync(file))
   const h = parseHeader(file, buf)

@@ -3,21 +3,15 @@
  * the key/value fields Slicer reads from .seg.nrrd files and keep geometry at full double precision.
  */
 import { gzipSync } from 'node:zlib'
-import { statSync } from 'node:fs'
 import { readImageNode } from '@itk-wasm/image-io'
-import { VolumeError } from './errors.js'
+import { VolumeError, statInput } from './errors.js'
 import { column } from './geometry.js'
 import { narrowVoxels, volumeFromItkImage } from './itk.js'
 import type { Volume } from './volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
 export async function readItkFile(file: string, formatName: string): Promise<Volume> {
-  let size: number
-  try {
-    size = statSync(file).size
-  } catch {
-    throw new VolumeError('not-found', file, 'the file does not exist or cannot be read')
-  }
+  const size = statInput(file).size
   if (size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
   let img
   try {

@@ -1,6 +1,6 @@
 /** One entry point for opening any volume the product supports, by path. */
 import { statSync } from 'node:fs'
-import { VolumeError } from './errors.js'
+import { VolumeError, statInput } from './errors.js'
 import { readNifti, writeNifti } from './nifti.js'
 import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
@@ -10,13 +10,7 @@ import type { CtVolume, LabelVolume, Volume } from './volume.js'
 export type VolumeFormat = 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
 
 export function detectFormat(path: string): VolumeFormat {
-  let st
-  try {
-    st = statSync(path)
-  } catch {
-    throw new VolumeError('not-found', path, 'the file or folder does not exist or cannot be read')
-  }
-  if (st.isDirectory()) return 'dicom'
+  if (statInput(path, 'file or folder').isDirectory()) return 'dicom'
   const p = path.toLowerCase()
   if (p.endsWith('.nii') || p.endsWith('.nii.gz')) return 'nifti'
   if (p.endsWith('.nrrd') || p.endsWith('.nhdr')) return 'nrrd'
