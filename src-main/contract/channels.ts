@@ -19,6 +19,7 @@ export const CHANNEL_NAMES = [
   'cases.list',
   'cases.create',
   'cases.open',
+  'cases.get',
   'cases.setStatus',
   'cases.review',
   'export.run',

@@ -237,6 +237,17 @@ export const ListModelsResultSchema = z.object({
 // cases (workspace) — delegates to src-main/cases
 
 export const CaseStatusSchema = z.enum(['todo', 'in-progress', 'reviewed', 'flagged'])
+/** Review of one organ (label value) of a case: who approved or flagged it, when, and why. */
+export const OrganReviewStateSchema = z.object({
+  value: z.number().int().min(1).max(255),
+  state: z.enum(['pending', 'approved', 'flagged']),
+  reviewer: z.string().optional(),
+  comment: z.string().max(2000).optional(),
+  at: z.string().optional(),
+  /** why a former approval was withdrawn (the organ was edited after it) */
+  note: z.string().optional(),
+})
+export type OrganReviewState = z.infer<typeof OrganReviewStateSchema>
 export const CaseSummarySchema = z.object({
   caseId: IdSchema,
   name: z.string(),
@@ -250,6 +261,9 @@ export const CaseSummarySchema = z.object({
   reviewers: z.array(z.string()),
   /** set while another process has the case open */
   lockedBy: z.string().optional(),
+  /** every organ to review, in value order; on answers about one case (get, open, create,
+   *  setStatus, review), not in the list */
+  organs: z.array(OrganReviewStateSchema).optional(),
 })
 export type CaseSummary = z.infer<typeof CaseSummarySchema>
 export const ListCasesResultSchema = z.object({

@@ -84,6 +84,8 @@ export const CONTRACT = {
     list: json(S.Empty, S.ListCasesResultSchema),
     create: json(S.CreateCaseRequestSchema, S.CaseSummarySchema),
     open: json(S.CaseRefSchema, S.OpenCaseResultSchema),
+    /** one case with its per-organ review; pending edits of the case are saved first */
+    get: json(S.CaseRefSchema, S.CaseSummarySchema),
     setStatus: json(S.SetCaseStatusRequestSchema, S.CaseSummarySchema),
     review: json(S.ReviewRequestSchema, S.CaseSummarySchema),
   },

@@ -270,6 +270,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
         }
         return { case: await cases.summary(caseId), volume: v.summary }
       },
+      get: ({ caseId }) => cases.get(caseId),
       setStatus: ({ caseId, status, comment }) => cases.setStatus(caseId, status, comment),
       review: ({ caseId, value, action, reviewer, comment }) => cases.review(caseId, value, action, reviewer, comment),
     },

@@ -5,8 +5,8 @@
  */
 import { userInfo } from 'node:os'
 import { ContractError } from '../contract/errors.js'
-import type { CaseSummary as CaseSummaryDto, LabelClassDto } from '../contract/schemas.js'
-import { Workspace, type CaseSession, type CaseSummary } from '../cases/index.js'
+import type { CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState } from '../contract/schemas.js'
+import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseSummary, type LabelTable } from '../cases/index.js'
 import { exportCase, exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
 import { FLARE_LABELS } from '../labels.js'
 import { geometryOf } from '../volumes/volume.js'
@@ -20,7 +20,23 @@ export function currentUser(): string {
   }
 }
 
-export function caseDto(c: CaseSummary): CaseSummaryDto {
+/** Every organ to review (the same items that decide "reviewed") with its review, pending if none. */
+export function organReviews(c: Pick<CaseFile, 'labelStats' | 'review'>, table: LabelTable): OrganReviewState[] {
+  return reviewItems(c, table).map((value) => {
+    const r = c.review[String(value)]
+    if (!r) return { value, state: 'pending' }
+    return {
+      value,
+      state: r.state,
+      ...(r.reviewer ? { reviewer: r.reviewer } : {}),
+      ...(r.comment ? { comment: r.comment } : {}),
+      ...(r.at ? { at: r.at } : {}),
+      ...(r.note ? { note: r.note } : {}),
+    }
+  })
+}
+
+export function caseDto(c: CaseSummary, organs?: OrganReviewState[]): CaseSummaryDto {
   return {
     caseId: c.id,
     name: c.name,
@@ -32,6 +48,7 @@ export function caseDto(c: CaseSummary): CaseSummaryDto {
     toReview: c.toReview,
     reviewers: c.reviewers,
     ...(c.lockedBy ? { lockedBy: c.lockedBy } : {}),
+    ...(organs ? { organs } : {}),
   }
 }
 
@@ -62,12 +79,24 @@ export class WorkspaceService {
 
   async list(): Promise<{ cases: CaseSummaryDto[]; problems: string[] }> {
     const r = await (await this.workspace()).listCases({ sort: 'name' })
-    return { cases: r.cases.map(caseDto), problems: r.problems }
+    return { cases: r.cases.map((c) => caseDto(c)), problems: r.problems }
   }
 
   async summary(caseId: string): Promise<CaseSummaryDto> {
     const ws = await this.workspace()
-    return caseDto(ws.summarise(await ws.readCase(caseId)))
+    const c = await ws.readCase(caseId)
+    return caseDto(ws.summarise(c), organReviews(c, ws.labelTable))
+  }
+
+  /** One case as it stands after the user's latest edits: pending autosaves are written first, so
+   *  an organ edited after its approval already shows "pending". */
+  async get(caseId: string): Promise<CaseSummaryDto> {
+    await this.flushCase(caseId)
+    return this.summary(caseId)
+  }
+
+  private async flushCase(caseId: string): Promise<void> {
+    for (const s of this.sessions.values()) if (s.id === caseId) await s.flush()
   }
 
   /** Make an open volume a case: its current labels and prediction go into the workspace. */
@@ -126,7 +155,7 @@ export class WorkspaceService {
   async review(caseId: string, value: number, action: 'approve' | 'flag' | 'reset', reviewer: string, comment?: string): Promise<CaseSummaryDto> {
     const ws = await this.workspace()
     // reviews judge what is on disk: write pending edits first
-    for (const s of this.sessions.values()) if (s.id === caseId) await s.flush()
+    await this.flushCase(caseId)
     if (action === 'approve') await ws.approveOrgan(caseId, value, reviewer, comment)
     else if (action === 'flag') {
       if (!comment?.trim()) throw new ContractError('bad-request', `cases.review: flagging an organ needs a comment saying what is wrong`)
