@@ -3,8 +3,8 @@
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
 import { pickClient } from './api/index.js'
-import { NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ScnClient, type Vec3 } from './api/types.js'
-import { casesStore } from './store/cases-store.js'
+import { NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ReviewAction, type ScnClient, type Vec3 } from './api/types.js'
+import { casesStore, saveReviewer } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
 import { PatchBuilder } from './editing/patch.js'
@@ -99,6 +99,11 @@ export class Workstation {
     try {
       await this.client.saveLabels(c.caseId, gridToArray(this.session.grid))
       viewerStore.setState({ save: 'saved', saveError: null })
+      // an edit can withdraw an approval (the host resets an edited organ to pending): show it
+      if (casesStore.getState().openCaseId) {
+        await this.refreshOpenCase()
+        void this.refreshCases()
+      }
     } catch (e) {
       viewerStore.setState({ save: 'error', saveError: plainMessage(e, 'Saving the labels failed') })
     }
@@ -160,6 +165,7 @@ export class Workstation {
       const s = await this.client.createCase(c.caseId, name)
       casesStore.setState({ openCaseId: s.caseId, error: null })
       await this.refreshCases()
+      await this.refreshOpenCase()
     } catch (e) {
       casesStore.setState({ error: plainMessage(e, 'The case could not be created') })
     }
@@ -194,6 +200,69 @@ export class Workstation {
       await this.refreshCases()
     } catch (e) {
       casesStore.setState({ error: plainMessage(e, 'The status could not be changed') })
+    }
+  }
+
+  // ---- review (radiologists): per-organ approve / flag of the open workspace case -------------
+
+  /** The open case's per-organ review as the host has it (after the host saved pending edits). */
+  async refreshOpenCase(): Promise<void> {
+    const id = casesStore.getState().openCaseId
+    if (!id || this.client.kind === 'demo') {
+      casesStore.setState({ openCase: null })
+      return
+    }
+    try {
+      const s = await this.client.getCase(id)
+      if (casesStore.getState().openCaseId === id) casesStore.setState({ openCase: s })
+    } catch (e) {
+      casesStore.setState({ reviewError: plainMessage(e, 'The review state could not be read') })
+    }
+  }
+
+  /** Approve or flag an organ. Asks for the reviewer's name the first time, and for a comment to flag. */
+  async review(value: number, action: ReviewAction): Promise<void> {
+    const reviewer = casesStore.getState().reviewer
+    if (!reviewer) return casesStore.setState({ reviewPrompt: { kind: 'name', value, action }, reviewError: null })
+    if (action === 'flag') return casesStore.setState({ reviewPrompt: { kind: 'comment', value }, reviewError: null })
+    await this.sendReview(value, action, reviewer)
+  }
+
+  /** The user's answer to the open prompt; null cancels it. */
+  async answerReviewPrompt(text: string | null): Promise<void> {
+    const p = casesStore.getState().reviewPrompt
+    if (!p) return
+    if (text === null) return casesStore.setState({ reviewPrompt: null, reviewError: null })
+    if (!text.trim()) {
+      return casesStore.setState({ reviewError: p.kind === 'name' ? 'Type your name: it is recorded with every review.' : 'Say what is wrong with this organ: a flag needs a comment.' })
+    }
+    casesStore.setState({ reviewPrompt: null, reviewError: null })
+    if (p.kind === 'name') {
+      saveReviewer(text)
+      if (p.value !== undefined && p.action) await this.review(p.value, p.action)
+      return
+    }
+    await this.sendReview(p.value, 'flag', casesStore.getState().reviewer!, text.trim())
+  }
+
+  /** Forget the remembered reviewer name; the next review asks again. */
+  changeReviewer(): void {
+    casesStore.setState({ reviewPrompt: { kind: 'name' }, reviewError: null })
+  }
+
+  private async sendReview(value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<void> {
+    const id = casesStore.getState().openCaseId
+    if (!id) return
+    casesStore.setState({ reviewBusy: value })
+    try {
+      await this.saveNow() // the reviewer judges what is on screen: the host gets it first
+      const s = await this.client.reviewOrgan(id, value, action, reviewer, comment)
+      casesStore.setState({ openCase: s, reviewError: null })
+      await this.refreshCases()
+    } catch (e) {
+      casesStore.setState({ reviewError: plainMessage(e, 'The review could not be saved') })
+    } finally {
+      casesStore.setState({ reviewBusy: null })
     }
   }
 
@@ -236,8 +305,9 @@ export class Workstation {
       const { rows, opacity, style } = labelsStore.getState()
       this.viewer.setLabelAppearance(rows, opacity, style)
       editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
-      casesStore.setState({ openCaseId: c.workspaceCaseId ?? null })
+      casesStore.setState({ openCaseId: c.workspaceCaseId ?? null, openCase: null, reviewPrompt: null, reviewError: null })
       if (this.client.kind !== 'demo') void this.refreshCases()
+      void this.refreshOpenCase()
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {

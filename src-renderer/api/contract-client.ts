@@ -8,7 +8,7 @@ import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
 import type { ScnBridge } from '../../src-main/contract/wire.js'
-import { NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type OrganReview, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -83,6 +83,14 @@ export class ContractScnClient implements ScnClient {
 
   async setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary> {
     return summary(await call(() => this.api.cases.setStatus({ caseId, status, ...(comment ? { comment } : {}) })))
+  }
+
+  async getCase(caseId: string): Promise<CaseSummary> {
+    return summary(await call(() => this.api.cases.get({ caseId })))
+  }
+
+  async reviewOrgan(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummary> {
+    return summary(await call(() => this.api.cases.review({ caseId, value, action, reviewer, ...(comment ? { comment } : {}) })))
   }
 
   async openPath(path: string, seriesUid?: string): Promise<LoadedCase> {
@@ -171,8 +179,8 @@ export class ContractScnClient implements ScnClient {
   }
 }
 
-function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string }): CaseSummary {
-  return { caseId: c.caseId, name: c.name, status: c.status, approved: c.approved, toReview: c.toReview, lockedBy: c.lockedBy }
+function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string; organs?: OrganReview[] }): CaseSummary {
+  return { caseId: c.caseId, name: c.name, status: c.status, approved: c.approved, toReview: c.toReview, lockedBy: c.lockedBy, ...(c.organs ? { organs: c.organs } : {}) }
 }
 
 function plain(e: unknown): Error {

@@ -30,6 +30,14 @@ export class DemoClient implements ScnClient {
     throw new PlainError('Demo mode has no workspace.')
   }
 
+  async getCase(): Promise<CaseSummary> {
+    throw new PlainError('Demo mode has no workspace.')
+  }
+
+  async reviewOrgan(): Promise<CaseSummary> {
+    throw new PlainError('Demo mode has no workspace: review needs a case kept in a workspace ("npm run serve").')
+  }
+
   async launchPath(): Promise<string | null> {
     return null
   }

@@ -49,6 +49,20 @@ export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
 
 export type CaseStatus = 'todo' | 'in-progress' | 'reviewed' | 'flagged'
 
+export type ReviewState = 'pending' | 'approved' | 'flagged'
+export type ReviewAction = 'approve' | 'flag' | 'reset'
+
+/** A radiologist's verdict on one organ of a case. */
+export interface OrganReview {
+  value: number
+  state: ReviewState
+  reviewer?: string
+  comment?: string
+  at?: string
+  /** why an approval was withdrawn (the organ was edited after it) */
+  note?: string
+}
+
 export interface CaseSummary {
   caseId: string
   name: string
@@ -57,6 +71,8 @@ export interface CaseSummary {
   approved: number
   toReview: number
   lockedBy?: string
+  /** per-organ review; present on answers about one case (getCase, reviewOrgan) */
+  organs?: OrganReview[]
 }
 
 export interface ScnClient {
@@ -68,6 +84,10 @@ export interface ScnClient {
   /** keeps the open volume as a case of the workspace (labels autosave into it) */
   createCase(volumeId: string, name?: string): Promise<CaseSummary>
   setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary>
+  /** one workspace case with its per-organ review (the host saves pending edits first) */
+  getCase(caseId: string): Promise<CaseSummary>
+  /** approve / flag (comment required) / reset one organ of a workspace case */
+  reviewOrgan(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummary>
   /** the path the host was launched with (`serve <path>`), if any: opened first */
   launchPath(): Promise<string | null>
   /** opens a CT file or DICOM folder on the host's machine; a folder with several series rejects

@@ -7,6 +7,7 @@ import { viewerStore } from '../store/viewer-store.js'
 import { useStore } from '../store/use-store.js'
 import { KEYMAP, describeBinding, type Action, type Binding } from '../keymap.js'
 import { WINDOW_PRESETS } from '../viewer/presets.js'
+import type { OrganReview } from '../api/types.js'
 
 export { TOOL_NAMES, WINDOW_PRESETS }
 
@@ -72,4 +73,14 @@ export function fmt(n: number | null | undefined, digits = 1): string {
 
 export function rgb(c: readonly number[]): string {
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`
+}
+
+/** Tooltip of an organ's review state: who, when, why. */
+export function reviewTitle(o: OrganReview): string {
+  const who = o.reviewer ? ` by ${o.reviewer}` : ''
+  const when = o.at ? ` at ${new Date(o.at).toLocaleString()}` : ''
+  const parts = [`${o.state}${who}${when}`]
+  if (o.comment) parts.push(`"${o.comment}"`)
+  if (o.note) parts.push(o.note)
+  return parts.join(' — ')
 }
