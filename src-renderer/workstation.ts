@@ -100,10 +100,9 @@ export class Workstation {
       await this.client.saveLabels(c.caseId, gridToArray(this.session.grid))
       viewerStore.setState({ save: 'saved', saveError: null })
       // an edit can withdraw an approval (the host resets an edited organ to pending): show it
-      if (casesStore.getState().openCaseId) {
-        await this.refreshOpenCase()
-        void this.refreshCases()
-      }
+      // (awaited: callers such as setCaseStatus report their own errors after this, which a late
+      // list refresh would otherwise clear)
+      if (casesStore.getState().openCaseId) await Promise.all([this.refreshOpenCase(), this.refreshCases()])
     } catch (e) {
       viewerStore.setState({ save: 'error', saveError: plainMessage(e, 'Saving the labels failed') })
     }
