@@ -4,6 +4,7 @@
  * HTTP, IPC or JSON. Volumes are bytes plus geometry, never JSON arrays.
  */
 import type { LabelClass } from '../../src-main/labels.js'
+import type { SeriesInfo } from '../../src-main/contract/schemas.js'
 
 export type Vec3 = [number, number, number]
 /** Row-major 3x3 (LPS); column j is the direction of index axis j — same convention as src-main/volumes. */
@@ -116,14 +117,8 @@ export interface ScnClient {
   saveLabels(caseId: string, labels: Uint8Array): Promise<void>
 }
 
-export interface SeriesChoice {
-  seriesUid: string
-  description: string
-  modality: string
-  sliceCount: number
-  rows: number
-  columns: number
-}
+/** One series of a DICOM folder, as the contract describes it. */
+export type SeriesChoice = SeriesInfo
 
 /** A DICOM folder holds several series: the user chooses one. */
 export class NeedsSeries extends Error {

@@ -1,17 +1,9 @@
 /** Organ statistics as computed by the stats worker (plain numbers). */
 import { createStore } from 'zustand/vanilla'
+import type { LabelFigures } from '../stats/stats-math.js'
 
-export interface OrganStats {
-  value: number
-  voxels: number
-  volumeMl: number
-  meanHu: number | null
-  stdHu: number | null
-  /** against the prediction; null when there is no prediction */
-  added: number | null
-  removed: number | null
-  dice: number | null
-}
+/** One organ's figures; added/removed/Dice are against the prediction (null without one). */
+export type OrganStats = LabelFigures
 
 export interface StatsState {
   byValue: Record<number, OrganStats>
