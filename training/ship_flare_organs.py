@@ -44,6 +44,7 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--held-out-phantoms', type=int, default=3)
+    ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     loc, seg = LocalizationNet(), SpatialConfigurationNet(4)
@@ -71,12 +72,12 @@ def main():
         args = ck['args']
         return {'iterations': ck['iteration'], 'seconds': round(ck.get('extra', {}).get('seconds', 0)), 'crop': args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'seed': args['seed'], 'threads': args['threads'],
-                'lr': args['lr'], 'ema': args['ema']}
+                'lr': args['lr'], 'ema': args['ema'], 'init': args.get('init', 'pytorch')}
 
     card = build_card(
         'scn-flare-organs', '0.1.0',
         'FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio '
-        'on CPU for about 1.5 hours from ONE real CT plus synthetic phantoms. A demonstration-grade starting point: expect '
+        'on a shared 2-core CPU for under 1.5 hours from ONE real CT plus synthetic phantoms. A demonstration-grade starting point: expect '
         'rough masks on real scans; correct them in the workstation and retrain on the exported dataset (training/README.md).',
         'Apache-2.0',
         'One real CT: TotalSegmentator example_ct.nii.gz (Apache-2.0) with its TotalSegmentator fast-model labels (automatic, '
@@ -90,6 +91,7 @@ def main():
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
             'losses': 'generalized Dice (merged output) + sigmoid cross-entropy (local, spatial); localization: generalized Dice + softmax cross-entropy',
             'augmentation': 'translation 20 mm, rotation 0.35 rad, scale 0.2 (+0.1 per axis), elastic 8^3 grid (<=15 mm), intensity shift/scale 0.2',
+            'history': a.history,
             'caveats': 'Far fewer iterations than the authors\' 100,000 on a GPU, and a single real training case: held-out numbers are on '
                        'synthetic phantoms only; no independent real CT with manual labels was available to measure generalisation.',
         },
