@@ -28,14 +28,14 @@ from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
 from scn.phantom import generate_phantom  # noqa: E402
 
 
-def run_evaluation(loc, seg, cases, tolerance=1.0):
-    """cases: [(dataset name, Case)] -> (model-card metrics, per-case report)."""
+def run_evaluation(loc, seg, cases, tolerance=1.0, seg_spacing=2.0):
+    """cases: [(dataset name, Case)] -> (model-card metrics, per-case report); seg_spacing as the card's."""
     organs = seg.num_labels - 1
     per_ds = {}
     report = []
     for ds, case in cases:
         t = time.time()
-        pred = segment(loc, seg, case)
+        pred = segment(loc, seg, case, seg_spacing)
         m = evaluate(pred, case.labels, case.spacing, range(1, organs + 1), tolerance)
         secs = time.time() - t
         report.append({'dataset': ds, 'case': case.name, 'seconds': round(secs, 1), 'metrics': {FLARE_LABELS[k - 1]['name']: v for k, v in m.items()}})
@@ -61,6 +61,7 @@ def main():
     ap.add_argument('--case-map', action='append', default=[], help='DATASET=a:b,... label map for the --case entries of one data set')
     ap.add_argument('--phantoms', action='append', default=[], help='DATASET:FIRST_SEED:COUNT python phantoms')
     ap.add_argument('--tolerance', type=float, default=1.0)
+    ap.add_argument('--seg-spacing', type=float, help="segmentation spacing in mm (default: the model card's, else 2)")
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--out', help='write the metrics JSON here')
     a = ap.parse_args()
@@ -87,7 +88,10 @@ def main():
             im, lb, sp = generate_phantom(s)
             cases.append((ds, Case(f'phantom{s}', im.astype(np.float32), lb, sp)))
 
-    metrics, report = run_evaluation(loc, seg, cases, a.tolerance)
+    seg_spacing = a.seg_spacing
+    if seg_spacing is None and a.model:
+        seg_spacing = json.load(open(os.path.join(a.model, 'model.json')))['stages']['segmentation']['spacing'][0]
+    metrics, report = run_evaluation(loc, seg, cases, a.tolerance, seg_spacing or 2.0)
     out = {'metrics': metrics, 'cases': report}
     if a.out:
         json.dump(out, open(a.out, 'w'), indent=2)

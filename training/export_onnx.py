@@ -62,8 +62,9 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
     _export(exp, path, (32, 32, 32))
 
 
-def stage_cards() -> Dict[str, dict]:
-    """Preprocessing contract of the FLARE21 SCN (DESIGN.md §3; localization/main.py, scn/main.py)."""
+def stage_cards(seg_spacing: float = 2.0) -> Dict[str, dict]:
+    """Preprocessing contract of the FLARE21 SCN (DESIGN.md §3; localization/main.py, scn/main.py).
+    seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm)."""
     norm = {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
     return {
         'localization': {
@@ -75,9 +76,9 @@ def stage_cards() -> Dict[str, dict]:
             'inputName': 'image', 'outputName': 'probs', 'foregroundChannel': 1, 'marginMm': 10,
         },
         'segmentation': {
-            'file': 'segmentation.onnx', 'spacing': [2, 2, 2],
+            'file': 'segmentation.onnx', 'spacing': [seg_spacing] * 3,
             'validSizes': {'x': [32, 64, 96, 128, 160], 'y': [32, 64, 96, 128], 'z': [32, 64, 96, 128, 160]},
-            'normalization': norm, 'padValue': -1024, 'smoothingSigmaMm': 1,
+            'normalization': norm, 'padValue': -1024, 'smoothingSigmaMm': seg_spacing / 2,
             # training samples the smoothed CT trilinearly (scn/data.py), so the engine should too
             'resampling': 'linear',
             'inputName': 'image', 'outputName': 'probs',
@@ -87,10 +88,10 @@ def stage_cards() -> Dict[str, dict]:
 
 def build_card(model_id: str, version: str, description: str, license_: str, training_data: str,
                labels: Optional[List[dict]] = None, metrics: Optional[list] = None,
-               training: Optional[dict] = None, source: Optional[dict] = None) -> dict:
+               training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0) -> dict:
     card = {
         'id': model_id, 'version': version, 'description': description, 'license': license_,
-        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(),
+        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing),
         'metrics': metrics or [],
     }
     if training is not None:
@@ -149,7 +150,8 @@ def main(argv=None) -> int:
         ck = load_weights(a.checkpoint_seg, seg := SpatialConfigurationNet(organs), not a.no_ema)
         load_weights(a.checkpoint_loc, loc, not a.no_ema)
         card = build_card('scn-custom', '0.1.0', 'SCN trained with SCN Studio training/train.py', 'Apache-2.0',
-                          str(ck.get('args', {}).get('data', 'unknown')), labels=labels)
+                          str(ck.get('args', {}).get('data', 'unknown')), labels=labels,
+                          seg_spacing=float(ck.get('args', {}).get('spacing', 2.0)))
     if a.card_extra:
         card.update(json.load(open(a.card_extra)))
     write_model_folder(loc, seg, a.out, card)

@@ -45,6 +45,8 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--held-out-phantoms', type=int, default=3)
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
+    ap.add_argument('--ts-scales', default='', help='body scales of the TypeScript phantoms the runs trained on (comma list; empty: none)')
+    ap.add_argument('--description', default='', help="the card's description (write it after reading the measured metrics)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     loc, seg = LocalizationNet(), SpatialConfigurationNet(4)
@@ -56,6 +58,11 @@ def main():
     ts_dir = os.path.join(a.seg, 'ts-phantom')
     subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), ts_dir, '11'], check=True, cwd=os.path.join(HERE, '..'), stdout=subprocess.DEVNULL)
     seed_seg = ck_seg['args']['seed']
+    seg_spacing = float(ck_seg['args'].get('spacing', 2.0))
+    n_phantoms = ck_seg['args']['phantoms']
+    ts_scales = [x for x in a.ts_scales.split(',') if x]
+    ts_name = ('TypeScript phantom at body scale 1.0, the demo\'s anatomy (training saw this generator only at scales ' + ', '.join(ts_scales) + ')'
+               if ts_scales else 'held-out TypeScript phantom (src-main/volumes/phantom.ts, a generator training never used)')
     cases = [('training set: example_ct with TotalSegmentator-fast labels', load_case(ct, lab, TOTALSEGMENTATOR_TO_FLARE, 'example_ct'))]
     for i in range(2):
         im, lb, sp = generate_phantom(seed_seg * 1000 + i)
@@ -63,26 +70,26 @@ def main():
     for s in range(90000, 90000 + a.held_out_phantoms):
         im, lb, sp = generate_phantom(s)
         cases.append(('held-out python phantoms (unseen seeds)', Case(f'phantom{s}', im.astype('float32'), lb, sp)))
-    cases.append(('held-out TypeScript phantom (src-main/volumes/phantom.ts, a generator training never used)',
+    cases.append((ts_name,
                   load_case(os.path.join(ts_dir, 'ts_phantom_ct.nii.gz'), os.path.join(ts_dir, 'ts_phantom_labels.nii.gz'), None, 'ts-phantom-11')))
-    metrics, report = run_evaluation(loc, seg, cases, 1.0)
+    metrics, report = run_evaluation(loc, seg, cases, 1.0, seg_spacing)
     json.dump(report, open(os.path.join(a.seg, 'evaluation.json'), 'w'), indent=2)
 
     def run_info(ck):
         args = ck['args']
-        return {'iterations': ck['iteration'], 'seconds': round(ck.get('extra', {}).get('seconds', 0)), 'crop': args['size'],
+        return {'iterations': ck['iteration'], 'initialisedFrom': args.get('init_from') and os.path.basename(args['init_from'].rstrip('/')), 'seconds': round(ck.get('extra', {}).get('seconds', 0)), 'crop': args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'seed': args['seed'], 'threads': args['threads'],
                 'lr': args['lr'], 'ema': args['ema'], 'init': args.get('init', 'pytorch')}
 
     card = build_card(
         'scn-flare-organs', '0.1.0',
-        'FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio '
-        'on a shared 2-core CPU for under 1.5 hours from ONE real CT plus synthetic phantoms. A demonstration-grade starting point: expect '
-        'rough masks on real scans; correct them in the workstation and retrain on the exported dataset (training/README.md).',
+        a.description or ('FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio '
+                          'on a shared 2-core CPU from ONE real CT plus synthetic phantoms; see metrics.'),
         'Apache-2.0',
         'One real CT: TotalSegmentator example_ct.nii.gz (Apache-2.0) with its TotalSegmentator fast-model labels (automatic, '
         'not manual) mapped 5->1 liver, 2,3->2 kidney, 1->3 spleen, 7->4 pancreas; plus 24 synthetic SynthSeg-style phantoms '
-        '(training/scn/phantom.py), drawn for half the iterations.',
+        f'{n_phantoms} synthetic SynthSeg-style phantoms (training/scn/phantom.py), drawn for {round(100 * ck_seg["args"]["phantom_ratio"])} % of the iterations'
+        + (f'; and the TypeScript phantom generator (src-main/volumes/phantom.ts, the demo\'s anatomy) at body scales {", ".join(ts_scales)}.' if ts_scales else '.'),
         metrics=metrics,
         training={
             'hardware': f'CPU only: {cpu_name()}, 1 thread per stage (shared 2-core machine, nice 10); no GPU was available',
@@ -95,6 +102,7 @@ def main():
             'caveats': 'Far fewer iterations than the authors\' 100,000 on a GPU, and a single real training case: held-out numbers are on '
                        'synthetic phantoms only; no independent real CT with manual labels was available to measure generalisation.',
         },
+        seg_spacing=seg_spacing,
         source={'architecture': 'franzthaler/FLARE21-EfficientSCN (GPL-3.0 code; re-implemented, weights trained here)',
                 'code': 'training/ (train.py, export_onnx.py, ship_flare_organs.py)'},
     )

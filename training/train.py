@@ -132,7 +132,12 @@ def train(a) -> dict:
 
     organs = a.organs
     model = make_model(a.stage, organs)
-    if a.init == 'he':
+    if a.init_from:
+        # fine-tune a model folder (e.g. the shipped one, or your last export) instead of starting cold
+        from parity_reference import load_from_onnx
+        load_from_onnx(os.path.join(a.init_from, f'{a.stage}.onnx'), model)
+        print(f'initialised from {a.init_from}/{a.stage}.onnx', flush=True)
+    elif a.init == 'he':
         # the authors' he_initializer; PyTorch's default conv init (variance 1/(3 fan_in)) makes the
         # 20-conv-deep U-Nets start with nearly constant outputs and learn far more slowly
         he_init(model, seed=a.seed)
@@ -196,7 +201,8 @@ def train(a) -> dict:
             if a.stage == 'localization':
                 x, y = localization_sample(case, size, rng, aug)
             else:
-                x, y = sample(case, size, 2.0, segmentation_centre(case, size, 2.0, rng), rng, aug, 1.0)
+                # the CT is smoothed with sigma = spacing / 2 (1 mm at the authors' 2 mm) before sampling
+                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2)
         xt = torch.from_numpy(x)[None, None].to(device)
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
@@ -239,10 +245,13 @@ def parser():
     ap.add_argument('--phantoms', type=int, default=0, help='synthetic phantoms in the pool')
     ap.add_argument('--phantom-ratio', type=float, default=0.5, help='share of iterations drawn from phantoms')
     ap.add_argument('--size', default=None, help='crop size z,y,x (valid sizes; default 64 segmentation, 64 localization)')
+    ap.add_argument('--spacing', type=float, default=2.0,
+                    help='segmentation input spacing in mm (the authors: 2; coarser lets a CPU-sized crop cover the whole organ box)')
     ap.add_argument('--iterations', type=int, default=100000)
     ap.add_argument('--time-limit', type=float, default=0, help='minutes; stop (and checkpoint) after this')
     ap.add_argument('--lr', type=float, default=1e-4)
     ap.add_argument('--init', choices=['he', 'pytorch'], default='he', help='weight initialisation of a new run')
+    ap.add_argument('--init-from', help='model folder whose ONNX weights start a new run (fine-tuning)')
     ap.add_argument('--ema', type=float, default=0.999)
     ap.add_argument('--channel-dropout', type=float, default=0.1)
     ap.add_argument('--salt-pepper', type=float, default=0.01)

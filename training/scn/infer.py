@@ -43,13 +43,13 @@ def localize(net: LocalizationNet, case: Case, margin_mm: float = 10.0) -> Tuple
 
 
 @torch.no_grad()
-def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Labels on the case grid: SCN on the box at 2 mm, probabilities resampled back linearly, argmax."""
+def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np.ndarray, seg_spacing: float = 2.0) -> np.ndarray:
+    """Labels on the case grid: SCN on the box at seg_spacing (2 mm), probabilities resampled back linearly, argmax."""
     extent = hi - lo
-    spacing = _fit_spacing(extent, 2.0, SEG_VALID, 0.1)
+    spacing = _fit_spacing(extent, seg_spacing, SEG_VALID, 0.1)
     size = valid_size_for(extent, spacing, SEG_VALID)
     centre = (lo + hi) / 2
-    x, _ = sample(case, size, spacing, centre, np.random.default_rng(0), Augment.none(), 1.0)
+    x, _ = sample(case, size, spacing, centre, np.random.default_rng(0), Augment.none(), seg_spacing / 2)
     probs = net(torch.from_numpy(x)[None, None])[3][0].numpy()
     # case voxels inside the box -> network grid coordinates
     sp = np.array(case.spacing)
@@ -69,8 +69,8 @@ def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np
     return out
 
 
-def segment(loc: LocalizationNet, seg: SpatialConfigurationNet, case: Case) -> np.ndarray:
+def segment(loc: LocalizationNet, seg: SpatialConfigurationNet, case: Case, seg_spacing: float = 2.0) -> np.ndarray:
     loc.eval()
     seg.eval()
     lo, hi = localize(loc, case)
-    return segment_box(seg, case, lo, hi)
+    return segment_box(seg, case, lo, hi, seg_spacing)

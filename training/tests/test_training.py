@@ -104,3 +104,25 @@ def test_metrics_by_hand():
     assert nsd(a, b, (1, 1, 2), 1.5) == pytest.approx(40 / 56)
     r = evaluate(a.astype(np.uint8), b.astype(np.uint8) * 2, (2, 2, 2), [1, 2])
     assert r[1]['dice'] == 0 and r[1]['nsd'] == 0 and r[1]['volumeDiffMl'] == pytest.approx(64 * 8 / 1000)
+
+
+def test_fine_tuning_starts_from_a_model_folder_and_the_card_keeps_the_spacing(tmp_path):
+    pytest.importorskip('onnx')
+    from export_onnx import build_card, write_model_folder
+    from scn.networks import LocalizationNet, SpatialConfigurationNet
+    torch.manual_seed(3)
+    loc, seg = LocalizationNet(), SpatialConfigurationNet(4)
+    folder = str(tmp_path / 'model')
+    write_model_folder(loc, seg, folder, build_card('t', '0', '', 'Apache-2.0', 'none', seg_spacing=4.0))
+    card = json.load(open(os.path.join(folder, 'model.json')))
+    assert card['stages']['segmentation']['spacing'] == [4.0, 4.0, 4.0]
+    assert card['stages']['segmentation']['smoothingSigmaMm'] == 2.0  # spacing / 2, as 1 mm at 2 mm
+    assert card['stages']['localization']['spacing'] == [6, 6, 6]
+    # one step at a negligible rate: the run's weights are the folder's, not a fresh initialisation
+    out = str(tmp_path / 'run')
+    _run(['--smoke', '--stage', 'segmentation', '--iterations', '1', '--lr', '1e-12', '--threads', '2', '--seed', '1',
+          '--init-from', folder, '--spacing', '4', '--out', out, '--log-every', '100'])
+    ck = torch.load(os.path.join(out, 'checkpoint.pt'))
+    assert ck['args']['spacing'] == 4.0
+    for name, value in seg.state_dict().items():
+        assert torch.allclose(ck['model'][name], value, atol=1e-6), name
