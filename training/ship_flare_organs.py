@@ -46,6 +46,7 @@ def main():
     ap.add_argument('--held-out-phantoms', type=int, default=3)
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--ts-scales', default='', help='body scales of the TypeScript phantoms the runs trained on (comma list; empty: none)')
+    ap.add_argument('--version', default='0.2.0')
     ap.add_argument('--description', default='', help="the card's description (write it after reading the measured metrics)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -82,7 +83,7 @@ def main():
                 'lr': args['lr'], 'ema': args['ema'], 'init': args.get('init', 'pytorch')}
 
     card = build_card(
-        'scn-flare-organs', '0.1.0',
+        'scn-flare-organs', a.version,
         a.description or ('FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio '
                           'on a shared 2-core CPU from ONE real CT plus synthetic phantoms; see metrics.'),
         'Apache-2.0',

@@ -1,0 +1,81 @@
+/**
+ * The shipped default model (models/scn-flare-organs) through the real engine, as a user meets it:
+ * `scn-studio demo` (the README's main job) and `scn-studio segment` + `scn-studio evaluate` on the
+ * real example CT. The card's figures were measured with the PyTorch pipeline (training/); here the
+ * TypeScript engine must reproduce them, which fails if the card's preprocessing (spacing,
+ * smoothing, resampling, padding) and the engine drift apart, or if a weaker model is swapped in.
+ * Both are data the model trained on (example_ct) or a generator it trained on (the demo's
+ * phantom): they check the engine and the shipped file, not accuracy on unseen scans.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
+import { readModelCard } from '../../src-main/inference/model-card.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const SHIPPED = join(ROOT, 'models/scn-flare-organs')
+const exampleCt = sharedData('totalsegmentator/example_ct.nii.gz')
+const exampleSeg = sharedData('totalsegmentator/example_seg_fast_force_split.nii.gz')
+let home: string
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
+    encoding: 'utf8',
+    // an empty user folder: the default must come from the app's models/
+    env: { ...process.env, SCN_STUDIO_HOME: home },
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The card's Dice for an organ on the data set whose name starts with `dataset`. */
+function cardDice(organ: string, dataset: string): number {
+  const card = readModelCard(join(SHIPPED, 'model.json'))
+  const m = card.metrics.find((x) => x.name === 'dice' && x.organ === organ && x.dataset.startsWith(dataset))
+  if (!m) throw new Error(`the card has no Dice for ${organ} on "${dataset}..."`)
+  return m.value
+}
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'scn-shipped-'))
+})
+afterAll(() => {
+  if (home) rmSync(home, { recursive: true, force: true })
+})
+
+describe.skipIf(!existsSync(join(SHIPPED, 'model.json')))('the shipped model through the engine', () => {
+  it('`scn-studio demo` segments the demo abdomen with it and prints Dice close to its card', () => {
+    const out = join(home, 'demo')
+    const r = cli(['demo', '-o', out, '--device', 'cpu'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^model scn-flare-organs /m)
+    for (const f of ['demo-ct.nii.gz', 'demo-truth.nii.gz', 'demo-labels.nii.gz']) expect(existsSync(join(out, f)), f).toBe(true)
+    const dice: Record<string, number> = {}
+    for (const m of r.stdout.matchAll(/^(liver|kidney|spleen|pancreas)\s+[\d.]+ mL\s+[\d.]+ mL\s+([\d.]+)\s+[\d.]+$/gm)) dice[m[1]] = Number(m[2])
+    expect(Object.keys(dice).sort()).toEqual(['kidney', 'liver', 'pancreas', 'spleen'])
+    console.log(`demo Dice through the engine: ${JSON.stringify(dice)}`)
+    // the demo phantom is the card's "TypeScript phantom" case at another grid (2x2x3 mm, not 3 mm)
+    for (const organ of ['liver', 'kidney', 'spleen', 'pancreas']) {
+      expect(dice[organ], organ).toBeGreaterThan(cardDice(organ, 'TypeScript phantom') - 0.1)
+    }
+  }, 120_000)
+
+  it.skipIf(!exampleCt || !exampleSeg)(`reproduces the card's Dice on example_ct (${NEEDS_DATA})`, () => {
+    const pred = join(home, 'example_labels.nii.gz')
+    const seg = cli(['segment', exampleCt!, '-o', pred, '--device', 'cpu', '--json'])
+    expect(seg.code, seg.stderr).toBe(0)
+    expect(JSON.parse(seg.stdout).modelId).toBe('scn-flare-organs')
+    const ev = cli(['evaluate', pred, exampleSeg!, '--map', '5:1,2:2,3:2,1:3,7:4', '--json'])
+    expect(ev.code, ev.stderr).toBe(0)
+    const rows = JSON.parse(ev.stdout) as { organs: { name: string; dice: number }[] }
+    const dice = Object.fromEntries(rows.organs.map((o) => [o.name, o.dice]))
+    console.log(`example_ct Dice through the engine: ${JSON.stringify(dice)}`)
+    for (const organ of ['liver', 'kidney', 'spleen', 'pancreas']) {
+      expect(Math.abs(dice[organ] - cardDice(organ, 'training set: example_ct')), organ).toBeLessThan(0.05)
+    }
+  }, 120_000)
+})
