@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { generatePhantom } from '../volumes/phantom.js'
 import { writeNifti } from '../volumes/nifti.js'
 import { runScn, STAGES, type SegmentProgress } from '../inference/index.js'
+import { DEFAULT_MODEL_ID } from '../inference/models.js'
 import { evaluateLabels } from '../evaluation/metrics.js'
 import { FLARE_LABELS } from '../labels.js'
 import { userDataDir } from '../util/app-paths.js'
@@ -47,6 +48,13 @@ export function registerDemo(program: Command): void {
         lines.push(`${name.padEnd(10)} ${m.volumePredMl.toFixed(1).padStart(9)} mL ${m.volumeTruthMl.toFixed(1).padStart(9)} mL  ${m.dice.toFixed(3)}  ${m.nsd.toFixed(3)}`)
       }
       lines.push('', `labels: ${join(out, 'demo-labels.nii.gz')}`)
+      if (report.modelId === DEFAULT_MODEL_ID) {
+        // say plainly what these figures are worth: the shipped model saw this phantom family in training
+        lines.push(
+          `note: the shipped model was trained (on a CPU) with phantoms from this generator and one real CT, so these figures show the`,
+          `      workflow, not accuracy on your scans; its card lists what was measured where: scn-studio models --json`,
+        )
+      }
       process.stdout.write(lines.join('\n') + '\n')
     })
 }

@@ -31,6 +31,7 @@ export function registerModels(program: Command): void {
           default: e.card !== null && e.id === defaultId && e === entries.find((x) => x.card !== null && x.id === defaultId),
           labels: e.card?.labels.map((l) => ({ value: l.value, name: l.name })) ?? [],
           license: e.card?.license,
+          metrics: e.card?.metrics ?? [],
           error: e.error,
         }))
         process.stdout.write(JSON.stringify({ appModelsDir: appModelsDir(), userModelsDir: userModelsDir(), default: defaultId ?? null, models: rows }, null, 2) + '\n')
