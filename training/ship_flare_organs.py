@@ -78,22 +78,34 @@ def main():
 
     def run_info(ck):
         args = ck['args']
-        return {'iterations': ck['iteration'], 'initialisedFrom': args.get('init_from') and os.path.basename(args['init_from'].rstrip('/')), 'seconds': round(ck.get('extra', {}).get('seconds', 0)), 'crop': args['size'],
+        info = {'iterations': ck['iteration'], 'seconds': round(ck.get('extra', {}).get('seconds', 0)), 'crop': args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'seed': args['seed'], 'threads': args['threads'],
-                'lr': args['lr'], 'ema': args['ema'], 'init': args.get('init', 'pytorch')}
+                'lr': args['lr'], 'ema': args['ema']}
+        if args['stage'] == 'segmentation':
+            info['spacingMm'] = args.get('spacing', 2.0)
+        init_from = args.get('init_from')
+        if init_from:
+            # name the model it was fine-tuned from by its card, not by a local folder name
+            card_path = os.path.join(init_from, 'model.json')
+            prev = json.load(open(card_path)) if os.path.exists(card_path) else {}
+            info['initialisedFrom'] = f"{prev['id']} {prev['version']}" if prev else init_from
+        else:
+            info['init'] = args.get('init', 'pytorch')
+        return info
 
+    threads = ck_seg['args']['threads']
     card = build_card(
         'scn-flare-organs', a.version,
         a.description or ('FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio '
                           'on a shared 2-core CPU from ONE real CT plus synthetic phantoms; see metrics.'),
         'Apache-2.0',
         'One real CT: TotalSegmentator example_ct.nii.gz (Apache-2.0) with its TotalSegmentator fast-model labels (automatic, '
-        'not manual) mapped 5->1 liver, 2,3->2 kidney, 1->3 spleen, 7->4 pancreas; plus 24 synthetic SynthSeg-style phantoms '
+        'not manual) mapped 5->1 liver, 2,3->2 kidney, 1->3 spleen, 7->4 pancreas; plus '
         f'{n_phantoms} synthetic SynthSeg-style phantoms (training/scn/phantom.py), drawn for {round(100 * ck_seg["args"]["phantom_ratio"])} % of the iterations'
         + (f'; and the TypeScript phantom generator (src-main/volumes/phantom.ts, the demo\'s anatomy) at body scales {", ".join(ts_scales)}.' if ts_scales else '.'),
         metrics=metrics,
         training={
-            'hardware': f'CPU only: {cpu_name()}, 1 thread per stage (shared 2-core machine, nice 10); no GPU was available',
+            'hardware': f'CPU only: {cpu_name()}, {threads} thread(s) per stage (shared 2-core machine, niced); no GPU was available',
             'framework': f'PyTorch {torch.__version__}',
             'localization': run_info(ck_loc), 'segmentation': run_info(ck_seg),
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
