@@ -73,6 +73,10 @@ export function formatSummary(r: SegmentCliReport): string {
   lines.push(`  peak memory  ${mb(r.peakRssBytes)} (resident set size of the whole process)`)
   lines.push('  organ volumes:')
   for (const o of r.organs) lines.push(`    ${o.name.padEnd(12)} ${o.volumeMl.toFixed(1).padStart(9)} mL  (${o.voxels} voxels)`)
+  if (r.warnings.length) {
+    lines.push('  warnings:')
+    for (const w of r.warnings) lines.push(`    ! ${w}`)
+  }
   return lines.join('\n')
 }
 
@@ -85,7 +89,8 @@ export function registerSegment(program: Command): void {
     .option('--device <device>', `where to run: ${DEVICES.join(', ')} (auto tries cuda, webgpu, then cpu)`, 'auto')
     .option('--series <uid>', 'DICOM: the series to read when the folder holds several')
     .option('--json', 'print the report as JSON on stdout (progress stays on stderr)')
-    .action(async (input: string, o: { output: string; model?: string; device: string; series?: string; json?: boolean }) => {
+    .option('--overwrite', 'replace the output (and its report) if it exists; without it an existing file is never replaced')
+    .action(async (input: string, o: SegmentCliOptions) => {
       try {
         const code = await segmentCommand(input, o)
         process.exitCode = code
@@ -97,13 +102,25 @@ export function registerSegment(program: Command): void {
     })
 }
 
-async function segmentCommand(input: string, o: { output: string; model?: string; device: string; series?: string; json?: boolean }): Promise<number> {
+interface SegmentCliOptions {
+  output: string
+  model?: string
+  device: string
+  series?: string
+  json?: boolean
+  overwrite?: boolean
+}
+
+async function segmentCommand(input: string, o: SegmentCliOptions): Promise<number> {
   const t0 = performance.now()
   const device = o.device as DeviceChoice
   if (!DEVICES.includes(device)) throw new CliError(EXIT.usage, `--device must be one of ${DEVICES.join(', ')} (got "${o.device}")`)
   const out = resolve(o.output)
   if (!/\.(nii|nii\.gz|nrrd)$/i.test(out)) throw new CliError(EXIT.usage, `${o.output}: the output must end in .nii.gz, .nii or .nrrd`)
   if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(EXIT.usage, `${o.output}: is a folder; give a file name such as ${o.output}/labels.nii.gz`)
+  // labels someone may have corrected are never replaced by a new prediction without being asked
+  if (existsSync(out) && !o.overwrite) throw new CliError(EXIT.usage, `${o.output}: exists; pass --overwrite to replace it (the file is left as it is)`)
+  if (resolve(input) === out) throw new CliError(EXIT.usage, `${o.output}: is the input CT itself; choose another output file`)
 
   // the model first: a missing model should not cost reading a large CT
   let model

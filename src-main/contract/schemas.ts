@@ -182,6 +182,8 @@ export const RunFinishedEventSchema = z.discriminatedUnion('outcome', [
     /** version of the new `prediction` labelmap (fetch it with labels.get) */
     predictionVersion: z.number().int().nonnegative(),
     organs: z.array(OrganVolumeSchema),
+    /** the engine's warnings about this result in plain sentences (SegmentReport.warnings) */
+    warnings: z.array(z.string()).default([]),
   }),
   z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('cancelled') }),
   z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('failed'), error: z.string() }),

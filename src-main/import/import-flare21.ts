@@ -113,6 +113,8 @@ export function flare21Stages(files: Record<NetworkKind, string> = ONNX_FILE): M
       padValue: -1024,
       // inference.py: localization_sigma_tf = 0.0 (training smoothed with sigma 3; inference does not)
       smoothingSigmaMm: 0,
+      // the original always localizes (a slab gives an empty box, then the whole field of view)
+      minScanExtentMm: 0,
       resampling: 'area' as const,
       inputName: 'image',
       outputName: 'probs',

@@ -61,6 +61,12 @@ export const ModelCardSchema = z.object({
       marginMm: z.number().min(0).default(10),
       /** foreground probability above which a voxel counts for the box */
       foregroundThreshold: z.number().min(0).max(1).default(0.5),
+      /**
+       * Scans shorter than this from foot to head (mm) are slabs: the localization network, trained
+       * on whole abdomens, is not asked about them; the segmentation stage sees the whole field of
+       * view instead (as when localization finds nothing). 0: always localize.
+       */
+      minScanExtentMm: z.number().min(0).default(0),
     }),
     segmentation: StageSchema,
   }),

@@ -220,7 +220,7 @@ export async function localizeForeground(
   const mask = new Uint8Array(n)
   for (let i = 0; i < n; i++) mask[i] = probability[i] > loc.foregroundThreshold ? 1 : 0
   const box = boxFromMask(mask, locDims, 0.5, 0)
-  progress?.emit(1, box ? `foreground found (${locRun.provider})` : 'no foreground found: the labels will be empty')
+  progress?.emit(1, box ? `foreground found (${locRun.provider})` : 'no foreground found: the whole field of view will be segmented')
   progress?.end()
   return { grid: locGrid, probability, mask, box, provider: locRun.provider, skipped: locRun.skipped, seconds }
 }
@@ -235,14 +235,42 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const maxLabel = Math.max(...card.labels.map((l) => l.value))
   if (voxelCount(ct.dims) !== ct.data.length) throw new Error(`the CT has ${ct.data.length} voxels, its dimensions say ${voxelCount(ct.dims)}`)
 
+  const warnings: string[] = [...(ct.meta.warnings ?? [])]
+  const ctBox = worldEdgeBox(ct)
+  const scanExtentZ = ctBox.max[2] - ctBox.min[2]
+  const isSlab = scanExtentZ < loc.minScanExtentMm
+
   // 1-2. Localization: the CT at 6 mm, the localization network, the foreground box. Only these
-  // fields are kept: the network's output is not held while the segmentation stage runs.
-  const { grid: locGrid, box: fgBox, provider, skipped: skippedProviders } = await localizeForeground(ct, dir, loc, { device, sessionPreset: preset, progress })
+  // fields are kept: the network's output is not held while the segmentation stage runs. A slab
+  // skips it; a slab or a scan where it finds nothing is segmented on its whole field of view, so
+  // the answer is never silently empty.
+  let box: { min: Vec3; max: Vec3 } | null = null
+  let provider: ProviderName = 'cpu'
+  let skippedProviders: { provider: ProviderName; reason: string }[] = []
+  let segDevice: DeviceChoice = device
+  if (isSlab) {
+    progress.skip('localization-input')
+    progress.skip('localization')
+    box = ctBox
+    warnings.push(
+      `The scan covers only ${Math.round(scanExtentZ)} mm from foot to head (a slab; the localization stage needs at least ${loc.minScanExtentMm} mm), so the organs were segmented on the whole field of view. Check organs cut by the slab's edges.`,
+    )
+  } else {
+    const found = await localizeForeground(ct, dir, loc, { device, sessionPreset: preset, progress })
+    provider = found.provider
+    skippedProviders = found.skipped
+    segDevice = found.provider
+    if (found.box) {
+      box = worldBoxOfIndexBox(found.grid, found.box, loc.marginMm)
+    } else {
+      box = ctBox
+      warnings.push('The localization stage found no abdominal organs in this scan, so the whole field of view was segmented instead.')
+    }
+  }
 
   const labels = createLabelVolume(ct, { description: `SCN Studio prediction (${card.id} ${card.version})`, modality: 'SEG' })
   // (the labelmap is allocated here but untouched until step 5: its pages become resident only then)
-  if (fgBox) {
-    const box = worldBoxOfIndexBox(locGrid, fgBox, loc.marginMm)
+  {
     const extent = [0, 1, 2].map((a) => box.max[a] - box.min[a]) as Vec3
     const centre = [0, 1, 2].map((a) => (box.max[a] + box.min[a]) / 2) as Vec3
 
@@ -277,8 +305,12 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 
     // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
     progress.start('segmentation')
-    const segRun = await runStage(dir, seg, 'segmentation', provider, preset, segInput, segDims)
+    const segRun = await runStage(dir, seg, 'segmentation', segDevice, preset, segInput, segDims)
     segInput = null
+    if (isSlab) {
+      provider = segRun.provider
+      skippedProviders = segRun.skipped
+    }
     if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
     progress.end()
 
@@ -292,12 +324,10 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
       }
     })
     progress.end()
-  } else {
-    progress.skip('segmentation-input')
-    progress.skip('segmentation')
-    progress.skip('labels')
   }
 
+  const organs = organVolumes(labels, card)
+  warnings.push(...plausibilityWarnings(organs))
   const report: SegmentReport = {
     modelId: card.id,
     modelVersion: card.version,
@@ -305,10 +335,33 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
     skippedProviders,
     stageSeconds: progress.seconds,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    organs: organVolumes(labels, card),
+    organs,
+    warnings,
   }
   opts.onProgress?.({ stage: 'done', fraction: 1, message: 'done' })
   return { labels, report }
+}
+
+/**
+ * Organ volumes far outside what an adult abdomen holds (mL; generous: hepatomegaly and
+ * splenomegaly exist) mean the network saw something it does not know. Tiny non-zero volumes are
+ * fragments, not organs. An all-empty result says so plainly.
+ */
+const PLAUSIBLE_MAX_ML: Record<string, number> = { liver: 5000, kidney: 1000, spleen: 2000, pancreas: 400 }
+const FRAGMENT_ML = 2
+
+export function plausibilityWarnings(organs: SegmentReport['organs']): string[] {
+  const out: string[] = []
+  if (organs.every((o) => o.voxels === 0)) {
+    out.push('No organs were found: the labels are empty. If this scan shows the abdomen, segment it by hand or check that it is a CT in Hounsfield units.')
+    return out
+  }
+  for (const o of organs) {
+    const max = PLAUSIBLE_MAX_ML[o.name]
+    if (max !== undefined && o.volumeMl > max) out.push(`The ${o.name} came out at ${Math.round(o.volumeMl)} mL, more than any ${o.name} should be (${max} mL): check it before use.`)
+    else if (o.voxels > 0 && o.volumeMl < FRAGMENT_ML) out.push(`Only ${o.volumeMl.toFixed(1)} mL of ${o.name} was found: probably a fragment rather than the organ.`)
+  }
+  return out
 }
 
 export function organVolumes(labels: LabelVolume, card: ModelCard): SegmentReport['organs'] {

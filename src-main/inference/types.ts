@@ -23,6 +23,12 @@ export interface SegmentReport {
   /** the process's peak resident set size so far (worker threads included), bytes */
   peakRssBytes: number
   organs: { value: number; name: string; voxels: number; volumeMl: number }[]
+  /**
+   * What the user must know about this result, in plain sentences (empty when nothing is odd): a
+   * slab or a missed localization segmented on the whole field of view, no organ found, implausible
+   * organ volumes, input that does not look like HU. Printed by the CLI, shown by the app.
+   */
+  warnings: string[]
 }
 
 /**

@@ -21,6 +21,8 @@ export interface EngineResult {
   modelId: string
   modelVersion: string
   provider: string
+  /** plain sentences the user must see next to the result (SegmentReport.warnings) */
+  warnings: string[]
 }
 
 export interface SegmentOptions {
@@ -45,7 +47,7 @@ export function inferenceEngine(): SegmentationEngine {
   return {
     async segment(ct, opts) {
       const { labels, report } = await runScn(ct, { modelId: opts.modelId, device: opts.device, signal: opts.signal, onProgress: opts.onProgress })
-      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider }
+      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings }
     },
     async listModels() {
       const out: ModelList = { models: [], problems: [] }

@@ -222,6 +222,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
               seconds: (performance.now() - started) / 1000,
               predictionVersion: v.prediction.version,
               organs: stats.organs.map((o) => ({ value: o.value, name: o.name, voxels: o.voxels, volumeMl: o.volumeMl })),
+              warnings: r.warnings ?? [],
             })
           } catch (e) {
             if (abort.signal.aborted || (e as Error).name === 'AbortError') events.emit('segmentation.onFinished', { runId, volumeId, outcome: 'cancelled' })

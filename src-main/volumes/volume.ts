@@ -29,6 +29,8 @@ export interface VolumeMeta {
   description?: string
   /** the file or folder this volume was read from */
   sourcePath?: string
+  /** what the reader noticed and the user must know (plain sentences; the engine reports them) */
+  warnings?: string[]
 }
 
 export interface Volume<T extends VoxelArray = VoxelArray> extends Geometry {

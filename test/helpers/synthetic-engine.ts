@@ -43,7 +43,7 @@ export function syntheticEngine(opts: SyntheticEngineOptions = {}): Segmentation
         await new Promise((r) => setTimeout(r, stepMs))
         if (hold && !o.signal.aborted) await new Promise((r) => o.signal.addEventListener('abort', r, { once: true }))
       }
-      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu' }
+      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu', warnings: [] }
     },
     async listModels() {
       return { models: [{ id: 'synthetic-hu-windows', version: '1', description: 'HU windows (tests only)', license: 'Apache-2.0', source: 'app', labels: [] }], problems: [] }

@@ -1,0 +1,137 @@
+/**
+ * Issue 12 item 1 and issue 11 item 2 (CLI): the engine never gives a silent empty answer, and the
+ * CLI never replaces labels without being asked. A slab skips the localization stage (the model
+ * card's minScanExtentMm) and is segmented on its whole field of view with a warning; a scan with no
+ * body in it ends with exit 0, empty labels and a warning saying no organs were found.
+ * Uses the synthetic intensity-window model (test/fixtures/synthetic-scn.ts): its answer is known.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { hasPythonModules } from '../helpers/python.js'
+import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
+import { EXIT } from '../../src-main/cli/exit-codes.js'
+import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { writeNifti, readNifti } from '../../src-main/volumes/nifti.js'
+import { runScn } from '../../src-main/inference/index.js'
+import { plausibilityWarnings } from '../../src-main/inference/pipeline.js'
+import type { CtVolume } from '../../src-main/volumes/volume.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const hasOnnx = hasPythonModules('onnx')
+let home: string
+const saved = { home: process.env.SCN_STUDIO_HOME, app: process.env.SCN_STUDIO_APP_MODELS }
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SCN_STUDIO_HOME: home, SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') },
+    cwd: ROOT,
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex')
+
+function dice(a: Uint8Array, b: Uint8Array, value: number): number {
+  let na = 0, nb = 0, both = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] === value, y = b[i] === value
+    if (x) na++
+    if (y) nb++
+    if (x && y) both++
+  }
+  return na + nb === 0 ? 1 : (2 * both) / (na + nb)
+}
+
+beforeAll(() => {
+  if (!hasOnnx) return
+  home = mkdtempSync(join(tmpdir(), 'scn-robust-'))
+  process.env.SCN_STUDIO_HOME = home
+  process.env.SCN_STUDIO_APP_MODELS = join(home, 'no-app-models')
+  writeSyntheticScnModel(join(home, 'models', 'synthetic-scn'))
+  // the same model with a slab threshold on its card, as the shipped model has
+  const dir = join(home, 'models', 'synthetic-slab')
+  const card = writeSyntheticScnModel(dir, 'synthetic-slab')
+  card.stages.localization.minScanExtentMm = 150
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(card, null, 2))
+})
+
+afterAll(() => {
+  for (const [k, v] of [['SCN_STUDIO_HOME', saved.home], ['SCN_STUDIO_APP_MODELS', saved.app]] as const) {
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
+  }
+  if (home) rmSync(home, { recursive: true, force: true })
+})
+
+describe('plausibility warnings', () => {
+  const organs = (ml: number[]) => ['liver', 'kidney', 'spleen', 'pancreas'].map((name, i) => ({ value: i + 1, name, voxels: ml[i] * 1000, volumeMl: ml[i] }))
+  it('say when nothing was found, when an organ is implausibly large, and when only a fragment was found', () => {
+    expect(plausibilityWarnings(organs([0, 0, 0, 0]))).toEqual([expect.stringMatching(/^No organs were found/)])
+    expect(plausibilityWarnings(organs([1600, 300, 200, 80]))).toEqual([])
+    expect(plausibilityWarnings(organs([7000, 300, 200, 80]))[0]).toMatch(/liver came out at 7000 mL/)
+    expect(plausibilityWarnings(organs([1600, 300, 200, 0.5]))[0]).toMatch(/0\.5 mL of pancreas .* fragment/)
+  })
+})
+
+describe.skipIf(!hasOnnx)('segmenting what the localization stage cannot see', () => {
+  it('a 50 mm slab skips localization, is segmented on its whole field of view, and says so', async () => {
+    // 10 slices of 5 mm through the liver and spleen of the phantom
+    const ph = generatePhantom({ dims: [96, 80, 10], spacing: [4, 4, 5], centre: [0, 0, 50], noise: 0, seed: 4 })
+    const { labels, report } = await runScn(ph.ct, { device: 'cpu', modelId: 'synthetic-slab' })
+    expect(report.warnings.join(' ')).toMatch(/covers only 50 mm .*slab.*whole field of view/)
+    expect(report.stageSeconds.localization).toBe(0)
+    expect(report.organs[0].voxels).toBeGreaterThan(0)
+    // the whole field of view was seen: the liver lands where the truth has it
+    expect(dice(labels.data, ph.labels.data, 1)).toBeGreaterThan(0.9)
+    // a model without a slab threshold localizes as before, without a slab warning
+    const plain = await runScn(generatePhantom({ dims: [96, 80, 10], spacing: [4, 4, 5], centre: [0, 0, 50], noise: 0, seed: 4 }).ct, { device: 'cpu', modelId: 'synthetic-scn' })
+    expect(plain.report.warnings.join(' ')).not.toMatch(/slab/)
+    expect(plain.report.stageSeconds.localization).toBeGreaterThan(0)
+  })
+
+  it('an all-air CT: exit 0, empty labels, and a warning that no organs were found (CLI, --json and report file)', async () => {
+    const ph = generatePhantom({ dims: [64, 64, 40], spacing: [4, 4, 5], noise: 0 })
+    const air: CtVolume = { ...ph.ct, data: new Int16Array(ph.ct.data.length).fill(-1024) }
+    const ctFile = join(home, 'air.nii.gz')
+    await writeNifti(air, ctFile)
+    const out = join(home, 'air_labels.nii.gz')
+    const r = cli(['segment', ctFile, '-o', out, '--json', '--model', 'synthetic-scn'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const report = JSON.parse(r.stdout)
+    expect(report.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/localization stage found no abdominal organs/), expect.stringMatching(/^No organs were found/)]))
+    expect(JSON.parse(readFileSync(`${out}.report.json`, 'utf8')).warnings).toEqual(report.warnings)
+    const labels = await readNifti(out)
+    expect(labels.data.some((v) => v !== 0)).toBe(false)
+    // the plain summary prints them too
+    const again = cli(['segment', ctFile, '-o', out, '--model', 'synthetic-scn', '--overwrite'])
+    expect(again.code, again.stderr).toBe(EXIT.ok)
+    expect(again.stdout).toMatch(/warnings:\n\s+! The localization stage found no abdominal organs/)
+  })
+
+  it('never replaces an existing labels file without --overwrite, and never writes onto the CT', async () => {
+    const ph = generatePhantom({ dims: [64, 56, 40], spacing: [5, 5, 5], noise: 0 })
+    const ctFile = join(home, 'ph.nii.gz')
+    await writeNifti(ph.ct, ctFile)
+    const out = join(home, 'corrected.nii.gz')
+    writeFileSync(out, 'labels an annotator corrected')
+    const before = sha(out)
+    const refused = cli(['segment', ctFile, '-o', out, '--model', 'synthetic-scn'])
+    expect(refused.code).toBe(EXIT.usage)
+    expect(refused.stderr).toMatch(/corrected\.nii\.gz: exists; pass --overwrite/)
+    expect(sha(out)).toBe(before)
+    const ctBefore = sha(ctFile)
+    const onCt = cli(['segment', ctFile, '-o', ctFile, '--model', 'synthetic-scn', '--overwrite'])
+    expect(onCt.code).toBe(EXIT.usage)
+    expect(onCt.stderr).toMatch(/is the input CT itself/)
+    expect(sha(ctFile)).toBe(ctBefore)
+    const replaced = cli(['segment', ctFile, '-o', out, '--model', 'synthetic-scn', '--overwrite'])
+    expect(replaced.code, replaced.stderr).toBe(EXIT.ok)
+    expect(sha(out)).not.toBe(before)
+    expect((await readNifti(out)).dims).toEqual(ph.ct.dims)
+  })
+})
