@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scn.data import Augment, Case, load_case, localization_sample, nnunet_cases, sample, segmentation_centre  # noqa: E402
+from scn.data import (Augment, Case, Realism, dataset_case_facts, load_case, localization_sample, nnunet_cases,  # noqa: E402
+                      organ_box_draw, sample, segmentation_centre, slab_draw)
 from scn.labels import parse_label_map  # noqa: E402
 from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
 from scn.networks import LocalizationNet, SpatialConfigurationNet, he_init  # noqa: E402
@@ -73,8 +74,16 @@ def build_sources(a, rng):
     label_map = parse_label_map(a.label_map) if a.label_map else None
     real = []
     for folder in a.data or []:
+        facts = dataset_case_facts(folder)
         for name, img, lab in nnunet_cases(folder):
-            real.append(load_case(img, lab, label_map, name))
+            if name in (a.exclude or '').split(','):
+                print(f'{name}: left out (--exclude)', flush=True)
+                continue
+            case = load_case(img, lab, label_map, name)
+            window = facts.get(name, {}).get('windowHU')
+            case.window = tuple(window) if window else None
+            for _ in range(max(1, a.real_weight)):
+                real.append(case)
     for pair in a.case or []:
         img, lab = pair.split(',')
         real.append(load_case(img, lab, label_map))
@@ -165,6 +174,9 @@ def train(a) -> dict:
     use_amp = device.type == 'cuda' and not a.no_amp
     scaler = torch.cuda.amp.GradScaler(enabled=use_amp)
     aug = Augment() if not a.no_augment else Augment.none()
+    # a slab's edges are axis-aligned planes at inference: small rotations only
+    slab_aug = Augment(translation_mm=10, rotation_rad=0.08) if not a.no_augment else Augment.none()
+    realism = Realism() if not (a.no_augment or a.no_realism) else None
     log_path = os.path.join(a.out, 'log.csv')
     new_log = not (a.resume and os.path.exists(log_path))
     if not new_log:
@@ -199,10 +211,20 @@ def train(a) -> dict:
             case = pick(real, phantoms, a.phantom_ratio, rng)
             src = case.name
             if a.stage == 'localization':
-                x, y = localization_sample(case, size, rng, aug)
+                x, y = localization_sample(case, None if a.engine_crops else size, rng, aug, realism=realism)
+            elif a.engine_crops:
+                # what the engine feeds the network: the organ box plus a margin after localization,
+                # or a thin slab's whole field of view (pipeline.ts); smoothed with sigma = spacing / 2
+                if rng.random() < a.slab_ratio:
+                    sz, centre, zr = slab_draw(case, a.spacing, rng)
+                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism)
+                    src += ':slab'
+                else:
+                    sz, centre = organ_box_draw(case, a.spacing, rng)
+                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism)
             else:
                 # the CT is smoothed with sigma = spacing / 2 (1 mm at the authors' 2 mm) before sampling
-                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2)
+                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism)
         xt = torch.from_numpy(x)[None, None].to(device)
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
@@ -256,6 +278,12 @@ def parser():
     ap.add_argument('--channel-dropout', type=float, default=0.1)
     ap.add_argument('--salt-pepper', type=float, default=0.01)
     ap.add_argument('--no-augment', action='store_true')
+    ap.add_argument('--no-realism', action='store_true', help='no scanner/phase/window/lesion augmentation (scn/data.py Realism)')
+    ap.add_argument('--engine-crops', action='store_true',
+                    help='segmentation crops as the engine makes them (organ box + margin, or a slab\'s whole field of view) instead of --size')
+    ap.add_argument('--slab-ratio', type=float, default=0.35, help='with --engine-crops: share of thin-slab draws')
+    ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
+    ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)

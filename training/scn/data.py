@@ -25,6 +25,8 @@ class Case:
     labels: np.ndarray           # uint8 [z, y, x]
     spacing: Tuple[float, float, float]  # (sz, sy, sx) mm
     smoothed: Dict[float, np.ndarray] = field(default_factory=dict)
+    # (low, high) HU when the stored CT was windowed (its voxels are clipped to that range)
+    window: Optional[Tuple[float, float]] = None
 
     def image_smoothed(self, sigma_mm: float) -> np.ndarray:
         """Gaussian-smoothed CT (sigma in mm), cached: the engine smooths before it downsamples."""
@@ -98,18 +100,34 @@ def nnunet_cases(folder: str) -> List[Tuple[str, str, str]]:
     return out
 
 
-def write_nnunet_case(folder: str, name: str, image_hu: np.ndarray, labels: np.ndarray, spacing, label_names: Dict[str, int]) -> None:
-    """Writes one case (arrays [z,y,x] LPS) into an nnU-Net v2 folder; used by tests and tools."""
+def write_nnunet_case(folder: str, name: str, image_hu: np.ndarray, labels: np.ndarray, spacing, label_names: Dict[str, int],
+                      origin_lps=None, extra: Optional[dict] = None) -> None:
+    """Writes one case (arrays [z,y,x] LPS) into an nnU-Net v2 folder; used by tests and tools.
+    origin_lps: world position (LPS mm) of voxel 0 (default 0). extra: per-case facts merged into
+    dataset.json's "scn_studio" object (e.g. {"amos_0018": {"windowHU": [-160, 240]}})."""
     import nibabel as nib
     os.makedirs(os.path.join(folder, 'imagesTr'), exist_ok=True)
     os.makedirs(os.path.join(folder, 'labelsTr'), exist_ok=True)
     sz, sy, sx = spacing
     aff = np.diag([-sx, -sy, sz, 1.0])  # LPS index axes in RAS world
+    if origin_lps is not None:
+        aff[:3, 3] = [-origin_lps[0], -origin_lps[1], origin_lps[2]]
     nib.save(nib.Nifti1Image(np.transpose(image_hu, (2, 1, 0)).astype(np.int16), aff), os.path.join(folder, 'imagesTr', f'{name}_0000.nii.gz'))
     nib.save(nib.Nifti1Image(np.transpose(labels, (2, 1, 0)).astype(np.uint8), aff), os.path.join(folder, 'labelsTr', f'{name}.nii.gz'))
     ds = os.path.join(folder, 'dataset.json')
+    old = json.load(open(ds)) if os.path.exists(ds) else {}
     n = len(glob.glob(os.path.join(folder, 'labelsTr', '*.nii.gz')))
-    json.dump({'channel_names': {'0': 'CT'}, 'labels': {'background': 0, **label_names}, 'numTraining': n, 'file_ending': '.nii.gz'}, open(ds, 'w'), indent=2)
+    facts = {**old.get('scn_studio', {}), **(extra or {})}
+    out = {'channel_names': {'0': 'CT'}, 'labels': {'background': 0, **label_names}, 'numTraining': n, 'file_ending': '.nii.gz'}
+    if facts:
+        out['scn_studio'] = facts
+    json.dump(out, open(ds, 'w'), indent=2)
+
+
+def dataset_case_facts(folder: str) -> Dict[str, dict]:
+    """The per-case "scn_studio" facts of a dataset.json (window, source, licence), {} when absent."""
+    ds = os.path.join(folder, 'dataset.json')
+    return json.load(open(ds)).get('scn_studio', {}) if os.path.exists(ds) else {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +150,60 @@ class Augment:
         return Augment(0, 0, 0, 0, 0, 0, 0, 0)
 
 
+@dataclass
+class Realism:
+    """
+    What three real cases cannot show on their own (issue 12): other scanners, phases, windows,
+    slice thicknesses and lesions. Applied to the sampled HU grid, before normalisation; labels
+    never change (a liver with a tumour is still liver in FLARE's labels).
+    """
+    p_organ_shift: float = 0.5      # per-organ HU shift (contrast phase), each organ its own
+    organ_shift_hu: float = 30.0
+    p_noise: float = 0.4            # white noise, sd up to noise_hu
+    noise_hu: float = 12.0
+    p_thick: float = 0.3            # extra blur along z (thick slices) up to thick_sigma voxels
+    thick_sigma: float = 0.7
+    p_window: float = 0.15          # clip to L40/W400, as the windowed AMOS case was stored
+    window_hu: Tuple[float, float] = (-160.0, 240.0)
+    p_lesion: float = 0.35          # 1-4 hypo- or hyperdense blobs inside the liver
+    liver_label: int = 1
+
+    @staticmethod
+    def none() -> 'Realism':
+        return Realism(0, 0, 0, 0, 0, 0, 0, (-160.0, 240.0), 0)
+
+
+def apply_realism(img: np.ndarray, lab: np.ndarray, inside: np.ndarray, rng: np.random.Generator, r: Realism,
+                  window: Optional[Tuple[float, float]] = None) -> np.ndarray:
+    """img: sampled HU [z,y,x]; lab: its labels; inside: voxels that came from the CT (not padding)."""
+    img = img.astype(np.float32, copy=True)
+    if r.p_organ_shift > 0 and rng.random() < r.p_organ_shift:
+        for k in np.unique(lab):
+            if k > 0:
+                img[lab == k] += rng.uniform(-r.organ_shift_hu, r.organ_shift_hu)
+    if r.p_lesion > 0 and rng.random() < r.p_lesion:
+        liver = np.argwhere(lab == r.liver_label)
+        if len(liver):
+            zz, yy, xx = np.ogrid[: img.shape[0], : img.shape[1], : img.shape[2]]
+            for _ in range(int(rng.integers(1, 5))):
+                c = liver[rng.integers(len(liver))]
+                rad = rng.uniform(1.5, 6.0, 3)
+                blob = ((zz - c[0]) / rad[0]) ** 2 + ((yy - c[1]) / rad[1]) ** 2 + ((xx - c[2]) / rad[2]) ** 2 <= 1
+                blob &= lab == r.liver_label
+                shift = rng.uniform(-100, -20) if rng.random() < 0.8 else rng.uniform(20, 60)
+                img[blob] += shift
+    if r.p_thick > 0 and rng.random() < r.p_thick:
+        img = ndimage.gaussian_filter1d(img, rng.uniform(0.2, r.thick_sigma), axis=0, mode='nearest')
+    if r.p_noise > 0 and rng.random() < r.p_noise:
+        img += rng.normal(0, rng.uniform(0, r.noise_hu), img.shape).astype(np.float32)
+    clip = window
+    if clip is None and r.p_window > 0 and rng.random() < r.p_window:
+        clip = r.window_hu
+    if clip is not None:
+        img[inside] = np.clip(img[inside], clip[0], clip[1])
+    return img
+
+
 def _rotation(angles):
     out = np.eye(3)
     for axis, a in enumerate(angles):
@@ -144,10 +216,13 @@ def _rotation(angles):
 
 
 def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: np.ndarray, rng: np.random.Generator,
-           aug: Augment, smoothing_mm: float, pad_hu: float = -1024.0) -> Tuple[np.ndarray, np.ndarray]:
+           aug: Augment, smoothing_mm: float, pad_hu: float = -1024.0, zrange_mm: Optional[Tuple[float, float]] = None,
+           realism: Optional[Realism] = None) -> Tuple[np.ndarray, np.ndarray]:
     """
     Resamples case onto a [z,y,x] grid of out_size at out_spacing centred at centre_mm (case mm),
     with a random similarity + elastic transform. Returns (normalised image float32, labels uint8).
+    zrange_mm: keep only case z in [lo, hi] (a thin slab: the rest becomes padding, as beyond the
+    edge of a real slab). realism: scanner/phase/lesion augmentation (Realism).
     """
     size = np.array(out_size)
     grid = np.stack(np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * out_spacing for n in size], indexing='ij'), 0).reshape(3, -1)
@@ -168,6 +243,15 @@ def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: n
     src = pts / np.array(case.spacing)[:, None]
     img = ndimage.map_coordinates(case.image_smoothed(smoothing_mm), src, order=1, mode='constant', cval=pad_hu).reshape(size)
     lab = ndimage.map_coordinates(case.labels, src, order=0, mode='constant', cval=0).reshape(size)
+    shape = np.array(case.image.shape)[:, None]
+    inside = np.all((src > -0.5) & (src < shape - 0.5), axis=0).reshape(size)
+    if zrange_mm is not None:
+        out = ((pts[0] < zrange_mm[0]) | (pts[0] > zrange_mm[1])).reshape(size)
+        img[out] = pad_hu
+        lab[out] = 0
+        inside &= ~out
+    if realism is not None or case.window is not None:
+        img = apply_realism(img, lab, inside, rng, realism or Realism.none(), case.window)
     x = np.clip(img / 2048.0, -1, 1).astype(np.float32)
     if aug.intensity_scale > 0 or aug.intensity_shift > 0:
         x = x * (1 + rng.uniform(-aug.intensity_scale, aug.intensity_scale)) + rng.uniform(-aug.intensity_shift, aug.intensity_shift)
@@ -182,11 +266,46 @@ def segmentation_centre(case: Case, out_size: Sequence[int], out_spacing: float,
     return c + rng.uniform(-1, 1, 3) * slack
 
 
-def localization_sample(case: Case, out_size: Sequence[int], rng: np.random.Generator, aug: Augment,
-                        spacing_mm: float = 6.0, smoothing_mm: float = 3.0):
-    """Whole CT at 6 mm centred on the image centre (the engine pads the CT to a valid size)."""
+# The segmentation network's valid sizes ([z, y, x]; the card's validSizes) and the engine's two
+# ways of choosing what it sees (src-main/inference/pipeline.ts): the localization box plus a margin,
+# or, for a slab or when localization finds nothing, the whole field of view.
+SEG_VALID = [list(range(32, 161, 32)), list(range(32, 129, 32)), list(range(32, 161, 32))]
+
+
+def organ_box_draw(case: Case, spacing: float, rng: np.random.Generator, margin_mm=(5.0, 40.0), valid=SEG_VALID):
+    """(size, centre) as the engine crops after localization: organ box + margin, next valid size."""
+    lo, hi = case.organ_box_mm()
+    margin = rng.uniform(margin_mm[0], margin_mm[1], 3)
+    extent = hi - lo + 2 * margin
+    return valid_size_for(extent, spacing, valid), (lo + hi) / 2 + (margin - margin.mean()) * rng.uniform(-0.5, 0.5, 3)
+
+
+def slab_draw(case: Case, spacing: float, rng: np.random.Generator, thickness_mm=(25.0, 160.0), valid=SEG_VALID):
+    """(size, centre, zrange) of a random thin slab through the organs seen as the engine sees a slab:
+    its whole field of view, the next valid size, centred on it."""
+    lo, hi = case.organ_box_mm()
+    fov = (np.array(case.image.shape) - 1) * np.array(case.spacing)
+    t = min(rng.uniform(*thickness_mm), fov[0])
+    zc = rng.uniform(lo[0], hi[0])
+    z0 = float(np.clip(zc - t / 2, 0, max(0.0, fov[0] - t)))
+    z1 = z0 + t
+    extent = np.array([t, fov[1], fov[2]])
+    size = valid_size_for(extent, spacing, valid)
+    centre = np.array([(z0 + z1) / 2, fov[1] / 2, fov[2] / 2])
+    return size, centre, (z0, z1)
+
+
+LOC_VALID = [list(range(32, 257, 16)), [32, 48, 64, 80], [32, 48, 64, 80]]
+
+
+def localization_sample(case: Case, out_size: Optional[Sequence[int]], rng: np.random.Generator, aug: Augment,
+                        spacing_mm: float = 6.0, smoothing_mm: float = 3.0, realism: Optional[Realism] = None):
+    """Whole CT at 6 mm centred on the image centre (the engine pads the CT to a valid size; with
+    out_size None the size is the engine's: the smallest valid size that covers the CT)."""
     centre = (np.array(case.image.shape) - 1) / 2 * np.array(case.spacing)
-    x, lab = sample(case, out_size, spacing_mm, centre, rng, aug, smoothing_mm)
+    if out_size is None:
+        out_size = valid_size_for((np.array(case.image.shape) - 1) * np.array(case.spacing), spacing_mm, LOC_VALID)
+    x, lab = sample(case, out_size, spacing_mm, centre, rng, aug, smoothing_mm, realism=realism)
     return x, (lab > 0).astype(np.uint8)
 
 

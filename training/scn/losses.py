@@ -9,9 +9,19 @@ def one_hot(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
 
 
 def generalized_dice_loss(onehot: torch.Tensor, probs: torch.Tensor, weight_epsilon: float = 1e-4, epsilon: float = 1e-8) -> torch.Tensor:
-    """Sudre et al. 2017 as in the authors' code: weights 1/(sum g)^2, squared denominator."""
+    """
+    Sudre et al. 2017 as in the authors' code: weights 1/(sum g)^2, squared denominator.
+    Deviation: a class absent from the crop gets the weight of the smallest present class instead
+    of 1/epsilon. With the authors' whole-box crops every organ is present; in thin slabs and small
+    crops most are not, and a 1e4 weight makes the ratio saturate at 1 (no gradient at all), so the
+    loss learned nothing from exactly the crops that teach "no organ here".
+    """
     axes = (2, 3, 4)
-    w = 1.0 / (onehot.sum(axes) ** 2 + weight_epsilon)
+    g = onehot.sum(axes)
+    w = 1.0 / (g ** 2 + weight_epsilon)
+    present = g > 0
+    w_max_present = torch.where(present, w, torch.zeros_like(w)).amax(1, keepdim=True)
+    w = torch.where(present, w, w_max_present)
     num = (w * (onehot * probs).sum(axes)).sum(1)
     den = (w * (onehot + probs ** 2).sum(axes)).sum(1)
     return (1 - 2 * (num + epsilon) / (den + epsilon)).mean()

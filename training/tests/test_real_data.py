@@ -1,0 +1,89 @@
+"""Issue 12: the real-case dataset, the slab and organ-box draws, the realism augmentation, the loss."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import make_real_dataset
+from scn.data import Case, Realism, apply_realism, load_case, nnunet_cases, organ_box_draw, sample, slab_draw, Augment, dataset_case_facts, SEG_VALID
+from scn.losses import generalized_dice_loss, one_hot
+from scn.phantom import generate_phantom
+
+DATA = os.environ.get('SCN_STUDIO_TEST_DATA')
+
+
+def phantom_case():
+    im, lb, sp = generate_phantom(5)
+    return Case('p', im.astype(np.float32), lb, sp)
+
+
+def test_slab_draw_keeps_only_the_slab_and_matches_the_engine_grid():
+    case = phantom_case()
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        size, centre, (z0, z1) = slab_draw(case, 4.0, rng)
+        assert all(s in v for s, v in zip(size, SEG_VALID))
+        assert size[0] * 4.0 >= (z1 - z0) - 1e-6  # the grid covers the slab, as the engine's does
+        x, y = sample(case, size, 4.0, centre, rng, Augment.none(), 0.0, zrange_mm=(z0, z1))
+        zs = (np.arange(size[0]) - (size[0] - 1) / 2) * 4.0 + centre[0]
+        outside = (zs < z0 - 1e-6) | (zs > z1 + 1e-6)
+        assert outside.any()
+        assert np.all(x[outside] == np.float32(-1024 / 2048)) and np.all(y[outside] == 0)
+        assert (y[~outside] > 0).any()
+
+
+def test_organ_box_draw_covers_the_organs_with_a_margin():
+    case = phantom_case()
+    lo, hi = case.organ_box_mm()
+    size, centre = organ_box_draw(case, 4.0, np.random.default_rng(2))
+    assert np.all(np.array(size) * 4.0 >= np.minimum(hi - lo, np.array([v[-1] for v in SEG_VALID]) * 4.0))
+
+
+def test_realism_keeps_labels_and_clips_only_inside_the_ct():
+    rng = np.random.default_rng(3)
+    lab = np.zeros((16, 16, 16), np.uint8)
+    lab[4:12, 4:12, 4:12] = 1
+    img = np.where(lab > 0, 60.0, -1000.0).astype(np.float32)
+    inside = np.ones_like(lab, bool)
+    inside[:, :, :2] = False
+    img[~inside] = -1024
+    out = apply_realism(img, lab, inside, rng, Realism(p_organ_shift=0, p_noise=0, p_thick=0, p_window=1.0, p_lesion=0))
+    assert out[inside].min() == -160 and out[inside].max() <= 240
+    assert np.all(out[~inside] == -1024)  # padding beyond the scan stays padding
+    les = apply_realism(img, lab, inside, np.random.default_rng(4), Realism(p_organ_shift=0, p_noise=0, p_thick=0, p_window=0, p_lesion=1.0))
+    assert les[lab == 1].min() < 60 and np.all(les[lab == 0] == img[lab == 0])  # lesions only inside the liver
+
+
+def test_absent_organs_keep_a_gradient_in_the_generalized_dice():
+    labels = torch.zeros((1, 8, 8, 8), dtype=torch.long)
+    labels[0, 2:6, 2:6, 2:6] = 1  # only organ 1 present
+    logits = torch.zeros((1, 5, 8, 8, 8), requires_grad=True)
+    loss = generalized_dice_loss(one_hot(labels, 5), torch.softmax(logits, 1))
+    loss.backward()
+    assert 0 < float(loss) < 0.99  # the authors' 1/eps weight saturates this at ~1
+    assert float(logits.grad[0, 3].abs().sum()) > 0  # an absent organ's false positives are penalised
+
+
+@pytest.mark.skipif(not DATA, reason='needs ../shared/data (set SCN_STUDIO_TEST_DATA)')
+def test_real_dataset_in_the_engine_frame(tmp_path):
+    out = tmp_path / 'ds'
+    make_real_dataset.main(['--data', DATA, '--out', str(out)])
+    names = [n for n, _, _ in nnunet_cases(str(out))]
+    assert set(names) == {'example_ct', 'amos_0018', 'amos_0001-slab'}
+    facts = dataset_case_facts(str(out))
+    assert facts['amos_0018']['windowHU'] == [-160.0, 240.0] and 'CC BY 4.0' in facts['amos_0018']['license']
+    slab = load_case(str(out / 'imagesTr' / 'amos_0001-slab_0000.nii.gz'), str(out / 'labelsTr' / 'amos_0001-slab.nii.gz'))
+    assert slab.image.shape == (11, 768, 768) and abs(slab.spacing[0] - 5.0) < 1e-3
+    # rows of the DICOM run toward the front: in the LPS frame the liver is on the patient's right
+    # (low x) and the spine (bone) at the back (high y)
+    xs = np.argwhere(slab.labels == 1)[:, 2]
+    assert xs.mean() < 384
+    bone = np.argwhere(slab.image[5] > 300)
+    assert bone[:, 0].mean() > 384
+    import nibabel as nib
+    aff = nib.load(str(out / 'imagesTr' / 'amos_0001-slab_0000.nii.gz')).affine
+    # the world position of the first DICOM slice's first pixel ([-233, 373.43, 321.5] LPS) is kept
+    ijk = np.linalg.inv(aff) @ np.array([233, -373.43, 321.5, 1])
+    assert np.allclose(ijk[:3], [0, 767, 0], atol=1e-3)
