@@ -8,13 +8,14 @@ import { casesStore, saveReviewer } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
 import { PatchBuilder } from './editing/patch.js'
+import { editedValues, fillUneditedTarget } from './editing/resegment.js'
 import { EditSession } from './editing/session.js'
 import { actionFor, type Action } from './keymap.js'
 import { StatsClient } from './stats/stats-client.js'
 import { editStore, stepBrush, type ToolName } from './store/edit-store.js'
 import { labelName, labelsStore, lockedValues, patchRow, setActiveLabel, setLabelClasses } from './store/labels-store.js'
 import type { ScnTestApi } from './test-api.js'
-import { segmentStore } from './store/segment-store.js'
+import { segmentStore, type SegmentMode } from './store/segment-store.js'
 import { viewerStore } from './store/viewer-store.js'
 import { WINDOW_PRESETS, type PresetName } from './viewer/presets.js'
 import { Viewer, VIEW_NAMES, type OrientationLetters, type ViewName } from './viewer/viewer.js'
@@ -81,35 +82,78 @@ export class Workstation {
   }
 
   // ---- autosave: the labelmap goes back to the host shortly after the last edit ---------------
+  // A failed save (disk full, no permission, host gone) keeps the edits in this page, says so until
+  // a save succeeds, and is retried with a growing pause; one labels.put is in flight at a time
+  // (each names the version the previous one returned).
 
   private saveTimer: ReturnType<typeof setTimeout> | null = null
-  private scheduleSave(): void {
+  /** the page holds edits the host has not stored */
+  private dirty = false
+  private saving: Promise<void> | null = null
+  private saveFailures = 0
+
+  private scheduleSave(delayMs = 1500): void {
     if (this.client.kind === 'demo') return
+    this.dirty = true
     if (this.saveTimer) clearTimeout(this.saveTimer)
+    // an earlier failure stays on screen (saveError) until a save succeeds
     viewerStore.setState({ save: 'unsaved' })
-    this.saveTimer = setTimeout(() => void this.saveNow(), 1500)
+    this.saveTimer = setTimeout(() => void this.saveNow(), delayMs)
   }
 
-  async saveNow(): Promise<void> {
+  /** Sends pending edits now; true when the host has everything the page has. */
+  async saveNow(): Promise<boolean> {
     if (this.saveTimer) clearTimeout(this.saveTimer)
     this.saveTimer = null
+    while (this.saving) await this.saving
     const c = this.current
-    if (!c || !this.session) return
+    if (!c || !this.session || !this.dirty) return true
+    this.dirty = false
     viewerStore.setState({ save: 'saving' })
-    try {
-      await this.client.saveLabels(c.caseId, gridToArray(this.session.grid))
-      viewerStore.setState({ save: 'saved', saveError: null })
-      // an edit can withdraw an approval (the host resets an edited organ to pending): show it
-      // (awaited: callers such as setCaseStatus report their own errors after this, which a late
-      // list refresh would otherwise clear)
+    let ok = false
+    const labels = gridToArray(this.session.grid)
+    const job = (async () => {
+      try {
+        await this.client.saveLabels(c.caseId, labels)
+        ok = true
+        this.saveFailures = 0
+        viewerStore.setState({ save: this.dirty ? 'unsaved' : 'saved', saveError: null })
+      } catch (e) {
+        if (this.current !== c) return // that volume is gone; its case keeps what was saved last
+        this.dirty = true
+        this.saveFailures++
+        const retryMs = Math.min(30_000, 2000 * 2 ** Math.min(this.saveFailures - 1, 4))
+        const why = e instanceof Error ? e.message : String(e)
+        viewerStore.setState({
+          save: 'error',
+          saveError: `Autosave failed: ${why}. Your edits are kept in this page and saving is retried every few seconds; keep this page open.`,
+        })
+        if (!this.saveTimer) this.saveTimer = setTimeout(() => void this.saveNow(), retryMs)
+        return
+      }
+      // an edit can withdraw an approval (the host resets an edited organ to pending): show it.
+      // Inside the job: callers such as setCaseStatus wait for it and report their own errors
+      // after it, which a late list refresh would otherwise clear.
       if (casesStore.getState().openCaseId) await Promise.all([this.refreshOpenCase(), this.refreshCases()])
-    } catch (e) {
-      viewerStore.setState({ save: 'error', saveError: plainMessage(e, 'Saving the labels failed') })
+    })()
+    this.saving = job
+    try {
+      await job
+    } finally {
+      if (this.saving === job) this.saving = null
     }
+    return ok
+  }
+
+  /** Opening another CT would drop edits the host does not have: say so instead. */
+  private refuseToLeaveUnsaved(): void {
+    viewerStore.setState({
+      error: `Your edits to ${this.current?.name ?? 'this CT'} are not saved yet, so nothing else was opened (that would lose them). Saving is retried; open again once it succeeds.`,
+    })
   }
 
   async openCase(caseId: string): Promise<void> {
-    await this.saveNow()
+    if (!(await this.saveNow())) return this.refuseToLeaveUnsaved()
     if (this.current) {
       // a case's CT may be the very volume that is open: close it first so the case opens cleanly
       await this.client.close(this.current.caseId).catch(() => undefined)
@@ -183,7 +227,8 @@ export class Workstation {
     if (!c) return
     casesStore.setState({ exporting: true, exportError: null, exported: null })
     try {
-      await this.saveNow() // the host exports what it has: send the latest edits first
+      // the host exports what it has: send the latest edits first, and never export without them
+      if (!(await this.saveNow())) throw new PlainError(`The export would miss your latest edits, which could not be saved: ${viewerStore.getState().saveError ?? 'autosave failed'}`)
       const files = await this.client.exportLabels(c.caseId, format, outPath)
       casesStore.setState({ exported: { files }, exporting: false })
     } catch (e) {
@@ -266,6 +311,7 @@ export class Workstation {
   }
 
   private async open(get: () => Promise<LoadedCase>): Promise<void> {
+    if (this.current && !(await this.saveNow())) return this.refuseToLeaveUnsaved()
     viewerStore.setState({ load: 'loading', error: null })
     try {
       const t0 = performance.now()
@@ -288,6 +334,10 @@ export class Workstation {
       const previous = this.current
       if (previous && previous.caseId !== c.caseId) void this.client.close(previous.caseId).catch(() => undefined)
       this.current = c
+      this.dirty = false
+      this.saveFailures = 0
+      if (this.saveTimer) clearTimeout(this.saveTimer)
+      this.saveTimer = null
       this.prediction = c.prediction ?? null
       this.session = new EditSession(grid, { dims: c.geometry.dims, data: c.ct })
       this.controller = new EditController(this.viewer, this.session, this.els.overlays)
@@ -308,6 +358,7 @@ export class Workstation {
       if (this.client.kind !== 'demo') void this.refreshCases()
       void this.refreshOpenCase()
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
+      segmentStore.setState({ warnings: [], choice: null }) // they were about the previous CT
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {
       if (e instanceof NeedsSeries) {
@@ -321,30 +372,59 @@ export class Workstation {
 
   // ---- model ----------------------------------------------------------------------------------
 
-  async segment(): Promise<void> {
+  /**
+   * The Segment button. On a labelmap the user has edited (it differs from the last prediction, or
+   * from empty before any) nothing runs yet: the user chooses first (chooseSegment) whether the new
+   * prediction replaces everything or fills only the organs they have not edited.
+   */
+  async segment(mode?: SegmentMode): Promise<void> {
     const c = this.current
     if (!c || !this.session) {
       segmentStore.setState({ error: 'Open a CT first, then run the segmentation.' })
       return
     }
     if (segmentStore.getState().running) return
+    if (!mode) {
+      const edited = editedValues(this.session.grid, this.prediction)
+      if (edited.size > 0) {
+        segmentStore.setState({ choice: { editedOrgans: [...edited].map(labelName) }, error: null })
+        return
+      }
+    }
+    segmentStore.setState({ choice: null })
+    // the edits are measured against the prediction the user saw, not the one this run brings
+    const reference = this.prediction
     this.abort = new AbortController()
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null })
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null, warnings: [] })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
       const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal, modelId)
-      if (r.labels.length !== gridToArray(this.session.grid).length) throw new PlainError('The model returned labels of the wrong size for this CT.')
+      const session = this.session
+      if (this.current !== c || !session) throw new PlainError('Another CT was opened while the model ran: its result was not applied.')
+      if (r.labels.length !== gridToArray(session.grid).length) throw new PlainError('The model returned labels of the wrong size for this CT.')
+      // edits made while the model ran count too: a run started on an unedited labelmap never
+      // replaces them, it fills around them (undo and Segment > Replace everything still can)
+      const edited = editedValues(session.grid, reference)
+      const fill = mode === 'fill-unedited' || (!mode && edited.size > 0)
       this.prediction = r.labels
       this.stats?.setPrediction(r.labels)
       // the prediction replaces the labelmap as ONE undoable step; locked organs are kept
-      this.session.applyLabels(r.labels, `Apply prediction (${r.model})`, lockedValues())
-      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds } })
+      if (fill) session.applyLabels(fillUneditedTarget(session.grid, r.labels, edited), `Apply prediction to unedited organs (${r.model})`, lockedValues())
+      else session.applyLabels(r.labels, `Apply prediction (${r.model})`, lockedValues())
+      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings })
     } catch (e) {
       const cancelled = e instanceof DOMException && e.name === 'AbortError'
       segmentStore.setState({ running: false, error: cancelled ? 'Segmentation cancelled.' : plainMessage(e, 'The segmentation failed') })
     } finally {
       this.abort = null
     }
+  }
+
+  /** The user's answer to "Segment on an edited case": null cancels (nothing runs, nothing changes). */
+  async chooseSegment(mode: SegmentMode | null): Promise<void> {
+    if (!segmentStore.getState().choice) return
+    if (mode === null) return segmentStore.setState({ choice: null })
+    await this.segment(mode)
   }
 
   cancelSegment(): void {
@@ -412,6 +492,14 @@ export class Workstation {
     // keys typed into text fields are text; checkboxes and sliders keep the shortcuts working
     const typing = t && (t.tagName === 'TEXTAREA' || t.isContentEditable || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'range', 'button'].includes((t as HTMLInputElement).type)))
     if (typing) return
+    // the Segment choice is modal: Escape cancels it, no shortcut acts behind it
+    if (segmentStore.getState().choice) {
+      if (e.key === 'Escape') {
+        e.preventDefault()
+        void this.chooseSegment(null)
+      }
+      return
+    }
     const action = actionFor(e)
     if (!action) return
     e.preventDefault()

@@ -96,6 +96,6 @@ export class DemoClient implements ScnClient {
       }
     }
     onProgress({ fraction: 1, stage: 'done' })
-    return { labels: truth.slice(), model: 'phantom truth (demo mode)', seconds: (performance.now() - t0) / 1000 }
+    return { labels: truth.slice(), model: 'phantom truth (demo mode)', seconds: (performance.now() - t0) / 1000, warnings: [] }
   }
 }

@@ -44,6 +44,8 @@ export interface SegmentResult {
   labels: Uint8Array
   model: string
   seconds: number
+  /** what the engine says the user must know about this result (a slab, no organs found), in sentences */
+  warnings: string[]
 }
 
 export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'

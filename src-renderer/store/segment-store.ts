@@ -1,12 +1,19 @@
 /** The model run: progress, cancel, and the plain-words error if it failed. */
 import { createStore } from 'zustand/vanilla'
 
+/** What Segment does to a labelmap the user has edited. */
+export type SegmentMode = 'replace' | 'fill-unedited'
+
 export interface SegmentState {
   running: boolean
   fraction: number
   stage: string
   error: string | null
   lastRun: { model: string; seconds: number } | null
+  /** the engine's warnings about the last result, in plain sentences; cleared when a run starts */
+  warnings: string[]
+  /** Segment was pressed on an edited labelmap: the user chooses replace / fill unedited / cancel */
+  choice: { editedOrgans: string[] } | null
   models: { id: string; description: string }[]
   /** chosen model id; null = the host's default */
   modelId: string | null
@@ -14,4 +21,15 @@ export interface SegmentState {
   modelProblems: string[]
 }
 
-export const segmentStore = createStore<SegmentState>(() => ({ running: false, fraction: 0, stage: '', error: null, lastRun: null, models: [], modelId: null, modelProblems: [] }))
+export const segmentStore = createStore<SegmentState>(() => ({
+  running: false,
+  fraction: 0,
+  stage: '',
+  error: null,
+  lastRun: null,
+  warnings: [],
+  choice: null,
+  models: [],
+  modelId: null,
+  modelProblems: [],
+}))
