@@ -21,6 +21,8 @@ export interface SyntheticEngineOptions {
    * cancel test then never races a run that finished too fast on a loaded machine.
    */
   holdUntilCancelled?: () => boolean
+  /** the warnings a run reports (as the real engine does for a slab or an empty result); none by default */
+  warnings?: () => string[]
 }
 
 export function syntheticEngine(opts: SyntheticEngineOptions = {}): SegmentationEngine {
@@ -43,7 +45,7 @@ export function syntheticEngine(opts: SyntheticEngineOptions = {}): Segmentation
         await new Promise((r) => setTimeout(r, stepMs))
         if (hold && !o.signal.aborted) await new Promise((r) => o.signal.addEventListener('abort', r, { once: true }))
       }
-      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu', warnings: [] }
+      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu', warnings: opts.warnings?.() ?? [] }
     },
     async listModels() {
       return { models: [{ id: 'synthetic-hu-windows', version: '1', description: 'HU windows (tests only)', license: 'Apache-2.0', source: 'app', labels: [] }], problems: [] }
