@@ -6,6 +6,7 @@ import type { Command } from 'commander'
 import { readLabels } from '../volumes/read.js'
 import { sameGrid } from '../volumes/geometry.js'
 import { VolumeError } from '../volumes/errors.js'
+import { resolveInputPath } from '../volumes/input.js'
 import { FLARE_LABELS } from '../labels.js'
 import { applyLabelMap, evaluateLabels, parseLabelMap, type LabelMetrics } from '../evaluation/metrics.js'
 
@@ -70,7 +71,7 @@ export function registerEvaluate(program: Command): void {
     .option('--labels <v,...>', 'label values to evaluate (default: the FLARE organs 1,2,3,4)')
     .option('--json', 'machine-readable output')
     .action(async (pred: string, truth: string, o: EvaluateOptions) => {
-      const r = await evaluateFiles(pred, truth, o)
+      const r = await evaluateFiles(resolveInputPath(pred), resolveInputPath(truth), o)
       process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatReport(r))
     })
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { describeVolume } from '../volumes/read.js'
+import { resolveInputPath } from '../volumes/input.js'
 
 export function registerInfo(program: Command): void {
   program
@@ -8,7 +9,7 @@ export function registerInfo(program: Command): void {
     .option('--series <uid>', 'DICOM: the series to read when the folder holds several')
     .option('--json', 'machine-readable output')
     .action(async (path: string, o: { series?: string; json?: boolean }) => {
-      const info = await describeVolume(path, { seriesUid: o.series })
+      const info = await describeVolume(resolveInputPath(path), { seriesUid: o.series })
       if (o.json) {
         process.stdout.write(JSON.stringify(info, null, 2) + '\n')
         return
@@ -23,6 +24,7 @@ export function registerInfo(program: Command): void {
         `  values       ${info.range[0]} .. ${info.range[1]} (${info.dataType})`,
       ]
       if (info.modality) lines.push(`  modality     ${info.modality}`)
+      for (const w of info.warnings ?? []) lines.push(`  warning      ${w}`)
       if (info.series) {
         lines.push('  series:')
         for (const s of info.series) lines.push(`    ${s.seriesUid}  ${s.modality}  ${s.sliceCount} files  ${s.description}`)

@@ -3,7 +3,7 @@
  * can list series, check modality, ordering, gaps and duplicates ourselves and explain problems;
  * pixels are decoded by itk-wasm (GDCM), which handles the compressed transfer syntaxes.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 
@@ -11,9 +11,10 @@ import dcmjs from 'dcmjs'
 dcmjs.log?.setLevel?.('error')
 import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import { VolumeError, checkSize, statInput } from './errors.js'
-import { cross, dot } from './geometry.js'
+import { cross, dot, norm } from './geometry.js'
+import { readRegularFile, realInputPath } from './input.js'
 import { volumeFromItkImage } from './itk.js'
-import type { Mat3, Vec3, Volume } from './volume.js'
+import { PAD_HU, type Mat3, type Vec3, type Volume } from './volume.js'
 
 export interface DicomSlice {
   file: string
@@ -47,9 +48,20 @@ function listFiles(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name)
     if (e.isDirectory()) listFiles(p, out)
-    else if (e.isFile() && e.name.toUpperCase() !== 'DICOMDIR') out.push(p)
+    else if (e.name.toUpperCase() === 'DICOMDIR') continue
+    else if (e.isFile() || (e.isSymbolicLink() && isRegularTarget(p))) out.push(p)
+    // FIFOs, sockets, devices and links to them are never opened: reading one can block forever.
   }
   return out.sort()
+}
+
+/** A symlink is followed when it points at a regular file (folders of links to DICOM files are common). */
+function isRegularTarget(link: string): boolean {
+  try {
+    return statSync(link).isFile()
+  } catch {
+    return false
+  }
 }
 
 const NON_IMAGE_MODALITIES = new Set(['SR', 'KO', 'PR', 'RTSTRUCT', 'RTPLAN', 'RTRECORD', 'REG', 'DOC', 'AU'])
@@ -61,7 +73,7 @@ function num(v: unknown): number | undefined {
 
 /** Parse one file's header; null when it is not DICOM. */
 export function readDicomHeader(file: string): DicomSlice | null {
-  const buf = readFileSync(file)
+  const buf = readRegularFile(file)
   if (buf.length < 132 || buf.toString('latin1', 128, 132) !== 'DICM') return null
   let parsed
   try {
@@ -161,8 +173,20 @@ export interface ReadDicomOptions {
   modalities?: string[]
 }
 
+export interface OrderedSlices {
+  ordered: DicomSlice[]
+  normal: Vec3
+  spacing: number
+  /**
+   * For each ordered slice, how far (mm, LPS) its position lies off the line through the first
+   * slice along the normal: non-zero for gantry-tilted stacks (positions step along the table,
+   * not along the normal) and for stacks whose positions drift sideways. Always in the slice plane.
+   */
+  offsets: Vec3[]
+}
+
 /** Sort a series along its slice normal and check it is one regular, complete stack. */
-export function orderSlices(folder: string, slices: DicomSlice[]): { ordered: DicomSlice[]; normal: Vec3; spacing: number } {
+export function orderSlices(folder: string, slices: DicomSlice[]): OrderedSlices {
   const first = slices[0]
   for (const s of slices) {
     if (!s.position || !s.orientation) throw new VolumeError('bad-geometry', s.file, 'the slice has no Image Position/Orientation (Patient); it cannot be placed in a volume')
@@ -208,7 +232,82 @@ export function orderSlices(folder: string, slices: DicomSlice[]): { ordered: Di
     }
     spacing = median
   }
-  return { ordered: withD.map((w) => w.s), normal, spacing }
+  const p0 = withD[0].s.position!
+  const offsets = withD.map(({ s, d }) => [0, 1, 2].map((i) => s.position![i] - p0[i] - (d - withD[0].d) * normal[i]) as Vec3)
+  return { ordered: withD.map((w) => w.s), normal, spacing, offsets }
+}
+
+/** Pixel Spacing must be two positive numbers, the same on every slice of the stack. */
+function checkPixelSpacing(folder: string, slices: DicomSlice[]): void {
+  const first = slices[0].pixelSpacing
+  for (const s of slices) {
+    const ps = s.pixelSpacing
+    if (!ps) continue
+    if (!ps.every((v) => Number.isFinite(v) && v > 0)) {
+      throw new VolumeError('bad-spacing', s.file, `Pixel Spacing (0028,0030) is ${ps.join('\\')}: both values must be positive numbers of mm`)
+    }
+    if (first && ps.some((v, i) => Math.abs(v - first[i]) > 1e-4)) {
+      throw new VolumeError('bad-geometry', folder, `slices have different Pixel Spacing (${first.join('\\')} in ${relative(folder, slices[0].file) || slices[0].file}, ${ps.join('\\')} in ${relative(folder, s.file) || s.file}); this is not one volume`)
+    }
+  }
+}
+
+/**
+ * Gantry tilt / sideways drift: every slice is a plane perpendicular to `normal`, but slice k sits
+ * `offsets[k]` (in-plane) away from where an orthogonal grid would put it. Shift each slice back
+ * in-plane (bilinear, as dcm2niix corrects gantry tilt), on a grid widened to keep every acquired
+ * pixel. Slice k's pixel (i, j) is at p0 + d_k n + offsets[k] + i dx row + j dy col; output voxel
+ * (i', j', k) is at origin + i' dx row + j' dy col + d_k n with origin = p0 + imin dx row + jmin dy col.
+ */
+function resampleSheared(vol: Volume, offsets: Vec3[], row: Vec3, col: Vec3): { shifted: number } {
+  const [nx, ny, nz] = vol.dims
+  const [dx, dy] = vol.spacing
+  const a = offsets.map((r) => dot(r, row) / dx)
+  const b = offsets.map((r) => dot(r, col) / dy)
+  const eps = 1e-3
+  const imin = Math.floor(Math.min(0, ...a) + eps)
+  const jmin = Math.floor(Math.min(0, ...b) + eps)
+  const imax = Math.ceil(nx - 1 + Math.max(0, ...a) - eps)
+  const jmax = Math.ceil(ny - 1 + Math.max(0, ...b) - eps)
+  const mx = imax - imin + 1
+  const my = jmax - jmin + 1
+  checkSize(vol.meta.sourcePath ?? '', [mx, my, nz], 2)
+  const src = vol.data
+  const out = new Int16Array(mx * my * nz)
+  for (let k = 0; k < nz; k++) {
+    const base = k * nx * ny
+    for (let jo = 0; jo < my; jo++) {
+      const y = jmin + jo - b[k]
+      const j0 = Math.floor(y)
+      const fy = y - j0
+      for (let io = 0; io < mx; io++) {
+        const x = imin + io - a[k]
+        const i0 = Math.floor(x)
+        const fx = x - i0
+        let v = 0
+        let w = 0
+        // bilinear over the (up to) four neighbours that exist; outside the slice: padding
+        for (let dj = 0; dj < 2; dj++) {
+          const jj = j0 + dj
+          const wy = dj ? fy : 1 - fy
+          if (wy < 1e-6 || jj < 0 || jj >= ny) continue
+          for (let di = 0; di < 2; di++) {
+            const ii = i0 + di
+            const wx = di ? fx : 1 - fx
+            if (wx < 1e-6 || ii < 0 || ii >= nx) continue
+            v += wx * wy * src[base + jj * nx + ii]
+            w += wx * wy
+          }
+        }
+        out[k * mx * my + jo * mx + io] = w > 1 - 1e-3 ? Math.round(v / w) : PAD_HU
+      }
+    }
+  }
+  const o = vol.origin
+  vol.origin = [0, 1, 2].map((i) => o[i] + imin * dx * row[i] + jmin * dy * col[i]) as Vec3
+  vol.dims = [mx, my, nz]
+  vol.data = out
+  return { shifted: Math.max(...offsets.map(norm)) }
 }
 
 export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {}): Promise<Volume> {
@@ -235,13 +334,16 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
     throw new VolumeError('unsupported', folder, 'the series mixes multi-frame files; open one enhanced multi-frame file at a time')
   }
   checkSize(folder, [mine[0].columns, mine[0].rows, mine.length], 2)
-  const { ordered, spacing } = orderSlices(folder, mine)
+  checkPixelSpacing(folder, mine)
+  const { ordered, spacing, offsets } = orderSlices(folder, mine)
 
   let result
   try {
-    result = await readImageDicomFileSeriesNode({ inputImages: ordered.map((s) => s.file), singleSortedSeries: true })
+    // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
+    // relative paths and links into other folders work.
+    result = await readImageDicomFileSeriesNode({ inputImages: ordered.map((s) => realInputPath(s.file)), singleSortedSeries: true })
   } catch (e) {
-    throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${String((e as Error)?.message ?? e).split('\n')[0]}); transfer syntax ${ordered[0].transferSyntax}`)
+    throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${errorText(e)}); transfer syntax ${ordered[0].transferSyntax}`)
   }
   const vol = volumeFromItkImage(folder, result.outputImage)
   // The stack order, z spacing and origin are ours (checked above); take in-plane from the first slice.
@@ -261,7 +363,30 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   }
   vol.data = ct
   vol.meta = { sourcePath: folder, modality: mine[0].modality, seriesUid: uid, description: mine[0].description }
+
+  // Never place a tilted or drifting stack on the orthogonal grid silently: resample it.
+  const shear = Math.max(...offsets.map(norm))
+  if (ordered.length > 1 && shear > Math.max(0.01, 0.01 * Math.min(vol.spacing[0], vol.spacing[1]))) {
+    const step = [0, 1, 2].map((i) => ordered[ordered.length - 1].position![i] - ordered[0].position![i]) as Vec3
+    const tilt = (Math.acos(Math.min(1, Math.abs(dot(step, normal)) / norm(step))) * 180) / Math.PI
+    const { shifted } = resampleSheared(vol, offsets, [o[0], o[1], o[2]], [o[3], o[4], o[5]])
+    vol.meta.warnings = [
+      `${folder}: the slice positions step ${tilt.toFixed(1)}° off the slice normal (gantry tilt or sideways drift; up to ${shifted.toFixed(2)} mm by the last slice): ` +
+        `each slice was shifted in-plane onto an orthogonal grid (${vol.dims.join('×')}, linear interpolation, ${PAD_HU} HU where no slice data), as dcm2niix corrects gantry tilt`,
+    ]
+  }
   return vol
+}
+
+/** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0]
+  if (typeof e === 'string') return e.split('\n')[0]
+  try {
+    return JSON.stringify(e).slice(0, 200)
+  } catch {
+    return String(e)
+  }
 }
 
 export function dicomSliceFiles(folder: string, seriesUid?: string): DicomSlice[] {

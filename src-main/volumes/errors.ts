@@ -23,6 +23,7 @@ export type VolumeErrorCode =
   | 'no-dicom'
   | 'too-large'
   | 'not-labels'
+  | 'not-regular-file'
 
 export class VolumeError extends Error {
   readonly code: VolumeErrorCode

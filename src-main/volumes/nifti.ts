@@ -5,9 +5,9 @@
  * sform_code > 0, else qform, else pixdim — which ITK does not follow, and (b) precise messages
  * for every way a file can be broken.
  */
-import { gunzipSync, gzipSync } from 'node:zlib'
-import { readFileSync } from 'node:fs'
-import { VolumeError, checkSize, statInput } from './errors.js'
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib'
+import { VolumeError, checkSize } from './errors.js'
+import { readRegularFile } from './input.js'
 import { geometryFromAffine, indexToWorldAffine, mat3Det, type Affine } from './geometry.js'
 import type { Geometry, Mat3, Vec3, Volume, VoxelArray } from './volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
@@ -30,19 +30,53 @@ const DATATYPES: DataType[] = [
   { code: 64, bytes: 8, name: 'float64', get: (v, o, le) => v.getFloat64(o, le) },
 ]
 
-function decompress(file: string, raw: Buffer): Buffer {
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return gunzipSync(raw)
-    } catch (e) {
-      const msg = String((e as Error).message)
-      if (/unexpected end|incomplete|truncated/i.test(msg)) {
-        throw new VolumeError('truncated', file, 'the gzip stream ends early: the file is incomplete (was the download or copy interrupted?)')
-      }
-      throw new VolumeError('bad-format', file, `the gzip data is damaged (${msg})`)
-    }
+const isGzip = (raw: Buffer) => raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b
+
+function gzipError(file: string, e: unknown): VolumeError {
+  const msg = String((e as Error).message)
+  if (/unexpected end|incomplete|truncated/i.test(msg)) {
+    return new VolumeError('truncated', file, 'the gzip stream ends early: the file is incomplete (was the download or copy interrupted?)')
   }
-  return raw
+  return new VolumeError('bad-format', file, `the gzip data is damaged (${msg})`)
+}
+
+/**
+ * The first bytes of a gzip stream (at least the NIfTI-2 header when the data has that many),
+ * inflating only a small prefix of the compressed data: the header must be read before we know
+ * how much the whole stream is allowed to inflate to.
+ */
+function inflateHead(file: string, raw: Buffer): Buffer {
+  // Deflate expands at most ~1032:1, so a 4 KiB prefix inflates to at most ~4 MiB.
+  for (const prefix of [4096, 65536]) {
+    let head: Buffer
+    try {
+      head = gunzipSync(raw.subarray(0, prefix), { finishFlush: zlibConstants.Z_SYNC_FLUSH })
+    } catch (e) {
+      throw gzipError(file, e)
+    }
+    if (head.length >= 544 || prefix >= raw.length) return head
+  }
+  throw new VolumeError('bad-format', file, 'the gzip data starts with more than 64 KiB that inflate to less than a NIfTI header')
+}
+
+/**
+ * Inflate the whole stream, refusing it as soon as it inflates to more than `limit` bytes: a
+ * small .nii.gz can inflate to gigabytes (a gzip bomb or a damaged file), and the header has
+ * already told us how many bytes the image needs.
+ */
+function inflateBounded(file: string, raw: Buffer, limit: number, promised: string): Buffer {
+  try {
+    return gunzipSync(raw, { maxOutputLength: limit })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new VolumeError(
+        'too-large',
+        file,
+        `the gzip data inflates to more than the ${limit} bytes the header promises (${promised}); refused (a damaged file or a decompression bomb)`,
+      )
+    }
+    throw gzipError(file, e)
+  }
 }
 
 interface Header {
@@ -141,10 +175,10 @@ function rasToLps(a: Affine): Affine {
 }
 
 export function readNifti(file: string): Volume {
-  const st = statInput(file)
-  if (st.size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
-  const buf = decompress(file, readFileSync(file))
-  const h = parseHeader(file, buf)
+  const raw = readRegularFile(file)
+  if (raw.length === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
+  const gz = isGzip(raw)
+  const h = parseHeader(file, gz ? inflateHead(file, raw) : raw)
 
   const nd = h.dims[0]
   if (nd < 1 || nd > 7) throw new VolumeError('bad-format', file, `the header gives ${nd} dimensions; a NIfTI image has 1 to 7`)
@@ -176,8 +210,16 @@ export function readNifti(file: string): Volume {
   }
 
   const n = dims[0] * dims[1] * dims[2]
-  const voxOffset = Math.max(h.voxOffset, h.version === 1 ? 352 : 544)
+  const headerBytes = h.version === 1 ? 352 : 544
+  // vox_offset 0 means "unset" in some writers (nibabel reads it as the minimum); anything else
+  // below the header, or not a whole number, would read header bytes as voxels.
+  if (!Number.isFinite(h.voxOffset) || !Number.isInteger(h.voxOffset) || h.voxOffset < 0 || (h.voxOffset > 0 && h.voxOffset < headerBytes)) {
+    throw new VolumeError('bad-format', file, `the header field vox_offset is ${h.voxOffset}: the image data must start at a whole byte offset of at least ${headerBytes} (after the header)`)
+  }
+  const voxOffset = Math.max(h.voxOffset, headerBytes)
   const need = voxOffset + n * dt.bytes
+  // Bounded inflate: what the header promises plus a little slack for writers that pad the end.
+  const buf = gz ? inflateBounded(file, raw, need + Math.max(2 ** 20, Math.ceil(need / 100)), `${headerBytes}-byte header, vox_offset ${voxOffset} and ${dims.join('×')} ${dt.name} voxels`) : raw
   if (buf.length < need) {
     throw new VolumeError(
       'dims-mismatch',

@@ -5,17 +5,21 @@
 import { gzipSync } from 'node:zlib'
 import { readImageNode } from '@itk-wasm/image-io'
 import { VolumeError, statInput } from './errors.js'
+import { checkRegularFile, realInputPath } from './input.js'
 import { column } from './geometry.js'
 import { narrowVoxels, volumeFromItkImage } from './itk.js'
 import type { Volume } from './volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
 export async function readItkFile(file: string, formatName: string): Promise<Volume> {
-  const size = statInput(file).size
+  statInput(file)
+  // fstat on the open file: a FIFO or device given to itk-wasm would block or be read forever.
+  const size = checkRegularFile(file)
   if (size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
   let img
   try {
-    img = await readImageNode(file)
+    // itk-wasm mounts the file's folder by name (WASI): it needs the real absolute path.
+    img = await readImageNode(realInputPath(file))
   } catch (e) {
     const msg = String((e as Error)?.message ?? e)
     throw new VolumeError('bad-format', file, `this ${formatName} file could not be read: it is damaged, truncated or not a ${formatName} image (${msg.split('\n')[0]})`)

@@ -5,7 +5,8 @@ import { readNifti, writeNifti } from './nifti.js'
 import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
 import { orientationCode, rasAffine } from './geometry.js'
-import type { CtVolume, LabelVolume, Volume } from './volume.js'
+import { resolveInputPath } from './input.js'
+import { PAD_HU, type CtVolume, type LabelVolume, type Volume } from './volume.js'
 
 export type VolumeFormat = 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
 
@@ -24,7 +25,11 @@ export interface ReadOptions {
   seriesUid?: string
 }
 
-export async function readVolume(path: string, opts: ReadOptions = {}): Promise<Volume> {
+/** The volume as stored in the file, nothing replaced: labels must see their values as they are. */
+async function readStored(path: string, opts: ReadOptions = {}): Promise<Volume> {
+  // Callers resolve at their boundary; resolving again here is free and keeps a relative path from
+  // ever reaching itk-wasm, which mounts folders by name.
+  path = resolveInputPath(path)
   switch (detectFormat(path)) {
     case 'nifti':
       return readNifti(path)
@@ -37,18 +42,73 @@ export async function readVolume(path: string, opts: ReadOptions = {}): Promise<
   }
 }
 
+function addWarning(v: Volume, warning: string): void {
+  v.meta.warnings = [...(v.meta.warnings ?? []), warning]
+}
+
+/**
+ * NaN and ±Infinity voxels (float NIfTI/NRRD written by a faulty pipeline) poison every min/max,
+ * normalisation and resampling downstream: one of them made the whole segmentation empty. We read
+ * them as air (PAD_HU) and say so, naming the count and the first one, rather than refuse a scan
+ * that is otherwise fine.
+ */
+function replaceNonFinite(v: Volume): void {
+  const d = v.data
+  if (!(d instanceof Float32Array || d instanceof Float64Array)) return
+  let count = 0
+  let first = -1
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      if (first < 0) first = i
+      count++
+      d[i] = PAD_HU
+    }
+  }
+  if (count === 0) return
+  const [nx, ny] = v.dims
+  const ijk = [first % nx, Math.floor(first / nx) % ny, Math.floor(first / (nx * ny))]
+  addWarning(v, `${v.meta.sourcePath ?? 'the volume'}: ${count} voxel(s) hold NaN or ±Infinity (the first at voxel [${ijk.join(', ')}]); they were read as ${PAD_HU} HU (air)`)
+}
+
+export async function readVolume(path: string, opts: ReadOptions = {}): Promise<Volume> {
+  const v = await readStored(path, opts)
+  replaceNonFinite(v)
+  return v
+}
+
 /** A CT in HU: Int16Array when the values are integral, else Float32Array. */
 export async function readCt(path: string, opts: ReadOptions = {}): Promise<CtVolume> {
   const v = await readVolume(path, opts)
+  checkHounsfield(v)
   if (v.data instanceof Int16Array || v.data instanceof Float32Array) return v as CtVolume
   const data = new Int16Array(v.data.length)
   for (let i = 0; i < data.length; i++) data[i] = v.data[i]
   return { ...v, data }
 }
 
+/**
+ * A CT in Hounsfield units has air (-1000) around or inside the body and fat below 0. Data with no
+ * negative value at all (uint8 0..255 from a screenshot or a "normalised" export, raw scanner
+ * values 0..4095 without their rescale) is not HU: the model would see nonsense. We still read it,
+ * with a warning that travels to the report.
+ */
+function checkHounsfield(v: Volume): void {
+  const d = v.data
+  let min = Infinity
+  let max = -Infinity
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i]
+    if (x < min) min = x
+    if (x > max) max = x
+  }
+  if (min < 0) return
+  const why = d instanceof Uint8Array ? 'they are 8-bit values with no rescale' : 'none is below 0 (air is -1000 HU, fat about -100 HU)'
+  addWarning(v, `${v.meta.sourcePath ?? 'the volume'}: the data does not look like Hounsfield units (values ${min} .. ${max}: ${why}); the segmentation is unlikely to be usable`)
+}
+
 /** A labelmap: integer values 0..255 as Uint8Array. */
 export async function readLabels(path: string): Promise<LabelVolume> {
-  const v = await readVolume(path)
+  const v = await readStored(path)
   if (v.data instanceof Uint8Array) return v as LabelVolume
   const data = new Uint8Array(v.data.length)
   for (let i = 0; i < data.length; i++) {
@@ -83,9 +143,12 @@ export interface VolumeInfo {
   modality?: string
   seriesUid?: string
   series?: DicomSeriesInfo[]
+  /** what the reader noticed (NaN voxels replaced, a tilted stack resampled) */
+  warnings?: string[]
 }
 
 export async function describeVolume(path: string, opts: ReadOptions = {}): Promise<VolumeInfo> {
+  path = resolveInputPath(path)
   const format = detectFormat(path)
   const series = format === 'dicom' && statSync(path).isDirectory() ? listDicomSeries(path) : undefined
   const v = await readVolume(path, opts)
@@ -110,5 +173,6 @@ export async function describeVolume(path: string, opts: ReadOptions = {}): Prom
     modality: v.meta.modality,
     seriesUid: v.meta.seriesUid,
     series,
+    warnings: v.meta.warnings,
   }
 }

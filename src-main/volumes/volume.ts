@@ -38,6 +38,9 @@ export interface Volume<T extends VoxelArray = VoxelArray> extends Geometry {
   meta: VolumeMeta
 }
 
+/** HU for voxels that hold no measurement (NaN/Inf voxels, outside a resampled slice): air. */
+export const PAD_HU = -1024
+
 export type CtVolume = Volume<Int16Array | Float32Array>
 export type LabelVolume = Volume<Uint8Array>
 
