@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { startWebHost } from '../hosts/web/server.js'
+import { installCrashGuard, startWebHost } from '../hosts/web/server.js'
 import { createServices } from '../services/index.js'
 import { detectFormat } from '../volumes/read.js'
 import { EXIT } from './exit-codes.js'
@@ -47,6 +47,7 @@ export function registerServe(program: Command): void {
         process.stderr.write(`error: ${(e as Error).message}\n`)
         process.exit(EXIT.usage)
       }
+      installCrashGuard(host)
       if (host.warning) process.stderr.write(`${host.warning}\n`)
       process.stdout.write(`SCN Studio is running. Open this URL in a browser on this machine (Ctrl+C to stop):\n\n  ${host.openUrl}\n\n`)
       if (launchPath) process.stdout.write(`Opening ${launchPath}\n`)

@@ -6,10 +6,14 @@
  *     request:  Content-Type application/json (json, binary-out) | application/octet-stream (binary-in frame)
  *     response: 200 application/json | 200 application/octet-stream (binary-out frame)
  *               error: 4xx/5xx application/json ErrorPayload {code, message}
- *     headers:  X-SCN-Token: <token>    (required on every /api request)
- *   GET  /api/events?token=<token>      WebSocket; server sends text messages EventMessage
- *   GET  /?token=<token>                the renderer; the page learns the token from its URL
- *                                       (or <meta name="scn-token">) and sends it on every call.
+ *     headers:  X-SCN-Token: <token>    (required on every /api request; never ?token=)
+ *     bodies:   JSON up to 1 MiB; a binary frame exactly its volume's voxels + header; else 413
+ *   GET  /api/events                    WebSocket; token in X-SCN-Token (Node) or the cookie
+ *                                       (browsers); server sends text messages EventMessage and
+ *                                       closes the socket on any frame from the client
+ *   GET  /?token=<token>                the renderer; the only place the query token is taken: it
+ *                                       sets the cookie, the page reads <meta name="scn-token">
+ *                                       and drops ?token= from its address bar.
  *   Static assets are allowed with the token cookie set on the first authenticated page load.
  *
  * Electron (src-main/hosts/electron, preload): `window.scn` is an ScnBridge.

@@ -107,19 +107,23 @@ describe('web host gate', () => {
   })
 
   it('never serves files outside the renderer folder', async () => {
+    // the query token is taken on the page load only; assets (and these probes) carry the cookie
+    const cookie = String((await raw(t.host.openUrl)).headers['set-cookie']).split(';')[0]
     for (const path of ['/../../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fpackage.json']) {
-      const r = await raw(t.host.url, { path: `${path}?token=${t.host.token}` })
+      const r = await raw(t.host.url, { path, headers: { cookie } })
       expect(r.status, path).toBe(404)
+      expect((await raw(t.host.url, { path: `${path}?token=${t.host.token}` })).status, path).toBe(401)
     }
   })
 
-  it('opens the events WebSocket only with the token and our origin', async () => {
+  it('opens the events WebSocket only with the token (header or cookie, never the URL) and our origin', async () => {
     const base = t.host.url.replace('http', 'ws') + '/api/events'
     const none = await wsOpen(base, { origin: t.host.url })
     expect(none).toEqual({ ok: false, status: 401 })
-    const foreign = await wsOpen(`${base}?token=${t.host.token}`, { origin: 'http://evil.example' })
+    expect(await wsOpen(`${base}?token=${t.host.token}`, { origin: t.host.url })).toEqual({ ok: false, status: 401 })
+    const foreign = await wsOpen(base, { origin: 'http://evil.example', 'x-scn-token': t.host.token })
     expect(foreign).toEqual({ ok: false, status: 403 })
-    const good = await wsOpen(`${base}?token=${t.host.token}`, { origin: t.host.url })
+    const good = await wsOpen(base, { origin: t.host.url, 'x-scn-token': t.host.token })
     expect(good.ok).toBe(true)
     if (good.ok) {
       const got = new Promise<string>((r) => good.ws.once('message', (d) => r(String(d))))

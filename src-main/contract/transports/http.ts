@@ -5,7 +5,7 @@
  */
 import { errorFromPayload, type Transport } from '../client.js'
 import { lookupMethod } from '../services.js'
-import { BINARY_TYPE, CALL_PATH, EVENTS_PATH, JSON_TYPE, TOKEN_HEADER, TOKEN_QUERY, type EventMessage } from '../wire.js'
+import { BINARY_TYPE, CALL_PATH, EVENTS_PATH, JSON_TYPE, TOKEN_HEADER, type EventMessage } from '../wire.js'
 
 interface MinimalWebSocket {
   onmessage: ((ev: { data: unknown }) => void) | null
@@ -20,7 +20,12 @@ export interface HttpTransportOptions {
   baseUrl: string
   token: string
   fetch?: typeof fetch
-  WebSocket?: new (url: string) => MinimalWebSocket
+  /**
+   * The browser's WebSocket, or the `ws` package's class in Node. The token goes in a header where
+   * the implementation can send one (ws takes `options.headers`); a browser ignores that argument
+   * and sends the cookie the page load set instead (never the token in the URL: logs and history).
+   */
+  WebSocket?: new (url: string, protocols?: string | string[], options?: { headers: Record<string, string> }) => MinimalWebSocket
 }
 
 export interface HttpTransport extends Transport {
@@ -43,8 +48,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   function openSocket(): Promise<void> {
     if (socket && opened) return opened
     if (!WS) return Promise.reject(new Error('no WebSocket implementation: pass one in HttpTransportOptions'))
-    const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}?${TOKEN_QUERY}=${encodeURIComponent(opts.token)}`
-    const s = new WS(url)
+    const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}`
+    const s = new WS(url, undefined, { headers: { [TOKEN_HEADER]: opts.token } })
     socket = s
     opened = new Promise<void>((resolve, reject) => {
       s.onopen = () => resolve()
