@@ -3,7 +3,7 @@
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
 import { pickClient } from './api/index.js'
-import { NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type LoadedCase, type ReviewAction, type ScnClient, type Vec3 } from './api/types.js'
+import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type ExportOptions, type LoadedCase, type ReviewAction, type ScnClient, type Vec3 } from './api/types.js'
 import { casesStore, saveReviewer } from './store/cases-store.js'
 import { EditController } from './editing/controller.js'
 import { countValue, gridToArray, type LabelGrid } from './editing/grid.js'
@@ -222,18 +222,29 @@ export class Workstation {
     return `${dir ?? '.'}/exports/${base}${ext}`
   }
 
-  async exportLabels(format: ExportFormat, outPath: string): Promise<void> {
+  /** Exports the open volume's labels; an existing target is replaced only once the user confirms. */
+  async exportLabels(format: ExportFormat, outPath: string, opts: ExportOptions = {}): Promise<void> {
     const c = this.current
     if (!c) return
-    casesStore.setState({ exporting: true, exportError: null, exported: null })
+    const newStudy = format === 'dicom-seg' && !!opts.newStudy
+    casesStore.setState({ exporting: true, exportError: null, exported: null, exportConfirm: null })
     try {
       // the host exports what it has: send the latest edits first, and never export without them
       if (!(await this.saveNow())) throw new PlainError(`The export would miss your latest edits, which could not be saved: ${viewerStore.getState().saveError ?? 'autosave failed'}`)
-      const files = await this.client.exportLabels(c.caseId, format, outPath)
+      const files = await this.client.exportLabels(c.caseId, format, outPath, { newStudy, overwrite: !!opts.overwrite })
       casesStore.setState({ exported: { files }, exporting: false })
     } catch (e) {
+      if (e instanceof ExportExists) return casesStore.setState({ exporting: false, exportConfirm: { format, outPath, newStudy } })
       casesStore.setState({ exportError: plainMessage(e, 'The export failed'), exporting: false })
     }
+  }
+
+  /** The user's answer to "the export target exists": replace it, or keep it (nothing is written). */
+  async answerExportConfirm(replace: boolean): Promise<void> {
+    const q = casesStore.getState().exportConfirm
+    if (!q) return
+    casesStore.setState({ exportConfirm: null })
+    if (replace) await this.exportLabels(q.format, q.outPath, { newStudy: q.newStudy, overwrite: true })
   }
 
   async setCaseStatus(caseId: string, status: CaseStatus): Promise<void> {
@@ -357,7 +368,7 @@ export class Workstation {
       casesStore.setState({ openCaseId: c.workspaceCaseId ?? null, openCase: null, reviewPrompt: null, reviewError: null })
       if (this.client.kind !== 'demo') void this.refreshCases()
       void this.refreshOpenCase()
-      viewerStore.setState({ caseId: c.caseId, caseName: c.name, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
+      viewerStore.setState({ caseId: c.caseId, caseName: c.name, sourceFormat: c.sourceFormat ?? null, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
       segmentStore.setState({ warnings: [], choice: null }) // they were about the previous CT
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {

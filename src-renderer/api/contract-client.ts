@@ -8,7 +8,7 @@ import type { LabelClass } from '../../src-main/labels.js'
 import { FLARE_LABELS } from '../../src-main/labels.js'
 import type { Transport } from '../../src-main/contract/client.js'
 import type { ScnBridge } from '../../src-main/contract/wire.js'
-import { NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type OrganReview, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type ExportOptions, type OrganReview, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -35,8 +35,15 @@ export class ContractScnClient implements ScnClient {
     return this.api.app.onOpenRequest((e) => listener(e.path))
   }
 
-  async exportLabels(caseId: string, format: ExportFormat, outPath: string): Promise<string[]> {
-    return (await call(() => this.api.export.run({ volumeId: caseId, format, outPath }))).files
+  async exportLabels(caseId: string, format: ExportFormat, outPath: string, opts: ExportOptions = {}): Promise<string[]> {
+    const request = { volumeId: caseId, format, outPath, ...(opts.overwrite ? { overwrite: true } : {}), ...(opts.newStudy ? { newStudy: true } : {}) }
+    try {
+      return (await this.api.export.run(request)).files
+    } catch (e) {
+      // the host refuses an existing target unless replacing it was asked for: the page asks
+      if (e instanceof ContractError && !opts.overwrite && /\balready exists?\b/.test(e.message)) throw new ExportExists(e.message)
+      throw plain(e)
+    }
   }
 
   async workspaceDir(): Promise<string | null> {
@@ -120,6 +127,7 @@ export class ContractScnClient implements ScnClient {
       labels: hasLabels ? new Uint8Array(current.data) : undefined,
       prediction: prediction ? new Uint8Array(prediction) : undefined,
       labelClasses: this.labelClasses,
+      sourceFormat: v.format,
     }
   }
 

@@ -32,6 +32,8 @@ export interface LoadedCase {
   prediction?: Uint8Array
   /** label classes of this workspace: FLARE organs plus any added classes */
   labelClasses: readonly LabelClass[]
+  /** how the CT was stored on the host (a DICOM SEG of a non-DICOM CT needs a new study) */
+  sourceFormat?: 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
 }
 
 export interface SegmentProgress {
@@ -49,6 +51,13 @@ export interface SegmentResult {
 }
 
 export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
+
+export interface ExportOptions {
+  /** replace targets that exist: only after the user said so */
+  overwrite?: boolean
+  /** DICOM SEG: a new study (the CT as a new series + a SEG), for a CT that is not DICOM or lost its UIDs */
+  newStudy?: boolean
+}
 
 export type CaseStatus = 'todo' | 'in-progress' | 'reviewed' | 'flagged'
 
@@ -107,8 +116,12 @@ export interface ScnClient {
   pickPath?(kind: 'file' | 'folder'): Promise<string | null>
   /** the host-side path of a dropped file (Electron); null where the host cannot know it */
   pathForFile?(file: File): string | null
-  /** writes the current labels of an open volume in a training format; returns the files written */
-  exportLabels(caseId: string, format: ExportFormat, outPath: string): Promise<string[]>
+  /**
+   * writes the current labels of an open volume in a training format; returns the files written.
+   * An existing target is refused (ExportExists) unless `overwrite` (the user confirmed replacing
+   * it); `newStudy` (DICOM SEG) writes the CT as a new DICOM series plus a SEG that references it.
+   */
+  exportLabels(caseId: string, format: ExportFormat, outPath: string, opts?: ExportOptions): Promise<string[]>
   /** the workspace folder on the host (default place for exports), when there is one */
   workspaceDir(): Promise<string | null>
   /** frees the host's copy of a volume (flushes a case's autosave, drops its lock) */
@@ -133,4 +146,9 @@ export class NeedsSeries extends Error {
 /** An error whose message is safe to show to the user as-is. */
 export class PlainError extends Error {
   override name = 'PlainError'
+}
+
+/** The export target exists and replacing it was not asked for: the page asks the user. */
+export class ExportExists extends PlainError {
+  override name = 'ExportExists'
 }

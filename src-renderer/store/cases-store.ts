@@ -1,6 +1,6 @@
 /** The workspace's cases as listed by the host (plain data), and the review of the open case. */
 import { createStore } from 'zustand/vanilla'
-import type { CaseSummary, ReviewAction } from '../api/types.js'
+import type { CaseSummary, ExportFormat, ReviewAction } from '../api/types.js'
 
 /** What the review UI is asking the user for before it can send a review. */
 export type ReviewPrompt =
@@ -26,6 +26,8 @@ export interface CasesState {
   exported: { files: string[] } | null
   exportError: string | null
   exporting: boolean
+  /** the export target exists: replace it only if the user says so */
+  exportConfirm: { format: ExportFormat; outPath: string; newStudy: boolean } | null
 }
 
 const REVIEWER_KEY = 'scn-studio.reviewer'
@@ -62,4 +64,5 @@ export const casesStore = createStore<CasesState>(() => ({
   exported: null,
   exportError: null,
   exporting: false,
+  exportConfirm: null,
 }))

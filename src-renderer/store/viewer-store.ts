@@ -7,6 +7,8 @@ export type LoadState = 'empty' | 'loading' | 'ready' | 'error'
 export interface ViewerState {
   caseId: string | null
   caseName: string
+  /** how the open CT is stored on the host; null in demo mode */
+  sourceFormat: 'nifti' | 'nrrd' | 'metaimage' | 'dicom' | null
   dims: [number, number, number] | null
   load: LoadState
   /** plain-words message when load === 'error' */
@@ -27,6 +29,7 @@ export interface ViewerState {
 export const viewerStore = createStore<ViewerState>(() => ({
   caseId: null,
   caseName: '',
+  sourceFormat: null,
   dims: null,
   load: 'empty',
   error: null,

@@ -227,6 +227,8 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
   it('cancelling a segmentation leaves the labels as they were and says so', async () => {
     const sum0 = await checksum()
     await page.click('[data-testid=run-segmentation]')
+    // the brushed liver is an edit since the prediction, so Segment asks first (ui-safety tests the choice)
+    await page.click('[data-testid=segment-replace]', { timeout: 10_000 })
     await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
     await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
     expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
