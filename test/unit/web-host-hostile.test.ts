@@ -5,14 +5,18 @@
  * offending socket with a reason, log it, answer 413 without buffering, and keep serving the page
  * and the API. Real server, real sockets; the server runs in this process, so a crash fails the run.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeFrame } from '../../src-main/contract/index.js'
+import WebSocket from 'ws'
+import { createHttpTransport, createScnClient, encodeFrame } from '../../src-main/contract/index.js'
+import { EXIT_HOST_CRASHED } from '../../src-main/hosts/web/server.js'
+import { readNifti } from '../../src-main/volumes/nifti.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
 
 let t: TestHost
@@ -352,4 +356,48 @@ describe('the token travels in a header or cookie, never in an API URL', () => {
     const conn = await rawEventsSocket({ cookie, 'x-scn-token': '' })
     conn.sock.destroy()
   })
+})
+
+describe('an uncaught error in a host', () => {
+  const CHILD = new URL('../fixtures/web-host-crash-child.ts', import.meta.url).pathname
+
+  it.each([
+    ['SIGUSR2', 'uncaught error', /a bug nobody caught/],
+    ['SIGUSR1', 'unhandled promise rejection', /a rejected promise nobody awaited/],
+  ] as const)('%s (%s): pending edits are saved and the case lock released before a non-zero exit', async (signal, kind, cause) => {
+    const workspace = join(t.dir, `ws-crash-${signal}`)
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, t.phantomPath, workspace], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d) => {
+        out += d
+        const m = /READY (\S+) (\S+)/.exec(out)
+        if (m) resolve([m[1], m[2]])
+      })
+      child.on('exit', (code) => reject(new Error(`child exited ${code} before it was ready: ${stderr}`)))
+    })
+    const client = createScnClient(createHttpTransport({ baseUrl: url, token, WebSocket: WebSocket as never }))
+    const opened = await client.volumes.open({ path: t.phantomPath })
+    if (opened.status !== 'opened') throw new Error('phantom did not open')
+    const v = opened.volume
+    const c = await client.cases.create({ volumeId: v.volumeId, name: `crash ${signal}` })
+    const n = v.geometry.dims[0] * v.geometry.dims[1] * v.geometry.dims[2]
+    const current = await client.labels.get({ volumeId: v.volumeId, kind: 'current' })
+    const edited = new Uint8Array(n)
+    edited.fill(3, 0, 5000) // an edit the host holds in its autosave, not yet on disk
+    await client.labels.put({ header: { ...current.header, version: current.header.version }, data: edited })
+    const caseDir = join(workspace, 'cases', c.caseId)
+    expect(existsSync(join(caseDir, '.lock'))).toBe(true)
+    child.kill(signal)
+    expect(await exited).toBe(EXIT_HOST_CRASHED)
+    expect(stderr).toContain(`scn-studio serve: ${kind}`)
+    expect(stderr).toMatch(cause)
+    expect(stderr).toMatch(/pending edits saved/)
+    expect(existsSync(join(caseDir, '.lock')), 'the case lock is released').toBe(false)
+    const saved = readNifti(join(caseDir, 'labels.nii.gz'))
+    expect(Buffer.compare(Buffer.from(saved.data as Uint8Array), Buffer.from(edited))).toBe(0)
+  }, 60_000)
 })
