@@ -62,9 +62,12 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
     _export(exp, path, (32, 32, 32))
 
 
-def stage_cards(seg_spacing: float = 2.0) -> Dict[str, dict]:
+def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0) -> Dict[str, dict]:
     """Preprocessing contract of the FLARE21 SCN (DESIGN.md §3; localization/main.py, scn/main.py).
-    seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm)."""
+    seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm).
+    margin_mm: margin around the localized box (the authors: 10 mm; train.py --engine-crops draws
+    5-40 mm). min_scan_extent_mm: shorter scans are slabs, segmented on their whole field of view
+    (train.py --engine-crops trains on such slabs; 0 = always localize, as the authors)."""
     norm = {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
     return {
         'localization': {
@@ -73,7 +76,8 @@ def stage_cards(seg_spacing: float = 2.0) -> Dict[str, dict]:
             'normalization': norm, 'padValue': -1024,
             # the authors smooth the CT with sigma 3 (input_gaussian_sigma) before going to 6 mm
             'smoothingSigmaMm': 3, 'resampling': 'linear',
-            'inputName': 'image', 'outputName': 'probs', 'foregroundChannel': 1, 'marginMm': 10,
+            'inputName': 'image', 'outputName': 'probs', 'foregroundChannel': 1, 'marginMm': margin_mm,
+            'minScanExtentMm': min_scan_extent_mm,
         },
         'segmentation': {
             'file': 'segmentation.onnx', 'spacing': [seg_spacing] * 3,
@@ -88,10 +92,11 @@ def stage_cards(seg_spacing: float = 2.0) -> Dict[str, dict]:
 
 def build_card(model_id: str, version: str, description: str, license_: str, training_data: str,
                labels: Optional[List[dict]] = None, metrics: Optional[list] = None,
-               training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0) -> dict:
+               training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0,
+               margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0) -> dict:
     card = {
         'id': model_id, 'version': version, 'description': description, 'license': license_,
-        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing),
+        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm),
         'metrics': metrics or [],
     }
     if training is not None:

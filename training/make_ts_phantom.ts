@@ -1,9 +1,10 @@
 /**
  * Writes the app's own TypeScript phantom (src-main/volumes/phantom.ts) as NIfTI, in clinical-like
  * geometry: the demo's anatomy family, at a chosen body scale (the seed only changes the noise).
- *   npx tsx training/make_ts_phantom.ts OUT_DIR [seed] [scale] [sx,sy,sz]
- * The field of view stays 384x330x300 mm whatever the spacing (default 3 mm), so finer spacings
- * show the same anatomy with the finer noise grain of a clinical scan.
+ *   npx tsx training/make_ts_phantom.ts OUT_DIR [seed] [scale] [sx,sy,sz] [fovZmm] [centreZmm]
+ * The field of view stays 384x330 mm in-plane whatever the spacing (default 3 mm), so finer spacings
+ * show the same anatomy with the finer noise grain of a clinical scan; fovZmm (default 300) and
+ * centreZmm (default 20) cut a slab (the liver's centre is at z = 45 mm at scale 1).
  */
 import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
@@ -18,9 +19,11 @@ if (!out) {
 const seed = Number(process.argv[3] ?? 11)
 const scale = Number(process.argv[4] ?? 1)
 const spacing = (process.argv[5] ?? '3,3,3').split(',').map(Number) as [number, number, number]
-const dims = [384, 330, 300].map((fov, a) => Math.round(fov / spacing[a])) as [number, number, number]
+const fovZ = Number(process.argv[6] ?? 300)
+const centreZ = Number(process.argv[7] ?? 20)
+const dims = [384, 330, fovZ].map((fov, a) => Math.max(1, Math.round(fov / spacing[a]))) as [number, number, number]
 mkdirSync(out, { recursive: true })
-const { ct, labels } = generatePhantom({ dims, spacing, seed, noise: 12, centre: [0, 0, 20], scale })
+const { ct, labels } = generatePhantom({ dims, spacing, seed, noise: 12, centre: [0, 0, centreZ], scale })
 await writeVolume(ct, join(out, 'ts_phantom_ct.nii.gz'))
 await writeVolume(labels, join(out, 'ts_phantom_labels.nii.gz'))
 process.stdout.write(JSON.stringify({ ct: join(out, 'ts_phantom_ct.nii.gz'), labels: join(out, 'ts_phantom_labels.nii.gz') }) + '\n')

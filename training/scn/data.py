@@ -280,7 +280,7 @@ def organ_box_draw(case: Case, spacing: float, rng: np.random.Generator, margin_
     return valid_size_for(extent, spacing, valid), (lo + hi) / 2 + (margin - margin.mean()) * rng.uniform(-0.5, 0.5, 3)
 
 
-def slab_draw(case: Case, spacing: float, rng: np.random.Generator, thickness_mm=(25.0, 160.0), valid=SEG_VALID):
+def slab_draw(case: Case, spacing: float, rng: np.random.Generator, thickness_mm=(25.0, 220.0), valid=SEG_VALID):
     """(size, centre, zrange) of a random thin slab through the organs seen as the engine sees a slab:
     its whole field of view, the next valid size, centred on it."""
     lo, hi = case.organ_box_mm()
