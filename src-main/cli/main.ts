@@ -12,6 +12,8 @@ import { registerModels } from './models.js'
 import { registerExport } from './export.js'
 import { registerDemo } from './demo.js'
 import { registerImportFlare21 } from './import-flare21.js'
+import { registerBatch } from './batch.js'
+import { registerWorker } from './worker.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -25,6 +27,8 @@ registerModels(program)
 registerExport(program)
 registerDemo(program)
 registerImportFlare21(program)
+registerBatch(program)
+registerWorker(program)
 
 // Each command registers itself here, one line per command module.
 try {
