@@ -25,16 +25,18 @@ interface ExportOpts {
   caseId?: string
   workspace?: string
   series?: string
+  overwrite?: boolean
+  newStudy?: boolean
 }
 
 export function registerExport(program: Command): void {
   program
     .command('export')
     .description('export a labelmap on its CT as NIfTI (+ JSON label table), an nnU-Net v2 dataset, DICOM SEG or Slicer .seg.nrrd, with a provenance record')
-    .requiredOption('--ct <path>', 'the CT: a NIfTI/NRRD file or a DICOM folder (DICOM SEG needs the DICOM folder)')
+    .requiredOption('--ct <path>', 'the CT: a NIfTI/NRRD/MHA file or a DICOM folder (a DICOM SEG references the DICOM images; other CTs need --new-study)')
     .requiredOption('--labels <file>', 'labelmap on the CT grid (.nii.gz, .nrrd)')
     .requiredOption('--format <format>', FORMATS.join(' | '))
-    .requiredOption('-o, --output <path>', 'output file (nifti, dicom-seg, seg-nrrd) or dataset folder (nnunet)')
+    .requiredOption('-o, --output <path>', 'output file (nifti, dicom-seg, seg-nrrd) or dataset folder (nnunet); never the CT, the labels or inside an opened DICOM folder')
     .option('--prediction <file>', 'the model prediction the labels started from (edit statistics, SEG algorithm type)')
     .option('--model-id <id>', 'model that made the prediction')
     .option('--model-version <version>', 'its version', 'unknown')
@@ -43,6 +45,8 @@ export function registerExport(program: Command): void {
     .option('--case-id <id>', 'nnU-Net case identifier (default: from the labels file name)')
     .option('--workspace <dir>', 'take the label table from this workspace (default: the model organs)')
     .option('--series <uid>', 'DICOM: the series, when the folder holds several')
+    .option('--overwrite', 'replace output files that exist (atomically); without it an existing output is refused')
+    .option('--new-study', 'dicom-seg: write the CT as a new DICOM series (fresh UIDs, <output stem>_ct/) and a SEG that references it; needed for NIfTI/NRRD/MHA CTs and DICOM without UIDs')
     .action(async (o: ExportOpts) => {
       if (!FORMATS.includes(o.format as ExportFormat)) {
         process.stderr.write(`error: --format must be one of ${FORMATS.join(', ')} (got "${o.format}")\n`)
@@ -58,7 +62,8 @@ export function registerExport(program: Command): void {
         { ct, ctPath: o.ct, labels, table, prediction, model, ...(o.annotator ? { annotators: [o.annotator] } : {}) },
         o.format as ExportFormat,
         o.output,
-        { caseId },
+        // the CT and labels are protected by the export itself; the prediction is an opened source too
+        { caseId, overwrite: !!o.overwrite, newStudy: !!o.newStudy, protect: o.prediction ? [o.prediction] : [] },
       )
       process.stdout.write(files.join('\n') + '\n')
     })
@@ -69,10 +74,11 @@ export function registerExport(program: Command): void {
     .requiredOption('-o, --output <dir>', 'dataset folder (e.g. Dataset501_Abdomen)')
     .option('--ignore-unapproved', 'label voxels of organs not yet approved in review as "ignore"')
     .option('--status <list>', 'comma-separated case statuses to include', 'in-progress,reviewed')
-    .action(async (dir: string, o: { output: string; ignoreUnapproved?: boolean; status: string }) => {
+    .option('--overwrite', 'replace dataset files that exist (atomically); without it an existing dataset is refused')
+    .action(async (dir: string, o: { output: string; ignoreUnapproved?: boolean; status: string; overwrite?: boolean }) => {
       const ws = await Workspace.open(dir)
       const statuses = o.status.split(',').map((s) => s.trim()) as CaseStatus[]
-      const r = await exportWorkspace(ws, o.output, { ignoreUnapproved: o.ignoreUnapproved, statuses })
+      const r = await exportWorkspace(ws, o.output, { ignoreUnapproved: o.ignoreUnapproved, statuses, overwrite: !!o.overwrite })
       process.stdout.write(`${r.cases.length} case(s): ${r.cases.join(', ')}\n${r.files.join('\n')}\n`)
     })
 }

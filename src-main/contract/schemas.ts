@@ -298,17 +298,24 @@ export const ExportRequestSchema = z
   .object({
     volumeId: IdSchema,
     format: ExportFormatSchema,
-    /** output file or folder; must lie inside the workspace or a folder the user opened */
+    /**
+     * output file or folder: inside the workspace, the user models folder, an `--allow-dir` folder
+     * (web host) or a path chosen in a save dialog; never an opened source or inside one ('forbidden')
+     */
     outPath: PathSchema,
     /** nnunet: label organs not yet approved as 'ignore' */
     ignoreUnapproved: z.boolean().default(false),
+    /** replace outputs that exist; set only after the user confirmed (without it: error code 'exists') */
+    overwrite: z.boolean().default(false),
+    /** dicom-seg: write the CT as a new DICOM series (fresh UIDs) plus a SEG referencing it; for non-DICOM CTs and DICOM without UIDs */
+    newStudy: z.boolean().default(false),
   })
   .strict()
 export type ExportRequest = z.input<typeof ExportRequestSchema>
 export const ExportResultSchema = z.object({ files: z.array(PathSchema) })
 /** The whole workspace as one nnU-Net dataset (cases in progress and reviewed by default). */
 export const ExportWorkspaceRequestSchema = z
-  .object({ outPath: PathSchema, ignoreUnapproved: z.boolean().default(false), statuses: z.array(CaseStatusSchema).min(1).optional() })
+  .object({ outPath: PathSchema, ignoreUnapproved: z.boolean().default(false), statuses: z.array(CaseStatusSchema).min(1).optional(), overwrite: z.boolean().default(false) })
   .strict()
 export const ExportWorkspaceResultSchema = z.object({ files: z.array(PathSchema), cases: z.array(IdSchema) })
 
@@ -327,6 +334,7 @@ export const ErrorCodeSchema = z.enum([
   'forbidden', // path outside what the user opened / the workspace, or a refused origin
   'not-found', // unknown volume, run, case, model or file
   'conflict', // labelmap version mismatch, case locked
+  'exists', // an export target exists and overwrite was not set: ask the user, then retry with overwrite
   'bad-input', // a file the user gave cannot be read (VolumeError)
   'unsupported', // not available on this host (e.g. native dialogs on the web host)
   'cancelled',

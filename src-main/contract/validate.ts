@@ -92,7 +92,7 @@ export function toErrorPayload(e: unknown): { code: ContractError['code']; messa
   }
   if (err?.name === 'CaseLockedError') return { code: 'conflict', message: err.message ?? String(e) }
   if (err?.name === 'LabelTableError') return { code: 'bad-request', message: err.message ?? String(e) }
-  if (err?.name === 'ExportError') return { code: 'bad-input', message: err.message ?? String(e) }
+  if (err?.name === 'ExportError') return { code: err.code === 'exists' ? 'exists' : err.code === 'source' ? 'forbidden' : 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'AbortError') return { code: 'cancelled', message: err.message ?? 'cancelled' }
   return { code: 'failed', message: err?.message ?? String(e) }
 }

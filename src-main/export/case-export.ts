@@ -7,7 +7,7 @@ import { readCt } from '../volumes/read.js'
 import type { Workspace } from '../cases/workspace.js'
 import { unapprovedValues, deriveStatus } from '../cases/review.js'
 import type { CaseStatus } from '../cases/schemas.js'
-import { ExportError, type LabelExportInput } from './common.js'
+import { ExportError, checkTargets, sourcesOf, type LabelExportInput, type TargetOptions } from './common.js'
 import { exportNiftiLabels } from './nifti-labels.js'
 import { exportNnunetDataset, type NnunetCase } from './nnunet.js'
 import { exportDicomSeg } from './dicom-seg.js'
@@ -28,17 +28,41 @@ export async function caseExportInput(ws: Workspace, id: string): Promise<LabelE
   return { ct, ctPath, labels: { ...labels, meta: { sourcePath: ws.labelsPath(id) } }, table: ws.labelTable, prediction: prediction?.data, model: c.prediction?.model, caseFile: c, annotators: c.annotators }
 }
 
-/** Exports the labels of input in `format` to `out` (a file, or a folder for nnunet). */
-export async function exportLabels(input: LabelExportInput, format: ExportFormat, out: string, opts: { caseId?: string; ignoreUnapproved?: boolean } = {}): Promise<string[]> {
+export interface ExportOptions extends TargetOptions {
+  caseId?: string
+  ignoreUnapproved?: boolean
+  /** dicom-seg: write the CT as a new DICOM series (new study) that the SEG references */
+  newStudy?: boolean
+}
+
+/** What an nnU-Net dataset export of these case ids into `out` writes. */
+export function nnunetTargets(out: string, caseIds: string[]): string[] {
+  return [
+    ...caseIds.flatMap((id) => [join(out, 'imagesTr', `${id}_0000.nii.gz`), join(out, 'labelsTr', `${id}.nii.gz`), join(out, 'provenance', `${id}.json`)]),
+    join(out, 'dataset.json'),
+    join(out, 'labels.json'),
+    join(out, 'organ-volumes.csv'),
+    join(out, 'organ-volumes.json'),
+  ]
+}
+
+/**
+ * Exports the labels of input in `format` to `out` (a file, or a folder for nnunet). Refuses,
+ * before writing anything, targets that exist (unless opts.overwrite) or that are or lie inside
+ * the CT, the labels file or another opened source (opts.protect).
+ */
+export async function exportLabels(input: LabelExportInput, format: ExportFormat, out: string, opts: ExportOptions = {}): Promise<string[]> {
+  if (opts.newStudy && format !== 'dicom-seg') throw new ExportError(`a new study is a DICOM SEG option; the ${format} export writes no DICOM`)
   switch (format) {
     case 'nifti':
-      return exportNiftiLabels(input, out)
+      return exportNiftiLabels(input, out, opts)
     case 'seg-nrrd':
-      return exportSegNrrd(input, out)
+      return exportSegNrrd(input, out, opts)
     case 'dicom-seg':
-      return exportDicomSeg(input, out)
+      return exportDicomSeg(input, out, opts)
     case 'nnunet': {
       const id = opts.caseId ?? input.caseFile?.id ?? 'case_001'
+      checkTargets(nnunetTargets(out, [id]), sourcesOf(input), opts)
       const unapproved = input.caseFile ? unapprovedValues(input.caseFile, input.table) : []
       const files = await exportNnunetDataset(out, [{ id, input, unapproved }], { ignoreUnapproved: opts.ignoreUnapproved })
       files.push(...(await writeOrganReport(join(out, 'organ-volumes'), organReport(id, input))))
@@ -47,13 +71,13 @@ export async function exportLabels(input: LabelExportInput, format: ExportFormat
   }
 }
 
-export async function exportCase(ws: Workspace, id: string, format: ExportFormat, out: string, opts: { ignoreUnapproved?: boolean } = {}): Promise<string[]> {
+export async function exportCase(ws: Workspace, id: string, format: ExportFormat, out: string, opts: Omit<ExportOptions, 'caseId'> = {}): Promise<string[]> {
   // write what the editor holds first, so the export is what the user sees
   await ws.sessions.get(id)?.flush()
   return exportLabels(await caseExportInput(ws, id), format, out, { caseId: id, ...opts })
 }
 
-export interface WorkspaceExportOptions {
+export interface WorkspaceExportOptions extends TargetOptions {
   ignoreUnapproved?: boolean
   /** which cases to include (default: in progress and reviewed; "to do" cases have no human labels yet) */
   statuses?: CaseStatus[]
@@ -73,6 +97,7 @@ export async function exportWorkspace(ws: Workspace, out: string, opts: Workspac
     rows.push(...organReport(id, input))
   }
   if (cases.length === 0) throw new ExportError(`${ws.dir}: no cases with status ${statuses.join(' or ')} to export`)
+  checkTargets(nnunetTargets(out, cases.map((c) => c.id)), cases.flatMap((c) => sourcesOf(c.input)), opts)
   const files = await exportNnunetDataset(out, cases, { ignoreUnapproved: opts.ignoreUnapproved, name: ws.name })
   files.push(...(await writeOrganReport(join(out, 'organ-volumes'), rows)))
   return { files, cases: cases.map((c) => c.id) }

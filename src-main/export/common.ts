@@ -3,12 +3,14 @@
  * exact grid (never resampled on export), and every file is accompanied by the label table and a
  * provenance record.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { sameGrid } from '../volumes/geometry.js'
 import type { CtVolume, LabelVolume } from '../volumes/volume.js'
 import { VolumeError } from '../volumes/errors.js'
 import type { CaseFile, LabelTable, ModelRef } from '../cases/schemas.js'
 import { buildProvenance, type Provenance } from '../cases/provenance.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
+import { inside, realish } from '../util/real-path.js'
 
 export interface LabelExportInput {
   /** the CT the labels belong to (its grid is the export grid) */
@@ -25,10 +27,72 @@ export interface LabelExportInput {
   annotators?: string[]
 }
 
+/**
+ * 'exists': a target is already there and replacing it was not asked for (the app asks, then
+ * retries with overwrite); 'source': a target is, or lies inside, a file or folder the user opened;
+ * 'invalid': anything else about the input.
+ */
+export type ExportErrorCode = 'exists' | 'source' | 'invalid'
+
 export class ExportError extends Error {
-  constructor(message: string) {
+  readonly code: ExportErrorCode
+  constructor(message: string, code: ExportErrorCode = 'invalid') {
     super(message)
     this.name = 'ExportError'
+    this.code = code
+  }
+}
+
+export interface TargetOptions {
+  /** replace targets that exist (the user said so: --overwrite, or a confirm in the app) */
+  overwrite?: boolean
+  /** more opened sources no export may write over or into (other open volumes, the CLI's --prediction) */
+  protect?: string[]
+}
+
+/** The opened sources an export of `input` must leave alone: its CT (file or DICOM folder) and labels file. */
+export function sourcesOf(input: Pick<LabelExportInput, 'ctPath' | 'labels'>): string[] {
+  return [input.ctPath, ...(input.labels.meta.sourcePath ? [input.labels.meta.sourcePath] : [])]
+}
+
+function nonEmpty(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory() || readdirSync(path).length > 0
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Refuses, before anything is written, an export whose targets (files, or folders it fills) would
+ * replace or fill an opened source, or replace what exists without `overwrite`. An empty folder
+ * is not "existing": a save dialog may just have created it.
+ */
+export function checkTargets(targets: string[], sources: string[], opts: TargetOptions = {}): void {
+  const real = [...sources, ...(opts.protect ?? [])].filter(Boolean).map((s) => ({ path: s, real: realish(s) }))
+  for (const t of targets) {
+    const rt = realish(t)
+    for (const s of real) {
+      if (rt === s.real) throw new ExportError(`${t}: this is the ${kindOf(s.real)} you opened; exporting there would replace it. Choose another file name`, 'source')
+      if (inside(rt, s.real)) throw new ExportError(`${t}: this lies inside the ${kindOf(s.real)} you opened (${s.path}); exports never write into an opened source. Choose a folder outside it`, 'source')
+      if (inside(s.real, rt)) throw new ExportError(`${t}: the ${kindOf(s.real)} you opened (${s.path}) lies inside this folder, which the export would replace. Choose another folder`, 'source')
+    }
+  }
+  if (opts.overwrite) return
+  const existing = targets.filter((t) => existsSync(t) && nonEmpty(t))
+  if (existing.length) {
+    throw new ExportError(
+      `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written. Choose another name, or replace ${existing.length === 1 ? 'it' : 'them'} explicitly (CLI: --overwrite; app: confirm replacing)`,
+      'exists',
+    )
+  }
+}
+
+function kindOf(real: string): string {
+  try {
+    return statSync(real).isDirectory() ? 'folder' : 'file'
+  } catch {
+    return 'file'
   }
 }
 

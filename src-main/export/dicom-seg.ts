@@ -15,44 +15,26 @@
  * wrote) or by name. Overlapping segments (allowed in SEG, not in a labelmap) are reported.
  */
 import { readFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { basename, relative } from 'node:path'
 import dcmjs from 'dcmjs'
-import { dicomSliceFiles } from '../volumes/dicom.js'
+import { dicomSliceFiles, type DicomSlice } from '../volumes/dicom.js'
 import { column, worldToIndex } from '../volumes/geometry.js'
+import { detectFormat } from '../volumes/read.js'
 import { createLabelVolume, type Geometry, type LabelVolume, type Vec3 } from '../volumes/volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { addLabel } from '../cases/label-table.js'
 import type { Code, LabelTable, WorkspaceLabel } from '../cases/schemas.js'
 import { editStats } from '../cases/label-stats.js'
-import { ExportError, checkSameGrid, histogram, provenanceFor, stemOf, writeJson, type LabelExportInput } from './common.js'
+import { ExportError, checkSameGrid, checkTargets, histogram, provenanceFor, sourcesOf, stemOf, writeJson, type LabelExportInput, type TargetOptions } from './common.js'
+import { dicomDate, ds, encodePart10, newUid } from './dicom-util.js'
+import { reverseSlices, sliceAxisReversed, writeNewCtSeries } from './dicom-ct.js'
 import { labelSidecar } from './label-sidecar.js'
 
-dcmjs.log?.setLevel?.('error')
+export { ds, newUid } from './dicom-util.js'
 
 const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4'
-const EXPLICIT_LE = '1.2.840.10008.1.2.1'
-
-/** A DICOM UID from 128 random bits (the 2.25 root, ISO/IEC 9834-8). */
-export function newUid(): string {
-  return `2.25.${BigInt(`0x${randomBytes(16).toString('hex')}`).toString()}`
-}
-
-/** DS values are at most 16 characters. */
-export function ds(x: number): string {
-  if (Object.is(x, -0) || Math.abs(x) < 1e-12) return '0'
-  for (let p = 12; p > 3; p--) {
-    const s = String(Number(x.toPrecision(p)))
-    if (s.length <= 16) return s
-  }
-  return x.toExponential(6)
-}
 
 const code = (c: Code) => ({ CodeValue: c.code, CodingSchemeDesignator: c.scheme, CodeMeaning: c.meaning.slice(0, 64) })
-
-function dicomDate(d: Date): { date: string; time: string } {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  return { date: `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`, time: `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}` }
-}
 
 /** The source series' first file, naturalized (patient/study attributes are copied from it). */
 function sourceHeader(file: string): Record<string, unknown> {
@@ -89,10 +71,50 @@ export interface DicomSegOptions {
   now?: Date
 }
 
+const NEW_STUDY_HINT =
+  'export as a new study instead (CLI: --new-study; app: "as a new study"): the CT is then written as a new DICOM series with fresh UIDs, and the SEG references that'
+
+/**
+ * The slices of the DICOM series a SEG will reference. A SEG points at its source images by
+ * Study/Series/SOP Instance UID and shares their Frame of Reference; a source without them (not
+ * DICOM, or anonymised with the UIDs blanked) cannot be referenced, so it is refused by name.
+ */
+export function referencedSlices(input: Pick<LabelExportInput, 'ctPath' | 'ct'>): DicomSlice[] {
+  const format = detectFormat(input.ctPath)
+  if (format !== 'dicom') {
+    throw new ExportError(`${input.ctPath}: the CT is a ${format === 'metaimage' ? 'MetaImage' : format === 'nrrd' ? 'NRRD' : 'NIfTI'} file, not DICOM images, so a DICOM SEG has nothing to reference; ${NEW_STUDY_HINT}`)
+  }
+  const slices = dicomSliceFiles(input.ctPath, input.ct.meta.seriesUid)
+  const blank = (v: string | undefined) => !v || !v.trim()
+  const checks: [string, (s: DicomSlice) => boolean][] = [
+    ['Study Instance UID (0020,000D)', (s) => blank(s.studyUid)],
+    ['Series Instance UID (0020,000E)', (s) => blank(s.seriesUid)],
+    ['SOP Instance UID (0008,0018)', (s) => blank(s.sopInstanceUid)],
+    ['Frame of Reference UID (0020,0052)', (s) => blank(s.frameOfReferenceUid)],
+  ]
+  const problems: string[] = []
+  for (const [name, missing] of checks) {
+    const bad = slices.filter(missing)
+    if (bad.length) problems.push(`${name} missing or blank in ${bad.length} of ${slices.length} files (e.g. ${relative(input.ctPath, bad[0].file) || basename(bad[0].file)})`)
+  }
+  const seen = new Map<string, string>()
+  for (const s of slices) {
+    if (blank(s.sopInstanceUid)) continue
+    const other = seen.get(s.sopInstanceUid)
+    if (other) {
+      problems.push(`SOP Instance UID (0008,0018) ${s.sopInstanceUid} used by two files (${relative(input.ctPath, other) || other} and ${relative(input.ctPath, s.file) || s.file})`)
+      break
+    }
+    seen.set(s.sopInstanceUid, s.file)
+  }
+  if (problems.length) throw new ExportError(`${input.ctPath}: a DICOM SEG must reference its source images by their UIDs, but this series has ${problems.join('; ')}. Nothing was written; ${NEW_STUDY_HINT}`)
+  return slices
+}
+
 /** Builds the SEG bytes for labels on the grid of the DICOM series at input.ctPath. */
 export function encodeDicomSeg(input: LabelExportInput, opts: DicomSegOptions = {}): { bytes: Uint8Array; segments: SegSegment[]; frames: number } {
   checkSameGrid(input)
-  const slices = dicomSliceFiles(input.ctPath, input.ct.meta.seriesUid)
+  const slices = referencedSlices(input)
   const [nx, ny, nz] = input.ct.dims
   if (slices.length !== nz) throw new ExportError(`${input.ctPath}: the series has ${slices.length} slices but the CT volume ${nz}; DICOM SEG needs the DICOM series the labels were drawn on`)
   if (slices[0].rows !== ny || slices[0].columns !== nx) throw new ExportError(`${input.ctPath}: slices are ${slices[0].columns}×${slices[0].rows}, the labels ${nx}×${ny}`)
@@ -231,18 +253,7 @@ export function encodeDicomSeg(input: LabelExportInput, opts: DicomSegOptions = 
       SegmentIdentificationSequence: [{ ReferencedSegmentNumber: f.seg }],
     })),
   }
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SEG_SOP_CLASS,
-    MediaStorageSOPInstanceUID: sop,
-    TransferSyntaxUID: EXPLICIT_LE,
-    ImplementationClassUID: '2.25.270270135813412331866744052453406117217',
-    ImplementationVersionName: 'SCN_STUDIO_010',
-  }
-  const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta))
-  dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(ds1)
-  dict.dict['7FE00010'] = { vr: 'OB', Value: [pixels.buffer] }
-  return { bytes: new Uint8Array(dict.write()), segments, frames: frames.length }
+  return { bytes: encodePart10(ds1, { vr: 'OB', buffer: pixels.buffer }), segments, frames: frames.length }
 }
 
 function slicePosition(g: Geometry, k: number): Vec3 {
@@ -250,14 +261,49 @@ function slicePosition(g: Geometry, k: number): Vec3 {
   return [g.origin[0] + c[0] * g.spacing[2] * k, g.origin[1] + c[1] * g.spacing[2] * k, g.origin[2] + c[2] * g.spacing[2] * k]
 }
 
-export async function exportDicomSeg(input: LabelExportInput, out: string, opts: DicomSegOptions = {}): Promise<string[]> {
+export interface DicomSegExportOptions extends DicomSegOptions, TargetOptions {
+  /**
+   * Write the CT as a new DICOM series (new study, fresh UIDs) into `<stem>_ct/` and make the SEG
+   * reference it: for sources a SEG cannot reference (not DICOM, or without UIDs).
+   */
+  newStudy?: boolean
+}
+
+/** The files and folders a DICOM SEG export to `out` writes (the new CT series folder with newStudy). */
+export function dicomSegTargets(out: string, newStudy = false): string[] {
   const file = /\.dcm$/i.test(out) ? out : `${out}.dcm`
   const stem = stemOf(file)
-  const files = [file, `${stem}.labels.json`, `${stem}.provenance.json`]
-  const { bytes } = encodeDicomSeg(input, opts)
+  return [file, `${stem}.labels.json`, `${stem}.provenance.json`, ...(newStudy ? [`${stem}_ct`] : [])]
+}
+
+export async function exportDicomSeg(input: LabelExportInput, out: string, opts: DicomSegExportOptions = {}): Promise<string[]> {
+  checkSameGrid(input)
+  const targets = dicomSegTargets(out, opts.newStudy)
+  checkTargets(targets, sourcesOf(input), opts)
+  const [file, tableFile, provFile] = targets
+  let segInput = input
+  const written: string[] = []
+  if (opts.newStudy) {
+    // DICOM stacks slices along row × column; a volume whose k axis points the other way is
+    // written (and its labels encoded) with k reversed: the same voxels at the same points.
+    const reversed = sliceAxisReversed(input.ct, input.ctPath)
+    const flip = <T extends LabelExportInput['ct'] | LabelExportInput['labels']>(v: T): T => (reversed ? reverseSlices(v) : v)
+    const series = await writeNewCtSeries(flip(input.ct), targets[3], {
+      source: detectFormat(input.ctPath) === 'dicom' ? sourceHeader(dicomSliceFiles(input.ctPath, input.ct.meta.seriesUid)[0].file) : undefined,
+      sourceName: basename(input.ctPath),
+      seriesDescription: input.ct.meta.description ? `${input.ct.meta.description} (new study)` : undefined,
+      now: opts.now,
+    })
+    const ct = flip(input.ct)
+    const prediction = input.prediction && reversed ? reverseSlices({ ...input.labels, data: input.prediction }).data : input.prediction
+    segInput = { ...input, ct: { ...ct, meta: { ...ct.meta, seriesUid: series.seriesUid, sourcePath: series.dir } }, ctPath: series.dir, labels: flip(input.labels), prediction }
+    written.push(...series.files)
+  }
+  const { bytes } = encodeDicomSeg(segInput, opts)
+  const files = [file, tableFile, provFile, ...written]
   await writeFileAtomic(file, bytes)
-  await writeJson(files[1], labelSidecar(input.table, input.labels.data))
-  await writeJson(files[2], provenanceFor(input, 'dicom-seg', files))
+  await writeJson(tableFile, labelSidecar(input.table, input.labels.data))
+  await writeJson(provFile, provenanceFor(segInput, 'dicom-seg', files))
   return files
 }
 

@@ -4,14 +4,21 @@
  */
 import { encodeNifti } from '../volumes/nifti.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
-import { checkSameGrid, provenanceFor, stemOf, writeJson, type LabelExportInput } from './common.js'
+import { checkSameGrid, checkTargets, provenanceFor, sourcesOf, stemOf, writeJson, type LabelExportInput, type TargetOptions } from './common.js'
 import { labelSidecar } from './label-sidecar.js'
 
-export async function exportNiftiLabels(input: LabelExportInput, out: string): Promise<string[]> {
-  checkSameGrid(input)
+/** The files a NIfTI export to `out` writes: the labels, their table, their provenance. */
+export function niftiTargets(out: string): string[] {
   const file = /\.nii(\.gz)?$/i.test(out) ? out : `${out}.nii.gz`
   const stem = stemOf(file)
-  const files = [file, `${stem}.labels.json`, `${stem}.provenance.json`]
+  return [file, `${stem}.labels.json`, `${stem}.provenance.json`]
+}
+
+export async function exportNiftiLabels(input: LabelExportInput, out: string, opts: TargetOptions = {}): Promise<string[]> {
+  checkSameGrid(input)
+  const files = niftiTargets(out)
+  const file = files[0]
+  checkTargets(files, sourcesOf(input), opts)
   // labels carry the CT's geometry, not their own: identical by checkSameGrid, and the CT's is the truth
   await writeFileAtomic(file, encodeNifti({ ...input.ct, data: input.labels.data, meta: {} }, file.toLowerCase().endsWith('.gz')))
   await writeJson(files[1], labelSidecar(input.table, input.labels.data))

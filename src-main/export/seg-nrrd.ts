@@ -7,7 +7,7 @@ import { labelBounds, type IndexBox } from '../volumes/mask.js'
 import { encodeNrrd } from '../volumes/nrrd.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import type { WorkspaceLabel } from '../cases/schemas.js'
-import { checkSameGrid, histogram, provenanceFor, stemOf, writeJson, type LabelExportInput } from './common.js'
+import { checkSameGrid, checkTargets, histogram, provenanceFor, sourcesOf, stemOf, writeJson, type LabelExportInput, type TargetOptions } from './common.js'
 import { labelSidecar } from './label-sidecar.js'
 
 /** Slicer's Segment{N}_Extent of a value's box: "i0 i1 j0 j1 k0 k1"; no voxels -> "0 -1 0 -1 0 -1". */
@@ -47,11 +47,18 @@ export function segNrrdFields(input: LabelExportInput): Record<string, string> {
   return fields
 }
 
-export async function exportSegNrrd(input: LabelExportInput, out: string): Promise<string[]> {
-  checkSameGrid(input)
+/** The files a .seg.nrrd export to `out` writes. */
+export function segNrrdTargets(out: string): string[] {
   const file = /\.nrrd$/i.test(out) ? out : `${out}.seg.nrrd`
   const stem = stemOf(file)
-  const files = [file, `${stem}.labels.json`, `${stem}.provenance.json`]
+  return [file, `${stem}.labels.json`, `${stem}.provenance.json`]
+}
+
+export async function exportSegNrrd(input: LabelExportInput, out: string, opts: TargetOptions = {}): Promise<string[]> {
+  checkSameGrid(input)
+  const files = segNrrdTargets(out)
+  const file = files[0]
+  checkTargets(files, sourcesOf(input), opts)
   await writeFileAtomic(file, encodeNrrd({ ...input.ct, data: input.labels.data, meta: {} }, segNrrdFields(input)))
   await writeJson(files[1], labelSidecar(input.table, input.labels.data))
   await writeJson(files[2], provenanceFor(input, 'seg-nrrd', files))
