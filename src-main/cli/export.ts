@@ -9,6 +9,7 @@ import { Workspace } from '../cases/workspace.js'
 import type { CaseStatus } from '../cases/schemas.js'
 import { exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
 import { EXIT } from './exit-codes.js'
+import { resolveSeriesInput, stowExported } from '../pacs/index.js'
 
 const FORMATS: ExportFormat[] = ['nifti', 'nnunet', 'dicom-seg', 'seg-nrrd']
 
@@ -27,6 +28,7 @@ interface ExportOpts {
   series?: string
   overwrite?: boolean
   newStudy?: boolean
+  stow?: string
 }
 
 export function registerExport(program: Command): void {
@@ -47,11 +49,14 @@ export function registerExport(program: Command): void {
     .option('--series <uid>', 'DICOM: the series, when the folder holds several')
     .option('--overwrite', 'replace output files that exist (atomically); without it an existing output is refused')
     .option('--new-study', 'dicom-seg: write the CT as a new DICOM series (fresh UIDs, <output stem>_ct/) and a SEG that references it; needed for NIfTI/NRRD/MHA CTs and DICOM without UIDs')
+    .option('--stow <base>', 'dicom-seg: also store the SEG on this DICOMweb server (base URL or configured name) with STOW-RS')
     .action(async (o: ExportOpts) => {
       if (!FORMATS.includes(o.format as ExportFormat)) {
         process.stderr.write(`error: --format must be one of ${FORMATS.join(', ')} (got "${o.format}")\n`)
         process.exit(EXIT.usage)
       }
+      // a PACS series URL (--ct <base>/studies/<uid>/series/<uid>) continues as its cached DICOM folder
+      o.ct = await resolveSeriesInput(o.ct, { requireCt: true })
       const ct = await readCt(o.ct, { seriesUid: o.series })
       const labels = await readLabels(o.labels)
       const prediction = o.prediction ? (await readLabels(o.prediction)).data : undefined
@@ -66,6 +71,7 @@ export function registerExport(program: Command): void {
         { caseId, overwrite: !!o.overwrite, newStudy: !!o.newStudy, protect: o.prediction ? [o.prediction] : [] },
       )
       process.stdout.write(files.join('\n') + '\n')
+      if (o.stow) process.stdout.write((await stowExported(o.stow, files)) + '\n')
     })
 
   program

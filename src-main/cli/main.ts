@@ -14,6 +14,7 @@ import { registerDemo } from './demo.js'
 import { registerImportFlare21 } from './import-flare21.js'
 import { registerBatch } from './batch.js'
 import { registerWorker } from './worker.js'
+import { registerPacs } from './pacs.js'
 import { EXIT } from './exit-codes.js'
 
 
@@ -29,6 +30,7 @@ registerDemo(program)
 registerImportFlare21(program)
 registerBatch(program)
 registerWorker(program)
+registerPacs(program)
 
 // Each command registers itself here, one line per command module.
 try {

@@ -14,6 +14,7 @@ import { ModelNotFoundError } from '../inference/models.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { EXIT } from './exit-codes.js'
+import { PacsError, resolveSeriesInput } from '../pacs/index.js'
 
 const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
 
@@ -134,9 +135,11 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
 
   let ct
   try {
-    ct = await readCt(input, { seriesUid: o.series })
+    // a PACS series URL becomes its cached local folder (retrieved whole, CT only, or an error)
+    ct = await readCt(await resolveSeriesInput(input, { requireCt: true }), { seriesUid: o.series })
   } catch (e) {
     if (e instanceof VolumeError) throw new CliError(EXIT.badInput, e.message)
+    if (e instanceof PacsError) throw new CliError(e.exitCode, e.message)
     throw e
   }
   if (ct.meta.modality && ct.meta.modality !== 'CT') {

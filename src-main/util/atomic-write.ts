@@ -6,11 +6,12 @@ import { open, rename, unlink, mkdir } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+/** `mode`: permissions of the new file from its creation on (e.g. 0o600 for secrets). */
+export async function writeFileAtomic(file: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
   const dir = dirname(file)
   await mkdir(dir, { recursive: true })
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const fh = await open(tmp, 'w')
+  const fh = await open(tmp, 'w', opts.mode)
   try {
     await fh.writeFile(data)
     await fh.sync()

@@ -1,0 +1,277 @@
+/**
+ * DICOMweb against a real Orthanc (Debian's orthanc + orthanc-dicomweb, started here on a loopback
+ * port, authentication on): upload a generated CT series, `pacs search`, `pacs get`, `segment
+ * <series-url>` (labels on the series' grid, checked with dcm2niix + nibabel), `export --stow`
+ * (the SEG read back from Orthanc's REST API, validated by dciodvfy, referencing the series), and
+ * the faults: wrong URL, refused connection, 401, a non-CT series, the server killed mid-transfer.
+ * The multipart parser's own edge cases run without Orthanc.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import dcmjs from 'dcmjs'
+import { startOrthanc, freePort, HAS_ORTHANC, NEEDS_ORTHANC, type Orthanc } from '../helpers/orthanc.js'
+import { hasPythonModules, runPythonJson } from '../helpers/python.js'
+import { writeDicomSeries, testUid } from '../fixtures/dicom-series.js'
+import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
+import { generatePhantom, PHANTOM_HU } from '../../src-main/volumes/phantom.js'
+import { EXIT } from '../../src-main/cli/exit-codes.js'
+import { buildMultipart, parseContentType, parseMultipart, MultipartError } from '../../src-main/pacs/multipart.js'
+import { fetchSeries, seriesCacheFolder } from '../../src-main/pacs/cache.js'
+import { PacsError } from '../../src-main/pacs/errors.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
+const hasTools = has('dciodvfy') && has('dcm2niix') && hasPythonModules('nibabel', 'numpy', 'onnx')
+const TOOLS = 'needs dciodvfy, dcm2niix and python3 with nibabel and onnx'
+
+describe('multipart/related parser', () => {
+  const enc = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'))
+  it('splits parts, ignores preamble and epilogue, keeps binary bodies byte-exact', () => {
+    const bin = new Uint8Array([0, 13, 10, 45, 45, 255, 13, 10])
+    const { body, contentType } = buildMultipart([{ contentType: 'application/dicom', body: bin }, { contentType: 'application/dicom', body: enc('second') }], 'application/dicom')
+    const ct = parseContentType(contentType)
+    expect(ct.type).toBe('multipart/related')
+    expect(ct.params.type).toBe('application/dicom')
+    const withPreamble = Buffer.concat([Buffer.from('preamble\r\n'), body, Buffer.from('epilogue')])
+    const parts = parseMultipart(withPreamble, ct.params.boundary)
+    expect(parts.map((p) => [...p.body])).toEqual([[...bin], [...Buffer.from('second')]])
+    expect(parts[0].headers['content-type']).toBe('application/dicom')
+  })
+  it('reads quoted boundaries and parameters', () => {
+    const ct = parseContentType('multipart/related; type="application/dicom"; boundary="a;b=c"')
+    expect(ct.params.boundary).toBe('a;b=c')
+    expect(parseMultipart(enc('--a;b=c\r\nContent-Type: x\r\n\r\nhello\r\n--a;b=c--'), 'a;b=c')[0].body).toEqual(enc('hello'))
+  })
+  it('refuses an answer cut short: no close delimiter, or the end inside a part or its headers', () => {
+    const full = '--B\r\nContent-Type: application/dicom\r\n\r\nAAAA\r\n--B\r\nContent-Type: application/dicom\r\n\r\nBBBB\r\n--B--\r\n'
+    expect(parseMultipart(enc(full), 'B')).toHaveLength(2)
+    for (const cut of [full.indexOf('BBBB') + 2, full.indexOf('--B--'), full.indexOf('Content-Type', 10) + 5, full.length - 4]) {
+      expect(() => parseMultipart(enc(full.slice(0, cut)), 'B'), `cut at ${cut}`).toThrow(MultipartError)
+    }
+    expect(() => parseMultipart(enc(full.slice(0, full.indexOf('--B--'))), 'B')).toThrow(/cut short/)
+  })
+  it('refuses a part whose Content-Length disagrees, and a body without the boundary', () => {
+    expect(() => parseMultipart(enc('--B\r\nContent-Length: 9\r\n\r\nAAAA\r\n--B--'), 'B')).toThrow(/Content-Length says 9/)
+    expect(() => parseMultipart(enc('{"not":"multipart"}'), 'B')).toThrow(/opening boundary/)
+  })
+})
+
+describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HAS_ORTHANC ? ` (${NEEDS_ORTHANC})` : !hasTools ? ` (${TOOLS})` : ''}`, () => {
+  let orthanc: Orthanc
+  let home: string
+  let work: string
+  let studyUid: string
+  let seriesUid: string
+  let mrStudyUid: string
+  let mrSeriesUid: string
+  let sopUids: string[]
+  let seriesUrl: string
+  const labelsFile = () => join(work, 'labels.nii.gz')
+
+  function cli(args: string[], input?: string) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
+      encoding: 'utf8',
+      input,
+      env: { ...process.env, SCN_STUDIO_HOME: home },
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'scn-pacs-home-'))
+    work = mkdtempSync(join(tmpdir(), 'scn-pacs-work-'))
+    writeSyntheticScnModel(join(home, 'models', 'synthetic-scn'))
+    orthanc = await startOrthanc()
+    const ph = generatePhantom({ dims: [80, 64, 40], spacing: [5, 5, 5], noise: 0 })
+    studyUid = testUid()
+    seriesUid = testUid()
+    const ctFiles = writeDicomSeries(ph.ct, join(work, 'ct-src'), { studyUid, seriesUid, description: 'abdomen CT' })
+    mrStudyUid = testUid()
+    mrSeriesUid = testUid()
+    const small = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 })
+    const mrFiles = writeDicomSeries(small.ct, join(work, 'mr-src'), { studyUid: mrStudyUid, seriesUid: mrSeriesUid, modality: 'MR', description: 'T1' })
+    await orthanc.upload([...ctFiles, ...mrFiles])
+    sopUids = ctFiles.map((f) => naturalized(f).SOPInstanceUID as string).sort()
+    // a configured server: its password goes in through stdin and lands only in the 0600 file
+    const add = cli(['pacs', 'server', 'add', 'orthanc', orthanc.dicomweb, '--user', orthanc.user, '--password-stdin'], `${orthanc.password}\n`)
+    expect(add.code, add.stderr).toBe(EXIT.ok)
+    expect(add.stdout).not.toContain(orthanc.password)
+    seriesUrl = `orthanc/studies/${studyUid}/series/${seriesUid}`
+  })
+  afterAll(async () => {
+    await orthanc?.stop()
+    for (const d of [home, work]) if (d) rmSync(d, { recursive: true, force: true })
+  })
+
+  function naturalized(file: string | Uint8Array): Record<string, any> {
+    const buf = typeof file === 'string' ? (spawnSync('cat', [file], { maxBuffer: 1 << 28 }).stdout as Buffer) : Buffer.from(file)
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), { untilTag: '7FE00010' }).dict)
+  }
+
+  it('keeps the credentials in a 0600 file and never prints them', () => {
+    const file = join(home, 'pacs-servers.json')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const list = cli(['pacs', 'server', 'list', '--json'])
+    expect(list.code, list.stderr).toBe(EXIT.ok)
+    expect(JSON.parse(list.stdout)).toEqual([{ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: 'basic', username: orthanc.user }])
+    expect(list.stdout).not.toContain(orthanc.password)
+  })
+
+  it('`pacs search <base> --json` lists the uploaded study, and filters by modality and patient', () => {
+    const r = cli(['pacs', 'search', 'orthanc', '--json'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const out = JSON.parse(r.stdout)
+    expect(JSON.stringify(out)).not.toContain(orthanc.password)
+    const study = out.studies.find((s: { studyUid: string }) => s.studyUid === studyUid)
+    expect(study).toMatchObject({ patientName: 'Phantom^Test', patientId: 'PHANTOM', studyDate: '20260101', modalities: ['CT'], instanceCount: 40, url: `orthanc/studies/${studyUid}` })
+    // the base URL itself finds the configured credentials
+    const byUrl = JSON.parse(cli(['pacs', 'search', orthanc.dicomweb, '--modality', 'MR', '--json']).stdout)
+    expect(byUrl.studies.map((s: { studyUid: string }) => s.studyUid)).toEqual([mrStudyUid])
+    const none = JSON.parse(cli(['pacs', 'search', 'orthanc', '--patient', 'Nobody*', '--json']).stdout)
+    expect(none.studies).toEqual([])
+    const series = cli(['pacs', 'series', `orthanc/studies/${studyUid}`, '--json'])
+    expect(JSON.parse(series.stdout).series).toMatchObject([{ seriesUid, modality: 'CT', instanceCount: 40, url: seriesUrl }])
+  })
+
+  it('`pacs get <series-url> -o dir` retrieves every instance, whole, into the cache and the folder', () => {
+    const dir = join(work, 'got')
+    const r = cli(['pacs', 'get', seriesUrl, '-o', dir, '--json'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const rep = JSON.parse(r.stdout)
+    expect(rep).toMatchObject({ studyUid, seriesUid, modality: 'CT', instances: 40, fromCache: false, files: 40 })
+    expect(r.stderr).toMatch(/\[100%\] retrieving series .*40\/40 instances/)
+    const got = readdirSync(dir).map((f) => naturalized(join(dir, f)).SOPInstanceUID as string).sort()
+    expect(got).toEqual(sopUids)
+    // no temporary folders left beside the cached series
+    expect(readdirSync(join(rep.cacheFolder, '..')).filter((n) => n.startsWith('.'))).toEqual([])
+    const again = JSON.parse(cli(['pacs', 'get', seriesUrl, '--json']).stdout)
+    expect(again.fromCache).toBe(true)
+  })
+
+  it("`segment <series-url>` writes labels on the series' grid (nibabel: dcm2niix's grid, organs where the CT says)", () => {
+    const r = cli(['segment', seriesUrl, '-o', labelsFile(), '--json'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const nii = join(work, 'dcm2niix')
+    rmSync(nii, { recursive: true, force: true })
+    spawnSync('mkdir', ['-p', nii])
+    const d = spawnSync('dcm2niix', ['-z', 'y', '-f', 'ct', '-o', nii, join(work, 'got')], { encoding: 'utf8' })
+    expect(d.status, d.stderr).toBe(0)
+    // their voxel grid mapped onto ours through both affines must be an exact index permutation/flip
+    const cmp = runPythonJson<{ sameGrid: boolean; sameAffine: boolean; liverAgree: number; liverVoxels: number }>(
+      `import sys, json, nibabel as nib, numpy as np
+ref = nib.load(sys.argv[1]); lab = nib.load(sys.argv[2])
+T = np.linalg.inv(lab.affine) @ ref.affine
+P = np.round(T[:3,:3]); t = np.round(T[:3,3])
+same = bool(np.allclose(T[:3,:3], P, atol=1e-3) and np.allclose(T[:3,3], t, atol=1e-2) and sorted(ref.shape) == sorted(lab.shape))
+a, b = nib.as_closest_canonical(ref), nib.as_closest_canonical(lab)
+hu = np.asanyarray(a.dataobj).astype(np.float64); L = np.asanyarray(b.dataobj).astype(np.int32)
+liver = np.abs(hu - float(sys.argv[3])) < 1
+print(json.dumps({'sameGrid': same, 'sameAffine': bool(np.allclose(a.affine, b.affine, atol=1e-3) and a.shape == b.shape),
+  'liverVoxels': int(liver.sum()), 'liverAgree': float((L[liver] == 1).mean()) if liver.any() else 0.0}))`,
+      [join(nii, 'ct.nii.gz'), labelsFile(), String(PHANTOM_HU.liver)],
+    )
+    expect(cmp.sameGrid).toBe(true)
+    expect(cmp.sameAffine).toBe(true)
+    expect(cmp.liverVoxels).toBeGreaterThan(100)
+    expect(cmp.liverAgree).toBeGreaterThan(0.8)
+  })
+
+  it('`export --ct <series-url> --format dicom-seg --stow <base>` leaves a valid SEG in Orthanc that references the series', async () => {
+    const seg = join(work, 'seg.dcm')
+    const r = cli(['export', '--ct', seriesUrl, '--labels', labelsFile(), '--format', 'dicom-seg', '-o', seg, '--stow', 'orthanc'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const segUids = naturalized(seg)
+    expect(r.stdout).toContain(`stored on "orthanc" (${orthanc.dicomweb}): study ${studyUid} series ${segUids.SeriesInstanceUID} instance ${segUids.SOPInstanceUID}`)
+    // read it back through Orthanc's own REST API
+    const found = await orthanc.rest<string[]>('/tools/lookup', { method: 'POST', body: segUids.SOPInstanceUID })
+    const id = (found as unknown as { Type: string; ID: string }[]).find((x) => x.Type === 'Instance')!.ID
+    const bytes = await orthanc.restBytes(`/instances/${id}/file`)
+    const back = join(work, 'seg-from-orthanc.dcm')
+    writeFileSync(back, bytes)
+    const v = spawnSync('dciodvfy', [back], { encoding: 'utf8' })
+    const errors = `${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))
+    expect(errors, `${v.stdout}${v.stderr}`).toEqual([])
+    const ds = naturalized(bytes)
+    expect(ds.Modality).toBe('SEG')
+    expect(ds.StudyInstanceUID).toBe(studyUid)
+    const refSeries = [ds.ReferencedSeriesSequence].flat()
+    expect(refSeries.map((s: any) => s.SeriesInstanceUID)).toEqual([seriesUid])
+    const refd = [refSeries[0].ReferencedInstanceSequence].flat().map((x: any) => x.ReferencedSOPInstanceUID).sort()
+    expect(refd).toEqual(sopUids)
+    expect([ds.SegmentSequence].flat().map((s: any) => s.SegmentLabel)).toEqual(expect.arrayContaining(['liver']))
+    // and the study now lists the SEG series over DICOMweb too
+    const series = JSON.parse(cli(['pacs', 'series', `orthanc/studies/${studyUid}`, '--json']).stdout).series
+    expect(series.map((s: { modality: string }) => s.modality).sort()).toEqual(['CT', 'SEG'])
+  })
+
+  it('wrong URL, unknown series, 401 and a non-CT series: clear messages naming the server and the series', async () => {
+    const wrong = cli(['pacs', 'get', `http://${orthanc.user}:${orthanc.password}@127.0.0.1:${orthanc.port}/not-dicomweb/studies/${studyUid}/series/${seriesUid}`])
+    expect(wrong.code).toBe(EXIT.badInput)
+    expect(wrong.stderr).toContain(`PACS http://127.0.0.1:${orthanc.port}/not-dicomweb, series ${seriesUid}:`)
+    expect(wrong.stderr).toMatch(/404 Not Found: check that the base URL is the server's DICOMweb root/)
+    expect(wrong.stderr).not.toContain(orthanc.password)
+    const unknown = cli(['pacs', 'get', `orthanc/studies/${studyUid}/series/1.2.3.4`])
+    expect(unknown.code).toBe(EXIT.badInput)
+    expect(unknown.stderr).toContain(`PACS "orthanc" (${orthanc.dicomweb}), series 1.2.3.4: the server has no such series in study ${studyUid}`)
+    const notUrl = cli(['pacs', 'get', `orthanc/studies/${studyUid}`])
+    expect(notUrl.code).toBe(EXIT.badInput)
+    expect(notUrl.stderr).toMatch(/not a series URL: expected <base>\/studies\/<StudyInstanceUID>\/series\/<SeriesInstanceUID>/)
+    // 401: the same server without credentials, and with a wrong password
+    const other = `http://localhost:${orthanc.port}/dicom-web`
+    const noAuth = cli(['pacs', 'get', `${other}/studies/${studyUid}/series/${seriesUid}`])
+    expect(noAuth.code).toBe(EXIT.failed)
+    expect(noAuth.stderr).toContain(`PACS ${other}, series ${seriesUid}: the server needs credentials (401 Unauthorized)`)
+    cli(['pacs', 'server', 'add', 'badpass', other, '--user', orthanc.user, '--password-stdin'], 'not-the-password')
+    const bad = cli(['segment', `badpass/studies/${studyUid}/series/${seriesUid}`, '-o', join(work, 'x.nii.gz')])
+    expect(bad.code).toBe(EXIT.failed)
+    expect(bad.stderr).toContain(`PACS "badpass" (${other}), series ${seriesUid}: the server refused the credentials (401 Unauthorized)`)
+    expect(bad.stderr).not.toContain('not-the-password')
+    // a series that is not CT is refused before anything is downloaded
+    const mr = cli(['segment', `orthanc/studies/${mrStudyUid}/series/${mrSeriesUid}`, '-o', join(work, 'mr.nii.gz')])
+    expect(mr.code).toBe(EXIT.badInput)
+    expect(mr.stderr).toContain(`PACS "orthanc" (${orthanc.dicomweb}), series ${mrSeriesUid}: this series is MR ("T1"), not CT`)
+    expect(existsSync(join(work, 'mr.nii.gz'))).toBe(false)
+    // nothing listens on this port
+    const port = await freePort()
+    const refused = cli(['pacs', 'get', `http://127.0.0.1:${port}/dicom-web/studies/${studyUid}/series/${seriesUid}`])
+    expect(refused.code).toBe(EXIT.failed)
+    expect(refused.stderr).toContain(`PACS http://127.0.0.1:${port}/dicom-web, series ${seriesUid}: connection refused by 127.0.0.1:${port}`)
+  })
+
+  // last: it kills the server
+  it('a server killed mid-transfer: a clear error, no partial series in the cache, nothing opened', async () => {
+    const cacheDir = join(work, 'kill-cache')
+    const ref = { server: { name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic' as const, username: orthanc.user, password: orthanc.password } }, studyUid, seriesUid }
+    let killedAfter = -1
+    const err = await fetchSeries(ref, {
+      cacheDir,
+      onProgress: async (p) => {
+        if (p.received === 5 && killedAfter < 0) {
+          killedAfter = p.received
+          await orthanc.kill()
+        }
+      },
+    }).then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(killedAfter).toBe(5)
+    expect(err).toBeInstanceOf(PacsError)
+    expect(['unreachable', 'interrupted']).toContain(err.code)
+    expect(err.message).toMatch(new RegExp(`^PACS "orthanc" \\(${orthanc.dicomweb.replace(/[.]/g, '\\.')}\\), series ${seriesUid.replace(/[.]/g, '\\.')}: .*retrieval stopped after \\d+ of 40 instances, nothing was kept`))
+    const folder = seriesCacheFolder(ref, cacheDir)
+    expect(existsSync(folder)).toBe(false)
+    expect(readdirSync(join(folder, '..'))).toEqual([]) // the temporary download folder is gone too
+    // the CLI, with the server gone, says so and opens nothing (the cache is never used unchecked)
+    const out = join(work, 'after-kill.nii.gz')
+    const r = cli(['segment', seriesUrl, '-o', out])
+    expect(r.code).toBe(EXIT.failed)
+    expect(r.stderr).toContain(`PACS "orthanc" (${orthanc.dicomweb}), series ${seriesUid}: connection refused`)
+    expect(existsSync(out)).toBe(false)
+  })
+})
