@@ -60,8 +60,8 @@ async function workerCommand(o: WorkerCliOptions): Promise<void> {
   await checkReachable(t)
   const emit = (e: Record<string, unknown> & { event: string }) => {
     if (o.json) process.stdout.write(JSON.stringify({ ...e, worker: WORKER_ID }) + '\n')
-    else {
-      const what = e.event === 'start' ? `started ${e.case} (${e.input})` : e.event === 'done' ? `finished ${e.case} in ${Number(e.seconds).toFixed(1)} s` : e.event === 'failed' ? `FAILED ${e.case}: ${e.error}` : e.event === 'stalled' ? `job ${e.jobId}: ${e.note}` : e.event === 'error' ? `queue error: ${e.error}` : JSON.stringify(e)
+    else if (e.event !== 'ready') {
+      const what = e.event === 'stopped' ? 'stopped' : e.event === 'start' ? `started ${e.case} (${e.input})` : e.event === 'done' ? `finished ${e.case} in ${Number(e.seconds).toFixed(1)} s` : e.event === 'failed' ? `FAILED ${e.case}: ${e.error}` : e.event === 'stalled' ? `job ${e.jobId}: ${e.note}` : e.event === 'error' ? `queue error: ${e.error}` : JSON.stringify(e)
       process.stderr.write(`${new Date().toISOString()} ${what}\n`)
     }
   }
