@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander'
 import { readCt, readLabels } from '../volumes/read.js'
+import { resolveInputPath } from '../volumes/input.js'
 import { defaultLabelTable } from '../cases/label-table.js'
 import { Workspace } from '../cases/workspace.js'
 import type { CaseStatus } from '../cases/schemas.js'
@@ -56,7 +57,7 @@ export function registerExport(program: Command): void {
         process.exit(EXIT.usage)
       }
       // a PACS series URL (--ct <base>/studies/<uid>/series/<uid>) continues as its cached DICOM folder
-      o.ct = await resolveSeriesInput(o.ct, { requireCt: true })
+      o.ct = resolveInputPath(await resolveSeriesInput(o.ct, { requireCt: true }))
       const ct = await readCt(o.ct, { seriesUid: o.series })
       const labels = await readLabels(o.labels)
       const prediction = o.prediction ? (await readLabels(o.prediction)).data : undefined

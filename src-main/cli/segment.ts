@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { readCt, writeVolume } from '../volumes/read.js'
 import { VolumeError } from '../volumes/errors.js'
+import { resolveInputPath } from '../volumes/input.js'
 import { runScn, liveWorkers, resolveModel, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
 import { ModelCardError } from '../inference/model-card.js'
 import { ModelNotFoundError } from '../inference/models.js'
@@ -136,7 +137,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   let ct
   try {
     // a PACS series URL becomes its cached local folder (retrieved whole, CT only, or an error)
-    ct = await readCt(await resolveSeriesInput(input, { requireCt: true }), { seriesUid: o.series })
+    ct = await readCt(resolveInputPath(await resolveSeriesInput(input, { requireCt: true })), { seriesUid: o.series })
   } catch (e) {
     if (e instanceof VolumeError) throw new CliError(EXIT.badInput, e.message)
     if (e instanceof PacsError) throw new CliError(e.exitCode, e.message)
