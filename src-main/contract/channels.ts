@@ -6,6 +6,7 @@
 export const CHANNEL_NAMES = [
   'app.info',
   'files.showOpenDialog',
+  'files.showSaveDialog',
   'volumes.open',
   'volumes.list',
   'volumes.close',

@@ -5,6 +5,7 @@
  *   app.info()                                  -> AppInfo (host kind, version, workspace, launchPath, label table)
  *   app.onOpenRequest(path)                     event (Electron): a second launch / 'open with' asks to open a path
  *   files.showOpenDialog({kind:'file'|'folder'})-> {path|null}  (Electron only; web answers 'unsupported')
+ *   files.showSaveDialog({kind, defaultPath?})  -> {path|null}  (Electron only; the path becomes writable)
  *   volumes.open({path, seriesUid?})            -> {status:'opened', volume} | {status:'needs-series', series[]}
  *   volumes.list() / volumes.close({volumeId})  close frees the CT and labels, flushes a case's autosave, drops its lock
  *   volumes.getVoxels({volumeId})               -> Frame<VoxelsHeader, 'int16'>  CT once, Int16 HU, x fastest

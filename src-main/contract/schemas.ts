@@ -61,6 +61,9 @@ export type AppInfo = z.infer<typeof AppInfoSchema>
 
 export const OpenDialogRequestSchema = z.object({ kind: z.enum(['file', 'folder']) }).strict()
 export const OpenDialogResultSchema = z.object({ path: PathSchema.nullable() })
+/** Native save dialog (Electron): the chosen path becomes an export target (a file itself, a folder its subtree). */
+export const SaveDialogRequestSchema = z.object({ kind: z.enum(['file', 'folder']), defaultPath: PathSchema.optional() }).strict()
+export const SaveDialogResultSchema = OpenDialogResultSchema
 
 // ---------------------------------------------------------------------------------------------
 // volumes

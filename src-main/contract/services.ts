@@ -57,6 +57,8 @@ export const CONTRACT = {
   files: {
     /** native open dialog (Electron); the web host answers `unsupported` */
     showOpenDialog: json(S.OpenDialogRequestSchema, S.OpenDialogResultSchema),
+    /** native save dialog (Electron): the only way the desktop app may write outside the workspace and models folder */
+    showSaveDialog: json(S.SaveDialogRequestSchema, S.SaveDialogResultSchema),
   },
   volumes: {
     open: json(S.OpenVolumeRequestSchema, S.OpenVolumeResultSchema),

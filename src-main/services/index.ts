@@ -7,7 +7,7 @@ import { basename, join } from 'node:path'
 import { ContractError } from '../contract/errors.js'
 import type { OpenVolumeResult, VolumeSummary } from '../contract/schemas.js'
 import type { ServicesImpl } from '../contract/services.js'
-import { defaultWorkspaceDir } from '../util/app-paths.js'
+import { defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
 import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../volumes/geometry.js'
 import { detectFormat, readCt } from '../volumes/read.js'
@@ -24,7 +24,7 @@ export interface ServiceOptions {
   workspaceDir?: string
   /** the file or folder given on the command line; opened first by the renderer */
   launchPath?: string
-  /** more folders the user allows (web host `--allow-dir`) */
+  /** more folders the user allows, to read and to export into (web host `--allow-dir`) */
   allowDirs?: string[]
   /** default: src-main/inference (each run in its own worker thread) */
   engine?: SegmentationEngine
@@ -32,6 +32,8 @@ export interface ServiceOptions {
   appVersion?: string
   /** native dialogs (Electron only) */
   showOpenDialog?: (kind: 'file' | 'folder') => Promise<string | null>
+  /** the chosen path becomes an export target: a file itself, a folder its subtree */
+  showSaveDialog?: (kind: 'file' | 'folder', defaultPath?: string) => Promise<string | null>
 }
 
 export interface ServiceRuntime {
@@ -83,13 +85,17 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const store = new VolumeStore()
   const engine = options.engine ?? inferenceEngine()
   const cases = new WorkspaceService(workspaceDir)
-  access.grant(workspaceDir)
+  // where outputs may go; what the user opens is granted read-only (and protected from exports)
+  access.grant(workspaceDir, 'write')
+  access.grant(userModelsDir(), 'write')
+  for (const d of options.allowDirs ?? []) access.grant(d, 'write')
   if (options.launchPath) access.grant(options.launchPath)
-  for (const d of options.allowDirs ?? []) access.grant(d)
   const runs = new Map<string, { volumeId: string; abort: AbortController }>()
 
   async function openVolume(path: string, seriesUid?: string): Promise<OpenVolumeResult> {
     const real = access.check(path)
+    // opened from a write-granted folder too: still never an export target
+    access.addSource(real)
     const format = detectFormat(real)
     if (format === 'dicom' && !seriesUid && statSync(real).isDirectory()) {
       const series = listDicomSeries(real)
@@ -145,6 +151,13 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
         if (!options.showOpenDialog) throw new ContractError('unsupported', 'this host has no native file dialog: open files by path (web host: `scn-studio serve <path>`)')
         const path = await options.showOpenDialog(kind)
         if (path) access.grant(path) // the user chose it: that is what "opened" means
+        return { path }
+      },
+      async showSaveDialog({ kind, defaultPath }) {
+        if (!options.showSaveDialog) throw new ContractError('unsupported', 'this host has no native save dialog: export into the workspace (web host: or a folder given with `--allow-dir`)')
+        const path = await options.showSaveDialog(kind, defaultPath)
+        // the user chose where to write; an opened source stays refused by access.check at export time
+        if (path) access.grant(path, 'write', kind)
         return { path }
       },
     },
@@ -276,13 +289,14 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       review: ({ caseId, value, action, reviewer, comment }) => cases.review(caseId, value, action, reviewer, comment),
     },
     export: {
-      async run({ volumeId, format, outPath, ignoreUnapproved }) {
+      async run({ volumeId, format, outPath, ignoreUnapproved, overwrite, newStudy }) {
         const out = access.check(outPath, 'write')
-        return { files: await cases.exportVolume(store.get(volumeId), format, out, ignoreUnapproved) }
+        // every opened source is protected, not only this volume's CT (the export checks its sidecars and folders too)
+        return { files: await cases.exportVolume(store.get(volumeId), format, out, { ignoreUnapproved, overwrite, newStudy, protect: access.sources() }) }
       },
-      async workspace({ outPath, ignoreUnapproved, statuses }) {
+      async workspace({ outPath, ignoreUnapproved, statuses, overwrite }) {
         const out = access.check(outPath, 'write')
-        return cases.exportWorkspace(out, ignoreUnapproved, statuses)
+        return cases.exportWorkspace(out, { ignoreUnapproved, statuses, overwrite, protect: access.sources() })
       },
     },
   }

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os'
 import { ContractError } from '../contract/errors.js'
 import type { CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState } from '../contract/schemas.js'
 import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseSummary, type LabelTable } from '../cases/index.js'
-import { exportCase, exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
+import { exportCase, exportLabels, exportWorkspace, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
 import { FLARE_LABELS } from '../labels.js'
 import { geometryOf } from '../volumes/volume.js'
 import type { OpenVolume } from './volume-store.js'
@@ -164,9 +164,9 @@ export class WorkspaceService {
     return this.summary(caseId)
   }
 
-  async exportVolume(v: OpenVolume, format: ExportFormat, out: string, ignoreUnapproved: boolean): Promise<string[]> {
+  async exportVolume(v: OpenVolume, format: ExportFormat, out: string, opts: Omit<ExportOptions, 'caseId'> = {}): Promise<string[]> {
     const ws = await this.workspace()
-    if (v.caseId) return exportCase(ws, v.caseId, format, out, { ignoreUnapproved })
+    if (v.caseId) return exportCase(ws, v.caseId, format, out, opts)
     return exportLabels(
       {
         ct: v.ct,
@@ -179,12 +179,12 @@ export class WorkspaceService {
       },
       format,
       out,
-      { ignoreUnapproved },
+      opts,
     )
   }
 
-  async exportWorkspace(out: string, ignoreUnapproved: boolean, statuses?: ('todo' | 'in-progress' | 'reviewed' | 'flagged')[]): Promise<{ files: string[]; cases: string[] }> {
-    return exportWorkspace(await this.workspace(), out, { ignoreUnapproved, statuses })
+  async exportWorkspace(out: string, opts: WorkspaceExportOptions = {}): Promise<{ files: string[]; cases: string[] }> {
+    return exportWorkspace(await this.workspace(), out, opts)
   }
 
   async dispose(): Promise<void> {

@@ -42,6 +42,18 @@ const runtime = createServices({
     const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts)
     return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]
   },
+  // Where an export may go outside the workspace: a file name, or a folder (nnU-Net dataset).
+  async showSaveDialog(kind, defaultPath) {
+    const win = BrowserWindow.getFocusedWindow()
+    if (kind === 'folder') {
+      const opts = { title: 'Export into folder', defaultPath, properties: ['openDirectory', 'createDirectory'] as ('openDirectory' | 'createDirectory')[] }
+      const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts)
+      return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]
+    }
+    const opts = { title: 'Export as', defaultPath }
+    const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts)
+    return r.canceled || !r.filePath ? null : r.filePath
+  },
 })
 
 let mainWindow: BrowserWindow | undefined
@@ -119,8 +131,9 @@ app.whenReady().then(() => {
     ipcMain.handle(channel, (e, payload) => handleIpc(runtime.impl, channel, payload, trustedSender(e)))
   }
   ipcMain.on(`${IPC_PREFIX}dropped`, (e, path: unknown) => {
-    // The preload sends this only for real files the user dropped (webUtils.getPathForFile).
-    if (trustedSender(e) && typeof path === 'string' && path.length < 4096 && existsSync(path)) runtime.access.grant(path)
+    // The preload sends this for a file or folder the user dropped (webUtils.getPathForFile). The
+    // renderer names it, so it grants one item, read-only, until the next drop (PathAccess.grantDropped).
+    if (trustedSender(e)) runtime.access.grantDropped(path)
   })
   runtime.events.subscribe((event, payload) => {
     for (const w of BrowserWindow.getAllWindows()) if (!w.isDestroyed()) w.webContents.send(IPC_EVENT, { event, payload })
