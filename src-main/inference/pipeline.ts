@@ -22,6 +22,7 @@ import {
   clipScale,
   coveringIndexBox,
   cropToFloat32,
+  linearSampleNeeds,
   gaussianSmooth,
   localizationSpacing,
   probsToLabels,
@@ -290,7 +291,8 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
     } else {
       const sub = cropToFloat32(ct, block)
       progress.emit(0.3, `smoothing ${sub.dims.join('x')} CT voxels (sigma ${seg.smoothingSigmaMm} mm)`)
-      if (seg.smoothingSigmaMm > 0) gaussianSmooth(sub.data, sub.dims, sigmaVox)
+      // only the voxels the linear resampling reads (issue 15: exact, ~4x less work on fine CTs)
+      if (seg.smoothingSigmaMm > 0) gaussianSmooth(sub.data, sub.dims, sigmaVox, seg.resampling === 'linear' ? linearSampleNeeds(sub, segGrid) : undefined)
       progress.emit(0.8, 'resampling')
       resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
     }

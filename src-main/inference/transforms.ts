@@ -178,8 +178,10 @@ function mirror(i: number, n: number): number {
  * In-place separable Gaussian smoothing with per-index-axis sigma in voxels (sigmaMm / spacing:
  * an isotropic world Gaussian, so oblique grids need no special case). Borders are mirrored as
  * in the original. Uses one line buffer, no volume-sized temporaries.
+ * `only` (linearSampleNeeds): compute just the voxels whose index on every axis is marked; the
+ * others are left partly smoothed and must not be read (each pass still reads whole lines).
  */
-export function gaussianSmooth(data: Float32Array, dims: Vec3, sigmaVox: Vec3): void {
+export function gaussianSmooth(data: Float32Array, dims: Vec3, sigmaVox: Vec3, only?: [Uint8Array, Uint8Array, Uint8Array]): void {
   const [nx, ny, nz] = dims
   const strides = [1, nx, nx * ny]
   const lens = [nx, ny, nz]
@@ -194,18 +196,55 @@ export function gaussianSmooth(data: Float32Array, dims: Vec3, sigmaVox: Vec3): 
     // the two other axes
     const o1 = axis === 0 ? 1 : 0
     const o2 = axis === 2 ? 1 : 2
+    // lines along `axis` are needed where the axes smoothed before it are marked
+    const lineNeeded = (idx: number, other: number) => !only || other > axis || only[other][idx] === 1
+    const out = only?.[axis]
     for (let b = 0; b < lens[o2]; b++) {
+      if (!lineNeeded(b, o2)) continue
       for (let a = 0; a < lens[o1]; a++) {
+        if (!lineNeeded(a, o1)) continue
         const start = a * strides[o1] + b * strides[o2]
-        for (let t = -r; t < n + r; t++) line[t + r] = data[start + mirror(t, n) * stride]
+        // mirrored borders; the interior is a plain strided copy (mirror() costs two modulos)
+        for (let t = -r; t < 0; t++) line[t + r] = data[start + mirror(t, n) * stride]
+        for (let t = 0, p = start; t < n; t++, p += stride) line[t + r] = data[p]
+        for (let t = n; t < n + r; t++) line[t + r] = data[start + mirror(t, n) * stride]
         for (let t = 0; t < n; t++) {
-          let s = 0
-          for (let q = 0; q < kernel.length; q++) s += kernel[q] * line[t + q]
+          if (out && out[t] === 0) continue
+          // symmetric kernel: pair the taps (same sum, half the multiplications)
+          let s = kernel[r] * line[t + r]
+          for (let q = 0; q < r; q++) s += kernel[q] * (line[t + q] + line[t + 2 * r - q])
           data[start + t * stride] = s
         }
       }
     }
   }
+}
+
+/**
+ * Per source index axis, which indices trilinear sampling of `dst` reads (the two neighbours of
+ * every destination point, on each axis). gaussianSmooth computes only these, so smoothing the
+ * full-resolution CT block costs ~4x less on a 0.8 mm CT sampled at 4 mm (issue 15) and gives
+ * exactly the values a full smoothing would at the points that are read.
+ */
+export function linearSampleNeeds(src: Geometry, dst: Geometry): [Uint8Array, Uint8Array, Uint8Array] {
+  const m = indexMap(src, dst)
+  const need: [Uint8Array, Uint8Array, Uint8Array] = [new Uint8Array(src.dims[0]), new Uint8Array(src.dims[1]), new Uint8Array(src.dims[2])]
+  const mark = (arr: Uint8Array, p: number) => {
+    const n = arr.length
+    if (p < -0.5 || p > n - 0.5) return
+    const c = p < 0 ? 0 : p > n - 1 ? n - 1 : p
+    const f = Math.floor(c)
+    arr[f] = 1
+    if (f < n - 1) arr[f + 1] = 1
+  }
+  for (let k = 0; k < dst.dims[2]; k++) {
+    for (let j = 0; j < dst.dims[1]; j++) {
+      for (let i = 0; i < dst.dims[0]; i++) {
+        for (let a = 0; a < 3; a++) mark(need[a], m[4 * a] * i + m[4 * a + 1] * j + m[4 * a + 2] * k + m[4 * a + 3])
+      }
+    }
+  }
+  return need
 }
 
 // ---------------------------------------------------------------------------------------------
