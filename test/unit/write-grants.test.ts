@@ -209,6 +209,15 @@ describe('exports through the Electron IPC wire', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'bad-input', message: expect.stringMatching(/the CT is a NIfTI file, not DICOM images.*new study/) } })
     const done = await ok<{ files: string[] }>('export.run', { volumeId, format: 'dicom-seg', outPath: out, newStudy: true })
     expect(done.files.slice(0, 3)).toEqual([out, join(dir, 'workspace', 'exports', 'seg.labels.json'), join(dir, 'workspace', 'exports', 'seg.provenance.json')])
-    expect(readdirSync(join(dir, 'workspace', 'exports', 'seg_ct'))).toHaveLength(6)
+    const series = join(dir, 'workspace', 'exports', 'seg_ct')
+    expect(readdirSync(series)).toHaveLength(6)
+    // again: the SEG and the series folder exist; replaced only with overwrite, the folder swapped whole
+    const firstSlice = sha256(join(series, 'CT00001.dcm'))
+    expect(await ipc('export.run', { volumeId, format: 'dicom-seg', outPath: out, newStudy: true })).toMatchObject({ ok: false, error: { code: 'exists', message: expect.stringContaining('seg_ct') } })
+    expect(sha256(join(series, 'CT00001.dcm'))).toBe(firstSlice)
+    await ok('export.run', { volumeId, format: 'dicom-seg', outPath: out, newStudy: true, overwrite: true })
+    expect(readdirSync(series)).toHaveLength(6)
+    expect(sha256(join(series, 'CT00001.dcm'))).not.toBe(firstSlice) // fresh UIDs: a new series
+    expect(readdirSync(join(dir, 'workspace', 'exports')).filter((f) => f.startsWith('.'))).toEqual([]) // no temp or old folders left
   })
 })
