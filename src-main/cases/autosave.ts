@@ -13,7 +13,13 @@ export interface SaverOptions {
   /** called when a background save fails; the value stays pending and is retried on the next put/flush */
   onError?: (e: unknown) => void
   onSaved?: (info: { seq: number; at: Date }) => void
+  /** first retry this long after a failed save, doubling up to 30 s (default 2000 ms) */
+  retryMs?: number
+  /** false for failures that a retry cannot fix (default: retry every failure) */
+  shouldRetry?: (e: unknown) => boolean
 }
+
+const MAX_RETRY_MS = 30_000
 
 export class DebouncedSaver<T> {
   private pending: { value: T; seq: number } | undefined
@@ -24,6 +30,7 @@ export class DebouncedSaver<T> {
   private writing: Promise<void> | undefined
   private closed = false
   private lastError: unknown
+  private retryDelay = 0
   readonly delayMs: number
   readonly maxWaitMs: number
 
@@ -71,12 +78,14 @@ export class DebouncedSaver<T> {
         await this.save(job.value)
         this.savedSeq = Math.max(this.savedSeq, job.seq)
         this.lastError = undefined
+        this.retryDelay = 0
         this.opts.onSaved?.({ seq: job.seq, at: new Date() })
       } catch (e) {
         // keep the value: nothing the user drew is dropped because a disk was briefly full
         if (!this.pending) this.pending = job
         this.lastError = e
         this.opts.onError?.(e)
+        this.scheduleRetry(e)
         throw e
       } finally {
         this.writing = undefined
@@ -84,6 +93,26 @@ export class DebouncedSaver<T> {
     })()
     await this.writing
     if (this.pending && !this.timer && !this.closed) this.schedule()
+  }
+
+  /** A full disk or a read-only folder may be fixed while the user works: try again, less and less often. */
+  private scheduleRetry(e: unknown): void {
+    if (this.closed || this.opts.shouldRetry?.(e) === false) return
+    this.retryDelay = Math.min(this.retryDelay ? this.retryDelay * 2 : (this.opts.retryMs ?? 2000), MAX_RETRY_MS)
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.run().catch(() => {}) // reported through onError
+    }, this.retryDelay)
+    this.timer.unref() // a retry alone never keeps a process alive
+  }
+
+  /** Drops what was not saved and refuses further puts (the case is gone; the user was told). */
+  abandon(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.pending = undefined
+    this.closed = true
   }
 
   /** Writes anything pending now; rejects if that write fails. */

@@ -19,7 +19,7 @@
  * All writes are atomic (temp + fsync + rename); see workspace.ts for the folder layout.
  */
 export { Workspace, WorkspaceError, type CaseSummary, type CaseQuery, type CreateCaseInput } from './workspace.js'
-export { CaseSession, type CaseSessionOptions } from './session.js'
+export { CaseSession, CaseSaveError, type CaseSessionOptions } from './session.js'
 export { CaseLockedError, acquireLock, lockHolder } from './lock.js'
 export { DebouncedSaver, type SaverOptions } from './autosave.js'
 export {

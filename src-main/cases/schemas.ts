@@ -111,6 +111,9 @@ export const CaseFileSchema = z.object({
     origin: Vec3,
     direction: Mat3,
   }),
+  /** random, fixed at creation: a host checks it before every save, so it never writes into a case
+   * that another host replaced (older case files have none; createdAt stands in) */
+  uid: z.string().min(8).optional(),
   createdAt: Iso,
   updatedAt: Iso,
   /** set by the first save of the labels; a case with none is "to do" */

@@ -7,7 +7,15 @@ import { DebouncedSaver } from './autosave.js'
 import type { CaseLock } from './lock.js'
 import type { CaseFile } from './schemas.js'
 import type { LabelVolume } from '../volumes/volume.js'
-import type { Workspace } from './workspace.js'
+import { WorkspaceError, type Workspace } from './workspace.js'
+
+/** An autosave that did not reach disk; the message says where, why, and that the edits are kept. */
+export class CaseSaveError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CaseSaveError'
+  }
+}
 
 export interface CaseSessionOptions {
   /** the annotator's name, recorded in provenance */
@@ -17,6 +25,8 @@ export interface CaseSessionOptions {
   /** autosave quiet time (default 1000 ms) and longest wait (default 2000 ms) */
   delayMs?: number
   maxWaitMs?: number
+  /** first retry after a failed save (default 2000 ms, doubling up to 30 s) */
+  retryMs?: number
   onSaved?: (info: { seq: number; at: Date }) => void
   onError?: (e: unknown) => void
 }
@@ -25,6 +35,10 @@ export class CaseSession {
   private readonly saver: DebouncedSaver<Uint8Array>
   private current: Uint8Array
   private closed = false
+  /** set once the case on disk is no longer the one this session opened (saving stops) */
+  private lost: WorkspaceError | undefined
+  /** the case as opened: every save checks that case.json still describes it */
+  private readonly opened: Pick<CaseFile, 'uid' | 'createdAt'>
 
   constructor(
     readonly workspace: Workspace,
@@ -35,11 +49,36 @@ export class CaseSession {
   ) {
     this.current = labels.data
     this.geometry = { dims: labels.dims, spacing: labels.spacing, origin: labels.origin, direction: labels.direction }
+    this.opened = { uid: caseFile.uid, createdAt: caseFile.createdAt }
     this.saver = new DebouncedSaver<Uint8Array>(
       async (data) => {
-        this.caseFile = await workspace.saveLabels(this.id, data, opts.user)
+        if (this.lost) throw this.lost
+        try {
+          this.caseFile = await workspace.saveLabels(this.id, data, opts.user, this.opened)
+        } catch (e) {
+          if (e instanceof WorkspaceError && e.code === 'replaced') {
+            this.lost = new WorkspaceError(
+              'replaced',
+              `${e.message}. Your edits stay in this window but cannot be saved into that case any more: export them to keep them, then open the case again`,
+            )
+            throw this.lost
+          }
+          const path = workspace.labelsPath(this.id)
+          throw new CaseSaveError(
+            `case "${this.caseFile.name}": the labels could not be saved to ${path} (${(e as Error).message}). ` +
+              'Your edits are kept in memory and saved again automatically; free disk space or fix the folder\'s permissions',
+            { cause: e },
+          )
+        }
       },
-      { delayMs: opts.delayMs, maxWaitMs: opts.maxWaitMs, onSaved: opts.onSaved, onError: opts.onError },
+      {
+        delayMs: opts.delayMs,
+        maxWaitMs: opts.maxWaitMs,
+        retryMs: opts.retryMs,
+        shouldRetry: () => !this.lost,
+        onSaved: opts.onSaved,
+        onError: opts.onError,
+      },
     )
   }
 
@@ -65,7 +104,13 @@ export class CaseSession {
   }
 
   get lastSaveError(): unknown {
-    return this.saver.error
+    return this.lost ?? this.saver.error
+  }
+
+  /** Why the latest edits are not on disk, in words; undefined while saving works. */
+  get saveError(): string | undefined {
+    const e = this.lastSaveError
+    return e ? ((e as Error).message ?? String(e)) : undefined
   }
 
   /**
@@ -79,6 +124,8 @@ export class CaseSession {
       throw new Error(`case ${this.id}: the labelmap has ${data?.length} voxels but the CT has ${n} (${this.geometry.dims.join('×')})`)
     }
     this.current = data
+    // the edit stays in memory either way; a case another host replaced is never written
+    if (this.lost) throw this.lost
     this.saver.put(data)
   }
 
@@ -92,7 +139,9 @@ export class CaseSession {
   /** Write pending edits and release the lock. If the final write fails the case stays open and the error is thrown. */
   async close(): Promise<void> {
     if (this.closed) return
-    await this.saver.close()
+    // a lost case cannot take the edits (the user was told on every put): close without them
+    if (this.lost) this.saver.abandon()
+    else await this.saver.close()
     this.closed = true
     this.workspace.sessions.delete(this.id)
     await this.lock.release()

@@ -12,6 +12,7 @@
  * `mutateCase`, which re-reads the file under an in-process queue, so a review click and an
  * autosave never overwrite each other's fields; other processes are kept out by the case lock.
  */
+import { randomUUID } from 'node:crypto'
 import { cp, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, isAbsolute, join, resolve } from 'node:path'
@@ -40,7 +41,8 @@ import { deriveStatus, reviewItems } from './review.js'
 import { CaseSession, type CaseSessionOptions } from './session.js'
 
 export class WorkspaceError extends Error {
-  readonly code: 'not-found' | 'bad-file' | 'bad-request' | 'exists'
+  /** 'replaced': the case an open session saves into is no longer the one it opened */
+  readonly code: 'not-found' | 'bad-file' | 'bad-request' | 'exists' | 'replaced'
   constructor(code: WorkspaceError['code'], message: string) {
     super(message)
     this.name = 'WorkspaceError'
@@ -64,6 +66,8 @@ export interface CaseSummary {
   toReview: number
   /** set while another process has the case open */
   lockedBy?: string
+  /** set while this process cannot save the case's edits (they are kept in memory and retried) */
+  saveError?: string
 }
 
 export interface CaseQuery {
@@ -98,6 +102,12 @@ function slug(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 48)
   return s || 'case'
+}
+
+/** The same case (not just the same id): its uid, or for older files its creation time. */
+export function sameCase(a: Pick<CaseFile, 'uid' | 'createdAt'>, b: Pick<CaseFile, 'uid' | 'createdAt'>): boolean {
+  if (a.uid || b.uid) return a.uid === b.uid
+  return a.createdAt === b.createdAt
 }
 
 async function readJson(file: string): Promise<unknown> {
@@ -248,12 +258,7 @@ export class Workspace {
     // sessions, and the crash-test child, quick to start)
     const geometry = input.ct ? geometryOf(input.ct) : geometryOf(await (await import('../volumes/read.js')).readCt(ctAbs, { seriesUid: input.seriesUid }))
     const name = input.name?.trim() || basename(ctAbs).replace(/\.(nii\.gz|nii|nrrd|nhdr|mha|mhd)$/i, '')
-    const existing = new Set(await this.caseIds())
-    const base = slug(name)
-    let id = base
-    for (let n = 2; existing.has(id); n++) id = `${base}-${n}`
-    const dir = this.caseDir(id)
-    await mkdir(dir, { recursive: true })
+    const { id, dir } = await this.claimCaseDir(slug(name))
     let ctRef = ctAbs
     if (input.copyCt) {
       const dest = join('ct', basename(ctAbs))
@@ -264,6 +269,7 @@ export class Workspace {
     const c: CaseFile = {
       schema: CASE_SCHEMA_VERSION,
       id,
+      uid: randomUUID(),
       name,
       ct: { path: ctRef, copied: !!input.copyCt, ...(input.seriesUid ? { seriesUid: input.seriesUid } : {}), ...geometry },
       createdAt: t,
@@ -276,6 +282,26 @@ export class Workspace {
     await this.writeCase(CaseFileSchema.parse(c))
     if (input.prediction) return this.setPrediction(id, input.prediction.labels, input.prediction.model)
     return c
+  }
+
+  /**
+   * A new case folder, created exclusively: mkdir fails if the folder exists, so two hosts (or two
+   * calls) creating "ct" at once get "ct" and "ct-2", never the same folder. A folder without a
+   * case.json (another creation in progress, or debris) is skipped too.
+   */
+  private async claimCaseDir(base: string): Promise<{ id: string; dir: string }> {
+    await mkdir(join(this.dir, 'cases'), { recursive: true })
+    for (let n = 1; n < 10_000; n++) {
+      const id = n === 1 ? base : `${base}-${n}`
+      const dir = this.caseDir(id)
+      try {
+        await mkdir(dir)
+        return { id, dir }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new WorkspaceError('bad-request', `${dir}: cannot create the case folder (${(e as Error).message})`)
+      }
+    }
+    throw new WorkspaceError('exists', `${join(this.dir, 'cases')}: no free case id for "${base}" (9,999 taken)`)
   }
 
   /** Stores a model prediction for the case. The current labels are not touched. */
@@ -341,6 +367,7 @@ export class Workspace {
       approved: items.filter((v) => c.review[String(v)]?.state === 'approved').length,
       toReview: items.length,
       ...(lockedBy ? { lockedBy } : {}),
+      ...(this.sessions.get(c.id)?.saveError ? { saveError: this.sessions.get(c.id)!.saveError } : {}),
     }
   }
 
@@ -476,9 +503,25 @@ export class Workspace {
     }
   }
 
-  /** Saves a labelmap for a case (the autosave path; also usable headless). Caller holds the case. */
-  async saveLabels(id: string, data: Uint8Array, user?: string): Promise<CaseFile> {
-    const c = await this.readCase(id)
+  /**
+   * Saves a labelmap for a case (the autosave path; also usable headless). Caller holds the case.
+   * `expected` is the case as the caller opened it: when case.json now describes another case (it
+   * was deleted and re-created, or replaced by another program), nothing is written and a
+   * WorkspaceError 'replaced' says so.
+   */
+  async saveLabels(id: string, data: Uint8Array, user?: string, expected?: Pick<CaseFile, 'uid' | 'createdAt'>): Promise<CaseFile> {
+    let c: CaseFile
+    try {
+      c = await this.readCase(id)
+    } catch (e) {
+      if (expected && e instanceof WorkspaceError && e.code === 'not-found') {
+        throw new WorkspaceError('replaced', `case ${id}: ${join(this.caseDir(id), 'case.json')} is gone (the case was deleted or moved by another program)`)
+      }
+      throw e
+    }
+    if (expected && !sameCase(c, expected)) {
+      throw new WorkspaceError('replaced', `case ${id}: ${join(this.caseDir(id), 'case.json')} now describes another case "${c.name}" (created ${c.createdAt}): another SCN Studio replaced it`)
+    }
     const vol = this.asCaseVolume(c, data, 'the labelmap')
     // encode synchronously: the bytes written are a snapshot even if the caller keeps editing
     const bytes = encodeNifti(vol)

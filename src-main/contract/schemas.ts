@@ -266,6 +266,9 @@ export const CaseSummarySchema = z.object({
   reviewers: z.array(z.string()),
   /** set while another process has the case open */
   lockedBy: z.string().optional(),
+  /** set while this host cannot save the case's edits (full disk, read-only folder, case replaced):
+   *  what went wrong, in words; the edits are kept in memory and retried */
+  saveError: z.string().optional(),
   /** every organ to review, in value order; on answers about one case (get, open, create,
    *  setStatus, review), not in the list */
   organs: z.array(OrganReviewStateSchema).optional(),

@@ -87,7 +87,7 @@ export function toErrorPayload(e: unknown): { code: ContractError['code']; messa
   if (err?.name === 'ModelCardError') return { code: 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'ModelNotFoundError') return { code: 'not-found', message: err.message ?? String(e) }
   if (err?.name === 'WorkspaceError') {
-    const map: Record<string, ContractError['code']> = { 'not-found': 'not-found', 'bad-file': 'bad-input', 'bad-request': 'bad-request', exists: 'conflict' }
+    const map: Record<string, ContractError['code']> = { 'not-found': 'not-found', 'bad-file': 'bad-input', 'bad-request': 'bad-request', exists: 'conflict', replaced: 'conflict' }
     return { code: map[err.code ?? ''] ?? 'failed', message: err.message ?? String(e) }
   }
   if (err?.name === 'CaseLockedError') return { code: 'conflict', message: err.message ?? String(e) }

@@ -193,8 +193,16 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
           throw new ContractError('conflict', `labels.put: the labels changed since version ${header.version} (now ${v.current.version}); reload them before saving`)
         }
         // Copy: the frame is a view on a transport buffer that the host may reuse.
-        v.current = { data: new Uint8Array(data), version: v.current.version + 1 }
-        cases.putLabels(v)
+        const before = v.current.version
+        v.current = { data: new Uint8Array(data), version: before + 1 }
+        try {
+          await cases.putLabels(v)
+        } catch (e) {
+          // not acknowledged: the host keeps the edits (and retries writing them), the page keeps
+          // its version and sends the labels again with it
+          v.current = { data: v.current.data, version: before }
+          throw e
+        }
         return { volumeId: v.id, version: v.current.version }
       },
     },

@@ -48,6 +48,7 @@ export function caseDto(c: CaseSummary, organs?: OrganReviewState[]): CaseSummar
     toReview: c.toReview,
     reviewers: c.reviewers,
     ...(c.lockedBy ? { lockedBy: c.lockedBy } : {}),
+    ...(c.saveError ? { saveError: c.saveError } : {}),
     ...(organs ? { organs } : {}),
   }
 }
@@ -56,6 +57,8 @@ export class WorkspaceService {
   private ws: Promise<Workspace> | undefined
   /** open case sessions by volume id (each holds the case lock and its autosave) */
   private sessions = new Map<string, CaseSession>()
+  /** cases.create in progress per volume: a repeated or concurrent call gets the same case */
+  private creating = new Map<string, Promise<CaseSummaryDto>>()
 
   constructor(readonly dir: string) {}
 
@@ -99,9 +102,21 @@ export class WorkspaceService {
     for (const s of this.sessions.values()) if (s.id === caseId) await s.flush()
   }
 
-  /** Make an open volume a case: its current labels and prediction go into the workspace. */
-  async create(v: OpenVolume, name: string | undefined): Promise<CaseSummaryDto> {
-    if (v.caseId) throw new ContractError('conflict', `volume ${v.id} is already case ${v.caseId}`)
+  /**
+   * Make an open volume a case: its current labels and prediction go into the workspace. Idempotent
+   * per volume: calls while one is running, or after it, answer with the same case.
+   */
+  create(v: OpenVolume, name: string | undefined): Promise<CaseSummaryDto> {
+    if (v.caseId) return this.summary(v.caseId)
+    let p = this.creating.get(v.id)
+    if (!p) {
+      p = this.createOnce(v, name).finally(() => this.creating.delete(v.id))
+      this.creating.set(v.id, p)
+    }
+    return p
+  }
+
+  private async createOnce(v: OpenVolume, name: string | undefined): Promise<CaseSummaryDto> {
     const ws = await this.workspace()
     const c = await ws.createCase({
       ctPath: v.summary.path,
@@ -130,10 +145,17 @@ export class WorkspaceService {
     }
   }
 
-  /** Every labelmap put of a case volume goes to its autosave (on disk within 2 s). */
-  putLabels(v: OpenVolume): void {
+  /**
+   * Every labelmap put of a case volume goes to its autosave (on disk within 2 s). While the last
+   * write failed (full disk, read-only folder) the put writes at once, so its answer says whether
+   * the edits reached disk; they stay in memory and are retried either way.
+   */
+  async putLabels(v: OpenVolume): Promise<void> {
+    const s = this.sessions.get(v.id)
+    if (!s) return
     // the session owns what it is given: hand it a copy, the store keeps its own
-    this.sessions.get(v.id)?.putLabels(new Uint8Array(v.current.data))
+    s.putLabels(new Uint8Array(v.current.data))
+    if (s.saveError) await s.flush()
   }
 
   async setPrediction(v: OpenVolume): Promise<void> {
