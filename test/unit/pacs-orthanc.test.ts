@@ -20,12 +20,15 @@ import { generatePhantom, PHANTOM_HU } from '../../src-main/volumes/phantom.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
 import { buildMultipart, parseContentType, parseMultipart, MultipartError } from '../../src-main/pacs/multipart.js'
 import { fetchSeries, seriesCacheFolder } from '../../src-main/pacs/cache.js'
+import { readCt } from '../../src-main/volumes/read.js'
 import { PacsError } from '../../src-main/pacs/errors.js'
+import { parseSeriesRef } from '../../src-main/pacs/refs.js'
+import { DicomwebClient } from '../../src-main/pacs/dicomweb.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
-const hasTools = has('dciodvfy') && has('dcm2niix') && hasPythonModules('nibabel', 'numpy', 'onnx')
-const TOOLS = 'needs dciodvfy, dcm2niix and python3 with nibabel and onnx'
+const hasTools = has('dciodvfy') && has('dcm2niix') && has('gdcmconv') && hasPythonModules('nibabel', 'numpy', 'onnx')
+const TOOLS = 'needs dciodvfy, dcm2niix, gdcmconv and python3 with nibabel and onnx'
 
 describe('multipart/related parser', () => {
   const enc = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'))
@@ -68,8 +71,11 @@ describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HA
   let mrStudyUid: string
   let mrSeriesUid: string
   let sopUids: string[]
+  let jlsStudyUid: string
+  let jlsSeriesUid: string
   let seriesUrl: string
   const labelsFile = () => join(work, 'labels.nii.gz')
+  const refTo = (study: string, series: string) => ({ server: { name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic' as const, username: orthanc.user, password: orthanc.password } }, studyUid: study, seriesUid: series })
 
   function cli(args: string[], input?: string) {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
@@ -95,7 +101,18 @@ describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HA
     mrSeriesUid = testUid()
     const small = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 })
     const mrFiles = writeDicomSeries(small.ct, join(work, 'mr-src'), { studyUid: mrStudyUid, seriesUid: mrSeriesUid, modality: 'MR', description: 'T1' })
-    await orthanc.upload([...ctFiles, ...mrFiles])
+    // a JPEG-LS compressed CT series: retrieved as stored, decoded like a compressed file
+    jlsStudyUid = testUid()
+    jlsSeriesUid = testUid()
+    const jlsSrc = writeDicomSeries(small.ct, join(work, 'jls-plain'), { studyUid: jlsStudyUid, seriesUid: jlsSeriesUid })
+    spawnSync('mkdir', ['-p', join(work, 'jls-src')])
+    const jlsFiles = jlsSrc.map((f) => {
+      const out = join(work, 'jls-src', f.replace(/^.*[\\/]/, ''))
+      const r = spawnSync('gdcmconv', ['--jpegls', f, out], { encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`gdcmconv: ${r.stderr}`)
+      return out
+    })
+    await orthanc.upload([...ctFiles, ...mrFiles, ...jlsFiles])
     sopUids = ctFiles.map((f) => naturalized(f).SOPInstanceUID as string).sort()
     // a configured server: its password goes in through stdin and lands only in the 0600 file
     const add = cli(['pacs', 'server', 'add', 'orthanc', orthanc.dicomweb, '--user', orthanc.user, '--password-stdin'], `${orthanc.password}\n`)
@@ -122,7 +139,7 @@ describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HA
     expect(list.stdout).not.toContain(orthanc.password)
   })
 
-  it('`pacs search <base> --json` lists the uploaded study, and filters by modality and patient', () => {
+  it('`pacs search <base> --json` lists the uploaded study, and filters by modality and patient', async () => {
     const r = cli(['pacs', 'search', 'orthanc', '--json'])
     expect(r.code, r.stderr).toBe(EXIT.ok)
     const out = JSON.parse(r.stdout)
@@ -132,10 +149,9 @@ describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HA
     // the base URL itself finds the configured credentials
     const byUrl = JSON.parse(cli(['pacs', 'search', orthanc.dicomweb, '--modality', 'MR', '--json']).stdout)
     expect(byUrl.studies.map((s: { studyUid: string }) => s.studyUid)).toEqual([mrStudyUid])
-    const none = JSON.parse(cli(['pacs', 'search', 'orthanc', '--patient', 'Nobody*', '--json']).stdout)
-    expect(none.studies).toEqual([])
-    const series = cli(['pacs', 'series', `orthanc/studies/${studyUid}`, '--json'])
-    expect(JSON.parse(series.stdout).series).toMatchObject([{ seriesUid, modality: 'CT', instanceCount: 40, url: seriesUrl }])
+    const client = new DicomwebClient(refTo(studyUid, seriesUid).server)
+    expect(await client.searchStudies({ patientName: 'Nobody*' })).toEqual([])
+    expect((await client.searchStudies({ patientName: 'Phantom*', studyDate: '20251201-20260131', modality: 'CT' })).map((s) => s.studyUid).sort()).toEqual([studyUid, jlsStudyUid].sort())
   })
 
   it('`pacs get <series-url> -o dir` retrieves every instance, whole, into the cache and the folder', () => {
@@ -207,6 +223,7 @@ print(json.dumps({'sameGrid': same, 'sameAffine': bool(np.allclose(a.affine, b.a
     // and the study now lists the SEG series over DICOMweb too
     const series = JSON.parse(cli(['pacs', 'series', `orthanc/studies/${studyUid}`, '--json']).stdout).series
     expect(series.map((s: { modality: string }) => s.modality).sort()).toEqual(['CT', 'SEG'])
+    expect(series.find((s: { modality: string }) => s.modality === 'CT')).toMatchObject({ seriesUid, instanceCount: 40, url: seriesUrl })
   })
 
   it('wrong URL, unknown series, 401 and a non-CT series: clear messages naming the server and the series', async () => {
@@ -215,12 +232,14 @@ print(json.dumps({'sameGrid': same, 'sameAffine': bool(np.allclose(a.affine, b.a
     expect(wrong.stderr).toContain(`PACS http://127.0.0.1:${orthanc.port}/not-dicomweb, series ${seriesUid}:`)
     expect(wrong.stderr).toMatch(/404 Not Found: check that the base URL is the server's DICOMweb root/)
     expect(wrong.stderr).not.toContain(orthanc.password)
-    const unknown = cli(['pacs', 'get', `orthanc/studies/${studyUid}/series/1.2.3.4`])
-    expect(unknown.code).toBe(EXIT.badInput)
-    expect(unknown.stderr).toContain(`PACS "orthanc" (${orthanc.dicomweb}), series 1.2.3.4: the server has no such series in study ${studyUid}`)
-    const notUrl = cli(['pacs', 'get', `orthanc/studies/${studyUid}`])
-    expect(notUrl.code).toBe(EXIT.badInput)
-    expect(notUrl.stderr).toMatch(/not a series URL: expected <base>\/studies\/<StudyInstanceUID>\/series\/<SeriesInstanceUID>/)
+    // (in-process from here where the command line adds nothing: each CLI start costs seconds)
+    const cacheDir = join(work, 'fault-cache')
+    const unknown = await fetchSeries(refTo(studyUid, '1.2.3.4'), { cacheDir }).catch((e) => e)
+    expect(unknown).toBeInstanceOf(PacsError)
+    expect(unknown.exitCode).toBe(EXIT.badInput)
+    expect(unknown.message).toBe(`PACS "orthanc" (${orthanc.dicomweb}), series 1.2.3.4: the server has no such series in study ${studyUid}`)
+    expect(() => parseSeriesRef(`${orthanc.dicomweb}/studies/${studyUid}`, [])).toThrow(/not a series URL: expected <base>\/studies\/<StudyInstanceUID>\/series\/<SeriesInstanceUID>/)
+    expect(() => parseSeriesRef('nosuchserver/studies/1.2/series/1.3', [])).toThrow(/PACS nosuchserver: no server of that name is configured/)
     // 401: the same server without credentials, and with a wrong password
     const other = `http://localhost:${orthanc.port}/dicom-web`
     const noAuth = cli(['pacs', 'get', `${other}/studies/${studyUid}/series/${seriesUid}`])
@@ -238,15 +257,46 @@ print(json.dumps({'sameGrid': same, 'sameAffine': bool(np.allclose(a.affine, b.a
     expect(existsSync(join(work, 'mr.nii.gz'))).toBe(false)
     // nothing listens on this port
     const port = await freePort()
-    const refused = cli(['pacs', 'get', `http://127.0.0.1:${port}/dicom-web/studies/${studyUid}/series/${seriesUid}`])
-    expect(refused.code).toBe(EXIT.failed)
-    expect(refused.stderr).toContain(`PACS http://127.0.0.1:${port}/dicom-web, series ${seriesUid}: connection refused by 127.0.0.1:${port}`)
+    const refused = await fetchSeries(parseSeriesRef(`http://127.0.0.1:${port}/dicom-web/studies/${studyUid}/series/${seriesUid}`, []), { cacheDir }).catch((e) => e)
+    expect(refused.exitCode).toBe(EXIT.failed)
+    expect(refused.message).toContain(`PACS http://127.0.0.1:${port}/dicom-web, series ${seriesUid}: connection refused by 127.0.0.1:${port}`)
+  })
+
+  it('a compressed (JPEG-LS) series is retrieved as stored and decodes to the same HU as the uncompressed source', async () => {
+    const cacheDir = join(work, 'jls-cache')
+    const r = await fetchSeries(refTo(jlsStudyUid, jlsSeriesUid), { cacheDir, requireCt: true })
+    const files = readdirSync(r.folder).filter((f) => f.endsWith('.dcm'))
+    expect(files).toHaveLength(6)
+    for (const f of files) {
+      const buf = Buffer.from(spawnSync('cat', [join(r.folder, f)]).stdout)
+      const meta = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), { untilTag: '00080016' }).meta
+      expect(meta['00020010'].Value[0]).toBe('1.2.840.10008.1.2.4.80')
+    }
+    const [got, src] = await Promise.all([readCt(r.folder), readCt(join(work, 'jls-plain'))])
+    expect(got.dims).toEqual(src.dims)
+    expect(Buffer.from(got.data.buffer).equals(Buffer.from(src.data.buffer))).toBe(true)
+  })
+
+  it('cancel: the retrieval stops, says so, and keeps nothing', async () => {
+    const cacheDir = join(work, 'cancel-cache')
+    const ref = refTo(studyUid, seriesUid)
+    const ac = new AbortController()
+    const err = await fetchSeries(ref, { cacheDir, signal: ac.signal, onProgress: (p) => void (p.received === 3 && ac.abort()) }).then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err).toBeInstanceOf(PacsError)
+    expect(err.code).toBe('cancelled')
+    expect(err.message).toBe(`PACS "orthanc" (${orthanc.dicomweb}), series ${seriesUid}: retrieval cancelled: nothing was kept`)
+    const folder = seriesCacheFolder(ref, cacheDir)
+    expect(existsSync(folder)).toBe(false)
+    expect(readdirSync(join(folder, '..'))).toEqual([])
   })
 
   // last: it kills the server
   it('a server killed mid-transfer: a clear error, no partial series in the cache, nothing opened', async () => {
     const cacheDir = join(work, 'kill-cache')
-    const ref = { server: { name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic' as const, username: orthanc.user, password: orthanc.password } }, studyUid, seriesUid }
+    const ref = refTo(studyUid, seriesUid)
     let killedAfter = -1
     const err = await fetchSeries(ref, {
       cacheDir,
