@@ -116,12 +116,16 @@ export class DicomwebClient {
     let res: Response
     let body: Uint8Array
     try {
-      res = await fetch(url, { method, headers: { ...init.headers, ...this.authHeader() }, body: init.body as Uint8Array<ArrayBuffer> | undefined, signal, redirect: 'follow' })
+      res = await fetch(url, { method, headers: { ...init.headers, ...this.authHeader() }, body: init.body as Uint8Array<ArrayBuffer> | undefined, signal, redirect: 'manual' })
       body = new Uint8Array(await res.arrayBuffer())
     } catch (e) {
       throw this.networkError(e, method, path, ctx.series, ctx.signal)
     }
     if (res.ok || ctx.accept?.includes(res.status)) return { status: res.status, headers: res.headers, body }
+    if (res.status >= 300 && res.status < 400) {
+      // not followed: the credentials would go wherever the redirect points
+      throw new PacsError('http', this.label, ctx.series, `${method} ${path} was redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}: use the final URL as the server's base URL`)
+    }
     throw this.statusError(res, body, method, path, ctx.series)
   }
 

@@ -4,10 +4,12 @@
  * <series-url>` (labels on the series' grid, checked with dcm2niix + nibabel), `export --stow`
  * (the SEG read back from Orthanc's REST API, validated by dciodvfy, referencing the series), and
  * the faults: wrong URL, refused connection, 401, a non-CT series, the server killed mid-transfer.
- * The multipart parser's own edge cases run without Orthanc.
+ * The multipart parser's edge cases and the client's answers to a deliberately broken HTTP server
+ * (cut-short answer, redirect, HTML instead of JSON) run without Orthanc.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { spawnSync } from 'node:child_process'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -59,6 +61,52 @@ describe('multipart/related parser', () => {
   it('refuses a part whose Content-Length disagrees, and a body without the boundary', () => {
     expect(() => parseMultipart(enc('--B\r\nContent-Length: 9\r\n\r\nAAAA\r\n--B--'), 'B')).toThrow(/Content-Length says 9/)
     expect(() => parseMultipart(enc('{"not":"multipart"}'), 'B')).toThrow(/opening boundary/)
+  })
+})
+
+describe('DICOMweb client faults (a tiny local HTTP server that misbehaves on purpose)', () => {
+  async function withServer(handler: (req: IncomingMessage, res: ServerResponse) => void, fn: (base: string) => Promise<void>) {
+    const srv = createServer(handler)
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
+    try {
+      await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}/dicom-web`)
+    } finally {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+    }
+  }
+  it('an answer that stops inside an instance is "interrupted", not a short instance', async () => {
+    await withServer(
+      (_req, res) => {
+        // like Orthanc: no Content-Length, the end of the answer is the end of the connection
+        res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=XYZ', connection: 'close' })
+        res.write('--XYZ\r\nContent-Type: application/dicom\r\n\r\n' + 'D'.repeat(1000))
+        res.end()
+      },
+      async (base) => {
+        const e = await new DicomwebClient({ baseUrl: base }).retrieveInstance('1.2', '1.3', '1.4').catch((x) => x)
+        expect(e).toBeInstanceOf(PacsError)
+        expect(e.code).toBe('interrupted')
+        expect(e.message).toMatch(new RegExp(`^PACS ${base.replace(/[.]/g, '\\.')}, series 1\\.3: instance 1\\.4: part 1 is cut short`))
+      },
+    )
+  })
+  it('redirects are not followed (the credentials would go along); HTML is not a QIDO answer', async () => {
+    await withServer(
+      (req, res) => {
+        if (req.url!.startsWith('/dicom-web/studies?')) res.writeHead(302, { location: 'http://elsewhere.example/' }).end()
+        else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>')
+      },
+      async (base) => {
+        const c = new DicomwebClient({ baseUrl: base, auth: { type: 'bearer', token: 'tok-123' } })
+        const r = await c.searchStudies().catch((x) => x)
+        expect(r.message).toMatch(/was redirected \(302\) to http:\/\/elsewhere\.example\/: use the final URL/)
+        const h = await c.searchSeries('1.2').catch((x) => x)
+        expect(h.code).toBe('bad-response')
+        expect(h.message).toMatch(/did not answer JSON \(content type text\/html\): is this the DICOMweb root URL\?/)
+        expect(`${r.message}${h.message}`).not.toContain('tok-123')
+      },
+    )
   })
 })
 
