@@ -9,7 +9,8 @@
  * than renumbering. With `ignoreUnapproved`, voxels of organs not yet approved in review get the
  * "ignore" label (the highest value, as nnU-Net requires) so partially reviewed cases still train.
  */
-import { mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodeNifti } from '../volumes/nifti.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
@@ -97,10 +98,31 @@ export async function writeDatasetJson(datasetDir: string, table: LabelTable, nu
     reference: 'SCN Studio label table (labels.json)',
   }
   const file = join(datasetDir, 'dataset.json')
-  await writeJson(file, ds)
   const tableFile = join(datasetDir, 'labels.json')
   await writeJson(tableFile, { ...labelSidecar(table, new Uint8Array(0)), labels: table.labels })
+  // last: a folder with dataset.json is a complete dataset (nnU-Net and our readers rely on it)
+  await writeJson(file, ds)
   return [file, tableFile]
+}
+
+/** Temp files of writeFileAtomic (.<name>.<pid>.<hex>.tmp) whose writer is no longer running: debris of a killed export. */
+async function removeStaleTemps(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const m = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)
+      if (m && !pidAlive(Number(m[1]))) await unlink(join(dir, name)).catch(() => {})
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return false // none of ours is in flight before the export starts
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /** A complete dataset from one or more cases. */
@@ -113,10 +135,27 @@ export async function exportNnunetDataset(out: string, cases: NnunetCase[], opts
   }
   const table = cases[0].input.table
   if (cases.some((c) => c.input.table.version !== table.version)) throw new ExportError('the cases use different label table versions; export them from one workspace')
-  await mkdir(join(out, 'imagesTr'), { recursive: true })
-  await mkdir(join(out, 'labelsTr'), { recursive: true })
+  const dirs = [out, join(out, 'imagesTr'), join(out, 'labelsTr'), join(out, 'provenance')]
+  const outExisted = existsSync(out)
+  await mkdir(dirs[1], { recursive: true })
+  await mkdir(dirs[2], { recursive: true })
+  await removeStaleTemps(dirs)
+  // the files this export may create, and which of them are new: on failure the new ones go again
+  const planned = cases.flatMap((c) => [join(out, 'imagesTr', `${c.id}_0000.nii.gz`), join(out, 'labelsTr', `${c.id}.nii.gz`), join(out, 'provenance', `${c.id}.json`)])
+  planned.push(join(out, 'labels.json'), join(out, 'dataset.json'))
+  const fresh = planned.filter((f) => !existsSync(f))
   const files: string[] = []
-  for (const c of cases) files.push(...(await writeNnunetCase(out, c, opts)))
-  files.push(...(await writeDatasetJson(out, table, cases.length, opts)))
+  try {
+    for (const c of cases) files.push(...(await writeNnunetCase(out, c, opts)))
+    files.push(...(await writeDatasetJson(out, table, cases.length, opts)))
+  } catch (e) {
+    // no half dataset (cases without dataset.json, stray temp files) is left to be mistaken for a whole one
+    if (!outExisted) await rm(out, { recursive: true, force: true })
+    else {
+      await Promise.all(fresh.map((f) => unlink(f).catch(() => {})))
+      await removeStaleTemps(dirs)
+    }
+    throw e
+  }
   return files
 }

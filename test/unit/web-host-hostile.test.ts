@@ -49,7 +49,7 @@ function rawEventsSocket(headers: Record<string, string> = {}): Promise<{ sock: 
     let upgraded = false
     const closed = new Promise<void>((r) => sock.on('close', () => r()))
     sock.on('error', () => {}) // the server may cut us off: that is what some tests wait for
-    sock.on('data', (d) => {
+    sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d])
       if (upgraded) return
       const end = buf.indexOf('\r\n\r\n')
