@@ -22,6 +22,8 @@ import { embeddedPoolSize, runPool, sweepTempFiles } from '../batch/pool.js'
 import { checkReachable, enqueueCases, queueStatus, queueTarget, waitForJobs, QueueUrlError, DEFAULT_QUEUE_NAME } from '../batch/queue.js'
 import { createReporter, formatDuration } from '../batch/progress.js'
 import type { CaseJob } from '../batch/case-runner.js'
+import { importBatchToWorkspace } from '../batch/workspace-import.js'
+import { defaultWorkspaceDir } from '../util/app-paths.js'
 import { EXIT } from './exit-codes.js'
 
 const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
@@ -44,6 +46,7 @@ export interface BatchCliOptions {
   queueName: string
   detach?: boolean
   status?: boolean
+  toWorkspace?: string | boolean
 }
 
 export function registerBatch(program: Command): void {
@@ -61,6 +64,7 @@ export function registerBatch(program: Command): void {
     .option('--queue-name <name>', 'the BullMQ queue to use', DEFAULT_QUEUE_NAME)
     .option('--detach', 'with --queue: enqueue and return at once (run the same command again to wait and write the manifest)')
     .option('--status', 'with --queue: show the queue\'s job counts and failures, then exit')
+    .option('--to-workspace [dir]', 'open the done cases as workspace cases for review, the labels as their model prediction (default: your workspace); without inputs, imports the dataset of -o')
     .action(async (inputs: string[], o: BatchCliOptions) => {
       try {
         process.exitCode = await batchCommand(inputs, o)
@@ -97,6 +101,10 @@ async function statusCommand(o: BatchCliOptions): Promise<number> {
 async function batchCommand(inputs: string[], o: BatchCliOptions): Promise<number> {
   if (o.status) return statusCommand(o)
   if (!o.output) throw new CliError(EXIT.usage, 'give the dataset folder to write with -o <dataset-dir>')
+  if (o.toWorkspace && inputs.length === 0) {
+    await toWorkspace(resolve(o.output), o)
+    return EXIT.ok
+  }
   if (inputs.length === 0) throw new CliError(EXIT.usage, 'give at least one input: CT files, folders to search, or a .txt file listing them')
   const device = o.device as DeviceChoice
   if (!DEVICES.includes(device)) throw new CliError(EXIT.usage, `--device must be one of ${DEVICES.join(', ')} (got "${o.device}")`)
@@ -132,10 +140,24 @@ async function batchCommand(inputs: string[], o: BatchCliOptions): Promise<numbe
     }
     throw e
   }
+  let code
   try {
-    return await runBatch(inputs, o, { datasetDir, device, slotsRequested, target, model: { id: model.id, version: model.version, labels: model.card.labels } })
+    code = await runBatch(inputs, o, { datasetDir, device, slotsRequested, target, model: { id: model.id, version: model.version, labels: model.card.labels } })
   } finally {
     await lock.release()
+  }
+  if (o.toWorkspace && !o.detach && code !== EXIT.cancelled) await toWorkspace(datasetDir, o)
+  return code
+}
+
+async function toWorkspace(datasetDir: string, o: BatchCliOptions): Promise<void> {
+  const dir = typeof o.toWorkspace === 'string' ? resolve(o.toWorkspace) : defaultWorkspaceDir()
+  const r = await importBatchToWorkspace(datasetDir, dir)
+  if (o.json) process.stdout.write(JSON.stringify({ event: 'workspace', ...r }) + '\n')
+  else {
+    const lines = [`workspace ${r.workspace}: ${r.added.length} case(s) added for review, ${r.present.length} already there${r.failed.length ? `, ${r.failed.length} could not be added` : ''}`]
+    for (const f of r.failed) lines.push(`  ${f.caseId}: ${f.error}`)
+    process.stdout.write(lines.join('\n') + '\n')
   }
 }
 

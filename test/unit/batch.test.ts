@@ -24,6 +24,7 @@ import { sameGrid } from '../../src-main/volumes/geometry.js'
 import { discoverCases } from '../../src-main/batch/inputs.js'
 import { embeddedPoolSize } from '../../src-main/batch/pool.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
+import { Workspace } from '../../src-main/cases/workspace.js'
 import type { Vec3 } from '../../src-main/volumes/volume.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -289,6 +290,26 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
     const m2: Manifest = JSON.parse(readFileSync(join(embeddedDs(), 'manifest.json'), 'utf8'))
     expect(m2.cases.find((c) => c.id === 'corrupt')).toMatchObject({ status: 'failed', attempts: 2 })
   }, 120_000)
+
+  it('opens a finished batch as workspace cases whose prediction is the batch\'s labels, once', async () => {
+    const wsDir = join(home, 'workspace')
+    const r = cli(['batch', '-o', embeddedDs(), '--to-workspace', wsDir, '--json'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    const ev = jsonLines(r.stdout).find((e) => e.event === 'workspace')!
+    expect((ev.added as { caseId: string }[]).map((a) => a.caseId).sort()).toEqual([...GOOD].sort())
+    const ws = await Workspace.open(wsDir)
+    const { cases } = await ws.listCases()
+    expect(cases).toHaveLength(GOOD.length)
+    for (const s of cases) {
+      expect(s.hasPrediction).toBe(true)
+      expect(s.model).toMatchObject({ id: MODEL, version: '0.0.1-test', provider: 'cpu' })
+      const prediction = await ws.readPrediction(s.id)
+      expect(Buffer.compare(Buffer.from(prediction!.data), Buffer.from(await labelsOf(join(embeddedDs(), 'labelsTr', `${s.name}.nii.gz`))))).toBe(0)
+    }
+    const again = jsonLines(cli(['batch', '-o', embeddedDs(), '--to-workspace', wsDir, '--json']).stdout).find((e) => e.event === 'workspace')!
+    expect(again).toMatchObject({ added: [], failed: [] })
+    expect(again.present).toHaveLength(GOOD.length)
+  }, 60_000)
 
   it('says what is wrong with the command line and the queue', () => {
     const noOut = cli(['batch', join(inputs, 'scans')])
