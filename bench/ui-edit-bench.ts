@@ -11,7 +11,7 @@
  *   - undo / redo of a dab; apply-prediction (whole volume, one undo step) and its undo.
  *   - stats worker: time to answer an edit (incremental) vs a full recomputation.
  *   - one software-WebGL render of the three views after a dab (for reference only).
- * Needs `npm run build` first (serves dist/renderer in demo mode: the phantom is made in the page).
+ * Needs `npm run build:test` first (serves dist/renderer-test, the build with the window.__scn hook, in demo mode: the phantom is made in the page).
  */
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
@@ -29,9 +29,9 @@ const opt = (name: string, dflt: string): string => {
 const dims = opt('dims', '512x512x300')
 const spacing = opt('spacing', '0.8x0.8x1')
 const nDabs = Number(opt('dabs', '200'))
-const root = join(process.cwd(), 'dist/renderer')
+const root = join(process.cwd(), 'dist/renderer-test')
 if (!existsSync(join(root, 'index.html'))) {
-  console.error('dist/renderer is missing: run `npm run build` first')
+  console.error('dist/renderer-test is missing: run `npm run build:test` first (the test build has the window.__scn hook this benchmark drives)')
   process.exit(2)
 }
 

@@ -26,7 +26,8 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   ws.onHelp = onHelp
   ws.onOrientation = (v, l) => byView.get(v)?.setOrientation(l)
   workstation.value = ws
-  window.__scn = ws.testApi()
+  // test builds only (npm run build:test): the hook can apply edits, so production bundles lack it
+  if (import.meta.env.SCN_TEST_HOOK) window.__scn = ws.testApi()
   window.addEventListener('keydown', ws.onKey)
   // unsaved labels: ask before the tab closes (autosave runs 1.5 s after the last edit)
   const guard = (e: BeforeUnloadEvent): void => {

@@ -1,6 +1,8 @@
 /**
  * The page's test hook (window.__scn), used by the e2e tests and the editing benchmark through
  * page.evaluate. Plain data in, plain data out; types only here so Node-side code can import it.
+ * It can apply edits, so only the test build installs it (`npm run build:test` -> dist/renderer-test,
+ * vite mode 'test' sets import.meta.env.SCN_TEST_HOOK); `npm run build` ships without it.
  */
 export type V3 = [number, number, number]
 export type ViewName = 'axial' | 'sagittal' | 'coronal'

@@ -18,6 +18,8 @@ export const ROOT = join(import.meta.dirname, '../..')
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'screenshots')
 export const RENDERER_INDEX = join(ROOT, 'dist', 'renderer', 'index.html')
+/** The test build (npm run build:test): the product plus the window.__scn hook the browser tests drive. */
+export const TEST_RENDERER_DIR = join(ROOT, 'dist', 'renderer-test')
 
 /** Headless Chromium with WebGL2 in software (ANGLE on SwiftShader), as seen working in DESIGN §4. */
 export const CHROMIUM_FLAGS = [
@@ -43,13 +45,21 @@ export function browserSkipReason(): string | undefined {
 }
 
 /**
- * The host serves the production build (the dev server breaks Cornerstone's workers, DESIGN §4).
- * Build it when missing so a fresh clone's `npm test` works; reuse it otherwise.
+ * The host serves a production build (the dev server breaks Cornerstone's workers, DESIGN §4):
+ * 'test' is the one with the window.__scn hook (browser tests), 'production' the shipped one
+ * (Electron, and the check that it has no hook). Built when missing so a fresh clone's `npm test`
+ * works; reused otherwise (SCN_E2E_REBUILD=1 rebuilds).
  */
-export function ensureRendererBuilt(): void {
-  if (existsSync(RENDERER_INDEX) && !process.env.SCN_E2E_REBUILD) return
-  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 })
-  if (r.status !== 0 || !existsSync(RENDERER_INDEX)) throw new Error(`npm run build failed (exit ${r.status}): the renderer build is needed at ${RENDERER_INDEX}`)
+export function ensureRendererBuilt(which: 'test' | 'production' | 'both' = 'both'): void {
+  const builds = [
+    { kind: 'production', script: 'build', index: RENDERER_INDEX },
+    { kind: 'test', script: 'build:test', index: join(TEST_RENDERER_DIR, 'index.html') },
+  ].filter((b) => which === 'both' || b.kind === which)
+  for (const b of builds) {
+    if (existsSync(b.index) && !process.env.SCN_E2E_REBUILD) continue
+    const r = spawnSync('npm', ['run', b.script], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 })
+    if (r.status !== 0 || !existsSync(b.index)) throw new Error(`npm run ${b.script} failed (exit ${r.status}): the renderer build is needed at ${b.index}`)
+  }
 }
 
 export interface Harness {
@@ -64,8 +74,8 @@ export interface Harness {
 }
 
 export async function startHarness(opts: { engine?: SegmentationEngine; phantom?: { dims?: Vec3; spacing?: Vec3 } } = {}): Promise<Harness> {
-  ensureRendererBuilt()
-  const host = await startTestHost(opts.engine ? { engine: opts.engine } : {}, {}, opts.phantom)
+  ensureRendererBuilt('test')
+  const host = await startTestHost(opts.engine ? { engine: opts.engine } : {}, { rendererDir: TEST_RENDERER_DIR }, opts.phantom)
   let browser: Browser | undefined
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS })

@@ -9,7 +9,7 @@
  * quality its card reports). Only without Python's onnx (which builds that model) does it fall back
  * to the in-process HU-window engine; the title says which ran.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,7 +19,9 @@ import type { ProgressEvent } from '../../src-main/contract/index.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { hasPythonModules } from '../helpers/python.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
-import { browserSkipReason, labelCounts, sampleViewport, screenshot, startHarness, VIEWS, waitForViewports, type Harness } from './harness.js'
+import { startTestHost } from '../helpers/web-host.js'
+import type {} from '../../src-renderer/test-api.js'
+import { browserSkipReason, ensureRendererBuilt, labelCounts, ROOT, sampleViewport, screenshot, startHarness, VIEWS, waitForViewports, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
 const SYNTHETIC_ID = 'synthetic-scn'
@@ -143,6 +145,38 @@ describe.skipIf(!!skip)(`web host in Chromium, segmenting with ${engineName}`, (
       evil.close()
     }
   })
+
+  it('the page drops ?token= from its address bar; a reload still works on the cookie', async () => {
+    // the printed link carried the token; after boot the address bar (history, bookmarks, screen
+    // shares) no longer does, and a reload still works (cookie + meta tag)
+    expect(new URL(h.page.url()).searchParams.has('token')).toBe(false)
+    const reloaded = await h.page.reload()
+    expect(reloaded?.status()).toBe(200)
+    await waitForViewports(h.page)
+  })
+
+  it('the production build (npm run build) has no test hook: window.__scn is undefined', async () => {
+    ensureRendererBuilt('production')
+    const bundle = readdirSync(join(ROOT, 'dist', 'renderer', 'assets'))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(ROOT, 'dist', 'renderer', 'assets', f), 'utf8'))
+      .join('\n')
+    expect(bundle).not.toContain('__scn')
+    // and in the browser: the product page boots without it, while the test build has it
+    const prod = await startTestHost({}, { rendererDir: join(ROOT, 'dist', 'renderer') })
+    const ctx = await h.browser.newContext()
+    try {
+      const page = await ctx.newPage()
+      await page.goto(prod.host.openUrl)
+      await page.waitForSelector('[data-testid=viewport-axial] canvas', { timeout: 120_000 })
+      expect(await page.evaluate(() => typeof window.__scn)).toBe('undefined')
+      expect(new URL(page.url()).searchParams.has('token')).toBe(false)
+      expect(await h.page.evaluate(() => typeof window.__scn)).toBe('object')
+    } finally {
+      await ctx.close()
+      await prod.close()
+    }
+  }, 300_000)
 
   it('the page ran without errors under the strict CSP', () => {
     expect(h.errors).toEqual([])

@@ -36,7 +36,8 @@ export async function startTestHost(
   const dir = mkdtempSync(join(tmpdir(), 'scn-webhost-'))
   const phantomPath = await writePhantom(dir, phantom.dims, phantom.spacing)
   const runtime = createServices({ host: 'web', launchPath: phantomPath, workspaceDir: join(dir, 'workspace'), ...service })
-  const host = await startWebHost({ runtime, ...web })
+  // the test build (npm run build:test) by default: browser tests drive the page through window.__scn
+  const host = await startWebHost({ runtime, rendererDir: join(import.meta.dirname, '../../dist/renderer-test'), ...web })
   const transport = createHttpTransport({ baseUrl: host.url, token: host.token, WebSocket: WebSocket as never })
   const client = createScnClient(transport)
   return {
