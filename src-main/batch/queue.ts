@@ -128,8 +128,16 @@ export async function waitForJobs(queue: Queue<CaseJob, ManifestCase>, jobs: Cas
   const open = new Map(jobs.map((j) => [ids.get(j.id)!, j]))
   while (open.size > 0 && !stop.aborted) {
     let running = 0
+    // states asked for in parallel (ioredis pipelines them): thousands of jobs stay one round trip or so
+    const ids = [...open.keys()]
+    const states = new Map<string, string>()
+    for (let i = 0; i < ids.length; i += 1000) {
+      const part = ids.slice(i, i + 1000)
+      const got = await Promise.all(part.map((id) => queue.getJobState(id)))
+      part.forEach((id, k) => states.set(id, got[k]))
+    }
     for (const [jobId, j] of [...open]) {
-      const state = await queue.getJobState(jobId)
+      const state = states.get(jobId)!
       if (state === 'active') running++
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue
       const job = await queue.getJob(jobId)
