@@ -27,4 +27,4 @@ export const CHANNEL_NAMES = [
   'export.workspace',
 ] as const
 
-export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest'] as const
+export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus'] as const

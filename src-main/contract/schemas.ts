@@ -330,6 +330,13 @@ export const ExportWorkspaceResultSchema = z.object({ files: z.array(PathSchema)
 
 /** The host asks the renderer to open a path (second launch with a path, OS "open with", drop on dock). */
 export const OpenRequestEventSchema = z.object({ path: PathSchema })
+/**
+ * A case's autosave failed in the background (saved: false, error in words; the host keeps the
+ * edits and retries), or worked again after failing (saved: true). labels.put answers the same
+ * error while it lasts; cases.list shows it as saveError.
+ */
+export const SaveStatusEventSchema = z.object({ caseId: IdSchema, volumeId: IdSchema, saved: z.boolean(), error: z.string().optional() })
+export type SaveStatusEvent = z.infer<typeof SaveStatusEventSchema>
 
 // ---------------------------------------------------------------------------------------------
 // errors

@@ -102,6 +102,7 @@ export const EVENTS = {
   'segmentation.onProgress': S.ProgressEventSchema,
   'segmentation.onFinished': S.RunFinishedEventSchema,
   'app.onOpenRequest': S.OpenRequestEventSchema,
+  'cases.onSaveStatus': S.SaveStatusEventSchema,
 } as const satisfies Record<string, z.ZodType>
 
 export type Contract = typeof CONTRACT

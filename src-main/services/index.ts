@@ -85,6 +85,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const store = new VolumeStore()
   const engine = options.engine ?? inferenceEngine()
   const cases = new WorkspaceService(workspaceDir)
+  cases.onSaveStatus = (status) => events.emit('cases.onSaveStatus', status)
   // where outputs may go; what the user opens is granted read-only (and protected from exports)
   access.grant(workspaceDir, 'write')
   access.grant(userModelsDir(), 'write')

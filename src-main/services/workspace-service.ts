@@ -59,6 +59,10 @@ export class WorkspaceService {
   private sessions = new Map<string, CaseSession>()
   /** cases.create in progress per volume: a repeated or concurrent call gets the same case */
   private creating = new Map<string, Promise<CaseSummaryDto>>()
+  /** volumes whose last background save failed */
+  private failing = new Set<string>()
+  /** told when a background save fails, and when saving works again (the host emits cases.onSaveStatus) */
+  onSaveStatus?: (status: { caseId: string; volumeId: string; saved: boolean; error?: string }) => void
 
   constructor(readonly dir: string) {}
 
@@ -133,7 +137,16 @@ export class WorkspaceService {
   /** Open the case's session for a volume: takes the case lock; its labels become `current`. */
   async attach(v: OpenVolume, caseId: string): Promise<void> {
     const ws = await this.workspace()
-    const session = await ws.openCase(caseId, { user: currentUser() })
+    const session = await ws.openCase(caseId, {
+      user: currentUser(),
+      onError: (e) => {
+        this.failing.add(v.id)
+        this.onSaveStatus?.({ caseId, volumeId: v.id, saved: false, error: (e as Error)?.message ?? String(e) })
+      },
+      onSaved: () => {
+        if (this.failing.delete(v.id)) this.onSaveStatus?.({ caseId, volumeId: v.id, saved: true })
+      },
+    })
     this.sessions.set(v.id, session)
     v.caseId = caseId
     v.current = { data: new Uint8Array(session.labels), version: v.current.version + 1 }

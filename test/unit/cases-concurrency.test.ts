@@ -21,6 +21,7 @@ import { phantomCtFile, tmpDir } from '../fixtures/cases-workspace.js'
 interface Host {
   host: WebHost
   client: ScnClient
+  eventsReady(): Promise<void>
   close(): Promise<void>
 }
 
@@ -31,6 +32,7 @@ async function host(workspaceDir: string, allow: string[]): Promise<Host> {
   return {
     host: h,
     client: createScnClient(transport),
+    eventsReady: () => transport.eventsReady(),
     async close() {
       transport.close()
       await h.close().catch(() => {})
@@ -177,6 +179,9 @@ describe('a failed autosave', () => {
     const wsDir = join(dir, 'ws')
     unmount = tinyTmpfs(wsDir)
     const h = await host(wsDir, [dir])
+    const events: { saved: boolean; error?: string }[] = []
+    h.client.cases.onSaveStatus((e) => events.push(e))
+    await h.eventsReady()
     try {
       const v = await openCt(h.client, ct.ctPath)
       const c = await h.client.cases.create({ volumeId: v.volumeId })
@@ -207,6 +212,9 @@ describe('a failed autosave', () => {
       }
       expect(listed?.saveError).toMatch(new RegExp(`the labels could not be saved to ${join(caseDir, 'labels.nii.gz').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((ENOSPC|EISDIR|ENOTEMPTY)`))
       expect(listed?.saveError).toMatch(/kept in memory and saved again automatically/)
+      // and the page was told when it happened, without asking
+      for (let i = 0; i < 50 && !events.length; i++) await new Promise((r) => setTimeout(r, 100))
+      expect(events[0]).toMatchObject({ saved: false, error: listed?.saveError })
       // the next put is an error, not 200, and does not move the version (the page sends again)
       const edit2 = edit.slice()
       edit2[0] = 9
@@ -225,6 +233,8 @@ describe('a failed autosave', () => {
         await new Promise((r) => setTimeout(r, 100))
       }
       expect(cleared?.saveError).toBeUndefined()
+      for (let i = 0; i < 50 && !events.at(-1)?.saved; i++) await new Promise((r) => setTimeout(r, 100))
+      expect(events.at(-1)).toMatchObject({ saved: true })
       const onDisk = readNifti(join(caseDir, 'labels.nii.gz'))
       expect(Buffer.from(onDisk.data as Uint8Array).equals(Buffer.from(edit2))).toBe(true)
       // and puts are plain 200s again
