@@ -125,6 +125,7 @@ function readBody(req: IncomingMessage, limit: number, what: string, refine?: (h
  * answer instead of a reset, and then the socket is destroyed.
  */
 function endUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('connection', 'close')
   req.on('data', () => {})
   req.resume()
   res.on('finish', () => setTimeout(() => req.socket.destroy(), DISCARD_GRACE_MS).unref())
