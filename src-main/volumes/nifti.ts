@@ -174,6 +174,8 @@ function rasToLps(a: Affine): Affine {
   return [-a[0], -a[1], -a[2], -a[3], -a[4], -a[5], -a[6], -a[7], a[8], a[9], a[10], a[11]]
 }
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 export function readNifti(file: string): Volume {
   const raw = readRegularFile(file)
   if (raw.length === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
@@ -234,6 +236,17 @@ export function readNifti(file: string): Volume {
   const integerScale = !scaled || (Number.isInteger(slope) && Number.isInteger(inter))
   const isIntType = dt.name !== 'float32' && dt.name !== 'float64'
   const view = new DataView(buf.buffer, buf.byteOffset + voxOffset, n * dt.bytes)
+
+  // Fast path (issue 15): unscaled int16/uint8 in this machine's byte order, the usual CT and label
+  // files, are copied as bytes (a memcpy) instead of converted voxel by voxel through a DataView
+  // twice: a 512x512x300 CT reads in about half the time. The copy owns its buffer exactly
+  // (callers transfer and send data.buffer).
+  if (!scaled && h.le === HOST_LE && (dt.name === 'int16' || dt.name === 'uint8')) {
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset + voxOffset, n * dt.bytes)
+    const data = dt.name === 'int16' ? new Int16Array(n) : new Uint8Array(n)
+    new Uint8Array(data.buffer).set(bytes)
+    return { ...geometry, data, meta: { sourcePath: file, description: h.descrip || undefined } }
+  }
 
   // Pick the smallest faithful output type: uint8 stays uint8, integer data that fits int16 becomes
   // Int16Array (CT in HU), everything else Float32Array.
