@@ -43,7 +43,7 @@ ORIGINAL_INPUTS = {'amos_0001-slab': os.path.join('amos', 'amos_0001-slab', 'img
 # held-out TypeScript phantoms: (name, seed, scale, spacing, fovZ, centreZ)
 PHANTOMS = [
     ('ts-phantom 2x2x3 mm', 9001, 1.0, '2,2,3', 300, 20),
-    ('ts-phantom 0.8x0.8x2.5 mm', 9002, 1.0, '0.8,0.8,2.5', 300, 20),
+    ('ts-phantom 0.8x0.8x2.5 mm, 750 mm long', 9002, 1.0, '0.8,0.8,2.5', 750, 20),
     ('ts-phantom 5x5x5 mm', 9003, 1.0, '5,5,5', 300, 20),
     ('ts-phantom 50 mm slab, 0.7x0.7x5 mm', 9004, 1.0, '0.7,0.7,5', 50, 40),
 ]
