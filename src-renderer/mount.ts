@@ -32,7 +32,8 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   // unsaved labels: ask before the tab closes (autosave runs 1.5 s after the last edit)
   const guard = (e: BeforeUnloadEvent): void => {
     const s = viewerStore.getState().save
-    if (s === 'unsaved' || s === 'saving') e.preventDefault()
+    // 'error': the host has not got the edits, only this page holds them
+    if (s === 'unsaved' || s === 'saving' || s === 'error') e.preventDefault()
   }
   window.addEventListener('beforeunload', guard)
   const over = (e: DragEvent): void => e.preventDefault()

@@ -123,18 +123,22 @@ export class Workstation {
         this.dirty = true
         this.saveFailures++
         const retryMs = Math.min(30_000, 2000 * 2 ** Math.min(this.saveFailures - 1, 4))
-        const why = e instanceof Error ? e.message : String(e)
+        const why = (e instanceof Error ? e.message : String(e)).replace(/[.\s]+$/, '')
         viewerStore.setState({
           save: 'error',
-          saveError: `Autosave failed: ${why}. Your edits are kept in this page and saving is retried every few seconds; keep this page open.`,
+          saveError: `Autosave failed: ${why}. Saving is retried; keep this page open until this message goes away.`,
         })
         if (!this.saveTimer) this.saveTimer = setTimeout(() => void this.saveNow(), retryMs)
+        if (casesStore.getState().openCaseId) void this.refreshCases() // the host's side of it, in the list
         return
       }
       // an edit can withdraw an approval (the host resets an edited organ to pending): show it.
       // Inside the job: callers such as setCaseStatus wait for it and report their own errors
       // after it, which a late list refresh would otherwise clear.
-      if (casesStore.getState().openCaseId) await Promise.all([this.refreshOpenCase(), this.refreshCases()])
+      if (casesStore.getState().openCaseId) {
+        await Promise.all([this.refreshOpenCase(), this.refreshCases()])
+        this.watchHostSave()
+      }
     })()
     this.saving = job
     try {
@@ -143,6 +147,24 @@ export class Workstation {
       if (this.saving === job) this.saving = null
     }
     return ok
+  }
+
+  private hostCheckTimer: ReturnType<typeof setTimeout> | null = null
+  /**
+   * A workspace case's labels reach the host's disk a moment after labels.put answered; a write that
+   * fails there (full disk, read-only folder) shows as the case's saveError in the list. Look once
+   * that write is due, and keep looking while it fails, so the page hears of it without another edit.
+   */
+  private watchHostSave(delayMs = 3000): void {
+    if (this.hostCheckTimer) clearTimeout(this.hostCheckTimer)
+    this.hostCheckTimer = setTimeout(() => {
+      this.hostCheckTimer = null
+      const id = casesStore.getState().openCaseId
+      if (!id) return
+      void this.refreshCases().then(() => {
+        if (casesStore.getState().openCaseId === id && openCaseSaveError()) this.watchHostSave()
+      })
+    }, delayMs)
   }
 
   /** Opening another CT would drop edits the host does not have: say so instead. */
@@ -271,7 +293,10 @@ export class Workstation {
       const s = await this.client.getCase(id)
       if (casesStore.getState().openCaseId === id) casesStore.setState({ openCase: s })
     } catch (e) {
-      casesStore.setState({ reviewError: plainMessage(e, 'The review state could not be read') })
+      // the host answers cases.get after writing pending edits: when that write fails, the
+      // autosave banner says so already (from the list), not the review panel
+      await this.refreshCases()
+      if (!openCaseSaveError()) casesStore.setState({ reviewError: plainMessage(e, 'The review state could not be read') })
     }
   }
 
@@ -544,7 +569,7 @@ export class Workstation {
         const t0 = performance.now()
         const normal = ws.viewer.pick(view, 1, 1).normal
         const changed = ws.controller!.dab(b, ijk, normal, tool)
-        session().commit(b.build(`Brush ${labelName(labelsStore.getState().activeValue)}`))
+        session().commit(b.build(`${tool === 'eraser' ? 'Erase' : 'Brush'} ${labelName(labelsStore.getState().activeValue)}`))
         return { changed, ms: performance.now() - t0 }
       },
       timeUndo() {
@@ -594,6 +619,12 @@ export class Workstation {
       dabTimes: () => ws.controller?.dabTimes.slice() ?? [],
     }
   }
+}
+
+/** Why the host cannot write the open workspace case's edits to disk, if it says so. */
+export function openCaseSaveError(): string | undefined {
+  const { cases, openCaseId } = casesStore.getState()
+  return openCaseId ? cases.find((c) => c.caseId === openCaseId)?.saveError : undefined
 }
 
 export function plainMessage(e: unknown, prefix: string): string {

@@ -187,8 +187,17 @@ export class ContractScnClient implements ScnClient {
   }
 }
 
-function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string; organs?: OrganReview[] }): CaseSummary {
-  return { caseId: c.caseId, name: c.name, status: c.status, approved: c.approved, toReview: c.toReview, lockedBy: c.lockedBy, ...(c.organs ? { organs: c.organs } : {}) }
+function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string; saveError?: string; organs?: OrganReview[] }): CaseSummary {
+  return {
+    caseId: c.caseId,
+    name: c.name,
+    status: c.status,
+    approved: c.approved,
+    toReview: c.toReview,
+    lockedBy: c.lockedBy,
+    ...(c.saveError ? { saveError: c.saveError } : {}),
+    ...(c.organs ? { organs: c.organs } : {}),
+  }
 }
 
 function plain(e: unknown): Error {

@@ -83,6 +83,8 @@ export interface CaseSummary {
   approved: number
   toReview: number
   lockedBy?: string
+  /** the host cannot write this case's edits to disk (full disk, read-only folder): why, in words */
+  saveError?: string
   /** per-organ review; present on answers about one case (getCase, reviewOrgan) */
   organs?: OrganReview[]
 }

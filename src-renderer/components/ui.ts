@@ -84,3 +84,25 @@ export function reviewTitle(o: OrganReview): string {
   if (o.note) parts.push(o.note)
   return parts.join(' — ')
 }
+
+/**
+ * An export's files as listed under the Export button: a folder holding many of them (the CT series
+ * of a new-study DICOM SEG) is one line, so the list stays readable. `path` is the file or folder.
+ */
+export function exportedLines(files: readonly string[]): { path: string; text: string }[] {
+  const dirOf = (f: string) => f.slice(0, Math.max(f.lastIndexOf('/'), f.lastIndexOf('\\')))
+  const perDir = new Map<string, number>()
+  for (const f of files) perDir.set(dirOf(f), (perDir.get(dirOf(f)) ?? 0) + 1)
+  const out: { path: string; text: string }[] = []
+  const listed = new Set<string>()
+  for (const f of files) {
+    const d = dirOf(f)
+    const n = perDir.get(d)!
+    if (n <= 4) out.push({ path: f, text: f })
+    else if (!listed.has(d)) {
+      listed.add(d)
+      out.push({ path: d, text: `${d} (${n} files)` })
+    }
+  }
+  return out
+}
