@@ -129,8 +129,12 @@ export class WorkspaceService {
       ct: geometryOf(v.ct),
       prediction: v.prediction && v.predictionModel ? { labels: v.prediction.data, model: v.predictionModel } : undefined,
     })
+    // attach reads the new case's labels back (the prediction, until a first save): the case starts
+    // from the labels the user has instead, edits since the prediction included
+    const edits = new Uint8Array(v.current.data)
     await this.attach(v, c.id)
-    this.sessions.get(v.id)!.putLabels(new Uint8Array(v.current.data))
+    v.current = { data: edits, version: v.current.version }
+    this.sessions.get(v.id)!.putLabels(new Uint8Array(edits))
     return this.summary(c.id)
   }
 
