@@ -52,6 +52,13 @@ export class Workstation {
     })
     void this.client.describe().then((line) => viewerStore.setState({ hostLine: line }), () => {})
     this.client.onOpenRequest?.((path) => void this.openPath(path))
+    // a case's labels reach the host's disk a moment after labels.put answered: a write that fails
+    // there (full disk, read-only folder) is told at once, and again when it works
+    this.client.onSaveStatus?.((e) => {
+      if (e.volumeId !== this.current?.caseId) return
+      viewerStore.setState({ hostSaveError: e.saved ? null : (e.error ?? 'the host could not write the labels to disk') })
+      void this.refreshCases()
+    })
     void this.refreshModels()
   }
 
@@ -135,10 +142,7 @@ export class Workstation {
       // an edit can withdraw an approval (the host resets an edited organ to pending): show it.
       // Inside the job: callers such as setCaseStatus wait for it and report their own errors
       // after it, which a late list refresh would otherwise clear.
-      if (casesStore.getState().openCaseId) {
-        await Promise.all([this.refreshOpenCase(), this.refreshCases()])
-        this.watchHostSave()
-      }
+      if (casesStore.getState().openCaseId) await Promise.all([this.refreshOpenCase(), this.refreshCases()])
     })()
     this.saving = job
     try {
@@ -147,24 +151,6 @@ export class Workstation {
       if (this.saving === job) this.saving = null
     }
     return ok
-  }
-
-  private hostCheckTimer: ReturnType<typeof setTimeout> | null = null
-  /**
-   * A workspace case's labels reach the host's disk a moment after labels.put answered; a write that
-   * fails there (full disk, read-only folder) shows as the case's saveError in the list. Look once
-   * that write is due, and keep looking while it fails, so the page hears of it without another edit.
-   */
-  private watchHostSave(delayMs = 3000): void {
-    if (this.hostCheckTimer) clearTimeout(this.hostCheckTimer)
-    this.hostCheckTimer = setTimeout(() => {
-      this.hostCheckTimer = null
-      const id = casesStore.getState().openCaseId
-      if (!id) return
-      void this.refreshCases().then(() => {
-        if (casesStore.getState().openCaseId === id && openCaseSaveError()) this.watchHostSave()
-      })
-    }, delayMs)
   }
 
   /** Opening another CT would drop edits the host does not have: say so instead. */
@@ -214,10 +200,12 @@ export class Workstation {
   // ---- workspace cases ------------------------------------------------------------------------
 
   async refreshCases(): Promise<void> {
+    // list errors are kept apart from action errors: a refresh that lands after a refused status
+    // change (they overlap on a fast host) must not wipe the refusal off the screen
     try {
-      casesStore.setState({ cases: await this.client.listCases(), error: null })
+      casesStore.setState({ cases: await this.client.listCases(), listError: null })
     } catch (e) {
-      casesStore.setState({ error: plainMessage(e, 'The case list could not be read') })
+      casesStore.setState({ listError: plainMessage(e, 'The case list could not be read') })
     }
   }
 
@@ -296,7 +284,7 @@ export class Workstation {
       // the host answers cases.get after writing pending edits: when that write fails, the
       // autosave banner says so already (from the list), not the review panel
       await this.refreshCases()
-      if (!openCaseSaveError()) casesStore.setState({ reviewError: plainMessage(e, 'The review state could not be read') })
+      if (!openCaseSaveError() && !viewerStore.getState().hostSaveError) casesStore.setState({ reviewError: plainMessage(e, 'The review state could not be read') })
     }
   }
 
@@ -393,7 +381,7 @@ export class Workstation {
       casesStore.setState({ openCaseId: c.workspaceCaseId ?? null, openCase: null, reviewPrompt: null, reviewError: null })
       if (this.client.kind !== 'demo') void this.refreshCases()
       void this.refreshOpenCase()
-      viewerStore.setState({ caseId: c.caseId, caseName: c.name, sourceFormat: c.sourceFormat ?? null, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null })
+      viewerStore.setState({ caseId: c.caseId, caseName: c.name, sourceFormat: c.sourceFormat ?? null, dims: c.geometry.dims, load: 'ready', save: 'saved', saveError: null, hostSaveError: null })
       segmentStore.setState({ warnings: [], choice: null }) // they were about the previous CT
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {

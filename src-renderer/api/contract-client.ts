@@ -35,6 +35,10 @@ export class ContractScnClient implements ScnClient {
     return this.api.app.onOpenRequest((e) => listener(e.path))
   }
 
+  onSaveStatus(listener: (e: { volumeId: string; caseId: string; saved: boolean; error?: string }) => void): () => void {
+    return this.api.cases.onSaveStatus(listener)
+  }
+
   async exportLabels(caseId: string, format: ExportFormat, outPath: string, opts: ExportOptions = {}): Promise<string[]> {
     const request = { volumeId: caseId, format, outPath, ...(opts.overwrite ? { overwrite: true } : {}), ...(opts.newStudy ? { newStudy: true } : {}) }
     try {

@@ -130,6 +130,8 @@ export interface ScnClient {
   close(caseId: string): Promise<void>
   /** the host asks to open a path (Electron: second launch, "open with") */
   onOpenRequest?(listener: (path: string) => void): () => void
+  /** the host's background write of a case's labels failed (saved: false) or works again (saved: true) */
+  onSaveStatus?(listener: (e: { volumeId: string; caseId: string; saved: boolean; error?: string }) => void): () => void
   /** stores the current labelmap (autosave); the demo keeps nothing */
   saveLabels(caseId: string, labels: Uint8Array): Promise<void>
 }

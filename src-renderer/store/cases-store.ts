@@ -21,7 +21,10 @@ export interface CasesState {
   reviewError: string | null
   /** value of the organ whose review is being sent */
   reviewBusy: number | null
+  /** why the last case action (create, status) was refused; a list refresh never clears it */
   error: string | null
+  /** why the case list could not be read */
+  listError: string | null
   /** last export: files written, or the reason it failed */
   exported: { files: string[] } | null
   exportError: string | null
@@ -61,6 +64,7 @@ export const casesStore = createStore<CasesState>(() => ({
   reviewError: null,
   reviewBusy: null,
   error: null,
+  listError: null,
   exported: null,
   exportError: null,
   exporting: false,

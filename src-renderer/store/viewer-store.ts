@@ -20,6 +20,8 @@ export interface ViewerState {
   /** autosave state of the labelmap on the host */
   save: 'saved' | 'unsaved' | 'saving' | 'error'
   saveError: string | null
+  /** the host accepted the labels but cannot write them to disk (it keeps them and retries) */
+  hostSaveError: string | null
   /** a DICOM folder with several series waits for the user's choice */
   seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
@@ -39,5 +41,6 @@ export const viewerStore = createStore<ViewerState>(() => ({
   renders: 0,
   save: 'saved',
   saveError: null,
+  hostSaveError: null,
   seriesChoice: null,
 }))

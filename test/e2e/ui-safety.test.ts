@@ -28,6 +28,13 @@ type V3 = [number, number, number]
 const SLAB_WARNING = 'The scan covers only 55 mm of the body along z (the model needs 150 mm to localise organs): segmented on the whole field of view.'
 const EMPTY_WARNING = 'No organs were found: check that this is an abdominal CT in HU.'
 
+/** the page's labelsChecksum (FNV-1a) of a labelmap read through the contract */
+function fnv(a: Uint8Array): number {
+  let h = 2166136261
+  for (const x of a) h = Math.imul(h ^ x, 16777619)
+  return h >>> 0
+}
+
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')
 
 describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
@@ -288,6 +295,8 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
     await page.click('[data-testid=save-as-case]')
     await page.waitForSelector('[data-testid^=case-status-]', { timeout: 20_000 })
     const caseId = (await h.client.cases.list({})).cases[0]!.caseId
+    // the case starts from the labels on screen (edits since the prediction included), not the prediction
+    expect(await page.evaluate(() => window.__scn!.labelsChecksum())).toBe(fnv(await labels('current')))
     const caseLabels = join(h.host.runtime.options.workspaceDir, 'cases', caseId, 'labels.nii.gz')
     await h.client.cases.get({ caseId }) // the case's first save is on disk
     // a real write failure (root ignores permissions): the labels file's place is taken by a
