@@ -154,7 +154,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   const printer = progressPrinter(Boolean(process.stderr.isTTY))
   let result
   try {
-    result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress })
+    result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress, transferCt: true })
   } catch (e) {
     printer.done()
     if (e instanceof SegmentCancelledError) {
