@@ -21,7 +21,7 @@ import onnx
 from onnx import TensorProto, helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORGAN_HU = [100, 160, 120, 80]  # liver, kidney, spleen, pancreas: PHANTOM_HU in src-main/volumes/phantom.ts
+ORGAN_HU = [100, 160, 120, 80]  # liver, kidney, spleen, pancreas: PHANTOM_HU in src-shared/phantom.ts
 WIDTH_HU, WINDOW_HU = 8.0, 10.0
 
 

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
-import { createHttpTransport, createScnClient } from '../src-main/contract/index.js'
+import { createHttpTransport, createScnClient } from '../src-shared/contract/index.js'
 import { startWebHost } from '../src-main/hosts/web/server.js'
 import { createServices } from '../src-main/services/index.js'
 import { writeNifti } from '../src-main/volumes/nifti.js'
-import type { Vec3 } from '../src-main/volumes/volume.js'
+import type { Vec3 } from '../src-shared/volume.js'
 
 const dims = (process.argv.length >= 5 ? process.argv.slice(2, 5).map(Number) : [512, 512, 300]) as Vec3
 const n = dims[0] * dims[1] * dims[2]

@@ -17,7 +17,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 
 register()
-const { generatePhantom } = await import('../src-main/volumes/phantom.ts')
+const { generatePhantom } = await import('../src-shared/phantom.ts')
 const { writeNifti } = await import('../src-main/volumes/nifti.ts')
 const { resolveModel } = await import('../src-main/inference/models.ts')
 

@@ -2,6 +2,7 @@
  * Wires the pieces together outside Vue: the host client, the viewer, the edit session, the edit
  * controller, the stats worker and the keymap. Components render store state and call these methods.
  */
+import { indexToWorld } from '../src-shared/geometry.js'
 import { pickClient } from './api/index.js'
 import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type ExportFormat, type ExportOptions, type LoadedCase, type ReviewAction, type ScnClient, type Vec3 } from './api/types.js'
 import { casesStore, saveReviewer } from './store/cases-store.js'
@@ -596,9 +597,7 @@ export class Workstation {
         return performance.now() - t0
       },
       canvasOf(view, ijk) {
-        const g = ws.viewer.geometry!
-        const d = g.direction
-        const w = [0, 1, 2].map((r) => g.origin[r]! + d[r * 3]! * g.spacing[0] * ijk[0] + d[r * 3 + 1]! * g.spacing[1] * ijk[1] + d[r * 3 + 2]! * g.spacing[2] * ijk[2]) as Vec3
+        const w = indexToWorld(ws.viewer.geometry!, ijk)
         return ws.viewer.viewport(view).worldToCanvas(w) as [number, number]
       },
       pickAt: (view, x, y) => ws.viewer.pick(view, x, y).ijk,

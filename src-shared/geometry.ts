@@ -189,3 +189,43 @@ export function rotationMatrix(axis: Vec3, radians: number): Mat3 {
   const t = 1 - c
   return [t * x * x + c, t * x * y - s * z, t * x * z + s * y, t * x * y + s * z, t * y * y + c, t * y * z - s * x, t * x * z - s * y, t * y * z + s * x, t * z * z + c]
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the viewer asks of a grid (Cornerstone's layout, per-slice positions, view orientation).
+
+/** LPS direction of index axis j (column j of the direction matrix). */
+export function axisDirection(g: Geometry, j: 0 | 1 | 2): Vec3 {
+  return column(g.direction, j)
+}
+
+/** Cornerstone/vtk direction: the three index-axis vectors one after another. */
+export function cornerstoneDirection(g: Geometry): number[] {
+  return [...axisDirection(g, 0), ...axisDirection(g, 1), ...axisDirection(g, 2)]
+}
+
+/** World position (LPS mm) of the first voxel of slice k (DICOM ImagePositionPatient). */
+export function sliceOrigin(g: Geometry, k: number): Vec3 {
+  return indexToWorld(g, [0, 0, k])
+}
+
+/** The index axis most aligned with a world direction (e.g. a view's plane normal). */
+export function dominantIndexAxis(g: Geometry, worldDir: Vec3): 0 | 1 | 2 {
+  let best: 0 | 1 | 2 = 0
+  let bestDot = -1
+  for (const j of [0, 1, 2] as const) {
+    const d = Math.abs(dot(axisDirection(g, j), worldDir))
+    if (d > bestDot) {
+      bestDot = d
+      best = j
+    }
+  }
+  return best
+}
+
+/** Patient-direction letter (L/R, P/A, S/I) a world (LPS) vector points towards: its dominant axis and sign. */
+export function orientationLetter(v: Vec3): string {
+  const ax = [Math.abs(v[0]), Math.abs(v[1]), Math.abs(v[2])]
+  const m = ax.indexOf(Math.max(...ax))
+  const pos = v[m]! > 0
+  return m === 0 ? (pos ? 'L' : 'R') : m === 1 ? (pos ? 'P' : 'A') : pos ? 'S' : 'I'
+}

@@ -6,7 +6,7 @@
  */
 import { applyAffine, indexToWorldAffine, mat3MulVec } from './geometry.js'
 import type { CtVolume, LabelVolume, Mat3, Vec3 } from './volume.js'
-import { FLARE_LABELS } from '../labels.js'
+import { FLARE_LABELS } from './labels.js'
 
 export interface PhantomOptions {
   dims?: Vec3

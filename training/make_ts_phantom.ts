@@ -1,5 +1,5 @@
 /**
- * Writes the app's own TypeScript phantom (src-main/volumes/phantom.ts) as NIfTI, in clinical-like
+ * Writes the app's own TypeScript phantom (src-shared/phantom.ts) as NIfTI, in clinical-like
  * geometry: the demo's anatomy family, at a chosen body scale (the seed only changes the noise).
  *   npx tsx training/make_ts_phantom.ts OUT_DIR [seed] [scale] [sx,sy,sz] [fovZmm] [centreZmm]
  * The field of view stays 384x330 mm in-plane whatever the spacing (default 3 mm), so finer spacings
@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
-import { generatePhantom } from '../src-main/volumes/phantom.js'
+import { generatePhantom } from '../src-shared/phantom.js'
 import { writeVolume } from '../src-main/volumes/read.js'
 
 const out = process.argv[2]

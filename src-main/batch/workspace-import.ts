@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path'
 import { readFileSync, existsSync } from 'node:fs'
 import { Workspace } from '../cases/workspace.js'
-import type { LabelClass } from '../labels.js'
+import type { LabelClass } from '../../src-shared/labels.js'
 import { readLabels } from '../volumes/read.js'
 import { readManifest, ManifestError } from './manifest.js'
 

@@ -7,7 +7,7 @@
  *  - every change bumps `version` and appends a history line.
  * Functions are pure: they return a new table; the workspace writes it.
  */
-import { FLARE_LABELS, type LabelClass } from '../labels.js'
+import { FLARE_LABELS, type LabelClass } from '../../src-shared/labels.js'
 import { LabelTableSchema, formatIssues, type Code, type LabelTable, type WorkspaceLabel } from './schemas.js'
 
 /** SNOMED CT 123037004 — the DICOM SEG category of normal organs. */

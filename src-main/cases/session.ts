@@ -6,7 +6,7 @@
 import { DebouncedSaver } from './autosave.js'
 import type { CaseLock } from './lock.js'
 import type { CaseFile } from './schemas.js'
-import type { LabelVolume } from '../volumes/volume.js'
+import type { LabelVolume } from '../../src-shared/volume.js'
 import { WorkspaceError, type Workspace } from './workspace.js'
 
 /** An autosave that did not reach disk; the message says where, why, and that the edits are kept. */

@@ -19,9 +19,9 @@ import { basename, isAbsolute, join, resolve } from 'node:path'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { defaultWorkspaceDir } from '../util/app-paths.js'
 import { encodeNifti, readNifti } from '../volumes/nifti.js'
-import { sameGrid } from '../volumes/geometry.js'
-import { createLabelVolume, geometryOf, type Geometry, type LabelVolume, type Volume } from '../volumes/volume.js'
-import type { LabelClass } from '../labels.js'
+import { sameGrid } from '../../src-shared/geometry.js'
+import { createLabelVolume, geometryOf, type Geometry, type LabelVolume, type Volume } from '../../src-shared/volume.js'
+import type { LabelClass } from '../../src-shared/labels.js'
 import {
   CASE_SCHEMA_VERSION,
   CaseFileSchema,

@@ -5,12 +5,12 @@
  */
 import type { Command } from 'commander'
 import { join, resolve } from 'node:path'
-import { generatePhantom } from '../volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeNifti } from '../volumes/nifti.js'
 import { runScn, STAGES, type SegmentProgress } from '../inference/index.js'
 import { DEFAULT_MODEL_ID } from '../inference/models.js'
 import { evaluateLabels } from '../evaluation/metrics.js'
-import { FLARE_LABELS } from '../labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { userDataDir } from '../util/app-paths.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 

@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander'
 import { readLabels } from '../volumes/read.js'
-import { sameGrid } from '../volumes/geometry.js'
+import { sameGrid } from '../../src-shared/geometry.js'
 import { VolumeError } from '../volumes/errors.js'
 import { resolveInputPath } from '../volumes/input.js'
-import { FLARE_LABELS } from '../labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { applyLabelMap, evaluateLabels, parseLabelMap, type LabelMetrics } from '../evaluation/metrics.js'
 
 export interface EvaluateOptions {

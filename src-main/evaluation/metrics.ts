@@ -13,7 +13,7 @@
  * - Volume difference = (|A| - |B|) × voxel volume, mL (A = prediction, B = truth).
  */
 import { unionBounds, valueBounds } from '../volumes/mask.js'
-import type { Vec3 } from '../volumes/volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 export interface LabelMetrics {
   label: number

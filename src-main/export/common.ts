@@ -4,8 +4,8 @@
  * provenance record.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { sameGrid } from '../volumes/geometry.js'
-import type { CtVolume, LabelVolume } from '../volumes/volume.js'
+import { sameGrid } from '../../src-shared/geometry.js'
+import type { CtVolume, LabelVolume } from '../../src-shared/volume.js'
 import { VolumeError } from '../volumes/errors.js'
 import type { CaseFile, LabelTable, ModelRef } from '../cases/schemas.js'
 import { buildProvenance, type Provenance } from '../cases/provenance.js'

@@ -10,7 +10,7 @@ import { readModelCard } from '../inference/model-card.js'
 import { localizeForeground } from '../inference/pipeline.js'
 import { resampleToGrid } from '../inference/transforms.js'
 import { readCt, readLabels } from '../volumes/read.js'
-import type { Geometry, Vec3 } from '../volumes/volume.js'
+import type { Geometry, Vec3 } from '../../src-shared/volume.js'
 
 export interface LocalizationCheck {
   dice: number

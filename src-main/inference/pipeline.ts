@@ -10,8 +10,8 @@
  */
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import type { CtVolume, Geometry, LabelVolume, Vec3 } from '../volumes/volume.js'
-import { createLabelVolume, voxelCount } from '../volumes/volume.js'
+import type { CtVolume, Geometry, LabelVolume, Vec3 } from '../../src-shared/volume.js'
+import { createLabelVolume, voxelCount } from '../../src-shared/volume.js'
 import type { ModelCard, StageCard } from './model-card.js'
 import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
 import { collectGarbage } from './gc.js'

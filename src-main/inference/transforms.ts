@@ -12,9 +12,9 @@
  *
  * No function allocates per voxel; inner loops walk the affine incrementally.
  */
-import { composeAffine, indexToWorldAffine, worldToIndexAffine, applyAffine, IDENTITY3, type Affine } from '../volumes/geometry.js'
+import { composeAffine, indexToWorldAffine, worldToIndexAffine, applyAffine, IDENTITY3, type Affine } from '../../src-shared/geometry.js'
 import { maskBounds, type IndexBox } from '../volumes/mask.js'
-import type { Geometry, Vec3, VoxelArray } from '../volumes/volume.js'
+import type { Geometry, Vec3, VoxelArray } from '../../src-shared/volume.js'
 
 /** A source image for resampling: any voxel array on any (possibly oblique) grid. */
 export interface SampledImage extends Geometry {

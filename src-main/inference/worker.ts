@@ -4,11 +4,11 @@
  * worker_threads' parentPort now and Electron's utilityProcess parentPort in the packaged app.
  */
 import { parentPort } from 'node:worker_threads'
-import type { CtVolume } from '../volumes/volume.js'
+import type { CtVolume } from '../../src-shared/volume.js'
 import { runPipeline, type PipelineModel } from './pipeline.js'
 import type { DeviceChoice } from './onnx-session.js'
 import { SegmentCancelledError, type SegmentProgress, type SegmentReport, type SessionPreset } from './types.js'
-import type { LabelVolume } from '../volumes/volume.js'
+import type { LabelVolume } from '../../src-shared/volume.js'
 
 export interface RunRequest {
   type: 'run'

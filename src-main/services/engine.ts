@@ -4,9 +4,9 @@
  * §4), so the host's thread keeps answering IPC/HTTP and forwarding progress. Hosts may pass another
  * engine (tests: a deterministic one on phantoms).
  */
-import type { ModelSummary } from '../contract/schemas.js'
+import type { ModelSummary } from '../../src-shared/contract/schemas.js'
 import { listModels, runScn } from '../inference/index.js'
-import type { Volume } from '../volumes/volume.js'
+import type { Volume } from '../../src-shared/volume.js'
 
 export interface EngineProgress {
   stage: string

@@ -1,6 +1,6 @@
 /** Main-side event bus: services emit contract events, each host forwards them on its wire. */
-import { validateEvent } from '../contract/validate.js'
-import type { EventName, EventPayload } from '../contract/services.js'
+import { validateEvent } from '../../src-shared/contract/validate.js'
+import type { EventName, EventPayload } from '../../src-shared/contract/services.js'
 
 export type EventSink = (event: string, payload: unknown) => void
 

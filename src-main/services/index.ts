@@ -1,17 +1,17 @@
 /**
  * The service layer behind the contract: plain Node, no Electron, no HTTP. Both hosts create one
- * of these and forward calls to it with `dispatch` (src-main/contract/validate.ts).
+ * of these and forward calls to it with `dispatch` (src-shared/contract/validate.ts).
  */
 import { readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { ContractError } from '../contract/errors.js'
-import type { OpenVolumeResult, VolumeSummary } from '../contract/schemas.js'
-import type { ServicesImpl } from '../contract/services.js'
+import { ContractError } from '../../src-shared/contract/errors.js'
+import type { OpenVolumeResult, VolumeSummary } from '../../src-shared/contract/schemas.js'
+import type { ServicesImpl } from '../../src-shared/contract/services.js'
 import { defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
 import { listDicomSeries } from '../volumes/dicom.js'
-import { orientationCode } from '../volumes/geometry.js'
+import { orientationCode } from '../../src-shared/geometry.js'
 import { detectFormat, readCt } from '../volumes/read.js'
-import { geometryOf, type Volume } from '../volumes/volume.js'
+import { geometryOf, type Volume } from '../../src-shared/volume.js'
 import { inferenceEngine, type SegmentationEngine } from './engine.js'
 import { EventBus } from './events.js'
 import { PathAccess } from './path-access.js'

@@ -12,7 +12,7 @@
  */
 import { statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
-import { ContractError } from '../contract/errors.js'
+import { ContractError } from '../../src-shared/contract/errors.js'
 import { inside, realish } from '../util/real-path.js'
 
 export type AccessMode = 'read' | 'write'

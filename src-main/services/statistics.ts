@@ -2,7 +2,7 @@
  * Organ statistics in one pass over the voxels: counts, volume (mL), mean/std HU, and against the
  * prediction: voxels added, removed and Dice. Plain typed-array loops, no per-voxel allocation.
  */
-import type { OrganStatistics, StatisticsResult } from '../contract/schemas.js'
+import type { OrganStatistics, StatisticsResult } from '../../src-shared/contract/schemas.js'
 
 export function computeStatistics(
   ct: Int16Array,

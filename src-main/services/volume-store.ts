@@ -4,9 +4,9 @@
  * a stale put is refused instead of silently overwriting newer labels.
  */
 import { randomBytes } from 'node:crypto'
-import { ContractError } from '../contract/errors.js'
-import type { VolumeSummary } from '../contract/schemas.js'
-import type { Geometry, Volume } from '../volumes/volume.js'
+import { ContractError } from '../../src-shared/contract/errors.js'
+import type { VolumeSummary } from '../../src-shared/contract/schemas.js'
+import type { Geometry, Volume } from '../../src-shared/volume.js'
 
 export interface Labelmap {
   data: Uint8Array

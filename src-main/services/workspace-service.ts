@@ -4,12 +4,12 @@
  * the app from viewing a CT; its errors reach the renderer with their file names.
  */
 import { userInfo } from 'node:os'
-import { ContractError } from '../contract/errors.js'
-import type { CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState } from '../contract/schemas.js'
+import { ContractError } from '../../src-shared/contract/errors.js'
+import type { CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState } from '../../src-shared/contract/schemas.js'
 import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseSummary, type LabelTable } from '../cases/index.js'
 import { exportCase, exportLabels, exportWorkspace, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
-import { FLARE_LABELS } from '../labels.js'
-import { geometryOf } from '../volumes/volume.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
+import { geometryOf } from '../../src-shared/volume.js'
 import type { OpenVolume } from './volume-store.js'
 
 export function currentUser(): string {

@@ -11,10 +11,10 @@ import dcmjs from 'dcmjs'
 dcmjs.log?.setLevel?.('error')
 import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import { VolumeError, checkSize, statInput } from './errors.js'
-import { cross, dot, norm } from './geometry.js'
+import { cross, dot, norm } from '../../src-shared/geometry.js'
 import { readRegularFile, realInputPath } from './input.js'
 import { volumeFromItkImage } from './itk.js'
-import { PAD_HU, type Mat3, type Vec3, type Volume } from './volume.js'
+import { PAD_HU, type Mat3, type Vec3, type Volume } from '../../src-shared/volume.js'
 
 export interface DicomSlice {
   file: string

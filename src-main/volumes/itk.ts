@@ -4,7 +4,7 @@
  */
 import type { Image } from 'itk-wasm'
 import { VolumeError } from './errors.js'
-import type { Mat3, Vec3, Volume, VoxelArray } from './volume.js'
+import type { Mat3, Vec3, Volume, VoxelArray } from '../../src-shared/volume.js'
 
 export function volumeFromItkImage(file: string, img: Image): Volume {
   if (img.imageType.dimension !== 3 && img.imageType.dimension !== 2) {

@@ -4,7 +4,7 @@
  * extents (export/seg-nrrd.ts) and the crop the metrics work in (evaluation/metrics.ts).
  * Boxes are inclusive voxel indices.
  */
-import type { Vec3 } from './volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 /** Inclusive voxel-index box: min[a] <= index[a] <= max[a]. */
 export interface IndexBox {

@@ -8,8 +8,8 @@
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib'
 import { VolumeError, checkSize } from './errors.js'
 import { readRegularFile } from './input.js'
-import { geometryFromAffine, indexToWorldAffine, mat3Det, type Affine } from './geometry.js'
-import type { Geometry, Mat3, Vec3, Volume, VoxelArray } from './volume.js'
+import { geometryFromAffine, indexToWorldAffine, mat3Det, type Affine } from '../../src-shared/geometry.js'
+import type { Geometry, Mat3, Vec3, Volume, VoxelArray } from '../../src-shared/volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
 interface DataType {

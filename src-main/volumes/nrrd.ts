@@ -6,9 +6,9 @@ import { gzipSync } from 'node:zlib'
 import { readImageNode } from '@itk-wasm/image-io'
 import { VolumeError, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
-import { column } from './geometry.js'
+import { column } from '../../src-shared/geometry.js'
 import { narrowVoxels, volumeFromItkImage } from './itk.js'
-import type { Volume } from './volume.js'
+import type { Volume } from '../../src-shared/volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
 export async function readItkFile(file: string, formatName: string): Promise<Volume> {

@@ -4,9 +4,9 @@ import { VolumeError, statInput } from './errors.js'
 import { readNifti, writeNifti } from './nifti.js'
 import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
-import { orientationCode, rasAffine } from './geometry.js'
+import { orientationCode, rasAffine } from '../../src-shared/geometry.js'
 import { resolveInputPath } from './input.js'
-import { PAD_HU, type CtVolume, type LabelVolume, type Volume } from './volume.js'
+import { PAD_HU, type CtVolume, type LabelVolume, type Volume } from '../../src-shared/volume.js'
 
 export type VolumeFormat = 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
 

@@ -1,13 +1,13 @@
 /**
- * Adapts the typed contract client (src-main/contract: the same calls over HTTP+WebSocket or over
+ * Adapts the typed contract client (src-shared/contract: the same calls over HTTP+WebSocket or over
  * window.scn) to what the renderer needs. CT voxels arrive once as an Int16 frame; labelmaps travel
  * as Uint8 frames both ways; segmentation progress and outcome arrive as events.
  */
-import { ContractError, createScnClient, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-main/contract/index.js'
-import type { LabelClass } from '../../src-main/labels.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
-import type { Transport } from '../../src-main/contract/client.js'
-import type { ScnBridge } from '../../src-main/contract/wire.js'
+import { ContractError, createScnClient, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
+import type { LabelClass } from '../../src-shared/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
+import type { Transport } from '../../src-shared/contract/client.js'
+import type { ScnBridge } from '../../src-shared/contract/wire.js'
 import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type ExportOptions, type OrganReview, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {

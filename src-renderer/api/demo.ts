@@ -4,8 +4,8 @@
  * prediction, labelled as such. For UI development, the editing benchmark and UI tests that must
  * run before (or without) a host; never presented as a model.
  */
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import type { CaseSummary, LoadedCase, ScnClient, SegmentProgress, SegmentResult, Vec3 } from './types.js'
 import { PlainError } from './types.js'
 

@@ -1,5 +1,5 @@
 /** The Electron transport: `window.scn` is the preload's ScnBridge (one global, checked channels). */
-import { createBridgeTransport, type ScnBridge } from '../../src-main/contract/index.js'
+import { createBridgeTransport, type ScnBridge } from '../../src-shared/contract/index.js'
 import { ContractScnClient } from './contract-client.js'
 import type { ScnClient } from './types.js'
 

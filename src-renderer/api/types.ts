@@ -3,8 +3,8 @@
  * (web, electron, demo) adapt the host's contract to this shape, so the viewer and tools never see
  * HTTP, IPC or JSON. Volumes are bytes plus geometry, never JSON arrays.
  */
-import type { LabelClass } from '../../src-main/labels.js'
-import type { SeriesInfo } from '../../src-main/contract/schemas.js'
+import type { LabelClass } from '../../src-shared/labels.js'
+import type { SeriesInfo } from '../../src-shared/contract/schemas.js'
 
 export type Vec3 = [number, number, number]
 /** Row-major 3x3 (LPS); column j is the direction of index axis j — same convention as src-main/volumes. */

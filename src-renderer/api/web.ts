@@ -3,7 +3,7 @@
  * page. The token comes from the <meta name="scn-token"> the host injects (or the page URL's
  * ?token=, the printed link); the events socket authenticates with the cookie that page load set.
  */
-import { createHttpTransport, TOKEN_META, TOKEN_QUERY } from '../../src-main/contract/index.js'
+import { createHttpTransport, TOKEN_META, TOKEN_QUERY } from '../../src-shared/contract/index.js'
 import { ContractScnClient } from './contract-client.js'
 import type { ScnClient } from './types.js'
 

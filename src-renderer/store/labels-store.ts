@@ -1,6 +1,6 @@
 /** The label table as the user sees it: fixed values, names and colours, plus display state. */
 import { createStore } from 'zustand/vanilla'
-import { FLARE_LABELS, type LabelClass } from '../../src-main/labels.js'
+import { FLARE_LABELS, type LabelClass } from '../../src-shared/labels.js'
 
 export interface LabelRow {
   value: number

@@ -9,7 +9,7 @@
  */
 import { cache, utilities, volumeLoader, type Types } from '@cornerstonejs/core'
 import type { GridGeometry } from '../api/types.js'
-import { axisDirection, cornerstoneDirection, sliceOrigin } from './geometry.js'
+import { axisDirection, cornerstoneDirection, sliceOrigin } from '../../src-shared/geometry.js'
 
 let serial = 0
 

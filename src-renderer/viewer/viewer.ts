@@ -20,7 +20,7 @@ import type { LabelRow } from '../store/labels-store.js'
 import { viewerStore } from '../store/viewer-store.js'
 import { initCornerstone } from './cornerstone.js'
 import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volume.js'
-import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from './geometry.js'
+import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
 import { voiRange, windowFromRange } from './presets.js'
 
 export type ViewName = 'axial' | 'sagittal' | 'coronal'

@@ -18,7 +18,7 @@ export const PathSchema = z.string().min(1, 'a path must not be empty').max(4096
 const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
 export const Empty = z.object({}).strict()
 
-/** Same geometry convention as src-main/volumes/volume.ts: LPS, direction column j = index axis j. */
+/** Same geometry convention as src-shared/volume.ts: LPS, direction column j = index axis j. */
 export const GeometrySchema = z
   .object({
     dims: z.tuple([positiveInt, positiveInt, positiveInt]),

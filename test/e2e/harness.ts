@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import type { ScnClient } from '../../src-main/contract/index.js'
+import type { ScnClient } from '../../src-shared/contract/index.js'
 import type { SegmentationEngine } from '../../src-main/services/engine.js'
-import type { Vec3 } from '../../src-main/volumes/volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
 
 export const ROOT = join(import.meta.dirname, '../..')

@@ -1,7 +1,7 @@
 /** Loads test/fixtures/contract/{good,bad}/*.json: example messages every host must accept or refuse. */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { encodeFrame } from '../../src-main/contract/frame.js'
+import { encodeFrame } from '../../src-shared/contract/frame.js'
 
 export interface ContractFixture {
   name: string

@@ -3,7 +3,7 @@
  * organ intensities, in steps that report progress and honour cancellation. It tests the plumbing
  * (events, cancel, labelmap storage), not the model; the model's own tests live with src-main/inference.
  */
-import { PHANTOM_HU } from '../../src-main/volumes/phantom.js'
+import { PHANTOM_HU } from '../../src-shared/phantom.js'
 import type { SegmentationEngine } from '../../src-main/services/engine.js'
 
 const WINDOWS: [number, number, number][] = [

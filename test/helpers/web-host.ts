@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
-import { createHttpTransport, createScnClient, type ScnClient } from '../../src-main/contract/index.js'
+import { createHttpTransport, createScnClient, type ScnClient } from '../../src-shared/contract/index.js'
 import { startWebHost, type WebHost, type WebHostOptions } from '../../src-main/hosts/web/server.js'
 import { createServices, type ServiceOptions, type ServiceRuntime } from '../../src-main/services/index.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
-import type { Vec3 } from '../../src-main/volumes/volume.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 export interface TestHost {
   dir: string

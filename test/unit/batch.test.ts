@@ -16,16 +16,16 @@ import { hasRedisServer, NEEDS_REDIS, startRedis, type PrivateRedis } from '../h
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { writeDicomSeries } from '../fixtures/dicom-series.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
 import { writeNrrd } from '../../src-main/volumes/nrrd.js'
 import { readCt, readLabels } from '../../src-main/volumes/read.js'
-import { sameGrid } from '../../src-main/volumes/geometry.js'
+import { sameGrid } from '../../src-shared/geometry.js'
 import { discoverCases } from '../../src-main/batch/inputs.js'
 import { embeddedPoolSize } from '../../src-main/batch/pool.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
-import type { Vec3 } from '../../src-main/volumes/volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BIN = join(ROOT, 'bin/scn-studio.mjs')

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createHttpTransport, createScnClient, type ScnClient } from '../../src-main/contract/index.js'
+import { createHttpTransport, createScnClient, type ScnClient } from '../../src-shared/contract/index.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import { startWebHost, type WebHost } from '../../src-main/hosts/web/server.js'
 import { createServices } from '../../src-main/services/index.js'

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Workspace, addLabel, defaultLabelTable, TEAM_PRESETS } from '../../src-main/cases/index.js'
-import { CaseSummarySchema } from '../../src-main/contract/index.js'
+import { CaseSummarySchema } from '../../src-shared/contract/index.js'
 import { organReviews } from '../../src-main/services/workspace-service.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
 

@@ -26,7 +26,7 @@ import {
   mergeModelLabels,
   retireLabel,
 } from '../../src-main/cases/index.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { TEST_MODEL, phantomCtFile, tmpDir, workspaceWithCases } from '../fixtures/cases-workspace.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -13,7 +13,7 @@ import {
   channelsOf,
   type ServicesImpl,
   type Transport,
-} from '../../src-main/contract/index.js'
+} from '../../src-shared/contract/index.js'
 import { loadContractFixtures, wirePayload, type ContractFixture } from '../helpers/contract-fixtures.js'
 
 function check(f: ContractFixture): unknown {

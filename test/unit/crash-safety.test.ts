@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import { readLabels } from '../../src-main/volumes/read.js'
 import { readNifti } from '../../src-main/volumes/nifti.js'
-import { mulberry32 } from '../../src-main/volumes/phantom.js'
+import { mulberry32 } from '../../src-shared/phantom.js'
 import { crashState, stateIndex } from '../fixtures/cases-crash-state.js'
 import { TEST_MODEL, phantomCtFile, tmpDir } from '../fixtures/cases-workspace.js'
 

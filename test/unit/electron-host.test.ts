@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CHANNEL_NAMES, channelsOf, EVENT_NAMES, EVENTS } from '../../src-main/contract/index.js'
+import { CHANNEL_NAMES, channelsOf, EVENT_NAMES, EVENTS } from '../../src-shared/contract/index.js'
 import { ipcChannels } from '../../src-main/hosts/electron/ipc.js'
 import { APP_ENTRY, CSP, isAppUrl, launchPathFromArgv } from '../../src-main/hosts/electron/policy.js'
 

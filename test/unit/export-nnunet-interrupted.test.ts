@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultLabelTable } from '../../src-main/cases/label-table.js'
 import { exportNnunetDataset, type NnunetCase } from '../../src-main/export/nnunet.js'
-import { createLabelVolume } from '../../src-main/volumes/volume.js'
+import { createLabelVolume } from '../../src-shared/volume.js'
 import { phantomCtFile, tmpDir } from '../fixtures/cases-workspace.js'
 
 let dir: string

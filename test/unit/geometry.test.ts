@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest'
 import {
   applyAffine, geometryFromAffine, indexToWorld, indexToWorldAffine, mat3Mul, orientationCode, rasAffine,
   rotationMatrix, worldToIndex, worldBounds,
-} from '../../src-main/volumes/geometry.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+} from '../../src-shared/geometry.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { encodeNifti } from '../../src-main/volumes/nifti.js'
 import { readNifti } from '../../src-main/volumes/nifti.js'
-import type { Geometry, Mat3 } from '../../src-main/volumes/volume.js'
+import type { Geometry, Mat3 } from '../../src-shared/volume.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 
 const oblique: Geometry = {
   dims: [10, 20, 30],

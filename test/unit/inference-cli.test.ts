@@ -12,7 +12,7 @@ import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')

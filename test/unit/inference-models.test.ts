@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listModels, resolveModel, ModelNotFoundError } from '../../src-main/inference/models.js'
 import { ModelCardError } from '../../src-main/inference/model-card.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { flareStages } from '../fixtures/synthetic-scn.js'
 
 let root: string

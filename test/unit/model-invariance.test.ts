@@ -1,6 +1,6 @@
 /**
  * Issue 12 item 2: the same anatomy at other voxel sizes and fields of view must give consistent
- * masks. The app's phantom (src-main/volumes/phantom.ts: its anatomy is defined in millimetres, so
+ * masks. The app's phantom (src-shared/phantom.ts: its anatomy is defined in millimetres, so
  * every grid shows the same organs) goes through the shipped model at 2x2x3 mm (the reference), as
  * the clinical 512x512x300 scan at 0.8x0.8x2.5 mm of the issue (a 750 mm field of view: 0.2.0 gave
  * 3150 mL of liver there), at a coarse 5 mm, and as a 50 mm slab at 0.7x0.7x5 mm (a slab takes the
@@ -10,10 +10,10 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { runScn } from '../../src-main/inference/index.js'
 import { evaluateLabels } from '../../src-main/evaluation/metrics.js'
-import type { Vec3 } from '../../src-main/volumes/volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const SHIPPED = join(ROOT, 'models/scn-flare-organs')

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import * as ort from 'onnxruntime-node'
 import { openSession } from '../../src-main/inference/onnx-session.js'
 import { readModelCard, parseModelCard } from '../../src-main/inference/model-card.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { hasPythonModules, runPythonJson, PYTHON } from '../helpers/python.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')

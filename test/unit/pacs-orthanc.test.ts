@@ -18,7 +18,7 @@ import { startOrthanc, freePort, HAS_ORTHANC, NEEDS_ORTHANC, type Orthanc } from
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
 import { writeDicomSeries, testUid } from '../fixtures/dicom-series.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
-import { generatePhantom, PHANTOM_HU } from '../../src-main/volumes/phantom.js'
+import { generatePhantom, PHANTOM_HU } from '../../src-shared/phantom.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
 import { buildMultipart, parseContentType, parseMultipart, MultipartError } from '../../src-main/pacs/multipart.js'
 import { fetchSeries, seriesCacheFolder } from '../../src-main/pacs/cache.js'

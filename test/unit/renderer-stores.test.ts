@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { BRUSH_MAX_MM, BRUSH_MIN_MM, editStore, stepBrush } from '../../src-renderer/store/edit-store.js'
 import { labelsStore, lockedValues, patchRow, rowsFrom, setActiveLabel, setLabelClasses } from '../../src-renderer/store/labels-store.js'
-import { FLARE_LABELS } from '../../src-main/labels.js'
+import { FLARE_LABELS } from '../../src-shared/labels.js'
 
 describe('edit store', () => {
   it('brush size steps stay within bounds and always move by at least 1 mm', () => {

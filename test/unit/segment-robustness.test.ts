@@ -14,11 +14,11 @@ import { join, resolve } from 'node:path'
 import { hasPythonModules } from '../helpers/python.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeNifti, readNifti } from '../../src-main/volumes/nifti.js'
 import { runScn } from '../../src-main/inference/index.js'
 import { plausibilityWarnings } from '../../src-main/inference/pipeline.js'
-import type { CtVolume } from '../../src-main/volumes/volume.js'
+import type { CtVolume } from '../../src-shared/volume.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const hasOnnx = hasPythonModules('onnx')

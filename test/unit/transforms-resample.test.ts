@@ -11,8 +11,8 @@ import {
   resampleToGrid,
   type SampledImage,
 } from '../../src-main/inference/transforms.js'
-import { indexToWorld, mat3Mul, rotationMatrix } from '../../src-main/volumes/geometry.js'
-import type { Geometry, Mat3, Vec3 } from '../../src-main/volumes/volume.js'
+import { indexToWorld, mat3Mul, rotationMatrix } from '../../src-shared/geometry.js'
+import type { Geometry, Mat3, Vec3 } from '../../src-shared/volume.js'
 
 const I3: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1]
 

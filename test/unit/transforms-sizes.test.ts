@@ -10,7 +10,7 @@ import {
   worldBoxOfIndexBox,
   worldEdgeBox,
 } from '../../src-main/inference/transforms.js'
-import type { Geometry } from '../../src-main/volumes/volume.js'
+import type { Geometry } from '../../src-shared/volume.js'
 
 const LOC = { x: [32, 48, 64, 80], y: [32, 48, 64, 80], z: Array.from({ length: 15 }, (_, i) => 32 + 16 * i) }
 const SEG = { x: [32, 64, 96, 128, 160], y: [32, 64, 96, 128], z: [32, 64, 96, 128, 160] }

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib'
 import { readCt } from '../../src-main/volumes/read.js'
 import { VolumeError, type VolumeErrorCode } from '../../src-main/volumes/errors.js'
 import { encodeNifti } from '../../src-main/volumes/nifti.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeDicomSeries } from '../fixtures/dicom-series.js'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'scn-bad-'))

@@ -15,9 +15,9 @@ import { readCt, readVolume, describeVolume } from '../../src-main/volumes/read.
 import { readNifti, encodeNifti } from '../../src-main/volumes/nifti.js'
 import { VolumeError, type VolumeErrorCode } from '../../src-main/volumes/errors.js'
 import { resolveInputPath } from '../../src-main/volumes/input.js'
-import { column, indexToWorld, worldBounds, worldToIndex } from '../../src-main/volumes/geometry.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
-import type { CtVolume, Vec3, Volume } from '../../src-main/volumes/volume.js'
+import { column, indexToWorld, worldBounds, worldToIndex } from '../../src-shared/geometry.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
+import type { CtVolume, Vec3, Volume } from '../../src-shared/volume.js'
 import { writeDicomSeries } from '../fixtures/dicom-series.js'
 import { PYTHON, hasPythonModules } from '../helpers/python.js'
 

@@ -1,7 +1,7 @@
 /** Bounding boxes of masks and label maps (src-main/volumes/mask.ts) against a voxel-by-voxel reference. */
 import { describe, expect, it } from 'vitest'
 import { labelBounds, maskBounds, unionBounds, valueBounds, type IndexBox } from '../../src-main/volumes/mask.js'
-import type { Vec3 } from '../../src-main/volumes/volume.js'
+import type { Vec3 } from '../../src-shared/volume.js'
 
 /** The obvious definition: every voxel where `hit(index)`, no row shortcut. */
 function reference(dims: Vec3, hit: (i: number) => boolean): IndexBox | null {

@@ -4,7 +4,7 @@
  * statistics, segmentation with progress events, cancel) works through the client core over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeFrame, type ProgressEvent, type RunFinishedEvent } from '../../src-main/contract/index.js'
+import { encodeFrame, type ProgressEvent, type RunFinishedEvent } from '../../src-shared/contract/index.js'
 import { handleIpc } from '../../src-main/hosts/electron/ipc.js'
 import { readNifti } from '../../src-main/volumes/nifti.js'
 import { loadContractFixtures, wirePayload } from '../helpers/contract-fixtures.js'

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PathAccess } from '../../src-main/services/path-access.js'
-import { generatePhantom } from '../../src-main/volumes/phantom.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { startTestHost, writePhantom, type TestHost } from '../helpers/web-host.js'
 

@@ -2,10 +2,10 @@
  * The Electron wire without Electron: what ipcMain.handle('scn:<channel>') does with a message.
  * Kept free of the `electron` import so the same validation is unit-tested under plain Node.
  */
-import { dispatch, frameBytes, toErrorPayload } from '../../contract/validate.js'
-import { channelsOf } from '../../contract/services.js'
-import { IPC_PREFIX, type WireResult } from '../../contract/wire.js'
-import type { ServicesImpl } from '../../contract/services.js'
+import { dispatch, frameBytes, toErrorPayload } from '../../../src-shared/contract/validate.js'
+import { channelsOf } from '../../../src-shared/contract/services.js'
+import { IPC_PREFIX, type WireResult } from '../../../src-shared/contract/wire.js'
+import type { ServicesImpl } from '../../../src-shared/contract/services.js'
 
 /** Every IPC channel the preload may use: the contract's channels, prefixed. */
 export function ipcChannels(): string[] {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
-import { IPC_EVENT, IPC_PREFIX } from '../../contract/wire.js'
+import { IPC_EVENT, IPC_PREFIX } from '../../../src-shared/contract/wire.js'
 import { createServices } from '../../services/index.js'
 import { resolveStatic } from '../web/static.js'
 import { handleIpc, ipcChannels } from './ipc.js'

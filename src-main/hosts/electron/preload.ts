@@ -4,8 +4,8 @@
  * nothing of ipcRenderer, Node or Electron leaks to the page. Bundled to CommonJS for the sandbox.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron'
-import { CHANNEL_NAMES, EVENT_NAMES } from '../../contract/channels.js'
-import { IPC_EVENT, IPC_PREFIX, type EventMessage, type ScnBridge, type WireResult } from '../../contract/wire.js'
+import { CHANNEL_NAMES, EVENT_NAMES } from '../../../src-shared/contract/channels.js'
+import { IPC_EVENT, IPC_PREFIX, type EventMessage, type ScnBridge, type WireResult } from '../../../src-shared/contract/wire.js'
 
 const channels = new Set<string>(CHANNEL_NAMES)
 const events = new Set<string>(EVENT_NAMES)

@@ -4,7 +4,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
-import { TOKEN_COOKIE } from '../../contract/wire.js'
+import { TOKEN_COOKIE } from '../../../src-shared/contract/wire.js'
 
 export function newToken(): string {
   return randomBytes(24).toString('base64url')
