@@ -18,6 +18,7 @@ import { PathAccess } from './path-access.js'
 import { computeStatistics } from './statistics.js'
 import { newId, sameDims, VolumeStore, type OpenVolume } from './volume-store.js'
 import { WorkspaceService } from './workspace-service.js'
+import { createPacsService } from '../pacs/service.js'
 
 export interface ServiceOptions {
   host: 'electron' | 'web'
@@ -92,6 +93,13 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   for (const d of options.allowDirs ?? []) access.grant(d, 'write')
   if (options.launchPath) access.grant(options.launchPath)
   const runs = new Map<string, { volumeId: string; abort: AbortController }>()
+  // a retrieved series' cache folder becomes readable like an opened folder
+  const pacs = createPacsService({
+    grantRead: (path) => access.grant(path),
+    volume: (volumeId) => store.get(volumeId),
+    exportSeg: (v, out) => cases.exportVolume(v, 'dicom-seg', out, { protect: access.sources() }),
+    onProgress: (p) => events.emit('pacs.onRetrieveProgress', p),
+  })
 
   async function openVolume(path: string, seriesUid?: string): Promise<OpenVolumeResult> {
     const real = access.check(path)
@@ -308,6 +316,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
         return cases.exportWorkspace(out, { ignoreUnapproved, statuses, overwrite, protect: access.sources() })
       },
     },
+    pacs: pacs.impl,
   }
 
   return {
@@ -320,6 +329,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     async dispose() {
       for (const r of runs.values()) r.abort.abort()
       runs.clear()
+      pacs.dispose()
       await cases.dispose()
     },
   }

@@ -25,6 +25,12 @@ export const CHANNEL_NAMES = [
   'cases.review',
   'export.run',
   'export.workspace',
+  'pacs.servers',
+  'pacs.search',
+  'pacs.series',
+  'pacs.retrieve',
+  'pacs.cancel',
+  'pacs.sendSeg',
 ] as const
 
-export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus'] as const
+export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus', 'pacs.onRetrieveProgress'] as const

@@ -26,6 +26,13 @@
  *   cases.setStatus({caseId, status, comment?}) / cases.review({caseId, value, action, reviewer, comment?})
  *   export.run({volumeId, format, outPath, ignoreUnapproved?})  nifti | nnunet | dicom-seg | seg-nrrd
  *   export.workspace({outPath, ignoreUnapproved?, statuses?})   the workspace as one nnU-Net dataset
+ *   pacs.servers()                              -> configured DICOMweb servers: name, URL, auth kind (never secrets)
+ *   pacs.search({server, patientName?, patientId?, studyDate?, modality?, accessionNumber?}) -> studies (QIDO-RS)
+ *   pacs.series({server, studyUid})             -> the study's series with modality, description, instance count
+ *   pacs.retrieve({server, studyUid, seriesUid, retrieveId}) -> {path}: a CT series whole in the host's cache,
+ *                                               readable: open it with volumes.open; pacs.cancel({retrieveId})
+ *   pacs.onRetrieveProgress(p)                  event {retrieveId, received, total, bytes}
+ *   pacs.sendSeg({volumeId})                    DICOM SEG of the current labels, STOW-RS to the series' server -> new UIDs
  *
  * Errors: every call rejects with ContractError {code, message}; codes in schemas.ts (ErrorCodeSchema).
  * Binary: voxels never travel as JSON; see frame.ts for the frame layout (JSON header + aligned payload).

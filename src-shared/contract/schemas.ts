@@ -3,6 +3,9 @@
  * bundles this file too. Every type here is inferred from its schema, so the two cannot drift.
  */
 import { z } from 'zod'
+import { VOLUME_FORMATS } from '../volume.js'
+
+export type { VolumeFormat } from '../volume.js'
 
 // ---------------------------------------------------------------------------------------------
 // Primitives
@@ -78,6 +81,9 @@ export const SeriesInfoSchema = z.object({
 })
 export type SeriesInfo = z.infer<typeof SeriesInfoSchema>
 
+/** How a CT was stored where it was read from. */
+export const VolumeFormatSchema = z.enum(VOLUME_FORMATS)
+
 export const OpenVolumeRequestSchema = z
   .object({
     path: PathSchema,
@@ -92,7 +98,7 @@ export const VolumeSummarySchema = z.object({
   /** display name (file or series description) */
   name: z.string(),
   path: PathSchema,
-  format: z.enum(['nifti', 'nrrd', 'metaimage', 'dicom']),
+  format: VolumeFormatSchema,
   geometry: GeometrySchema,
   /** CT voxels always travel as int16 HU */
   dataType: z.literal('int16'),
@@ -130,6 +136,7 @@ export type VoxelsHeader = z.infer<typeof VoxelsHeaderSchema>
 
 /** `current` is what the user edits; `prediction` is the model output it started from (read-only). */
 export const LabelmapKindSchema = z.enum(['current', 'prediction'])
+export type LabelmapKind = z.infer<typeof LabelmapKindSchema>
 export const GetLabelmapRequestSchema = z.object({ volumeId: IdSchema, kind: LabelmapKindSchema.default('current') }).strict()
 export type GetLabelmapRequest = z.input<typeof GetLabelmapRequestSchema>
 
@@ -242,16 +249,25 @@ export const ListModelsResultSchema = z.object({
 // cases (workspace) — delegates to src-main/cases
 
 export const CaseStatusSchema = z.enum(['todo', 'in-progress', 'reviewed', 'flagged'])
-/** Review of one organ (label value) of a case: who approved or flagged it, when, and why. */
-export const OrganReviewStateSchema = z.object({
-  value: z.number().int().min(1).max(255),
-  state: z.enum(['pending', 'approved', 'flagged']),
+export type CaseStatus = z.infer<typeof CaseStatusSchema>
+/** One organ's review state; 'approved' and 'flagged' name who and when. */
+export const ReviewStateSchema = z.enum(['pending', 'approved', 'flagged'])
+export type ReviewState = z.infer<typeof ReviewStateSchema>
+/** What a reviewer does to one organ (flag needs a comment; reset returns it to pending). */
+export const ReviewActionSchema = z.enum(['approve', 'flag', 'reset'])
+export type ReviewAction = z.infer<typeof ReviewActionSchema>
+/** Review of one organ of a case: who approved or flagged it, when, and why. case.json keeps these
+ *  keyed by label value (src-main/cases/schemas.ts), the wire adds the value (OrganReviewState). */
+export const OrganReviewSchema = z.object({
+  state: ReviewStateSchema,
   reviewer: z.string().optional(),
   comment: z.string().max(2000).optional(),
-  at: z.string().optional(),
+  at: z.string().min(1).optional(),
   /** why a former approval was withdrawn (the organ was edited after it) */
   note: z.string().optional(),
 })
+export type OrganReview = z.infer<typeof OrganReviewSchema>
+export const OrganReviewStateSchema = OrganReviewSchema.extend({ value: z.number().int().min(1).max(255) })
 export type OrganReviewState = z.infer<typeof OrganReviewStateSchema>
 export const CaseSummarySchema = z.object({
   caseId: IdSchema,
@@ -290,7 +306,7 @@ export const ReviewRequestSchema = z
   .object({
     caseId: IdSchema,
     value: z.number().int().min(1).max(255),
-    action: z.enum(['approve', 'flag', 'reset']),
+    action: ReviewActionSchema,
     reviewer: z.string().min(1).max(200),
     comment: z.string().max(2000).optional(),
   })
@@ -300,6 +316,7 @@ export const ReviewRequestSchema = z
 // export — delegates to src-main/export
 
 export const ExportFormatSchema = z.enum(['nifti', 'nnunet', 'dicom-seg', 'seg-nrrd'])
+export type ExportFormat = z.infer<typeof ExportFormatSchema>
 export const ExportRequestSchema = z
   .object({
     volumeId: IdSchema,
@@ -324,6 +341,69 @@ export const ExportWorkspaceRequestSchema = z
   .object({ outPath: PathSchema, ignoreUnapproved: z.boolean().default(false), statuses: z.array(CaseStatusSchema).min(1).optional(), overwrite: z.boolean().default(false) })
   .strict()
 export const ExportWorkspaceResultSchema = z.object({ files: z.array(PathSchema), cases: z.array(IdSchema) })
+
+// ---------------------------------------------------------------------------------------------
+// pacs: DICOMweb servers configured on the host (src-main/pacs), named by their configured name.
+// Answers carry names and URLs, never credentials.
+
+/** A configured server's name (pacs-servers.json); the page never gives a URL */
+export const PacsServerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a PACS server is named by its configured name (letters, digits, "_", "." or "-")')
+/** A DICOM UID: digits and dots, at most 64 characters */
+export const DicomUidSchema = z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID is digits and dots')
+/** QIDO-RS text: no control characters, short */
+const QidoText = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\\]*$/, 'no control characters or backslashes')
+export const PacsServerInfoSchema = z.object({ name: PacsServerNameSchema, baseUrl: z.string(), auth: z.enum(['none', 'basic', 'bearer']) }).strict()
+export const PacsServersResultSchema = z.object({ servers: z.array(PacsServerInfoSchema) })
+export const PacsSearchRequestSchema = z
+  .object({
+    server: PacsServerNameSchema,
+    /** DICOM wildcards * and ? allowed */
+    patientName: QidoText.optional(),
+    patientId: QidoText.optional(),
+    /** YYYYMMDD or a range YYYYMMDD-YYYYMMDD (either side may be empty) */
+    studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'a study date is YYYYMMDD or a range YYYYMMDD-YYYYMMDD').min(1).optional(),
+    modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality is 2-4 capital letters, e.g. CT').optional(),
+    accessionNumber: QidoText.optional(),
+    limit: z.number().int().positive().max(1000).optional(),
+  })
+  .strict()
+export const PacsStudySchema = z.object({
+  studyUid: z.string(),
+  patientName: z.string(),
+  patientId: z.string(),
+  studyDate: z.string(),
+  studyTime: z.string(),
+  accessionNumber: z.string(),
+  description: z.string(),
+  modalities: z.array(z.string()),
+  seriesCount: z.number().int().nonnegative().optional(),
+  instanceCount: z.number().int().nonnegative().optional(),
+})
+export const PacsSearchResultSchema = z.object({ studies: z.array(PacsStudySchema) })
+export const PacsSeriesRequestSchema = z.object({ server: PacsServerNameSchema, studyUid: DicomUidSchema }).strict()
+export const PacsSeriesSchema = z.object({
+  studyUid: z.string(),
+  seriesUid: z.string(),
+  modality: z.string(),
+  description: z.string(),
+  seriesNumber: z.number().int().optional(),
+  /** instances in the series: the slice count of a CT */
+  instanceCount: z.number().int().nonnegative().optional(),
+})
+export const PacsSeriesResultSchema = z.object({ series: z.array(PacsSeriesSchema) })
+/** Retrieve a CT series into the host's cache; `retrieveId` (the caller's) names its progress events and cancel. */
+export const PacsRetrieveRequestSchema = z.object({ server: PacsServerNameSchema, studyUid: DicomUidSchema, seriesUid: DicomUidSchema, retrieveId: IdSchema }).strict()
+/** `path`: the cached series folder, now readable: open it with volumes.open */
+export const PacsRetrieveResultSchema = z.object({ path: PathSchema, instances: z.number().int().positive(), modality: z.string(), description: z.string(), fromCache: z.boolean() })
+export const PacsCancelRequestSchema = z.object({ retrieveId: IdSchema }).strict()
+export const PacsCancelResultSchema = z.object({ retrieveId: IdSchema, cancelled: z.boolean() })
+export const PacsRetrieveProgressEventSchema = z.object({ retrieveId: IdSchema, received: z.number().int().nonnegative(), total: z.number().int().nonnegative(), bytes: z.number().nonnegative() })
+/** A DICOM SEG of the volume's current labels, stored (STOW-RS) on the server its series was retrieved from */
+export const PacsSendSegResultSchema = z.object({
+  /** the server, as named in messages (name and URL) */
+  server: z.string(),
+  stored: z.array(z.object({ studyUid: z.string(), seriesUid: z.string(), sopInstanceUid: z.string() })).min(1),
+})
 
 // ---------------------------------------------------------------------------------------------
 // host events

@@ -95,6 +95,15 @@ export const CONTRACT = {
     run: json(S.ExportRequestSchema, S.ExportResultSchema),
     workspace: json(S.ExportWorkspaceRequestSchema, S.ExportWorkspaceResultSchema),
   },
+  pacs: {
+    servers: json(S.Empty, S.PacsServersResultSchema),
+    search: json(S.PacsSearchRequestSchema, S.PacsSearchResultSchema),
+    series: json(S.PacsSeriesRequestSchema, S.PacsSeriesResultSchema),
+    /** answers when the series is whole in the cache (or fails, keeping nothing); progress as pacs.onRetrieveProgress */
+    retrieve: json(S.PacsRetrieveRequestSchema, S.PacsRetrieveResultSchema),
+    cancel: json(S.PacsCancelRequestSchema, S.PacsCancelResultSchema),
+    sendSeg: json(S.VolumeRefSchema, S.PacsSendSegResultSchema),
+  },
 } as const satisfies Record<string, Record<string, MethodDef>>
 
 /** Events main -> renderer, named `<service>.on<Name>` like VS Code's `onDidX`. */
@@ -103,6 +112,7 @@ export const EVENTS = {
   'segmentation.onFinished': S.RunFinishedEventSchema,
   'app.onOpenRequest': S.OpenRequestEventSchema,
   'cases.onSaveStatus': S.SaveStatusEventSchema,
+  'pacs.onRetrieveProgress': S.PacsRetrieveProgressEventSchema,
 } as const satisfies Record<string, z.ZodType>
 
 export type Contract = typeof CONTRACT
@@ -152,6 +162,7 @@ export type IStatisticsService = ServiceApi<'statistics'>
 export type IModelService = ServiceApi<'models'>
 export type ICaseService = ServiceApi<'cases'>
 export type IExportService = ServiceApi<'export'>
+export type IPacsService = ServiceApi<'pacs'>
 
 /** Channel name of a method on both wires: `volumes.open`. */
 export type ChannelName = { [S in ServiceName]: `${S}.${MethodName<S>}` }[ServiceName]
