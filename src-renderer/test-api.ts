@@ -4,9 +4,12 @@
  * It can apply edits, so only the test build installs it (`npm run build:test` -> dist/renderer-test,
  * vite mode 'test' sets import.meta.env.SCN_TEST_HOOK); `npm run build` ships without it.
  */
-export type V3 = [number, number, number]
-export type ViewName = 'axial' | 'sagittal' | 'coronal'
-export type ToolId = 'navigate' | 'brush' | 'eraser' | 'threshold' | 'scissors-circle' | 'scissors-rectangle' | 'scissors-sphere' | 'fill'
+import type { Vec3 } from '../src-shared/volume.js'
+import type { ToolName, ViewName } from './names.js'
+
+export type { ViewName }
+export type V3 = Vec3
+export type ToolId = ToolName
 
 export interface ScnTestApi {
   /** voxels holding `value` in the page's labelmap */

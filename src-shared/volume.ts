@@ -10,6 +10,10 @@ export type Vec3 = [number, number, number]
 /** Row-major 3x3; column j is the LPS direction of index axis j. */
 export type Mat3 = [number, number, number, number, number, number, number, number, number]
 
+/** The file formats a CT is read from. */
+export const VOLUME_FORMATS = ['nifti', 'nrrd', 'metaimage', 'dicom'] as const
+export type VolumeFormat = (typeof VOLUME_FORMATS)[number]
+
 export type VoxelArray = Int16Array | Uint8Array | Float32Array | Uint16Array | Int32Array | Int8Array | Uint32Array | Float64Array
 
 export interface Geometry {

@@ -6,7 +6,7 @@
  *   ws.labelTable / ws.addLabel(TEAM_PRESETS[0]) / ws.retireLabel(v)   // one versioned table per workspace
  *   ws.createCase({ ctPath, name?, copyCt?, prediction?: { labels, model } })  -> CaseFile
  *   ws.setPrediction(id, labels, { id, version, provider })    // after "Segment"
- *   ws.listCases({ status?, text?, sort?, descending? })       -> { cases: CaseSummary[], problems }
+ *   ws.listCases({ status?, text?, sort?, descending? })       -> { cases: CaseListing[], problems }
  *   ws.nextTodo(afterId?)                                      // the "next to-do" key
  *   const s = await ws.openCase(id, { user })   // takes <case>/.lock; CaseLockedError if held elsewhere
  *   s.labels (Uint8Array on the CT grid), s.putLabels(bytes)   // call on every labelmap put: autosaves <= 2 s
@@ -18,7 +18,7 @@
  * (code 'case-locked' -> contract 'conflict'), LabelTableError. Messages name the file or case.
  * All writes are atomic (temp + fsync + rename); see workspace.ts for the folder layout.
  */
-export { Workspace, WorkspaceError, type CaseSummary, type CaseQuery, type CreateCaseInput } from './workspace.js'
+export { Workspace, WorkspaceError, type CaseListing, type CaseQuery, type CreateCaseInput } from './workspace.js'
 export { CaseSession, CaseSaveError, type CaseSessionOptions } from './session.js'
 export { CaseLockedError, acquireLock, lockHolder } from './lock.js'
 export { DebouncedSaver, type SaverOptions } from './autosave.js'

@@ -4,6 +4,7 @@
  * added/removed, Dice prediction-vs-final). Data teams use it to weigh or audit training labels.
  */
 import { z } from 'zod'
+import { ReviewStateSchema } from '../../src-shared/contract/schemas.js'
 import { editStats } from './label-stats.js'
 import { ModelRefSchema, type CaseFile, type LabelTable, type ModelRef } from './schemas.js'
 
@@ -19,7 +20,7 @@ export const OrganProvenanceSchema = z.object({
   dice: z.number().min(0).max(1).nullable(),
   /** true when the final voxels differ from the prediction's */
   edited: z.boolean(),
-  review: z.object({ state: z.enum(['pending', 'approved', 'flagged']), reviewer: z.string().optional(), at: z.string().optional(), comment: z.string().optional() }),
+  review: z.object({ state: ReviewStateSchema, reviewer: z.string().optional(), at: z.string().optional(), comment: z.string().optional() }),
 })
 export type OrganProvenance = z.infer<typeof OrganProvenanceSchema>
 

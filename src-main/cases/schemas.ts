@@ -4,13 +4,15 @@
  * not match with a message naming the file and the field, and never "repair" them silently.
  */
 import { z } from 'zod'
+import { CaseStatusSchema, Mat3Schema, OrganReviewSchema, Vec3Schema } from '../../src-shared/contract/schemas.js'
+
+// The case status and organ review are the contract's: the files keep what the wire shows.
+export { CaseStatusSchema, OrganReviewSchema, type CaseStatus, type OrganReview } from '../../src-shared/contract/schemas.js'
 
 export const CASE_SCHEMA_VERSION = 1
 export const WORKSPACE_SCHEMA_VERSION = 1
 
 const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
-const Vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()])
-const Mat3 = z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]).refine((m) => m.every(Number.isFinite), 'direction values must be finite')
 const Iso = z.string().min(1)
 
 /** A coded concept (DICOM code sequence item). SNOMED CT unless `scheme` says otherwise. */
@@ -73,9 +75,6 @@ export const WorkspaceFileSchema = z.object({
 })
 export type WorkspaceFile = z.infer<typeof WorkspaceFileSchema>
 
-export const CaseStatusSchema = z.enum(['todo', 'in-progress', 'reviewed', 'flagged'])
-export type CaseStatus = z.infer<typeof CaseStatusSchema>
-
 export const ModelRefSchema = z.object({
   id: z.string().min(1),
   version: z.string().min(1),
@@ -83,16 +82,6 @@ export const ModelRefSchema = z.object({
   provider: z.string().min(1),
 })
 export type ModelRef = z.infer<typeof ModelRefSchema>
-
-export const OrganReviewSchema = z.object({
-  state: z.enum(['pending', 'approved', 'flagged']),
-  reviewer: z.string().optional(),
-  comment: z.string().max(2000).optional(),
-  at: Iso.optional(),
-  /** why a former approval was withdrawn (e.g. the organ was edited after approval) */
-  note: z.string().optional(),
-})
-export type OrganReview = z.infer<typeof OrganReviewSchema>
 
 /** Per-label summary of the saved labelmap; the hash lets a save tell which organs changed. */
 export const LabelStatSchema = z.object({ voxels: z.number().int().min(0), hash: z.string() })
@@ -107,9 +96,9 @@ export const CaseFileSchema = z.object({
     copied: z.boolean(),
     seriesUid: z.string().optional(),
     dims: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
-    spacing: Vec3,
-    origin: Vec3,
-    direction: Mat3,
+    spacing: Vec3Schema,
+    origin: Vec3Schema,
+    direction: Mat3Schema,
   }),
   /** random, fixed at creation: a host checks it before every save, so it never writes into a case
    * that another host replaced (older case files have none; createdAt stands in) */
@@ -129,7 +118,7 @@ export const CaseFileSchema = z.object({
   review: z.record(z.string().regex(/^\d+$/), OrganReviewSchema),
   /** set explicitly with setStatus; otherwise the status is derived from review and edits.
    * "reviewed" can never be set by hand: it means every organ was approved. */
-  statusOverride: z.enum(['todo', 'in-progress', 'flagged']).optional(),
+  statusOverride: CaseStatusSchema.exclude(['reviewed']).optional(),
   /** comment given with a whole-case flag */
   flagComment: z.string().max(2000).optional(),
 })

@@ -50,7 +50,8 @@ export class WorkspaceError extends Error {
   }
 }
 
-export interface CaseSummary {
+/** A case as the workspace lists it, straight from its case.json (the wire's CaseSummary is built from it). */
+export interface CaseListing {
   id: string
   name: string
   ctPath: string
@@ -351,7 +352,7 @@ export class Workspace {
     return entries.filter((e) => e.isDirectory() && /^[A-Za-z0-9_-]{1,64}$/.test(e.name) && existsSync(join(dir, e.name, 'case.json'))).map((e) => e.name)
   }
 
-  summarise(c: CaseFile, lockedBy?: string): CaseSummary {
+  summarise(c: CaseFile, lockedBy?: string): CaseListing {
     const items = reviewItems(c, this.labelTable)
     const reviewers = [...new Set(Object.values(c.review).map((r) => r.reviewer).filter((r): r is string => !!r))]
     return {
@@ -372,9 +373,9 @@ export class Workspace {
   }
 
   /** Cases with filter and sort. Broken case folders are listed in `problems`, not hidden. */
-  async listCases(q: CaseQuery = {}): Promise<{ cases: CaseSummary[]; problems: string[] }> {
+  async listCases(q: CaseQuery = {}): Promise<{ cases: CaseListing[]; problems: string[] }> {
     const problems: string[] = []
-    const out: CaseSummary[] = []
+    const out: CaseListing[] = []
     const statuses = q.status === undefined ? undefined : Array.isArray(q.status) ? q.status : [q.status]
     const text = q.text?.toLowerCase()
     for (const id of await this.caseIds()) {
@@ -392,7 +393,7 @@ export class Workspace {
       out.push(s)
     }
     const key = q.sort ?? 'name'
-    const cmp = (a: CaseSummary, b: CaseSummary): number => {
+    const cmp = (a: CaseListing, b: CaseListing): number => {
       switch (key) {
         case 'updated':
           return a.updatedAt.localeCompare(b.updatedAt)
@@ -409,7 +410,7 @@ export class Workspace {
   }
 
   /** The next "to do" case after `afterId` in name order (wrapping), skipping cases open elsewhere. */
-  async nextTodo(afterId?: string): Promise<CaseSummary | undefined> {
+  async nextTodo(afterId?: string): Promise<CaseListing | undefined> {
     const all = (await this.listCases({ sort: 'name' })).cases
     const todo = all.filter((c) => c.status === 'todo' && !c.lockedBy && c.id !== afterId)
     if (!afterId) return todo[0]

@@ -9,10 +9,11 @@ import { defaultLabelTable } from '../cases/label-table.js'
 import { Workspace } from '../cases/workspace.js'
 import type { CaseStatus } from '../cases/schemas.js'
 import { exportLabels, exportWorkspace, type ExportFormat } from '../export/case-export.js'
+import { ExportFormatSchema } from '../../src-shared/contract/schemas.js'
 import { EXIT } from './exit-codes.js'
 import { resolveSeriesInput, stowExported } from '../pacs/index.js'
 
-const FORMATS: ExportFormat[] = ['nifti', 'nnunet', 'dicom-seg', 'seg-nrrd']
+const FORMATS: readonly ExportFormat[] = ExportFormatSchema.options
 
 interface ExportOpts {
   ct: string

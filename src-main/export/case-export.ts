@@ -7,6 +7,7 @@ import { readCt } from '../volumes/read.js'
 import type { Workspace } from '../cases/workspace.js'
 import { unapprovedValues, deriveStatus } from '../cases/review.js'
 import type { CaseStatus } from '../cases/schemas.js'
+import type { ExportFormat } from '../../src-shared/contract/schemas.js'
 import { ExportError, checkTargets, sourcesOf, type LabelExportInput, type TargetOptions } from './common.js'
 import { exportNiftiLabels } from './nifti-labels.js'
 import { exportNnunetDataset, type NnunetCase } from './nnunet.js'
@@ -14,7 +15,7 @@ import { exportDicomSeg } from './dicom-seg.js'
 import { exportSegNrrd } from './seg-nrrd.js'
 import { organReport, writeOrganReport, type ReportRow } from './report.js'
 
-export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
+export type { ExportFormat }
 
 /** Everything an export needs from a case: CT, current labels, prediction, review. */
 export async function caseExportInput(ws: Workspace, id: string): Promise<LabelExportInput> {

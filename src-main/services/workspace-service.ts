@@ -5,8 +5,8 @@
  */
 import { userInfo } from 'node:os'
 import { ContractError } from '../../src-shared/contract/errors.js'
-import type { CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState } from '../../src-shared/contract/schemas.js'
-import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseSummary, type LabelTable } from '../cases/index.js'
+import type { CaseStatus, CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState, ReviewAction } from '../../src-shared/contract/schemas.js'
+import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseListing, type LabelTable } from '../cases/index.js'
 import { exportCase, exportLabels, exportWorkspace, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { geometryOf } from '../../src-shared/volume.js'
@@ -36,7 +36,7 @@ export function organReviews(c: Pick<CaseFile, 'labelStats' | 'review'>, table: 
   })
 }
 
-export function caseDto(c: CaseSummary, organs?: OrganReviewState[]): CaseSummaryDto {
+export function caseDto(c: CaseListing, organs?: OrganReviewState[]): CaseSummaryDto {
   return {
     caseId: c.id,
     name: c.name,
@@ -186,12 +186,12 @@ export class WorkspaceService {
     await s?.close()
   }
 
-  async setStatus(caseId: string, status: 'todo' | 'in-progress' | 'reviewed' | 'flagged', comment?: string): Promise<CaseSummaryDto> {
+  async setStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummaryDto> {
     await (await this.workspace()).setStatus(caseId, status, comment)
     return this.summary(caseId)
   }
 
-  async review(caseId: string, value: number, action: 'approve' | 'flag' | 'reset', reviewer: string, comment?: string): Promise<CaseSummaryDto> {
+  async review(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummaryDto> {
     const ws = await this.workspace()
     // reviews judge what is on disk: write pending edits first
     await this.flushCase(caseId)

@@ -6,9 +6,9 @@ import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
 import { orientationCode, rasAffine } from '../../src-shared/geometry.js'
 import { resolveInputPath } from './input.js'
-import { PAD_HU, type CtVolume, type LabelVolume, type Volume } from '../../src-shared/volume.js'
+import { PAD_HU, type CtVolume, type LabelVolume, type Volume, type VolumeFormat } from '../../src-shared/volume.js'
 
-export type VolumeFormat = 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
+export type { VolumeFormat }
 
 export function detectFormat(path: string): VolumeFormat {
   if (statInput(path, 'file or folder').isDirectory()) return 'dicom'

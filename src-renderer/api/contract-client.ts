@@ -8,7 +8,7 @@ import type { LabelClass } from '../../src-shared/labels.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import type { Transport } from '../../src-shared/contract/client.js'
 import type { ScnBridge } from '../../src-shared/contract/wire.js'
-import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type ExportOptions, type OrganReview, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type ExportOptions, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
@@ -76,7 +76,7 @@ export class ContractScnClient implements ScnClient {
 
   async listCases(): Promise<CaseSummary[]> {
     const r = await call(() => this.api.cases.list({}))
-    return r.cases.map(summary)
+    return r.cases
   }
 
   async openCase(caseId: string): Promise<LoadedCase> {
@@ -85,7 +85,7 @@ export class ContractScnClient implements ScnClient {
   }
 
   async createCase(volumeId: string, name?: string): Promise<CaseSummary> {
-    const s = summary(await call(() => this.api.cases.create({ volumeId, ...(name ? { name } : {}) })))
+    const s = await call(() => this.api.cases.create({ volumeId, ...(name ? { name } : {}) }))
     // attaching the volume to a case stores its labels there, which moves the labelmap version
     const current = await call(() => this.api.labels.get({ volumeId, kind: 'current' }))
     this.versions.set(volumeId, current.header.version)
@@ -93,15 +93,15 @@ export class ContractScnClient implements ScnClient {
   }
 
   async setCaseStatus(caseId: string, status: CaseStatus, comment?: string): Promise<CaseSummary> {
-    return summary(await call(() => this.api.cases.setStatus({ caseId, status, ...(comment ? { comment } : {}) })))
+    return call(() => this.api.cases.setStatus({ caseId, status, ...(comment ? { comment } : {}) }))
   }
 
   async getCase(caseId: string): Promise<CaseSummary> {
-    return summary(await call(() => this.api.cases.get({ caseId })))
+    return call(() => this.api.cases.get({ caseId }))
   }
 
   async reviewOrgan(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummary> {
-    return summary(await call(() => this.api.cases.review({ caseId, value, action, reviewer, ...(comment ? { comment } : {}) })))
+    return call(() => this.api.cases.review({ caseId, value, action, reviewer, ...(comment ? { comment } : {}) }))
   }
 
   async openPath(path: string, seriesUid?: string): Promise<LoadedCase> {
@@ -188,19 +188,6 @@ export class ContractScnClient implements ScnClient {
     if (!v) throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
     const r = await call(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
     this.versions.set(caseId, r.version)
-  }
-}
-
-function summary(c: { caseId: string; name: string; status: CaseStatus; approved: number; toReview: number; lockedBy?: string; saveError?: string; organs?: OrganReview[] }): CaseSummary {
-  return {
-    caseId: c.caseId,
-    name: c.name,
-    status: c.status,
-    approved: c.approved,
-    toReview: c.toReview,
-    lockedBy: c.lockedBy,
-    ...(c.saveError ? { saveError: c.saveError } : {}),
-    ...(c.organs ? { organs: c.organs } : {}),
   }
 }
 

@@ -4,18 +4,15 @@
  * HTTP, IPC or JSON. Volumes are bytes plus geometry, never JSON arrays.
  */
 import type { LabelClass } from '../../src-shared/labels.js'
-import type { SeriesInfo } from '../../src-shared/contract/schemas.js'
+import type { CaseStatus, CaseSummary, ExportFormat, GeometryDto, OrganReviewState, ReviewAction, ReviewState, SeriesInfo, VolumeFormat } from '../../src-shared/contract/schemas.js'
+import type { Mat3, Vec3 } from '../../src-shared/volume.js'
 
-export type Vec3 = [number, number, number]
-/** Row-major 3x3 (LPS); column j is the direction of index axis j — same convention as src-main/volumes. */
-export type Mat3 = [number, number, number, number, number, number, number, number, number]
-
-export interface GridGeometry {
-  dims: Vec3
-  spacing: Vec3
-  origin: Vec3
-  direction: Mat3
-}
+// Records and enums the contract defines (z.infer of its schemas), under the names the page uses.
+export type { CaseStatus, CaseSummary, ExportFormat, Mat3, ReviewAction, ReviewState, Vec3 }
+/** LPS, row-major direction whose column j is index axis j (src-shared/volume.ts). */
+export type GridGeometry = GeometryDto
+/** A radiologist's verdict on one organ of a case. */
+export type OrganReview = OrganReviewState
 
 export interface LoadedCase {
   /** the host's volume id (labels, segmentation and autosave address it) */
@@ -33,7 +30,7 @@ export interface LoadedCase {
   /** label classes of this workspace: FLARE organs plus any added classes */
   labelClasses: readonly LabelClass[]
   /** how the CT was stored on the host (a DICOM SEG of a non-DICOM CT needs a new study) */
-  sourceFormat?: 'nifti' | 'nrrd' | 'metaimage' | 'dicom'
+  sourceFormat?: VolumeFormat
 }
 
 export interface SegmentProgress {
@@ -50,43 +47,11 @@ export interface SegmentResult {
   warnings: string[]
 }
 
-export type ExportFormat = 'nifti' | 'nnunet' | 'dicom-seg' | 'seg-nrrd'
-
 export interface ExportOptions {
   /** replace targets that exist: only after the user said so */
   overwrite?: boolean
   /** DICOM SEG: a new study (the CT as a new series + a SEG), for a CT that is not DICOM or lost its UIDs */
   newStudy?: boolean
-}
-
-export type CaseStatus = 'todo' | 'in-progress' | 'reviewed' | 'flagged'
-
-export type ReviewState = 'pending' | 'approved' | 'flagged'
-export type ReviewAction = 'approve' | 'flag' | 'reset'
-
-/** A radiologist's verdict on one organ of a case. */
-export interface OrganReview {
-  value: number
-  state: ReviewState
-  reviewer?: string
-  comment?: string
-  at?: string
-  /** why an approval was withdrawn (the organ was edited after it) */
-  note?: string
-}
-
-export interface CaseSummary {
-  caseId: string
-  name: string
-  status: CaseStatus
-  /** organs approved of those to review */
-  approved: number
-  toReview: number
-  lockedBy?: string
-  /** the host cannot write this case's edits to disk (full disk, read-only folder): why, in words */
-  saveError?: string
-  /** per-organ review; present on answers about one case (getCase, reviewOrgan) */
-  organs?: OrganReview[]
 }
 
 export interface ScnClient {

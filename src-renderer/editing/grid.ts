@@ -4,7 +4,8 @@
  * so tools write straight into the arrays the renderer uploads — no whole-volume copies per edit.
  * Framework-free: unit tests build a grid over plain arrays.
  */
-export type Vec3 = [number, number, number]
+import type { Vec3 } from '../../src-shared/volume.js'
+export type { Vec3 }
 
 export interface LabelGrid {
   dims: Vec3

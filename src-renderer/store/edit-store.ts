@@ -1,17 +1,8 @@
 /** Editing state: active tool and its settings, and the undo/redo labels shown on the buttons. */
 import { createStore } from 'zustand/vanilla'
 
-export type ToolName =
-  | 'navigate'
-  | 'brush'
-  | 'eraser'
-  | 'threshold'
-  | 'scissors-circle'
-  | 'scissors-rectangle'
-  | 'scissors-sphere'
-  | 'fill'
-
-export const TOOL_NAMES: readonly ToolName[] = ['navigate', 'brush', 'eraser', 'threshold', 'scissors-circle', 'scissors-rectangle', 'scissors-sphere', 'fill']
+import { TOOL_NAMES, type ToolName } from '../names.js'
+export { TOOL_NAMES, type ToolName }
 
 export interface EditState {
   tool: ToolName

@@ -23,8 +23,8 @@ import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volum
 import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
 import { voiRange, windowFromRange } from './presets.js'
 
-export type ViewName = 'axial' | 'sagittal' | 'coronal'
-export const VIEW_NAMES: readonly ViewName[] = ['axial', 'sagittal', 'coronal']
+import { VIEW_NAMES, type ViewName } from '../names.js'
+export { VIEW_NAMES, type ViewName }
 
 const ENGINE_ID = 'scnEngine'
 const TOOL_GROUP_ID = 'scnTools'

@@ -13,6 +13,7 @@ import type { ScnClient } from '../../src-shared/contract/index.js'
 import type { SegmentationEngine } from '../../src-main/services/engine.js'
 import type { Vec3 } from '../../src-shared/volume.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
+import { VIEW_NAMES } from '../../src-renderer/names.js'
 
 export const ROOT = join(import.meta.dirname, '../..')
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -35,7 +36,7 @@ export const CHROMIUM_FLAGS = [
   '--ignore-gpu-blocklist',
 ]
 
-export const VIEWS = ['axial', 'sagittal', 'coronal'] as const
+export const VIEWS = VIEW_NAMES
 export type View = (typeof VIEWS)[number]
 
 /** Why the browser suite cannot run here, or undefined when it can. */
