@@ -6,7 +6,7 @@
  * folder. sendSeg exports the open volume's labels as a DICOM SEG and stores it (STOW-RS) on the
  * server its series came from, found from the cache folder's manifest.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -65,6 +65,20 @@ function manifestOf(v: OpenVolume): SeriesManifest | undefined {
   }
 }
 
+function isPart10(file: string): boolean {
+  try {
+    const fd = openSync(file, 'r')
+    try {
+      const b = Buffer.alloc(4)
+      return readSync(fd, b, 0, 4, 128) === 4 && b.toString('latin1') === 'DICM'
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return false // a folder, or unreadable: not something to store
+  }
+}
+
 export function createPacsService(deps: PacsServiceDeps) {
   const retrievals = new Map<string, AbortController>()
 
@@ -119,7 +133,10 @@ export function createPacsService(deps: PacsServiceDeps) {
         const server = resolveServer(m.baseUrl)
         const dir = await mkdtemp(join(tmpdir(), 'scn-pacs-seg-'))
         try {
-          const files = await deps.exportSeg(v, join(dir, `${basename(v.summary.path)}-seg.dcm`))
+          const written = await deps.exportSeg(v, join(dir, `${basename(v.summary.path)}-seg.dcm`))
+          // the SEG only: the export also writes sidecars (provenance JSON) that are not DICOM
+          const files = written.filter(isPart10)
+          if (files.length === 0) throw new ContractError('failed', `the DICOM SEG export of ${v.summary.name} wrote no DICOM file (${written.map((f) => basename(f)).join(', ')})`)
           const r = await pacsCall(() => stowFiles(m.baseUrl, files))
           return { server: serverLabel(server), stored: r.stored.map((s) => ({ studyUid: s.studyUid, seriesUid: s.seriesUid, sopInstanceUid: s.sopInstanceUid })) }
         } finally {

@@ -1,0 +1,140 @@
+/**
+ * The PACS browser's controller: talks to the host's `pacs` service (the same contract client
+ * kind as the rest of the page, over its own transport) and to the workstation only through the
+ * few hooks below, so it does not depend on how the workstation is split up. A retrieved series is
+ * opened like any DICOM folder (volumes.open through the workstation's openPath).
+ */
+import { ContractError, createBridgeTransport, createHttpTransport, createScnClient, type ScnClient as ContractClient } from '../../src-shared/contract/index.js'
+import { pageToken } from '../api/web.js'
+import { pacsStore, studyDateQuery, type PacsSeriesRow } from './pacs-store.js'
+
+export interface PacsHooks {
+  /** opens a host folder as the workstation's volume (volumes.open) */
+  openFolder(path: string): Promise<void>
+  /** the volume the workstation shows, once it is ready; null otherwise */
+  currentVolumeId(): string | null
+  /** sends pending label edits to the host; false when they could not be saved */
+  saveNow(): Promise<boolean>
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** The contract client for the PACS calls: Electron's bridge or the web host that served the page; none in the demo. */
+export function createPacsApi(): ContractClient | null {
+  if (typeof window === 'undefined') return null
+  if (window.scn) return createScnClient(createBridgeTransport(window.scn))
+  if (new URLSearchParams(window.location.search).has('demo')) return null
+  return createScnClient(createHttpTransport({ baseUrl: window.location.origin, token: pageToken(window.location) ?? '' }))
+}
+
+export class PacsController {
+  private offProgress: () => void
+
+  constructor(
+    private readonly api: ContractClient,
+    private readonly hooks: PacsHooks,
+  ) {
+    this.offProgress = api.pacs.onRetrieveProgress((p) => {
+      const r = pacsStore.getState().retrieval
+      if (r && r.retrieveId === p.retrieveId) pacsStore.setState({ retrieval: { ...r, received: p.received, total: p.total, bytes: p.bytes } })
+    })
+  }
+
+  dispose(): void {
+    this.offProgress()
+  }
+
+  async loadServers(): Promise<void> {
+    try {
+      const { servers } = await this.api.pacs.servers({})
+      const keep = pacsStore.getState().server
+      pacsStore.setState({ servers, server: servers.some((s) => s.name === keep) ? keep : (servers[0]?.name ?? null) })
+    } catch (e) {
+      pacsStore.setState({ servers: [], error: `The PACS servers could not be listed: ${message(e)}` })
+    }
+  }
+
+  selectServer(name: string): void {
+    pacsStore.setState({ server: name, studies: null, studyUid: null, series: null, error: null })
+  }
+
+  async search(): Promise<void> {
+    const { server, form } = pacsStore.getState()
+    if (!server) return
+    pacsStore.setState({ searching: true, error: null, studyUid: null, series: null })
+    const opt = (s: string) => (s.trim() ? s.trim() : undefined)
+    try {
+      const { studies } = await this.api.pacs.search({
+        server,
+        patientName: opt(form.patientName),
+        patientId: opt(form.patientId),
+        studyDate: studyDateQuery(form.dateFrom, form.dateTo),
+        modality: opt(form.modality),
+        accessionNumber: opt(form.accessionNumber),
+        limit: 200,
+      })
+      pacsStore.setState({ studies, searching: false })
+    } catch (e) {
+      pacsStore.setState({ studies: [], searching: false, error: message(e) })
+    }
+  }
+
+  /** Lists a study's series (again: after a SEG was sent it shows the new series). */
+  async showStudy(studyUid: string): Promise<void> {
+    const server = pacsStore.getState().server
+    if (!server) return
+    pacsStore.setState({ studyUid, series: null, loadingSeries: true, error: null })
+    try {
+      const { series } = await this.api.pacs.series({ server, studyUid })
+      series.sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.seriesUid.localeCompare(b.seriesUid))
+      if (pacsStore.getState().studyUid === studyUid) pacsStore.setState({ series, loadingSeries: false })
+    } catch (e) {
+      pacsStore.setState({ series: [], loadingSeries: false, error: message(e) })
+    }
+  }
+
+  /** Retrieves the series into the host's cache (progress, cancel), then opens it. */
+  async open(s: PacsSeriesRow): Promise<void> {
+    const server = pacsStore.getState().server
+    if (!server || pacsStore.getState().retrieval) return
+    const retrieveId = `p${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+    pacsStore.setState({ retrieval: { retrieveId, seriesUid: s.seriesUid, received: 0, total: s.instanceCount ?? 0, bytes: 0 }, error: null, sent: null })
+    let path: string
+    try {
+      path = (await this.api.pacs.retrieve({ server, studyUid: s.studyUid, seriesUid: s.seriesUid, retrieveId })).path
+    } catch (e) {
+      // a cancel is the user's own doing: the host says so and nothing was kept
+      pacsStore.setState({ retrieval: null, error: e instanceof ContractError && e.code === 'cancelled' ? null : message(e) })
+      return
+    }
+    pacsStore.setState({ retrieval: null })
+    await this.hooks.openFolder(path)
+    const volumeId = this.hooks.currentVolumeId()
+    if (volumeId) pacsStore.setState({ opened: { volumeId, server, studyUid: s.studyUid, seriesUid: s.seriesUid, description: s.description } })
+  }
+
+  async cancel(): Promise<void> {
+    const r = pacsStore.getState().retrieval
+    if (r) await this.api.pacs.cancel({ retrieveId: r.retrieveId }).catch(() => undefined)
+  }
+
+  /** Stores a DICOM SEG of the current labels on the server the series came from. */
+  async sendSeg(): Promise<void> {
+    const opened = pacsStore.getState().opened
+    const volumeId = this.hooks.currentVolumeId()
+    if (!opened || !volumeId) return
+    pacsStore.setState({ sending: true, sent: null, error: null })
+    try {
+      // the host exports what it has: the latest edits go first, and never a SEG without them
+      if (!(await this.hooks.saveNow())) throw new Error('your latest edits could not be saved on the host, so no SEG was sent; try again once autosave works')
+      const sent = await this.api.pacs.sendSeg({ volumeId })
+      pacsStore.setState({ sent, sending: false })
+      // the study now lists the SEG series
+      if (pacsStore.getState().server === opened.server) await this.showStudy(opened.studyUid)
+    } catch (e) {
+      pacsStore.setState({ sending: false, error: `Send SEG to PACS failed: ${message(e)}` })
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The PACS browser panel against a real Orthanc (Debian's orthanc + orthanc-dicomweb, started by
+ * test/helpers/orthanc.ts, basic authentication on) through the web host and Chromium (issue 16):
+ * a generated CT series is uploaded, the panel searches and lists it with its slice count, opens it
+ * (retrieval into the host's cache, then volumes.open of the cached folder), the page segments it,
+ * "Send SEG to PACS" stores a DICOM SEG on the same server, and the study then lists the SEG series
+ * (in Orthanc's own REST API, referencing the series, and in the panel). The server is configured
+ * the way a user does it: the 0600 servers file in this test's SCN_STUDIO_HOME.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import dcmjs from 'dcmjs'
+import { generatePhantom } from '../../src-shared/phantom.js'
+import { addServer } from '../../src-main/pacs/servers.js'
+import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
+import { HAS_ORTHANC, NEEDS_ORTHANC, startOrthanc, type Orthanc } from '../helpers/orthanc.js'
+import { syntheticEngine } from '../helpers/synthetic-engine.js'
+import { startTestHost, type TestHost } from '../helpers/web-host.js'
+import { browserSkipReason, CHROMIUM_FLAGS, CHROMIUM_PATH, ensureRendererBuilt, labelCounts, screenshot, waitForViewports } from './harness.js'
+import { waitReady } from './ui-browser.js'
+import type {} from '../../src-renderer/test-api.js'
+
+const skip = browserSkipReason() ?? (HAS_ORTHANC ? undefined : NEEDS_ORTHANC)
+
+describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${skip})` : ''}`, () => {
+  let home: string
+  let work: string
+  let orthanc: Orthanc
+  let host: TestHost
+  let browser: Browser
+  let page: Page
+  const errors: string[] = []
+  const studyUid = testUid()
+  const seriesUid = testUid()
+  const dims: [number, number, number] = [64, 56, 24]
+  let sopUids: string[] = []
+  let volumeId = ''
+  const savedHome = process.env.SCN_STUDIO_HOME
+
+  beforeAll(async () => {
+    ensureRendererBuilt('test')
+    home = mkdtempSync(join(tmpdir(), 'scn-ui-pacs-home-'))
+    work = mkdtempSync(join(tmpdir(), 'scn-ui-pacs-work-'))
+    // the host runs in this process: the servers file and the cache live in this test's home
+    process.env.SCN_STUDIO_HOME = home
+    orthanc = await startOrthanc()
+    const ct = generatePhantom({ dims, spacing: [6, 6, 8], noise: 0, seed: 3 }).ct
+    const files = writeDicomSeries(ct, join(work, 'ct'), { studyUid, seriesUid, description: 'abdomen CT venous' })
+    await orthanc.upload(files)
+    sopUids = files.map((f) => naturalized(new Uint8Array(readFileSync(f))).SOPInstanceUID as string).sort()
+    await addServer({ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic', username: orthanc.user, password: orthanc.password } })
+    // nothing opened at launch: the PACS is where the CT comes from
+    host = await startTestHost({ launchPath: undefined, engine: syntheticEngine() })
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS })
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`)
+    })
+    await page.goto(host.host.openUrl)
+  }, 600_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await host?.close()
+    await orthanc?.stop()
+    if (savedHome === undefined) delete process.env.SCN_STUDIO_HOME
+    else process.env.SCN_STUDIO_HOME = savedHome
+    for (const d of [home, work]) if (d) rmSync(d, { recursive: true, force: true })
+  })
+
+  function naturalized(bytes: Uint8Array): Record<string, any> {
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010' }).dict)
+  }
+
+  it('lists the configured server (never its password), searches, and lists the series with its slice count', async () => {
+    await page.waitForSelector('[data-testid=pacs-server] option', { state: 'attached', timeout: 60_000 })
+    const option = (await page.textContent('[data-testid=pacs-server] option'))!
+    expect(option).toContain('orthanc')
+    expect(option).toContain(orthanc.dicomweb)
+    expect(await page.content()).not.toContain(orthanc.password)
+
+    // a search that matches nothing says so
+    await page.fill('[data-testid=pacs-patient-name]', 'Nobody*')
+    await page.click('[data-testid=pacs-search]')
+    await page.waitForSelector('[data-testid=pacs-no-studies]', { timeout: 30_000 })
+
+    await page.fill('[data-testid=pacs-patient-name]', 'Phantom*')
+    await page.fill('[data-testid=pacs-modality]', 'CT')
+    await page.fill('[data-testid=pacs-date-from]', '2025-12-01')
+    await page.fill('[data-testid=pacs-date-to]', '2026-01-31')
+    await page.click('[data-testid=pacs-search]')
+    const row = page.locator(`[data-testid="pacs-study-${studyUid}"]`)
+    await row.waitFor({ timeout: 30_000 })
+    const cells = await row.locator('td').allTextContents()
+    expect(cells[0]).toBe('2026-01-01')
+    expect(cells[1]).toContain('Phantom, Test')
+    expect(cells[2]).toContain('CT')
+    expect(cells[3]).toBe('1')
+    expect(cells[4]).toBe(String(dims[2]))
+
+    await row.click()
+    const series = page.locator(`[data-testid="pacs-series-${seriesUid}"]`)
+    await series.waitFor({ timeout: 30_000 })
+    expect(await series.textContent()).toContain('abdomen CT venous')
+    expect(await series.locator('[data-testid=pacs-series-slices]').textContent()).toBe(String(dims[2]))
+    await screenshot(page, 'ui-pacs-1-search-1280x800')
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await screenshot(page, 'ui-pacs-1-search-1920x1080')
+    await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it('opens the series: retrieved whole into the host cache, then opened like a DICOM folder', async () => {
+    await page.click(`[data-testid="pacs-open-${seriesUid}"]`)
+    await waitReady(page)
+    await waitForViewports(page)
+    expect(await page.textContent('[data-testid=case-name]')).toContain('abdomen CT venous')
+    expect(await page.evaluate(() => window.__scn!.dims())).toEqual(dims)
+    const { volumes } = await host.client.volumes.list({})
+    expect(volumes).toHaveLength(1)
+    volumeId = volumes[0].volumeId
+    expect(volumes[0].seriesUid).toBe(seriesUid)
+    // the cached folder under this home's pacs-cache, not a copy anywhere else
+    expect(volumes[0].path.startsWith(join(home, 'pacs-cache'))).toBe(true)
+    expect(await page.locator('[data-testid=pacs-retrieval]').count()).toBe(0)
+    await page.waitForSelector('[data-testid=pacs-send-seg]')
+  })
+
+  it('segments, sends the SEG to the PACS; the study then lists the SEG series (Orthanc REST and the panel)', async () => {
+    await page.click('[data-testid=run-segmentation]')
+    await page.waitForSelector('[data-testid=segment-done]', { timeout: 60_000 }).catch(async (e) => {
+      await screenshot(page, 'ui-pacs-failed-segment')
+      throw e
+    })
+    const counts = await labelCounts(host.client, volumeId, 'prediction')
+    expect(counts[1]).toBeGreaterThan(100)
+    await page.click('[data-testid=pacs-send-seg]')
+    await page.waitForSelector('[data-testid=pacs-sent] li, [data-testid=pacs-error]', { timeout: 60_000 })
+    expect(await page.locator('[data-testid=pacs-error]').count(), (await page.locator('[data-testid=pacs-error]').allTextContents()).join()).toBe(0)
+    const sentSop = (await page.getAttribute('[data-testid=pacs-sent] li', 'data-sop-instance-uid'))!
+    const sentSeries = (await page.getAttribute('[data-testid=pacs-sent] li', 'data-series-uid'))!
+    expect(sentSop).toMatch(/^[0-9.]+$/)
+    expect(sentSeries).not.toBe(seriesUid)
+
+    // Orthanc's own API: the study holds the CT series and the SEG series; the SEG references the CT
+    const study = (await orthanc.rest<{ Type: string; ID: string }[]>('/tools/lookup', { method: 'POST', body: studyUid })).find((x) => x.Type === 'Study')!
+    const { Series: seriesIds } = await orthanc.rest<{ Series: string[] }>(`/studies/${study.ID}`)
+    const modalities = await Promise.all(seriesIds.map(async (id) => (await orthanc.rest<{ MainDicomTags: { Modality: string; SeriesInstanceUID: string } }>(`/series/${id}`)).MainDicomTags))
+    expect(modalities.map((m) => m.Modality).sort()).toEqual(['CT', 'SEG'])
+    expect(modalities.find((m) => m.Modality === 'SEG')!.SeriesInstanceUID).toBe(sentSeries)
+    const inst = (await orthanc.rest<{ Type: string; ID: string }[]>('/tools/lookup', { method: 'POST', body: sentSop })).find((x) => x.Type === 'Instance')!
+    const ds = naturalized(await orthanc.restBytes(`/instances/${inst.ID}/file`))
+    expect(ds.Modality).toBe('SEG')
+    expect(ds.StudyInstanceUID).toBe(studyUid)
+    const refSeries = [ds.ReferencedSeriesSequence].flat()
+    expect(refSeries.map((s: any) => s.SeriesInstanceUID)).toEqual([seriesUid])
+    expect([refSeries[0].ReferencedInstanceSequence].flat().map((x: any) => x.ReferencedSOPInstanceUID).sort()).toEqual(sopUids)
+    const segments = [ds.SegmentSequence].flat().map((s: any) => s.SegmentLabel)
+    expect(segments).toEqual(expect.arrayContaining(['liver']))
+
+    // the panel lists the study's series again: the SEG series is there, without an Open button
+    const segRow = page.locator(`[data-testid="pacs-series-${sentSeries}"]`)
+    await segRow.waitFor({ timeout: 30_000 })
+    expect(await segRow.getAttribute('data-modality')).toBe('SEG')
+    expect(await segRow.locator('button').count()).toBe(0)
+    expect(await page.locator('[data-testid=pacs-series] tbody tr').count()).toBe(2)
+    await screenshot(page, 'ui-pacs-2-sent-1280x800')
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await screenshot(page, 'ui-pacs-2-sent-1920x1080')
+    expect(errors).toEqual([])
+  }, 180_000)
+})
