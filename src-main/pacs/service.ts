@@ -79,6 +79,16 @@ function isPart10(file: string): boolean {
   }
 }
 
+/** fetchSeries, where a cancel before the first instance says the same as one during the download. */
+async function retrieveSeries(...args: Parameters<typeof fetchSeries>): ReturnType<typeof fetchSeries> {
+  try {
+    return await fetchSeries(...args)
+  } catch (e) {
+    if (e instanceof PacsError && e.code === 'cancelled') throw new PacsError('cancelled', e.server, args[0].seriesUid, 'retrieval cancelled: nothing was kept')
+    throw e
+  }
+}
+
 export function createPacsService(deps: PacsServiceDeps) {
   const retrievals = new Map<string, AbortController>()
 
@@ -101,7 +111,7 @@ export function createPacsService(deps: PacsServiceDeps) {
         let last = 0
         try {
           const r = await pacsCall(() =>
-            fetchSeries(
+            retrieveSeries(
               { server: configured(server), studyUid, seriesUid },
               {
                 requireCt: true,

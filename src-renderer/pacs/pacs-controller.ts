@@ -89,7 +89,12 @@ export class PacsController {
     try {
       const { series } = await this.api.pacs.series({ server, studyUid })
       series.sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.seriesUid.localeCompare(b.seriesUid))
-      if (pacsStore.getState().studyUid === studyUid) pacsStore.setState({ series, loadingSeries: false })
+      if (pacsStore.getState().studyUid !== studyUid) return
+      // the study row follows what the series list says (a SEG just sent adds a series)
+      const studies = pacsStore.getState().studies?.map((st) =>
+        st.studyUid === studyUid ? { ...st, seriesCount: series.length, instanceCount: series.reduce((n, x) => n + (x.instanceCount ?? 0), 0), modalities: [...new Set([...st.modalities, ...series.map((x) => x.modality)])] } : st,
+      )
+      pacsStore.setState({ series, loadingSeries: false, studies: studies ?? null })
     } catch (e) {
       pacsStore.setState({ series: [], loadingSeries: false, error: message(e) })
     }

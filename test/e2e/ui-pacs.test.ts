@@ -7,7 +7,7 @@
  * (in Orthanc's own REST API, referencing the series, and in the panel). The server is configured
  * the way a user does it: the 0600 servers file in this test's SCN_STUDIO_HOME.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,8 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import dcmjs from 'dcmjs'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { addServer } from '../../src-main/pacs/servers.js'
+import { seriesCacheFolder } from '../../src-main/pacs/cache.js'
+import { ContractError } from '../../src-shared/contract/index.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { HAS_ORTHANC, NEEDS_ORTHANC, startOrthanc, type Orthanc } from '../helpers/orthanc.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
@@ -37,6 +39,8 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
   const seriesUid = testUid()
   const dims: [number, number, number] = [64, 56, 24]
   let sopUids: string[] = []
+  const mr = { studyUid: testUid(), seriesUid: testUid() }
+  const second = { studyUid: testUid(), seriesUid: testUid() }
   let volumeId = ''
   const savedHome = process.env.SCN_STUDIO_HOME
 
@@ -50,6 +54,9 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     const ct = generatePhantom({ dims, spacing: [6, 6, 8], noise: 0, seed: 3 }).ct
     const files = writeDicomSeries(ct, join(work, 'ct'), { studyUid, seriesUid, description: 'abdomen CT venous' })
     await orthanc.upload(files)
+    const small = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 }).ct
+    await orthanc.upload(writeDicomSeries(small, join(work, 'mr'), { ...mr, modality: 'MR', description: 'T1' }))
+    await orthanc.upload(writeDicomSeries(small, join(work, 'second'), { ...second, description: 'second CT' }))
     sopUids = files.map((f) => naturalized(new Uint8Array(readFileSync(f))).SOPInstanceUID as string).sort()
     await addServer({ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic', username: orthanc.user, password: orthanc.password } })
     // nothing opened at launch: the PACS is where the CT comes from
@@ -173,4 +180,51 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     await screenshot(page, 'ui-pacs-2-sent-1920x1080')
     expect(errors).toEqual([])
   }, 180_000)
+
+  it('refusals in words: an unknown server, a SEG for a CT not from a PACS, a series that is not CT; no secret in any answer', async () => {
+    const servers = await host.client.pacs.servers({})
+    expect(servers.servers).toEqual([{ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: 'basic' }])
+    expect(JSON.stringify(servers)).not.toContain(orthanc.password)
+    const unknown = await host.client.pacs.search({ server: 'nosuch' }).catch((e) => e)
+    expect(unknown).toBeInstanceOf(ContractError)
+    expect(unknown.code).toBe('not-found')
+    expect(unknown.message).toContain('no PACS server named "nosuch" is configured (configured: orthanc)')
+    const notCt = await host.client.pacs.retrieve({ server: 'orthanc', ...mr, retrieveId: 'mr1' }).catch((e) => e)
+    expect(notCt.code).toBe('bad-input')
+    expect(notCt.message).toBe(`PACS "orthanc" (${orthanc.dicomweb}), series ${mr.seriesUid}: this series is MR ("T1"), not CT: the SCN segments CT only`)
+    expect(existsSync(seriesCacheFolder({ server: { baseUrl: orthanc.dicomweb }, ...mr }, join(home, 'pacs-cache')))).toBe(false)
+    // a CT opened from a file has no server to send its SEG to
+    host.runtime.access.grant(host.phantomPath)
+    const opened = await host.client.volumes.open({ path: host.phantomPath })
+    if (opened.status !== 'opened') throw new Error('phantom not opened')
+    const noPacs = await host.client.pacs.sendSeg({ volumeId: opened.volume.volumeId }).catch((e) => e)
+    expect(noPacs.code).toBe('bad-request')
+    expect(noPacs.message).toContain('phantom.nii.gz: this CT was not retrieved from a PACS')
+    await host.client.volumes.close({ volumeId: opened.volume.volumeId })
+  })
+
+  it('retrieve over the wire: progress events up to the last instance; a cancelled retrieval keeps nothing and grants nothing', async () => {
+    const folder = seriesCacheFolder({ server: { baseUrl: orthanc.dicomweb }, ...second }, join(home, 'pacs-cache'))
+    // cancelled at once (in-process, before the first answer): deterministic, whatever the machine's speed
+    const p = host.runtime.impl.pacs.retrieve({ server: 'orthanc', ...second, retrieveId: 'c1' })
+    expect(await host.runtime.impl.pacs.cancel({ retrieveId: 'c1' })).toEqual({ retrieveId: 'c1', cancelled: true })
+    const err = await p.catch((e) => e)
+    expect(err).toBeInstanceOf(ContractError)
+    expect(err.code).toBe('cancelled')
+    expect(err.message).toContain(`series ${second.seriesUid}: retrieval cancelled: nothing was kept`)
+    expect(existsSync(folder)).toBe(false)
+    expect(host.runtime.access.allowed(folder)).toBe(false)
+    expect((await host.client.pacs.cancel({ retrieveId: 'c1' })).cancelled).toBe(false)
+
+    const seen: { received: number; total: number }[] = []
+    const off = host.client.pacs.onRetrieveProgress((e) => void (e.retrieveId === 'w1' && seen.push(e)))
+    await host.eventsReady()
+    const r = await host.client.pacs.retrieve({ server: 'orthanc', ...second, retrieveId: 'w1' })
+    off()
+    expect(r).toMatchObject({ path: folder, instances: 6, modality: 'CT', description: 'second CT', fromCache: false })
+    expect(seen.at(-1)).toMatchObject({ received: 6, total: 6 })
+    expect(host.runtime.access.allowed(join(folder, 'x.dcm'))).toBe(true)
+    const opened = await host.client.volumes.open({ path: r.path })
+    expect(opened.status).toBe('opened')
+  })
 })
