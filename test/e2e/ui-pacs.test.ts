@@ -7,9 +7,10 @@
  * (in Orthanc's own REST API, referencing the series, and in the panel). The server is configured
  * the way a user does it: the 0600 servers file in this test's SCN_STUDIO_HOME.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import dcmjs from 'dcmjs'
@@ -24,6 +25,42 @@ import { startTestHost, type TestHost } from '../helpers/web-host.js'
 import { browserSkipReason, CHROMIUM_FLAGS, CHROMIUM_PATH, ensureRendererBuilt, labelCounts, screenshot, waitForViewports } from './harness.js'
 import { waitReady } from './ui-browser.js'
 import type {} from '../../src-renderer/test-api.js'
+
+interface SlowProxy {
+  url: string
+  stop(): Promise<void>
+}
+
+/** An HTTP proxy to Orthanc on loopback that holds every single-instance answer (WADO-RS) `delayMs`; stop() cuts open connections. */
+async function startSlowProxy(orthancPort: number, delayMs: number): Promise<SlowProxy> {
+  const sockets = new Set<import('node:net').Socket>()
+  const srv = createServer((req, res) => {
+    const slowDown = /\/instances\/[0-9.]+$/.test(req.url ?? '')
+    const up = httpRequest({ host: '127.0.0.1', port: orthancPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      setTimeout(() => {
+        res.writeHead(r.statusCode ?? 502, r.headers)
+        r.pipe(res)
+      }, slowDown ? delayMs : 0)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  srv.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
+  let stopped = false
+  return {
+    url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => srv.close(r))
+    },
+  }
+}
 
 const skip = browserSkipReason() ?? (HAS_ORTHANC ? undefined : NEEDS_ORTHANC)
 
@@ -43,6 +80,7 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
   const second = { studyUid: testUid(), seriesUid: testUid() }
   let volumeId = ''
   const savedHome = process.env.SCN_STUDIO_HOME
+  let slow: SlowProxy
 
   beforeAll(async () => {
     ensureRendererBuilt('test')
@@ -59,6 +97,10 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     await orthanc.upload(writeDicomSeries(small, join(work, 'second'), { ...second, description: 'second CT' }))
     sopUids = files.map((f) => naturalized(new Uint8Array(readFileSync(f))).SOPInstanceUID as string).sort()
     await addServer({ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic', username: orthanc.user, password: orthanc.password } })
+    // the same Orthanc behind a proxy that answers each instance slowly: the page's progress and
+    // Cancel can be seen and used, and the proxy can stop mid-transfer like a server that goes away
+    slow = await startSlowProxy(orthanc.port, 400)
+    await addServer({ name: 'slow', baseUrl: `${slow.url}/dicom-web`, auth: { type: 'basic', username: orthanc.user, password: orthanc.password } })
     // nothing opened at launch: the PACS is where the CT comes from
     host = await startTestHost({ launchPath: undefined, engine: syntheticEngine() })
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS })
@@ -73,6 +115,7 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
   afterAll(async () => {
     await browser?.close()
     await host?.close()
+    await slow?.stop()
     await orthanc?.stop()
     if (savedHome === undefined) delete process.env.SCN_STUDIO_HOME
     else process.env.SCN_STUDIO_HOME = savedHome
@@ -183,12 +226,15 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
 
   it('refusals in words: an unknown server, a SEG for a CT not from a PACS, a series that is not CT; no secret in any answer', async () => {
     const servers = await host.client.pacs.servers({})
-    expect(servers.servers).toEqual([{ name: 'orthanc', baseUrl: orthanc.dicomweb, auth: 'basic' }])
+    expect(servers.servers).toEqual([
+      { name: 'orthanc', baseUrl: orthanc.dicomweb, auth: 'basic' },
+      { name: 'slow', baseUrl: `${slow.url}/dicom-web`, auth: 'basic' },
+    ])
     expect(JSON.stringify(servers)).not.toContain(orthanc.password)
     const unknown = await host.client.pacs.search({ server: 'nosuch' }).catch((e) => e)
     expect(unknown).toBeInstanceOf(ContractError)
     expect(unknown.code).toBe('not-found')
-    expect(unknown.message).toContain('no PACS server named "nosuch" is configured (configured: orthanc)')
+    expect(unknown.message).toContain('no PACS server named "nosuch" is configured (configured: orthanc, slow)')
     const notCt = await host.client.pacs.retrieve({ server: 'orthanc', ...mr, retrieveId: 'mr1' }).catch((e) => e)
     expect(notCt.code).toBe('bad-input')
     expect(notCt.message).toBe(`PACS "orthanc" (${orthanc.dicomweb}), series ${mr.seriesUid}: this series is MR ("T1"), not CT: the SCN segments CT only`)
@@ -227,4 +273,43 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     const opened = await host.client.volumes.open({ path: r.path })
     expect(opened.status).toBe('opened')
   })
+
+  it('the page shows the retrieval progress; Cancel stops it, keeps nothing and leaves the open CT as it was', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    const slowCache = dirname(seriesCacheFolder({ server: { baseUrl: `${slow.url}/dicom-web` }, studyUid, seriesUid }, join(home, 'pacs-cache')))
+    await page.selectOption('[data-testid=pacs-server]', 'slow')
+    await page.click('[data-testid=pacs-search]')
+    await page.click(`[data-testid="pacs-study-${studyUid}"]`)
+    await page.click(`[data-testid="pacs-open-${seriesUid}"]`)
+    await page.waitForSelector('[data-testid=pacs-retrieval]', { timeout: 10_000 })
+    await page.waitForFunction(() => /Retrieving [1-9]\d*\/24 images/.test(document.querySelector('[data-testid=pacs-retrieval]')?.textContent ?? ''), null, { timeout: 20_000 })
+    await page.locator('[data-testid=pacs-retrieval]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'ui-pacs-3-progress-1280x800')
+    await page.click('[data-testid=pacs-cancel]')
+    await page.waitForSelector('[data-testid=pacs-retrieval]', { state: 'detached', timeout: 20_000 })
+    expect(await page.locator('[data-testid=pacs-error]').count()).toBe(0)
+    // nothing of it in the cache (no series folder, no temporary download), the CT from before still open
+    expect(existsSync(slowCache) ? readdirSync(slowCache) : []).toEqual([])
+    expect(await page.textContent('[data-testid=case-name]')).toContain('abdomen CT venous')
+    expect((await host.client.volumes.list({})).volumes.map((v) => v.path).filter((p) => p.startsWith(slowCache))).toEqual([])
+  }, 120_000)
+
+  it('a server that stops mid-transfer: the panel names the server and the series, nothing is opened or kept', async () => {
+    const slowCache = dirname(seriesCacheFolder({ server: { baseUrl: `${slow.url}/dicom-web` }, studyUid, seriesUid }, join(home, 'pacs-cache')))
+    const volumesBefore = (await host.client.volumes.list({})).volumes.map((v) => v.volumeId)
+    await page.click(`[data-testid="pacs-open-${seriesUid}"]`)
+    await page.waitForFunction(() => /Retrieving ([3-9]|1\d)\/24 images/.test(document.querySelector('[data-testid=pacs-retrieval]')?.textContent ?? ''), null, { timeout: 20_000 })
+    await slow.stop()
+    await page.waitForSelector('[data-testid=pacs-error]', { timeout: 30_000 })
+    const msg = (await page.textContent('[data-testid=pacs-error]'))!
+    expect(msg).toContain(`PACS "slow" (${slow.url}/dicom-web), series ${seriesUid}:`)
+    expect(msg).toMatch(/retrieval stopped after \d+ of 24 instances, nothing was kept/)
+    expect(await page.locator('[data-testid=pacs-retrieval]').count()).toBe(0)
+    await page.locator('[data-testid=pacs-error]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'ui-pacs-4-server-stopped-1280x800')
+    expect(existsSync(slowCache) ? readdirSync(slowCache) : []).toEqual([])
+    expect((await host.client.volumes.list({})).volumes.map((v) => v.volumeId)).toEqual(volumesBefore)
+    expect(await page.textContent('[data-testid=case-name]')).toContain('abdomen CT venous')
+    expect(errors).toEqual([])
+  }, 120_000)
 })
