@@ -71,7 +71,7 @@ export class PacsController {
         patientName: opt(form.patientName),
         patientId: opt(form.patientId),
         studyDate: studyDateQuery(form.dateFrom, form.dateTo),
-        modality: opt(form.modality),
+        modality: opt(form.modality)?.toUpperCase(),
         accessionNumber: opt(form.accessionNumber),
         limit: 200,
       })
