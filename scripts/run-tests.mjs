@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every suite the project has (vitest for TypeScript, pytest for training/), then one
+// `npm test`: `npm run lint`, every suite the project has (vitest for TypeScript, pytest for training/), then one
 // closing line "N passed, N failed, N skipped" over all of them. Exit code is non-zero on any failure.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, mkdirSync } from 'node:fs'
@@ -7,6 +7,17 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs'
 mkdirSync('test-results', { recursive: true })
 const only = process.argv.slice(2)
 let passed = 0, failed = 0, skipped = 0, bad = false
+
+// `npm run lint` (import boundaries, main-side types, renderer types with the .vue templates) counts as
+// one check: a boundary broken fails the run even when every test passes
+if (only.length === 0) {
+  const l = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit' })
+  if (l.status === 0) passed += 1
+  else {
+    failed += 1
+    console.error('npm run lint failed (see above)')
+  }
+}
 
 const v = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json', ...only], { stdio: 'inherit' })
 if (v.status !== 0) bad = true

@@ -7,7 +7,20 @@ import { DebouncedSaver } from './autosave.js'
 import type { CaseLock } from './lock.js'
 import type { CaseFile } from './schemas.js'
 import type { LabelVolume } from '../../src-shared/volume.js'
-import { WorkspaceError, type Workspace } from './workspace.js'
+import { WorkspaceError } from './errors.js'
+
+/**
+ * What a session needs of the workspace it belongs to (Workspace implements it). An interface
+ * rather than the class, so that session.ts and workspace.ts do not import each other.
+ */
+export interface CaseStore {
+  /** writes the labels and updates case.json; 'replaced' when case.json no longer matches `expected` */
+  saveLabels(id: string, data: Uint8Array, user: string | undefined, expected: Pick<CaseFile, 'uid' | 'createdAt'>): Promise<CaseFile>
+  labelsPath(id: string): string
+  readCase(id: string): Promise<CaseFile>
+  /** the sessions open in this process, by case id: a closed session removes itself */
+  readonly sessions: Map<string, CaseSession>
+}
 
 /** An autosave that did not reach disk; the message says where, why, and that the edits are kept. */
 export class CaseSaveError extends Error {
@@ -41,7 +54,7 @@ export class CaseSession {
   private readonly opened: Pick<CaseFile, 'uid' | 'createdAt'>
 
   constructor(
-    readonly workspace: Workspace,
+    readonly workspace: CaseStore,
     private caseFile: CaseFile,
     labels: LabelVolume,
     private readonly lock: CaseLock,

@@ -38,17 +38,10 @@ import { addLabel, defaultLabelTable, mergeModelLabels, retireLabel, type NewLab
 import { acquireLock, lockHolder, type CaseLock } from './lock.js'
 import { labelStats } from './label-stats.js'
 import { deriveStatus, reviewItems } from './review.js'
-import { CaseSession, type CaseSessionOptions } from './session.js'
+import { CaseSession, type CaseSessionOptions, type CaseStore } from './session.js'
+import { WorkspaceError } from './errors.js'
 
-export class WorkspaceError extends Error {
-  /** 'replaced': the case an open session saves into is no longer the one it opened */
-  readonly code: 'not-found' | 'bad-file' | 'bad-request' | 'exists' | 'replaced'
-  constructor(code: WorkspaceError['code'], message: string) {
-    super(message)
-    this.name = 'WorkspaceError'
-    this.code = code
-  }
-}
+export { WorkspaceError }
 
 /** A case as the workspace lists it, straight from its case.json (the wire's CaseSummary is built from it). */
 export interface CaseListing {
@@ -125,7 +118,7 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-export class Workspace {
+export class Workspace implements CaseStore {
   private file: WorkspaceFile
   /** in-process write queue per case id (serialises read-modify-write of case.json) */
   private queues = new Map<string, Promise<unknown>>()
