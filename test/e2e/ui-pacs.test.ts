@@ -7,7 +7,8 @@
  * (in Orthanc's own REST API, referencing the series, and in the panel). The server is configured
  * the way a user does it: the 0600 servers file in this test's SCN_STUDIO_HOME.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -17,6 +18,8 @@ import dcmjs from 'dcmjs'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { addServer } from '../../src-main/pacs/servers.js'
 import { seriesCacheFolder } from '../../src-main/pacs/cache.js'
+import { readDicomSeg } from '../../src-main/export/dicom-seg.js'
+import { defaultLabelTable } from '../../src-main/cases/label-table.js'
 import { ContractError } from '../../src-shared/contract/index.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { HAS_ORTHANC, NEEDS_ORTHANC, startOrthanc, type Orthanc } from '../helpers/orthanc.js'
@@ -188,6 +191,13 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     })
     const counts = await labelCounts(host.client, volumeId, 'prediction')
     expect(counts[1]).toBeGreaterThan(100)
+    // the user's correction after the model: the SEG must carry the edited labels, not the prediction
+    const edited = await page.evaluate(() => {
+      window.__scn!.setActiveLabel(2)
+      window.__scn!.setBrush(8, false)
+      return window.__scn!.dabAt('axial', [6, 6, 12], 'brush').changed
+    })
+    expect(edited).toBeGreaterThan(0)
     await page.click('[data-testid=pacs-send-seg]')
     await page.waitForSelector('[data-testid=pacs-sent] li, [data-testid=pacs-error]', { timeout: 60_000 })
     expect(await page.locator('[data-testid=pacs-error]').count(), (await page.locator('[data-testid=pacs-error]').allTextContents()).join()).toBe(0)
@@ -210,7 +220,20 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     expect(refSeries.map((s: any) => s.SeriesInstanceUID)).toEqual([seriesUid])
     expect([refSeries[0].ReferencedInstanceSequence].flat().map((x: any) => x.ReferencedSOPInstanceUID).sort()).toEqual(sopUids)
     const segments = [ds.SegmentSequence].flat().map((s: any) => s.SegmentLabel)
-    expect(segments).toEqual(expect.arrayContaining(['liver']))
+    expect(segments.sort()).toEqual(['kidney', 'liver', 'pancreas', 'spleen'])
+    // decoded onto the CT's grid, the SEG is the host's current labels voxel for voxel, edit included
+    const segFile = join(work, 'sent-seg.dcm')
+    writeFileSync(segFile, await orthanc.restBytes(`/instances/${inst.ID}/file`))
+    const back = readDicomSeg(segFile, host.runtime.store.get(volumeId).ct, defaultLabelTable()).labels.data
+    const current = (await host.client.labels.get({ volumeId, kind: 'current' })).data
+    const prediction = (await host.client.labels.get({ volumeId, kind: 'prediction' })).data
+    const differ = (a: Uint8Array, b: Uint8Array) => a.reduce((n, x, i) => n + (x !== b[i] ? 1 : 0), 0)
+    expect(differ(current, prediction)).toBe(edited)
+    expect(differ(back, current)).toBe(0)
+    if (spawnSync('sh', ['-c', 'command -v dciodvfy']).status === 0) {
+      const v = spawnSync('dciodvfy', [segFile], { encoding: 'utf8' })
+      expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([])
+    }
 
     // the panel lists the study's series again: the SEG series is there, without an Open button
     const segRow = page.locator(`[data-testid="pacs-series-${sentSeries}"]`)
