@@ -4,12 +4,14 @@
  * not match with a message naming the file and the field, and never "repair" them silently.
  */
 import { z } from 'zod'
-import { CaseStatusSchema, Mat3Schema, OrganReviewSchema, Vec3Schema } from '../../src-shared/contract/schemas.js'
+import { CaseStatusSchema, GeometrySchema, OrganReviewSchema } from '../../src-shared/contract/schemas.js'
 
 // The case status and organ review are the contract's: the files keep what the wire shows.
 export { CaseStatusSchema, OrganReviewSchema, type CaseStatus, type OrganReview } from '../../src-shared/contract/schemas.js'
 
-export const CASE_SCHEMA_VERSION = 1
+/** Versions this code writes. Older files are brought forward on read (migrations.ts); each bump
+ *  needs a step there and a fixture of the old version under test/fixtures/cases/. */
+export const CASE_SCHEMA_VERSION = 2
 export const WORKSPACE_SCHEMA_VERSION = 1
 
 const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
@@ -95,10 +97,8 @@ export const CaseFileSchema = z.object({
     path: z.string().min(1),
     copied: z.boolean(),
     seriesUid: z.string().optional(),
-    dims: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
-    spacing: Vec3Schema,
-    origin: Vec3Schema,
-    direction: Mat3Schema,
+    /** the CT's voxel grid (v1 kept dims/spacing/origin/direction beside path) */
+    geometry: GeometrySchema,
   }),
   /** random, fixed at creation: a host checks it before every save, so it never writes into a case
    * that another host replaced (older case files have none; createdAt stands in) */

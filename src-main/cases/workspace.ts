@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../util/atomic-write.js'
 import { defaultWorkspaceDir } from '../util/app-paths.js'
 import { encodeNifti, readNifti } from '../volumes/nifti.js'
 import { sameGrid } from '../../src-shared/geometry.js'
-import { createLabelVolume, geometryOf, type Geometry, type LabelVolume, type Volume } from '../../src-shared/volume.js'
+import { createLabelVolume, geometryOf, voxelCount, type Geometry, type LabelVolume, type Volume } from '../../src-shared/volume.js'
 import type { LabelClass } from '../../src-shared/labels.js'
 import {
   CASE_SCHEMA_VERSION,
@@ -40,6 +40,7 @@ import { labelStats } from './label-stats.js'
 import { deriveStatus, reviewItems } from './review.js'
 import { CaseSession, type CaseSessionOptions, type CaseStore } from './session.js'
 import { WorkspaceError } from './errors.js'
+import { migrateCaseFile, migrateWorkspaceFile } from './migrations.js'
 
 export { WorkspaceError }
 
@@ -140,7 +141,7 @@ export class Workspace implements CaseStore {
       await writeFileAtomic(wsFile, JSON.stringify(file, null, 2) + '\n')
       return new Workspace(root, file)
     }
-    const parsed = WorkspaceFileSchema.safeParse(await readJson(wsFile))
+    const parsed = WorkspaceFileSchema.safeParse(migrateWorkspaceFile(await readJson(wsFile), wsFile))
     if (!parsed.success) throw new WorkspaceError('bad-file', `${wsFile}: ${formatIssues(parsed.error)}`)
     const ws = new Workspace(root, parsed.data)
     if (opts.modelLabels) await ws.mergeModelLabels(opts.modelLabels)
@@ -162,8 +163,9 @@ export class Workspace implements CaseStore {
 
   private async changeTable(fn: (t: LabelTable) => LabelTable): Promise<LabelTable> {
     // re-read: another process may have added a class since we opened the workspace
-    const parsed = WorkspaceFileSchema.safeParse(await readJson(join(this.dir, 'workspace.json')))
-    if (!parsed.success) throw new WorkspaceError('bad-file', `${join(this.dir, 'workspace.json')}: ${formatIssues(parsed.error)}`)
+    const wsFile = join(this.dir, 'workspace.json')
+    const parsed = WorkspaceFileSchema.safeParse(migrateWorkspaceFile(await readJson(wsFile), wsFile))
+    if (!parsed.success) throw new WorkspaceError('bad-file', `${wsFile}: ${formatIssues(parsed.error)}`)
     const table = fn(parsed.data.labelTable)
     if (table !== parsed.data.labelTable) await this.writeWorkspaceFile({ ...parsed.data, labelTable: table })
     else this.file = parsed.data
@@ -209,7 +211,7 @@ export class Workspace implements CaseStore {
 
   async readCase(id: string): Promise<CaseFile> {
     const file = join(this.caseDir(id), 'case.json')
-    const parsed = CaseFileSchema.safeParse(await readJson(file))
+    const parsed = CaseFileSchema.safeParse(migrateCaseFile(await readJson(file), file))
     if (!parsed.success) throw new WorkspaceError('bad-file', `${file}: ${formatIssues(parsed.error)}`)
     if (parsed.data.id !== id) throw new WorkspaceError('bad-file', `${file}: its id "${parsed.data.id}" does not match the folder name "${id}"`)
     return parsed.data
@@ -265,7 +267,7 @@ export class Workspace implements CaseStore {
       id,
       uid: randomUUID(),
       name,
-      ct: { path: ctRef, copied: !!input.copyCt, ...(input.seriesUid ? { seriesUid: input.seriesUid } : {}), ...geometry },
+      ct: { path: ctRef, copied: !!input.copyCt, ...(input.seriesUid ? { seriesUid: input.seriesUid } : {}), geometry },
       createdAt: t,
       updatedAt: t,
       annotators: [],
@@ -314,7 +316,7 @@ export class Workspace implements CaseStore {
 
   /** A label volume on the case's CT grid; a volume on another grid is refused, never resampled. */
   asCaseVolume(c: CaseFile, labels: Uint8Array | Volume, what: string): LabelVolume {
-    const g: Geometry = { dims: c.ct.dims, spacing: c.ct.spacing, origin: c.ct.origin, direction: c.ct.direction }
+    const g: Geometry = geometryOf(c.ct.geometry)
     if (labels instanceof Uint8Array) {
       const n = g.dims[0] * g.dims[1] * g.dims[2]
       if (labels.length !== n) throw new WorkspaceError('bad-request', `case ${c.id}: ${what} has ${labels.length} voxels but the CT has ${n} (${g.dims.join('×')})`)
@@ -336,7 +338,7 @@ export class Workspace implements CaseStore {
   async readCurrentLabels(id: string): Promise<LabelVolume> {
     const c = await this.readCase(id)
     if (existsSync(this.labelsPath(id))) return this.asCaseVolume(c, readNifti(this.labelsPath(id)), 'labels.nii.gz')
-    return (await this.readPrediction(id)) ?? this.asCaseVolume(c, new Uint8Array(c.ct.dims[0] * c.ct.dims[1] * c.ct.dims[2]), 'the empty labelmap')
+    return (await this.readPrediction(id)) ?? this.asCaseVolume(c, new Uint8Array(voxelCount(c.ct.geometry.dims)), 'the empty labelmap')
   }
 
   async caseIds(): Promise<string[]> {

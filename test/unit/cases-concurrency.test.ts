@@ -133,7 +133,7 @@ describe('case creation: exclusive and idempotent', () => {
       // another program (an older SCN Studio, a sync tool) puts a different case in its place
       const caseJson = join(wsDir, 'cases', c1.caseId, 'case.json')
       const replaced = { ...JSON.parse(readFileSync(caseJson, 'utf8')), uid: 'someone-elses-case', createdAt: new Date(Date.now() + 1000).toISOString() }
-      replaced.ct = { ...replaced.ct, path: b.ctPath, dims: b.ct.dims }
+      replaced.ct = { ...replaced.ct, path: b.ctPath, geometry: { ...replaced.ct.geometry, dims: b.ct.dims } }
       rmSync(join(wsDir, 'cases', c1.caseId, 'labels.nii.gz'))
       writeFileSync(caseJson, JSON.stringify(replaced, null, 2))
       const theirs = readFileSync(caseJson, 'utf8')

@@ -85,7 +85,7 @@ describe('workspace and cases', () => {
     expect(b.id).toBe('Patient-1-2')
     expect(existsSync(ws.ctPath(b))).toBe(true)
     expect(ws.ctPath(b).startsWith(ws.caseDir(b.id))).toBe(true)
-    expect(a.ct.dims).toEqual(p.ct.dims)
+    expect(a.ct.geometry.dims).toEqual(p.ct.dims)
     // reopening reads the same table; a folder without workspace.json is refused by name
     const again = await Workspace.open(join(dir, 'ws'))
     expect(again.labelTable).toEqual(ws.labelTable)
@@ -96,10 +96,10 @@ describe('workspace and cases', () => {
     const { ws, cases } = await workspaceWithCases(2)
     const file = join(ws.caseDir(cases[1].id), 'case.json')
     const j = JSON.parse(readFileSync(file, 'utf8'))
-    j.ct.dims = [0, 1, 1]
+    j.ct.geometry.dims = [0, 1, 1]
     writeFileSync(file, JSON.stringify(j))
     await expect(ws.readCase(cases[1].id)).rejects.toThrow(WorkspaceError)
-    await expect(ws.readCase(cases[1].id)).rejects.toThrow(/case\.json: ct\.dims\.0/)
+    await expect(ws.readCase(cases[1].id)).rejects.toThrow(/case\.json: ct\.geometry\.dims\.0/)
     const { cases: list, problems } = await ws.listCases()
     expect(list.map((c) => c.id)).toEqual([cases[0].id])
     expect(problems[0]).toMatch(/case\.json/)
