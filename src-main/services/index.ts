@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { ContractError } from '../../src-shared/contract/errors.js'
+import { applyLabelPatch, decodeLabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { OpenVolumeResult, VolumeSummary } from '../../src-shared/contract/schemas.js'
 import type { ServicesImpl } from '../../src-shared/contract/services.js'
 import { defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
@@ -133,6 +134,21 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     return { status: 'opened', volume: entry.summary }
   }
 
+  /** The new current labelmap of `v` (owned by the store from now on): version + 1, autosaved into its case. */
+  async function commitLabels(v: OpenVolume, data: Uint8Array): Promise<{ volumeId: string; version: number }> {
+    const before = v.current
+    v.current = { data, version: before.version + 1 }
+    try {
+      await cases.putLabels(v)
+    } catch (e) {
+      // not acknowledged: the host keeps the edits (and retries writing them), the page keeps
+      // its version and sends the labels again with it
+      v.current = { data: v.current.data, version: before.version }
+      throw e
+    }
+    return { volumeId: v.id, version: v.current.version }
+  }
+
   function labelmapOf(v: OpenVolume, kind: 'current' | 'prediction') {
     if (kind === 'current') return v.current
     if (!v.prediction) throw new ContractError('not-found', `volume ${v.id} has no prediction yet: run the segmentation first`)
@@ -202,17 +218,19 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
           throw new ContractError('conflict', `labels.put: the labels changed since version ${header.version} (now ${v.current.version}); reload them before saving`)
         }
         // Copy: the frame is a view on a transport buffer that the host may reuse.
-        const before = v.current.version
-        v.current = { data: new Uint8Array(data), version: before + 1 }
-        try {
-          await cases.putLabels(v)
-        } catch (e) {
-          // not acknowledged: the host keeps the edits (and retries writing them), the page keeps
-          // its version and sends the labels again with it
-          v.current = { data: v.current.data, version: before }
-          throw e
+        return commitLabels(v, new Uint8Array(data))
+      },
+      async patch({ header, data }) {
+        const v = store.get(header.volumeId)
+        if (header.version !== v.current.version) {
+          throw new ContractError('conflict', `labels.patch: the labels changed since version ${header.version} (now ${v.current.version}); send the whole labelmap with labels.put`)
         }
-        return { volumeId: v.id, version: v.current.version }
+        // every change is checked before any is applied; the patched copy replaces the labelmap
+        // whole, so a labels.get being streamed never sees half a patch
+        const patch = decodeLabelPatch('labels.patch', header.count, data, v.current.data.length)
+        const next = v.current.data.slice()
+        applyLabelPatch(next, patch)
+        return commitLabels(v, next)
       },
     },
     segmentation: {

@@ -13,6 +13,7 @@ export const CHANNEL_NAMES = [
   'volumes.getVoxels',
   'labels.get',
   'labels.put',
+  'labels.patch',
   'segmentation.run',
   'segmentation.cancel',
   'statistics.compute',

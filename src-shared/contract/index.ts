@@ -12,6 +12,9 @@
  *   labels.get({volumeId, kind?})               -> Frame<LabelmapHeader, 'uint8'> kind 'current' | 'prediction'
  *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'conflict');
  *                                               for a case volume this is also the autosave (on disk within 2 s)
+ *   labels.patch({header, data})                -> {volumeId, version}  only the voxels changed since header.version
+ *                                               (label-patch.ts: u32 indices + u8 values), all or nothing, same
+ *                                               'conflict' rule; autosave after the first full put
  *   segmentation.run({volumeId, modelId?, device?}) -> {runId}
  *   segmentation.cancel({runId})                -> {runId, cancelled}
  *   segmentation.onProgress(p)                  event {runId, volumeId, stage, fraction 0..1, message}
@@ -49,5 +52,6 @@ export * from './frame.js'
 export * from './validate.js'
 export * from './wire.js'
 export * from './client.js'
+export * from './label-patch.js'
 export { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transports/http.js'
 export { createBridgeTransport } from './transports/electron.js'

@@ -153,6 +153,25 @@ export const LabelmapHeaderSchema = z
   .strict()
 export type LabelmapHeader = z.infer<typeof LabelmapHeaderSchema>
 
+/**
+ * Header of a labels.patch frame: the voxels an edit changed since `version`, instead of the whole
+ * labelmap (autosave of a brush dab sends bytes, not the volume). The payload is `count`
+ * little-endian u32 voxel indices (x fastest, as the labelmap) followed by `count` u8 label values;
+ * label-patch.ts encodes and decodes it.
+ */
+export const LabelPatchHeaderSchema = z
+  .object({
+    volumeId: IdSchema,
+    kind: z.literal('current'),
+    dataType: z.literal('uint8'),
+    /** the version the changes were made on; as for labels.put, anything else is a 'conflict' */
+    version: z.number().int().nonnegative(),
+    /** voxels changed */
+    count: z.number().int().nonnegative(),
+  })
+  .strict()
+export type LabelPatchHeader = z.infer<typeof LabelPatchHeaderSchema>
+
 export const PutLabelmapResultSchema = z.object({ volumeId: IdSchema, version: z.number().int().nonnegative() })
 export type PutLabelmapResult = z.infer<typeof PutLabelmapResultSchema>
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import * as S from './schemas.js'
+import { labelPatchBytes } from './label-patch.js'
 import type { CHANNEL_NAMES, EVENT_NAMES } from './channels.js'
 
 /** JSON in, JSON out. */
@@ -26,6 +27,8 @@ export interface BinaryInMethod<H extends z.ZodType = z.ZodType, O extends z.Zod
   readonly header: H
   readonly dataType: D
   readonly output: O
+  /** payload size the header implies, for frames whose header has no geometry (labels.patch) */
+  readonly payloadBytes?: (header: z.infer<H>) => number
 }
 export type MethodDef = JsonMethod | BinaryOutMethod | BinaryInMethod
 
@@ -42,11 +45,17 @@ const binaryOut = <I extends z.ZodType, H extends z.ZodType, D extends DataType>
   header,
   dataType,
 })
-const binaryIn = <H extends z.ZodType, O extends z.ZodType, D extends DataType>(header: H, dataType: D, output: O): BinaryInMethod<H, O, D> => ({
+const binaryIn = <H extends z.ZodType, O extends z.ZodType, D extends DataType>(
+  header: H,
+  dataType: D,
+  output: O,
+  payloadBytes?: (header: z.infer<H>) => number,
+): BinaryInMethod<H, O, D> => ({
   kind: 'binary-in',
   header,
   dataType,
   output,
+  ...(payloadBytes ? { payloadBytes } : {}),
 })
 
 /** Every service and method. Adding one here makes it appear in both hosts and the client. */
@@ -71,6 +80,9 @@ export const CONTRACT = {
     get: binaryOut(S.GetLabelmapRequestSchema, S.LabelmapHeaderSchema, 'uint8'),
     /** header.kind must be 'current'; header.version is the version the edit started from */
     put: binaryIn(S.LabelmapHeaderSchema, 'uint8', S.PutLabelmapResultSchema),
+    /** the voxels changed since header.version (label-patch.ts), applied all or nothing; same answer and
+     *  'conflict' rule as put. Autosave sends these; a full put for the first save and after a conflict */
+    patch: binaryIn(S.LabelPatchHeaderSchema, 'uint8', S.PutLabelmapResultSchema, (h) => labelPatchBytes(h.count)),
   },
   segmentation: {
     run: json(S.RunSegmentationRequestSchema, S.RunRefSchema),

@@ -27,7 +27,12 @@ export function validateRequest(channel: string, payload: unknown): unknown {
     if (!(payload instanceof Uint8Array || payload instanceof ArrayBuffer)) {
       throw new ContractError('bad-request', `${channel}: the request must be a binary frame (bytes), not JSON`)
     }
-    return decodeFrame(channel, payload, def.header, def.dataType)
+    const frame = decodeFrame(channel, payload, def.header, def.dataType)
+    const want = def.payloadBytes?.(frame.header)
+    if (want !== undefined && frame.data.byteLength !== want) {
+      throw new ContractError('bad-request', `${channel}: the frame carries ${frame.data.byteLength} payload bytes but its header calls for ${want}`)
+    }
+    return frame
   }
   if (payload instanceof Uint8Array || payload instanceof ArrayBuffer) {
     throw new ContractError('bad-request', `${channel}: the request must be JSON, not bytes`)
