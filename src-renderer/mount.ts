@@ -1,7 +1,9 @@
-/** Creates the Workstation once App.vue has its view elements; installs keys and the test hook. */
-import { workstation } from './context.js'
-import { Workstation } from './workstation.js'
-import { viewerStore } from './store/viewer-store.js'
+/** Creates the AppShell once App.vue has its view elements; installs keys, window hooks and the test hook. */
+import { markRaw } from 'vue'
+import { AppShell } from './app/shell.js'
+import { testHook } from './app/test-hook.js'
+import { shell } from './context.js'
+import { saveStore } from './store/save-store.js'
 import type { ViewName } from './viewer/viewer.js'
 
 interface PaneLike {
@@ -11,27 +13,27 @@ interface PaneLike {
   setOrientation: (l: { top: string; bottom: string; left: string; right: string }) => void
 }
 
-
-export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void): () => void {
+export function mountApp(panes: unknown[]): () => void {
   const byView = new Map((panes as PaneLike[]).map((p) => [p.view, p]))
   const get = (v: ViewName): PaneLike => {
     const p = byView.get(v)
     if (!p?.viewportEl || !p.overlayEl) throw new Error(`the ${v} view element is missing`)
     return p
   }
-  const ws = new Workstation({
-    viewports: { axial: get('axial').viewportEl!, sagittal: get('sagittal').viewportEl!, coronal: get('coronal').viewportEl! },
-    overlays: { axial: get('axial').overlayEl!, sagittal: get('sagittal').overlayEl!, coronal: get('coronal').overlayEl! },
-  })
-  ws.onHelp = onHelp
-  ws.onOrientation = (v, l) => byView.get(v)?.setOrientation(l)
-  workstation.value = ws
+  const app = markRaw(
+    new AppShell({
+      viewports: { axial: get('axial').viewportEl!, sagittal: get('sagittal').viewportEl!, coronal: get('coronal').viewportEl! },
+      overlays: { axial: get('axial').overlayEl!, sagittal: get('sagittal').overlayEl!, coronal: get('coronal').overlayEl! },
+      onOrientation: (v, l) => byView.get(v)?.setOrientation(l),
+    }),
+  )
+  shell.value = app
   // test builds only (npm run build:test): the hook can apply edits, so production bundles lack it
-  if (import.meta.env.SCN_TEST_HOOK) window.__scn = ws.testApi()
-  window.addEventListener('keydown', ws.onKey)
+  if (import.meta.env.SCN_TEST_HOOK) window.__scn = testHook(app)
+  window.addEventListener('keydown', app.onKey)
   // unsaved labels: ask before the tab closes (autosave runs 1.5 s after the last edit)
   const guard = (e: BeforeUnloadEvent): void => {
-    const s = viewerStore.getState().save
+    const s = saveStore.getState().save
     // 'error': the host has not got the edits, only this page holds them
     if (s === 'unsaved' || s === 'saving' || s === 'error') e.preventDefault()
   }
@@ -40,7 +42,7 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   const drop = (e: DragEvent): void => {
     e.preventDefault()
     const f = e.dataTransfer?.files[0]
-    if (f) void ws.openDropped(f)
+    if (f) void app.viewer.openDropped(f)
   }
   window.addEventListener('dragover', over)
   window.addEventListener('drop', drop)
@@ -48,22 +50,22 @@ export function mountWorkstation(panes: unknown[], onHelp: (v: boolean) => void)
   let pending = 0
   const observer = new ResizeObserver(() => {
     cancelAnimationFrame(pending)
-    pending = requestAnimationFrame(() => ws.viewer.resize())
+    pending = requestAnimationFrame(() => app.viewer.resize())
   })
   for (const v of ['axial', 'sagittal', 'coronal'] as const) observer.observe(get(v).viewportEl!)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
   if (!params.has('noauto')) {
-    if (ws.client.kind === 'demo') void ws.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
-    else void ws.openLaunchPath()
+    if (app.client.kind === 'demo') void app.viewer.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
+    else void app.viewer.openLaunchPath()
   }
   return () => {
     observer.disconnect()
-    window.removeEventListener('keydown', ws.onKey)
+    window.removeEventListener('keydown', app.onKey)
     window.removeEventListener('beforeunload', guard)
     window.removeEventListener('dragover', over)
     window.removeEventListener('drop', drop)
-    ws.viewer.dispose()
+    app.dispose()
   }
 }

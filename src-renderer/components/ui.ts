@@ -1,5 +1,8 @@
 /** Small typed helpers shared by the .vue components (their script blocks stay thin). */
+import { TOOL_COMMAND } from '../app/app-commands.js'
 import { editStore, TOOL_NAMES, type ToolName } from '../store/edit-store.js'
+import { exportStore } from '../store/export-store.js'
+import { saveStore } from '../store/save-store.js'
 import { labelsStore } from '../store/labels-store.js'
 import { segmentStore } from '../store/segment-store.js'
 import { statsStore } from '../store/stats-store.js'
@@ -22,23 +25,12 @@ export const TOOL_LABELS: Record<ToolName, string> = {
   fill: 'Fill',
 }
 
-const TOOL_ACTION: Record<ToolName, Action> = {
-  navigate: 'toolNavigate',
-  brush: 'toolBrush',
-  eraser: 'toolEraser',
-  threshold: 'toolThreshold',
-  'scissors-circle': 'toolScissorsCircle',
-  'scissors-rectangle': 'toolScissorsRectangle',
-  'scissors-sphere': 'toolScissorsSphere',
-  fill: 'toolFill',
-}
-
 export function shortcut(action: Action): string {
   return describeBinding(KEYMAP[action] as Binding)
 }
 
 export function toolShortcut(t: ToolName): string {
-  return shortcut(TOOL_ACTION[t])
+  return shortcut(TOOL_COMMAND[t])
 }
 
 export function useEdit() {
@@ -55,6 +47,12 @@ export function useStats() {
 }
 export function useViewer() {
   return useStore(viewerStore, (s) => s)
+}
+export function useSave() {
+  return useStore(saveStore, (s) => s)
+}
+export function useExport() {
+  return useStore(exportStore, (s) => s)
 }
 
 export function helpGroups(): { group: string; rows: { keys: string; label: string }[] }[] {

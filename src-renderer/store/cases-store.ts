@@ -1,6 +1,6 @@
 /** The workspace's cases as listed by the host (plain data), and the review of the open case. */
 import { createStore } from 'zustand/vanilla'
-import type { CaseSummary, ExportFormat, ReviewAction } from '../api/types.js'
+import type { CaseSummary, ReviewAction } from '../api/types.js'
 
 /** What the review UI is asking the user for before it can send a review. */
 export type ReviewPrompt =
@@ -25,12 +25,6 @@ export interface CasesState {
   error: string | null
   /** why the case list could not be read */
   listError: string | null
-  /** last export: files written, or the reason it failed */
-  exported: { files: string[] } | null
-  exportError: string | null
-  exporting: boolean
-  /** the export target exists: replace it only if the user says so */
-  exportConfirm: { format: ExportFormat; outPath: string; newStudy: boolean } | null
 }
 
 const REVIEWER_KEY = 'scn-studio.reviewer'
@@ -65,8 +59,4 @@ export const casesStore = createStore<CasesState>(() => ({
   reviewBusy: null,
   error: null,
   listError: null,
-  exported: null,
-  exportError: null,
-  exporting: false,
-  exportConfirm: null,
 }))

@@ -1,6 +1,7 @@
-/** What the viewer shows: case, load state, window preset. Plain data only. */
+/** What the viewer shows: case, load state, window preset: owned by the viewer controller. Plain data only. */
 import { createStore } from 'zustand/vanilla'
 import type { SeriesChoice } from '../api/types.js'
+import { WINDOW_PRESETS, type PresetName } from '../viewer/presets.js'
 
 export type LoadState = 'empty' | 'loading' | 'ready' | 'error'
 
@@ -17,11 +18,8 @@ export interface ViewerState {
   preset: string | null
   /** host line for the status bar */
   hostLine: string
-  /** autosave state of the labelmap on the host */
-  save: 'saved' | 'unsaved' | 'saving' | 'error'
-  saveError: string | null
-  /** the host accepted the labels but cannot write them to disk (it keeps them and retries) */
-  hostSaveError: string | null
+  /** the keyboard help overlay is shown */
+  help: boolean
   /** a DICOM folder with several series waits for the user's choice */
   seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
@@ -39,8 +37,15 @@ export const viewerStore = createStore<ViewerState>(() => ({
   preset: 'abdomen',
   hostLine: '',
   renders: 0,
-  save: 'saved',
-  saveError: null,
-  hostSaveError: null,
+  help: false,
   seriesChoice: null,
 }))
+
+export function setPreset(name: PresetName): void {
+  const p = WINDOW_PRESETS[name]
+  viewerStore.setState({ window: { width: p.width, center: p.center }, preset: name })
+}
+
+export function toggleHelp(visible = !viewerStore.getState().help): void {
+  viewerStore.setState({ help: visible })
+}

@@ -1,0 +1,75 @@
+/**
+ * The app shell: builds one controller per domain (viewer, editing, autosave, cases/review, export,
+ * segmentation), wires them to each other and registers the commands. It holds no domain logic;
+ * components call controllers (or commands) through context.ts.
+ */
+import { pickClient } from '../api/index.js'
+import type { ScnClient } from '../api/types.js'
+import { Autosave } from '../cases/autosave.js'
+import { CasesController } from '../cases/cases-controller.js'
+import { EditingController } from '../editing/editing-controller.js'
+import { ExportController } from '../export/export-controller.js'
+import { SegmentationController } from '../segmentation/segmentation-controller.js'
+import { ViewerController } from '../viewer/viewer-controller.js'
+import type { OrientationLetters, ViewName } from '../viewer/viewer.js'
+import { appCommands } from './app-commands.js'
+import { CommandRegistry } from './commands.js'
+import { keyHandler } from './keys.js'
+
+export interface ViewElements {
+  viewports: Record<ViewName, HTMLDivElement>
+  overlays: Record<ViewName, SVGSVGElement>
+  onOrientation: (view: ViewName, l: OrientationLetters) => void
+}
+
+export class AppShell {
+  readonly client: ScnClient
+  readonly viewer: ViewerController
+  readonly editing: EditingController
+  readonly autosave: Autosave
+  readonly cases: CasesController
+  readonly exporter: ExportController
+  readonly segmentation: SegmentationController
+  readonly commands = new CommandRegistry()
+  readonly onKey: (e: KeyboardEvent) => void
+
+  constructor(els: ViewElements, client?: ScnClient) {
+    this.client = client ?? pickClient(window.location)
+    this.viewer = new ViewerController(this.client, els.viewports, els.onOrientation)
+    const current = () => this.viewer.current
+    this.editing = new EditingController(this.viewer.viewer, els)
+    this.autosave = new Autosave(this.client)
+    const saveNow = () => this.autosave.saveNow()
+    this.cases = new CasesController(this.client, saveNow, current)
+    this.exporter = new ExportController(this.client, saveNow, current)
+    this.segmentation = new SegmentationController(this.client, this.editing, current)
+
+    this.viewer.canLeave = saveNow
+    this.autosave.onSaved = () => this.cases.afterSave()
+    this.autosave.onHostStateChanged = (byHost) => this.cases.hostStateChanged(byHost)
+    // per-volume state of every domain starts afresh, in this order, before the view says 'ready'
+    this.viewer.onOpened((c, grid) => {
+      const session = this.editing.start(c, grid)
+      this.autosave.attach(c, session)
+      this.cases.opened(c)
+      this.segmentation.opened(c)
+    })
+
+    this.commands.registerAll(appCommands({ editing: this.editing, segmentation: this.segmentation }))
+    this.onKey = keyHandler(this.commands, () => void this.segmentation.choose(null))
+  }
+
+  /** opens a host path as the viewer's volume (panels such as PACS use it) */
+  openPath(path: string, seriesUid?: string): Promise<void> {
+    return this.viewer.openPath(path, seriesUid)
+  }
+
+  /** sends pending edits; true when the host has everything the page has */
+  saveNow(): Promise<boolean> {
+    return this.autosave.saveNow()
+  }
+
+  dispose(): void {
+    this.viewer.dispose()
+  }
+}

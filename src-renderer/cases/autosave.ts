@@ -1,0 +1,131 @@
+/**
+ * Autosave: the open labelmap goes back to the host shortly after the last edit. Owns saveStore.
+ *
+ * What is sent: the voxels changed since the last save the host acknowledged (a patch of indices and
+ * their current values), so a one-dab edit costs bytes, not the whole labelmap. The whole labelmap
+ * is sent instead on the first save of a volume, after a failed save (the host's copy is then
+ * unknown: a conflict, or a patch that may or may not have landed), when the host has no patch
+ * call, and when a patch would be larger than the labelmap itself (a prediction applied).
+ *
+ * A failed save (disk full, no permission, host gone) keeps the edits in this page, says so until
+ * a save succeeds, and is retried with a growing pause; one save is in flight at a time.
+ */
+import type { LoadedCase, ScnClient } from '../api/types.js'
+import { gridToArray } from '../editing/grid.js'
+import type { EditSession } from '../editing/session.js'
+import { saveStore } from '../store/save-store.js'
+import { collectPatch, LabelsPatchTracker, type LabelsPatch } from './labels-patch.js'
+
+/** until the client interface names it: the host's patch call, where it has one */
+type PatchingClient = ScnClient & { saveLabelsPatch?(volumeId: string, patch: LabelsPatch): Promise<void> }
+
+export class Autosave {
+  /** after a save the host took (a save can withdraw an approval: the case view re-reads it) */
+  onSaved: () => Promise<void> = async () => {}
+  /** after a save failed (byHost false), or the host reported its own disk write failing or working again */
+  onHostStateChanged: (byHost: boolean) => void = () => {}
+
+  private current: LoadedCase | null = null
+  private session: EditSession | null = null
+  private detach: (() => void) | null = null
+  private tracker = new LabelsPatchTracker(0)
+  private timer: ReturnType<typeof setTimeout> | null = null
+  /** the page holds edits the host has not stored */
+  private dirty = false
+  private saving: Promise<void> | null = null
+  private failures = 0
+
+  constructor(private readonly client: PatchingClient) {
+    // a case's labels reach the host's disk a moment after the save answered: a write that fails
+    // there (full disk, read-only folder) is told at once, and again when it works
+    this.client.onSaveStatus?.((e) => {
+      if (e.volumeId !== this.current?.caseId) return
+      saveStore.setState({ hostSaveError: e.saved ? null : (e.error ?? 'the host could not write the labels to disk') })
+      this.onHostStateChanged(true)
+    })
+  }
+
+  /** A new volume is open: nothing is pending, its first save sends the whole labelmap. */
+  attach(c: LoadedCase, session: EditSession): void {
+    this.detach?.()
+    this.current = c
+    this.session = session
+    this.dirty = false
+    this.failures = 0
+    this.clearTimer()
+    const [nx, ny, nz] = session.grid.dims
+    this.tracker = new LabelsPatchTracker(nx * ny * nz)
+    this.detach = session.onChange((ch) => {
+      if (this.client.kind === 'demo') return // the demo keeps nothing
+      this.tracker.track(ch.indices)
+      this.schedule()
+    })
+    saveStore.setState({ save: 'saved', saveError: null, hostSaveError: null })
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private schedule(delayMs = 1500): void {
+    if (this.client.kind === 'demo') return
+    this.dirty = true
+    this.clearTimer()
+    // an earlier failure stays on screen (saveError) until a save succeeds
+    saveStore.setState({ save: 'unsaved' })
+    this.timer = setTimeout(() => void this.saveNow(), delayMs)
+  }
+
+  /** Sends pending edits now; true when the host has everything the page has. */
+  async saveNow(): Promise<boolean> {
+    this.clearTimer()
+    while (this.saving) await this.saving
+    const c = this.current
+    const session = this.session
+    if (!c || !session || !this.dirty) return true
+    this.dirty = false
+    saveStore.setState({ save: 'saving' })
+    let ok = false
+    // what the host lacks, taken now: edits made while this save is in flight go to the next one
+    const pending = this.tracker.take()
+    const patch = pending.full || !this.client.saveLabelsPatch ? null : collectPatch(session.grid, pending.indices)
+    const job = (async () => {
+      try {
+        if (patch) {
+          if (patch.indices.length > 0) await this.client.saveLabelsPatch!(c.caseId, patch)
+        } else {
+          await this.client.saveLabels(c.caseId, gridToArray(session.grid))
+        }
+        ok = true
+        this.failures = 0
+        const bytes = patch ? patch.indices.byteLength + patch.values.byteLength : session.grid.slices.reduce((n, s) => n + s.length, 0)
+        saveStore.setState({ save: this.dirty ? 'unsaved' : 'saved', saveError: null, lastSentBytes: bytes, lastSentKind: patch ? 'patch' : 'full' })
+      } catch (e) {
+        if (this.current !== c) return // that volume is gone; its case keeps what was saved last
+        this.dirty = true
+        this.tracker.needFull()
+        this.failures++
+        const retryMs = Math.min(30_000, 2000 * 2 ** Math.min(this.failures - 1, 4))
+        const why = (e instanceof Error ? e.message : String(e)).replace(/[.\s]+$/, '')
+        saveStore.setState({
+          save: 'error',
+          saveError: `Autosave failed: ${why}. Saving is retried; keep this page open until this message goes away.`,
+        })
+        if (!this.timer) this.timer = setTimeout(() => void this.saveNow(), retryMs)
+        this.onHostStateChanged(false) // the host's side of it, in the case list
+        return
+      }
+      // Inside the job: callers such as a status change wait for it and report their own errors
+      // after it, which a late refresh would otherwise clear.
+      await this.onSaved()
+    })()
+    this.saving = job
+    try {
+      await job
+    } finally {
+      if (this.saving === job) this.saving = null
+    }
+    return ok
+  }
+}
