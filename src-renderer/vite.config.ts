@@ -23,10 +23,10 @@ export default defineConfig(({ mode }) => ({
     chunkSizeWarningLimit: 8000,
     sourcemap: false,
   },
-  // Cornerstone's compute workers and our stats worker are ES modules (DESIGN §4).
+  // Cornerstone's compute workers and our stats worker are ES modules (docs/runtime-notes.md).
   worker: { format: 'es' },
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   // Dev server only (tests and hosts use the production build): Cornerstone's compute worker dies
-  // silently unless these CommonJS dependencies are pre-bundled (DESIGN §4).
+  // silently unless these CommonJS dependencies are pre-bundled (docs/runtime-notes.md).
   optimizeDeps: { include: ['@cornerstonejs/tools > lodash.get', '@kitware/vtk.js > globalthis'] },
 }))

@@ -162,7 +162,7 @@ export function flare21Card(id: string, source: Record<string, unknown>, partial
 }
 
 /**
- * How the original preprocessing differs from a plain reading of DESIGN §3, written into the card
+ * How the original preprocessing differs from a plain reading of docs/scn-model.md, written into the card
  * (source.preprocessingNotes) for whoever runs or compares the model.
  */
 export const PREPROCESSING_NOTES = [

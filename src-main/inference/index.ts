@@ -1,6 +1,6 @@
 /**
  * The SCN engine's public API. runScn() resolves the model, starts a worker thread for the run
- * (session.run() blocks its thread for seconds: DESIGN §4), relays progress, and terminates the
+ * (session.run() blocks its thread for seconds: docs/runtime-notes.md), relays progress, and terminates the
  * worker when the run ends or is cancelled, which returns all of its memory (ONNX Runtime arenas
  * included) at once.
  */

@@ -1,7 +1,7 @@
 /**
  * Opening ONNX Runtime sessions — the engine's one loading path (the training parity test uses it
  * too). Providers are tried one at a time: a list like ['cuda','cpu'] makes creation fail instead of
- * falling back (DESIGN §4), and we want to tell the user in words why each one was skipped.
+ * falling back (docs/runtime-notes.md), and we want to tell the user in words why each one was skipped.
  */
 import { cpus } from 'node:os'
 import * as ort from 'onnxruntime-node'

@@ -1,5 +1,5 @@
 /**
- * The two-stage SCN pipeline of DESIGN §3, from a CT on any grid to a Uint8 labelmap on that same
+ * The two-stage SCN pipeline of docs/scn-model.md, from a CT on any grid to a Uint8 labelmap on that same
  * grid. Runs wherever it is called; runScn (index.ts) calls it inside a worker thread so that
  * session.run() never blocks the caller's event loop.
  *
@@ -173,7 +173,7 @@ export interface Localization {
 }
 
 /**
- * Stages 1-2 of DESIGN §3: the CT resampled to the card's localization spacing (grown when it does
+ * Stages 1-2 of docs/scn-model.md: the CT resampled to the card's localization spacing (grown when it does
  * not fit) in a valid-size grid centred on the CT, smoothed and scaled as the card says, through
  * the localization network; the foreground mask and its index box. runPipeline and the importer's
  * localization check (src-main/import/localization-check.ts) both use it, so they see the same

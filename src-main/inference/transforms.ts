@@ -1,5 +1,5 @@
 /**
- * The SCN's pre- and post-processing as plain typed-array functions (DESIGN §3): valid-size and
+ * The SCN's pre- and post-processing as plain typed-array functions (docs/scn-model.md): valid-size and
  * spacing choice, foreground box, Gaussian smoothing, resampling onto model grids, and resampling
  * the output probabilities back onto the CT's own grid.
  *

@@ -1,8 +1,8 @@
 /**
  * The segmentation engine as the services see it. The real one is src-main/inference: runScn runs
- * each segmentation in its own worker thread (session.run() blocks its thread for seconds, DESIGN
- * §4), so the host's thread keeps answering IPC/HTTP and forwarding progress. Hosts may pass another
- * engine (tests: a deterministic one on phantoms).
+ * each segmentation in its own worker thread (session.run() blocks its thread for seconds,
+ * docs/runtime-notes.md), so the host's thread keeps answering IPC/HTTP and forwarding progress.
+ * Hosts may pass another engine (tests: a deterministic one on phantoms).
  */
 import type { ModelSummary } from '../../src-shared/contract/schemas.js'
 import { listModels, runScn } from '../inference/index.js'

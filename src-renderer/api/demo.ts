@@ -1,8 +1,9 @@
 /**
  * Runs the renderer with no host at all (open index.html?demo): the phantom is generated in the
  * page with the project's own generator, and "Segment" returns the phantom's truth as the
- * prediction, labelled as such. For UI development, the editing benchmark and UI tests that must
- * run before (or without) a host; never presented as a model.
+ * prediction: a recording of the answer, labelled as such, with no model, no staged progress and
+ * no made-up timing. For UI development, the editing benchmark and UI tests that must run before
+ * (or without) a host; never presented as a model.
  */
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
@@ -83,19 +84,22 @@ export class DemoClient implements ScnClient {
     }
   }
 
+  /**
+   * No model runs in demo mode. "Segment" hands back the phantom's own truth, recorded when the
+   * phantom was made, as the prediction: one progress report that says so, the real (near zero)
+   * time it took, and a warning the page shows beside the result.
+   */
   async segment(caseId: string, onProgress: (p: SegmentProgress) => void, signal: AbortSignal): Promise<SegmentResult> {
     const truth = this.truth.get(caseId)
     if (!truth) throw new PlainError('There is no open case to segment.')
+    if (signal.aborted) throw new DOMException('Segmentation cancelled', 'AbortError')
     const t0 = performance.now()
-    const stages = ['localising organs', 'segmenting', 'resampling to the CT grid']
-    for (let s = 0; s < stages.length; s++) {
-      for (let step = 0; step < 4; step++) {
-        if (signal.aborted) throw new DOMException('Segmentation cancelled', 'AbortError')
-        onProgress({ fraction: (s * 4 + step) / 12, stage: stages[s]! })
-        await new Promise((r) => setTimeout(r, 60))
-      }
+    onProgress({ fraction: 1, stage: 'demo: the phantom truth (no model runs)' })
+    return {
+      labels: truth.slice(),
+      model: 'phantom truth (demo mode, no model)',
+      seconds: (performance.now() - t0) / 1000,
+      warnings: ['Demo mode: these labels are the phantom\'s own truth, recorded when it was made; no model ran.'],
     }
-    onProgress({ fraction: 1, stage: 'done' })
-    return { labels: truth.slice(), model: 'phantom truth (demo mode)', seconds: (performance.now() - t0) / 1000, warnings: [] }
   }
 }

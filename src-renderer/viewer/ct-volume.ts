@@ -2,7 +2,7 @@
  * Builds the Cornerstone CT volume from the bytes the main process sent (no URL, no NIfTI loader:
  * the bytes are already decoded), and the labelmap derived from it.
  *
- * Pitfalls in 5.0.13 handled here (DESIGN §4-5):
+ * Pitfalls in 5.0.13 handled here (docs/runtime-notes.md):
  * - ids must not contain ':' for createLocalVolume;
  * - createLocalVolume gives every slice the volume origin; brushes, statistics and crosshairs need
  *   the real per-slice position, so each slice's image-plane metadata is rewritten.

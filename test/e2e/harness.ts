@@ -1,6 +1,6 @@
 /**
  * Real-browser harness: the web host (loopback, token) serving the production renderer build, and
- * Debian's Chromium driven by playwright-core with software WebGL (DESIGN §4). Helpers wait for
+ * Debian's Chromium driven by playwright-core with software WebGL (docs/runtime-notes.md). Helpers wait for
  * Cornerstone viewports to render (by sampling their pixels), read labelmap voxel counts through
  * the contract, and save screenshots to test-results/screenshots/ (CI keeps them as artifacts).
  * Never `npx playwright install`: the browser is the system's /usr/bin/chromium.
@@ -22,7 +22,7 @@ export const RENDERER_INDEX = join(ROOT, 'dist', 'renderer', 'index.html')
 /** The test build (npm run build:test): the product plus the window.__scn hook the browser tests drive. */
 export const TEST_RENDERER_DIR = join(ROOT, 'dist', 'renderer-test')
 
-/** Headless Chromium with WebGL2 in software (ANGLE on SwiftShader), as seen working in DESIGN §4. */
+/** Headless Chromium with WebGL2 in software (ANGLE on SwiftShader), as docs/runtime-notes.md describes. */
 export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -46,7 +46,7 @@ export function browserSkipReason(): string | undefined {
 }
 
 /**
- * The host serves a production build (the dev server breaks Cornerstone's workers, DESIGN §4):
+ * The host serves a production build (the dev server breaks Cornerstone's workers, docs/runtime-notes.md):
  * 'test' is the one with the window.__scn hook (browser tests), 'production' the shipped one
  * (Electron, and the check that it has no hook). Built when missing so a fresh clone's `npm test`
  * works; reused otherwise (SCN_E2E_REBUILD=1 rebuilds).

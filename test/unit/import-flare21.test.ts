@@ -22,7 +22,7 @@ import { addCardMetric, importFlare21, sha256File } from '../../src-main/import/
 import { checkLocalization } from '../../src-main/import/localization-check.js'
 import { listInitializers, readInitializer, replaceInitializers } from '../../src-main/import/onnx-initializers.js'
 import { openTensorBundle } from '../../src-main/import/tensor-bundle.js'
-import { writeTensorBundle, type BundleTensor } from '../../src-main/import/tensor-bundle-writer.js'
+import { writeTensorBundle, type BundleTensor } from '../helpers/tensor-bundle-writer.js'
 import { readModelCard } from '../../src-main/inference/model-card.js'
 import { listModels } from '../../src-main/inference/models.js'
 import { openSession } from '../../src-main/inference/onnx-session.js'

@@ -13,7 +13,7 @@ import { ImportError } from '../../src-main/import/errors.js'
 import { encodeVarint, readVarint, utf8Encode, WireError } from '../../src-main/import/proto-wire.js'
 import { readFooter, readTable } from '../../src-main/import/sstable.js'
 import { BundleReader, openTensorBundle } from '../../src-main/import/tensor-bundle.js'
-import { encodeEntry, encodeHeader, encodeStringTensor, encodeTable, writeTensorBundle, type BundleTensor } from '../../src-main/import/tensor-bundle-writer.js'
+import { encodeEntry, encodeHeader, encodeStringTensor, encodeTable, writeTensorBundle, type BundleTensor } from '../helpers/tensor-bundle-writer.js'
 import { NEEDS_DATA, sharedData } from '../helpers/shared-data.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'scn-bundle-'))

@@ -15,7 +15,7 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
   '.map': 'application/json',
-  // never Content-Encoding: gzip for volumes (DESIGN §4: the NIfTI loader would unzip twice)
+  // never Content-Encoding: gzip for volumes (docs/runtime-notes.md: the NIfTI loader would unzip twice)
   '.gz': 'application/octet-stream',
 }
 
@@ -55,7 +55,7 @@ export function injectToken(html: string, token: string, metaName: string): stri
 
 /**
  * Text assets gzipped once and kept: the renderer's bundles are megabytes, and over an SSH tunnel
- * from a GPU box that matters. Only text types (never volumes: DESIGN §4, double unzip).
+ * from a GPU box that matters. Only text types (never volumes: docs/runtime-notes.md, double unzip).
  */
 const gzCache = new Map<string, { size: number; gz: Buffer }>()
 export function gzipped(key: string, file: StaticFile): Buffer | undefined {

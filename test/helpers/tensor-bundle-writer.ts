@@ -5,10 +5,10 @@
  * and can pair a real index with a data file of known values.
  */
 import { writeFileSync } from 'node:fs'
-import { crc32c, crc32cExtend, maskCrc } from './crc32c.js'
-import { bytesField, concatBytes, encodeVarint, fixed32Field, utf8Encode, varintField } from './proto-wire.js'
-import { compareBytes, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './sstable.js'
-import { dataFileName } from './tensor-bundle.js'
+import { crc32c, crc32cExtend, maskCrc } from '../../src-main/import/crc32c.js'
+import { bytesField, concatBytes, encodeVarint, fixed32Field, utf8Encode, varintField } from '../../src-main/import/proto-wire.js'
+import { compareBytes, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from '../../src-main/import/sstable.js'
+import { dataFileName } from '../../src-main/import/tensor-bundle.js'
 
 export interface TableOptions {
   /** flush a data block once its entries reach this many bytes (LevelDB default 4096) */
