@@ -2,14 +2,11 @@
  * The label values SCN Studio writes. They are stable forever: never renumber (exports, trained
  * models and users' datasets depend on them). Values 1-4 follow FLARE21.
  */
-export interface LabelClass {
-  value: number
-  name: string
-  /** display colour, sRGB 0-255 */
-  color: [number, number, number]
-  /** SNOMED CT concept for the anatomic structure */
-  snomed: { code: string; meaning: string }
-}
+import type { LabelClassDto } from './contract/schemas.js'
+
+/** A label class as the app defines it: the contract's record (value, name, sRGB 0-255 display
+ *  colour) with its SNOMED CT concept always present. */
+export type LabelClass = LabelClassDto & { snomed: NonNullable<LabelClassDto['snomed']> }
 
 export const FLARE_LABELS: readonly LabelClass[] = [
   { value: 1, name: 'liver', color: [221, 130, 101], snomed: { code: '10200004', meaning: 'Liver' } },
