@@ -3,7 +3,7 @@
  * window.scn) to what the renderer needs. CT voxels arrive once as an Int16 frame; labelmaps travel
  * as Uint8 frames both ways; segmentation progress and outcome arrive as events.
  */
-import { ContractError, createScnClient, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
+import { ContractError, createScnClient, encodeLabelPatch, type LabelPatch, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
 import type { LabelClass } from '../../src-shared/labels.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import type { Transport } from '../../src-shared/contract/client.js'
@@ -188,6 +188,18 @@ export class ContractScnClient implements ScnClient {
     if (!v) throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
     const r = await call(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
     this.versions.set(caseId, r.version)
+  }
+
+  async saveLabelsPatch(caseId: string, patch: LabelPatch): Promise<void> {
+    const version = this.versions.get(caseId) ?? 0
+    const header = { volumeId: caseId, kind: 'current' as const, dataType: 'uint8' as const, version, count: patch.indices.length }
+    try {
+      const r = await this.api.labels.patch({ header, data: encodeLabelPatch(patch.indices, patch.values) })
+      this.versions.set(caseId, r.version)
+    } catch (e) {
+      if (e instanceof ContractError && e.code === 'not-found') throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
+      throw plain(e)
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * HTTP, IPC or JSON. Volumes are bytes plus geometry, never JSON arrays.
  */
 import type { LabelClass } from '../../src-shared/labels.js'
+import type { LabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { CaseStatus, CaseSummary, ExportFormat, GeometryDto, OrganReviewState, ReviewAction, ReviewState, SeriesInfo, VolumeFormat } from '../../src-shared/contract/schemas.js'
 import type { Mat3, Vec3 } from '../../src-shared/volume.js'
 
@@ -99,6 +100,11 @@ export interface ScnClient {
   onSaveStatus?(listener: (e: { volumeId: string; caseId: string; saved: boolean; error?: string }) => void): () => void
   /** stores the current labelmap (autosave); the demo keeps nothing */
   saveLabels(caseId: string, labels: Uint8Array): Promise<void>
+  /**
+   * stores only the voxels changed since the last save the host acknowledged (labels.patch: same
+   * version check as saveLabels, applied all or nothing); absent where the host keeps nothing
+   */
+  saveLabelsPatch?(caseId: string, patch: LabelPatch): Promise<void>
 }
 
 /** One series of a DICOM folder, as the contract describes it. */

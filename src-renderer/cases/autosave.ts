@@ -14,10 +14,7 @@ import type { LoadedCase, ScnClient } from '../api/types.js'
 import { gridToArray } from '../editing/grid.js'
 import type { EditSession } from '../editing/session.js'
 import { saveStore } from '../store/save-store.js'
-import { collectPatch, LabelsPatchTracker, type LabelsPatch } from './labels-patch.js'
-
-/** until the client interface names it: the host's patch call, where it has one */
-type PatchingClient = ScnClient & { saveLabelsPatch?(volumeId: string, patch: LabelsPatch): Promise<void> }
+import { collectPatch, LabelsPatchTracker } from './labels-patch.js'
 
 export class Autosave {
   /** after a save the host took (a save can withdraw an approval: the case view re-reads it) */
@@ -35,7 +32,7 @@ export class Autosave {
   private saving: Promise<void> | null = null
   private failures = 0
 
-  constructor(private readonly client: PatchingClient) {
+  constructor(private readonly client: ScnClient) {
     // a case's labels reach the host's disk a moment after the save answered: a write that fails
     // there (full disk, read-only folder) is told at once, and again when it works
     this.client.onSaveStatus?.((e) => {
@@ -61,6 +58,14 @@ export class Autosave {
       this.schedule()
     })
     saveStore.setState({ save: 'saved', saveError: null, hostSaveError: null })
+  }
+
+  /** Stops saving (the page is going away); pending edits stay unsent. */
+  dispose(): void {
+    this.detach?.()
+    this.detach = null
+    this.clearTimer()
+    this.current = null
   }
 
   private clearTimer(): void {

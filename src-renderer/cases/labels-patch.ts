@@ -2,17 +2,8 @@
  * Which voxels the host lacks since its last acknowledged save, and the patch that brings it up to
  * date: the changed voxels' indices (x fastest, then y, then slice) and their values now.
  */
+import { labelPatchBytes, type LabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { LabelGrid } from '../editing/grid.js'
-
-export interface LabelsPatch {
-  /** sorted, distinct voxel indices */
-  indices: Uint32Array
-  /** the labelmap value at each index */
-  values: Uint8Array
-}
-
-/** wire bytes per patched voxel: a uint32 index and a uint8 value */
-export const PATCH_BYTES_PER_VOXEL = 5
 
 export class LabelsPatchTracker {
   private chunks: Uint32Array[] = []
@@ -26,7 +17,7 @@ export class LabelsPatchTracker {
   track(indices: Uint32Array): void {
     if (this.full) return
     this.count += indices.length
-    if (this.count * PATCH_BYTES_PER_VOXEL >= this.voxels) return this.needFull()
+    if (labelPatchBytes(this.count) >= this.voxels) return this.needFull()
     this.chunks.push(indices)
   }
 
@@ -47,8 +38,8 @@ export class LabelsPatchTracker {
   }
 }
 
-/** The patch for a set of changed voxels: each index once, with its value in the grid now. */
-export function collectPatch(grid: LabelGrid, chunks: readonly Uint32Array[]): LabelsPatch {
+/** The patch for a set of changed voxels: each index once (sorted), with its value in the grid now. */
+export function collectPatch(grid: LabelGrid, chunks: readonly Uint32Array[]): LabelPatch {
   let n = 0
   for (const c of chunks) n += c.length
   const all = new Uint32Array(n)

@@ -243,8 +243,8 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     expect(cases.length).toBe(1)
     const id = cases[0]!.caseId
     await page.selectOption(`[data-testid=case-status-${id}]`, 'in-progress')
-    await page.waitForFunction((cid) => (document.querySelector(`[data-testid=case-status-${cid}]`) as HTMLSelectElement | null)?.value === 'in-progress', id)
-    expect((await h.client.cases.list({})).cases[0]!.status).toBe('in-progress')
+    // the select shows the choice at once; the host has it once the page's call returns
+    await expect.poll(async () => (await h.client.cases.list({})).cases[0]!.status, { timeout: 10_000 }).toBe('in-progress')
     // 'reviewed' needs every organ approved first: the host refuses and the page says why
     await page.selectOption(`[data-testid=case-status-${id}]`, 'reviewed')
     await page.waitForSelector('[data-testid=cases-error]', { timeout: 10_000 })
