@@ -17,7 +17,7 @@ import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice,
 import { collectGarbage } from './gc.js'
 import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
 import {
-  boxFromMask,
+  mainClusterBox,
   centredGrid,
   clipScale,
   coveringIndexBox,
@@ -220,7 +220,7 @@ export async function localizeForeground(
   const probability = locRun.probs.subarray(loc.foregroundChannel * n, (loc.foregroundChannel + 1) * n)
   const mask = new Uint8Array(n)
   for (let i = 0; i < n; i++) mask[i] = probability[i] > loc.foregroundThreshold ? 1 : 0
-  const box = boxFromMask(mask, locDims, 0.5, 0)
+  const box = mainClusterBox(mask, locDims)
   progress?.emit(1, box ? `foreground found (${locRun.provider})` : 'no foreground found: the whole field of view will be segmented')
   progress?.end()
   return { grid: locGrid, probability, mask, box, provider: locRun.provider, skipped: locRun.skipped, seconds }

@@ -103,6 +103,84 @@ export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, thresho
 }
 
 /**
+ * Index box of the main foreground cluster of a localization mask: the largest 26-connected
+ * component after gaps of up to `mergeGap` voxels are bridged (a dilation by mergeGap/2 each side
+ * before labelling), so organs that touch or nearly touch at 6 mm stay one cluster, while a blob
+ * far away (a false positive in the chest or the legs of a whole-body scan) no longer stretches
+ * the box the segmentation network sees. Deviation from the authors, who box every foreground
+ * voxel. Null when the mask is empty.
+ */
+export function mainClusterBox(mask: Uint8Array, dims: Vec3, mergeGap = 2): IndexBox | null {
+  const [nx, ny, nz] = dims
+  const nxy = nx * ny
+  const r = Math.ceil(mergeGap / 2)
+  // dilate by r (box structuring element, separable)
+  let grown = mask
+  if (r > 0) {
+    grown = new Uint8Array(mask)
+    const strides = [1, nx, nxy]
+    for (let axis = 0; axis < 3; axis++) {
+      const src = grown
+      const out = new Uint8Array(src.length)
+      const n = dims[axis]
+      const st = strides[axis]
+      for (let i = 0; i < src.length; i++) {
+        if (!src[i]) continue
+        const c = Math.floor(i / st) % n
+        for (let d = -r; d <= r; d++) if (c + d >= 0 && c + d < n) out[i + d * st] = 1
+      }
+      grown = out
+    }
+  }
+  // label components of the dilated mask, counting original foreground voxels per component
+  const comp = new Int32Array(grown.length)
+  const stack = new Int32Array(grown.length)
+  let best = 0
+  let bestCount = 0
+  let next = 0
+  for (let seed = 0; seed < grown.length; seed++) {
+    if (!grown[seed] || comp[seed]) continue
+    const id = ++next
+    let top = 0
+    let count = 0
+    stack[top++] = seed
+    comp[seed] = id
+    while (top > 0) {
+      const v = stack[--top]
+      if (mask[v]) count++
+      const x = v % nx
+      const y = Math.floor(v / nx) % ny
+      const z = Math.floor(v / nxy)
+      for (let dz = -1; dz <= 1; dz++) {
+        const zz = z + dz
+        if (zz < 0 || zz >= nz) continue
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy
+          if (yy < 0 || yy >= ny) continue
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx
+            if (xx < 0 || xx >= nx) continue
+            const w = xx + nx * yy + nxy * zz
+            if (grown[w] && !comp[w]) {
+              comp[w] = id
+              stack[top++] = w
+            }
+          }
+        }
+      }
+    }
+    if (count > bestCount) {
+      bestCount = count
+      best = id
+    }
+  }
+  if (!best) return null
+  const kept = new Uint8Array(mask.length)
+  for (let i = 0; i < mask.length; i++) if (mask[i] && comp[i] === best) kept[i] = 1
+  return maskBounds(kept, dims, 0.5, 0)
+}
+
+/**
  * World box of an index box on an identity-direction grid, from the first voxel's lower edge to the
  * last voxel's upper edge (original: start*spacing, (end+1)*spacing), grown by `marginMm`.
  */
