@@ -63,7 +63,7 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
 
 
 def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0) -> Dict[str, dict]:
-    """Preprocessing contract of the FLARE21 SCN (DESIGN.md §3; localization/main.py, scn/main.py).
+    """Preprocessing contract of the FLARE21 SCN (docs/scn-model.md; localization/main.py, scn/main.py).
     seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm).
     margin_mm: margin around the localized box (the authors: 10 mm; train.py --engine-crops draws
     5-40 mm). min_scan_extent_mm: shorter scans are slabs, segmented on their whole field of view

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Turns every real labelled CT in ../shared/data (DESIGN.md §6) into one nnU-Net v2 dataset in the
+Turns every real labelled CT in ../shared/data (each folder's README) into one nnU-Net v2 dataset in the
 engine's LPS frame, with our label values (1 liver, 2 kidney, 3 spleen, 4 pancreas):
 
   /usr/bin/python3 training/make_real_dataset.py --data ../shared/data --out /tmp/Dataset501_Real

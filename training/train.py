@@ -2,7 +2,7 @@
 """
 Train the SCN (segmentation) or the localization U-Net from an nnU-Net v2 dataset folder
 (imagesTr/*_0000.nii.gz, labelsTr/*.nii.gz, dataset.json: what SCN Studio exports), single
-image/label pairs, and/or synthetic phantoms, as in DESIGN.md §3: Adam 1e-4, batch 1, EMA 0.999,
+image/label pairs, and/or synthetic phantoms, as the authors (docs/scn-model.md): Adam 1e-4, batch 1, EMA 0.999,
 generalized Dice on the merged output + sigmoid cross-entropy on the local and spatial logits,
 translation/rotation/scale/elastic/intensity augmentation, channel dropout and salt-and-pepper
 noise on the spatial inputs, mixed precision on CUDA.
@@ -13,7 +13,7 @@ noise on the spatial inputs, mixed precision on CUDA.
   ... --resume (continue from OUT/checkpoint.pt)   --smoke (a few iterations on a tiny fixed case)
 
 For speed on CPU run with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
-or LD_PRELOAD=libtcmalloc_minimal.so.4 (DESIGN.md §4); train.py re-executes itself with the former
+or LD_PRELOAD=libtcmalloc_minimal.so.4 (docs/runtime-notes.md); train.py re-executes itself with the former
 when neither is set.
 """
 from __future__ import annotations

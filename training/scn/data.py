@@ -2,7 +2,7 @@
 Cases and training samples. A case is a CT (HU) and its labels as [z, y, x] arrays in the LPS
 identity-direction frame (x -> patient left, y -> posterior, z -> superior), which is the frame
 the inference engine resamples into before it runs the networks. Samples are drawn with random
-rigid + scale + elastic transforms on valid-size grids centred on the organ box (DESIGN.md §3).
+rigid + scale + elastic transforms on valid-size grids centred on the organ box (docs/scn-model.md).
 """
 from __future__ import annotations
 
