@@ -15,6 +15,12 @@ export function openCaseSaveError(): string | undefined {
 }
 
 export class CasesController {
+  /**
+   * Case actions (keep as case, status changes) may overlap; only the latest one's outcome is shown,
+   * so a slow earlier success cannot wipe the refusal of a later change off the screen.
+   */
+  private latestAction = 0
+
   constructor(
     private readonly client: ScnClient,
     /** autosave: true when the host has every edit */
@@ -38,9 +44,15 @@ export class CasesController {
     }
   }
 
-  /** After a save: an edit can withdraw an approval (the host resets an edited organ to pending). */
+  /**
+   * After a save: an edit can withdraw an approval (the host resets an edited organ to pending) and
+   * move a 'todo' case to 'in-progress'. The case first, then the list: cases.get is where the host
+   * settles pending edits, so a list read before it could show the old status next to the new one.
+   */
   async afterSave(): Promise<void> {
-    if (casesStore.getState().openCaseId) await Promise.all([this.refreshOpenCase(), this.refreshCases()])
+    if (!casesStore.getState().openCaseId) return
+    await this.refreshOpenCase()
+    await this.refreshCases()
   }
 
   /** The host's side of a save problem shows in the list (a case's saveError). */
@@ -52,25 +64,28 @@ export class CasesController {
   async saveAsCase(name?: string): Promise<void> {
     const c = this.current()
     if (!c) return
+    const action = ++this.latestAction
     try {
       await this.saveNow() // the case starts from what the user sees
       const s = await this.client.createCase(c.caseId, name)
-      casesStore.setState({ openCaseId: s.caseId, error: null })
-      await this.refreshCases()
+      casesStore.setState({ openCaseId: s.caseId })
+      if (action === this.latestAction) casesStore.setState({ error: null })
       await this.refreshOpenCase()
+      await this.refreshCases()
     } catch (e) {
-      casesStore.setState({ error: plainMessage(e, 'The case could not be created') })
+      if (action === this.latestAction) casesStore.setState({ error: plainMessage(e, 'The case could not be created') })
     }
   }
 
   async setCaseStatus(caseId: string, status: CaseStatus): Promise<void> {
+    const action = ++this.latestAction
     try {
       await this.saveNow()
       await this.client.setCaseStatus(caseId, status)
-      casesStore.setState({ error: null })
+      if (action === this.latestAction) casesStore.setState({ error: null })
       await this.refreshCases()
     } catch (e) {
-      casesStore.setState({ error: plainMessage(e, 'The status could not be changed') })
+      if (action === this.latestAction) casesStore.setState({ error: plainMessage(e, 'The status could not be changed') })
     }
   }
 
