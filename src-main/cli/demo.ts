@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeNifti } from '../volumes/nifti.js'
 import { runScn, STAGES, type SegmentProgress } from '../inference/index.js'
-import { DEFAULT_MODEL_ID } from '../inference/models.js'
+import { DEFAULT_MODEL_ID, resolveModel } from '../inference/models.js'
 import { evaluateLabels } from '../evaluation/metrics.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { userDataDir } from '../util/app-paths.js'
@@ -47,13 +47,24 @@ export function registerDemo(program: Command): void {
         const name = FLARE_LABELS.find((l) => l.value === m.label)!.name
         lines.push(`${name.padEnd(10)} ${m.volumePredMl.toFixed(1).padStart(9)} mL ${m.volumeTruthMl.toFixed(1).padStart(9)} mL  ${m.dice.toFixed(3)}  ${m.nsd.toFixed(3)}`)
       }
+      for (const w of report.warnings) lines.push(`warning: ${w}`)
       lines.push('', `labels: ${join(out, 'demo-labels.nii.gz')}`)
       if (report.modelId === DEFAULT_MODEL_ID) {
-        // say plainly what these figures are worth: the shipped model saw this phantom family in training
+        // say plainly what these figures are worth: the shipped model saw this phantom family in
+        // training; what its card measured on a real CT it never saw is the figure that matters
         lines.push(
-          `note: the shipped model was trained (on a CPU) with phantoms from this generator and one real CT, so these figures show the`,
-          `      workflow, not accuracy on your scans; its card lists what was measured where: scn-studio models --json`,
+          `note: the shipped model trained (on a CPU) with phantoms from this generator, so these figures show the workflow,`,
+          `      not accuracy on your scans. Its card (scn-studio models --json) lists every measurement; on real CT it never saw:`,
         )
+        const card = resolveModel(report.modelId).card
+        const heldOut = new Map<string, string[]>()
+        for (const m of card.metrics) {
+          if (m.name !== 'dice' || !m.organ || !m.dataset.startsWith('held-out real')) continue
+          const c = m.dataset.replace(/^held-out real: /, '')
+          heldOut.set(c, [...(heldOut.get(c) ?? []), `${m.organ} ${m.value.toFixed(2)}`])
+        }
+        if (heldOut.size === 0) lines.push('      none (no held-out real case was measured)')
+        for (const [c, organs] of heldOut) lines.push(`      ${c}: Dice ${organs.join(', ')}`)
       }
       process.stdout.write(lines.join('\n') + '\n')
     })
