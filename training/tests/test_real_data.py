@@ -22,16 +22,19 @@ def phantom_case():
 def test_slab_draw_keeps_only_the_slab_and_matches_the_engine_grid():
     case = phantom_case()
     rng = np.random.default_rng(1)
-    for _ in range(5):
+    padded = 0
+    for _ in range(8):
         size, centre, (z0, z1) = slab_draw(case, 4.0, rng)
         assert all(s in v for s, v in zip(size, SEG_VALID))
         assert size[0] * 4.0 >= (z1 - z0) - 1e-6  # the grid covers the slab, as the engine's does
         x, y = sample(case, size, 4.0, centre, rng, Augment.none(), 0.0, zrange_mm=(z0, z1))
         zs = (np.arange(size[0]) - (size[0] - 1) / 2) * 4.0 + centre[0]
         outside = (zs < z0 - 1e-6) | (zs > z1 + 1e-6)
-        assert outside.any()
+        # beyond the slab's ends: padding and no labels (a slab as thick as a valid size has none)
+        padded += int(outside.any())
         assert np.all(x[outside] == np.float32(-1024 / 2048)) and np.all(y[outside] == 0)
         assert (y[~outside] > 0).any()
+    assert padded > 0
 
 
 def test_organ_box_draw_covers_the_organs_with_a_margin():
