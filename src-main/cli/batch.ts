@@ -9,9 +9,6 @@ import type { Command } from 'commander'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Queue } from 'bullmq'
-import { resolveModel } from '../inference/index.js'
-import { ModelCardError } from '../inference/model-card.js'
-import { ModelNotFoundError } from '../inference/models.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { acquireLock, CaseLockedError } from '../cases/lock.js'
 import { defaultLabelTable } from '../cases/label-table.js'
@@ -24,15 +21,9 @@ import { createReporter, formatDuration } from '../batch/progress.js'
 import type { CaseJob } from '../batch/case-runner.js'
 import { importBatchToWorkspace } from '../batch/workspace-import.js'
 import { defaultWorkspaceDir } from '../util/app-paths.js'
-import { EXIT } from './exit-codes.js'
+import { CliError, DEVICES, EXIT, resolveModelForCli } from './exit-codes.js'
 
-const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
 
-class CliError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message)
-  }
-}
 
 export interface BatchCliOptions {
   output?: string
@@ -116,14 +107,7 @@ async function batchCommand(inputs: string[], o: BatchCliOptions): Promise<numbe
   if (o.detach && !o.queue) throw new CliError(EXIT.usage, '--detach needs --queue (the embedded run lives in this process)')
   const target = o.queue ? queueTarget(o.queue, o.queueName) : null
 
-  let model
-  try {
-    model = resolveModel(o.model)
-  } catch (e) {
-    if (e instanceof ModelNotFoundError) throw new CliError(EXIT.usage, e.message)
-    if (e instanceof ModelCardError) throw new CliError(EXIT.failed, e.message)
-    throw e
-  }
+  const model = resolveModelForCli(o.model)
   const datasetDir = resolve(o.output)
   if (existsSync(datasetDir) && !statSync(datasetDir).isDirectory()) throw new CliError(EXIT.usage, `${o.output}: is a file; the dataset is a folder`)
   mkdirSync(datasetDir, { recursive: true })

@@ -9,15 +9,12 @@ import { dirname, resolve } from 'node:path'
 import { readCt, writeVolume } from '../volumes/read.js'
 import { VolumeError } from '../volumes/errors.js'
 import { resolveInputPath } from '../volumes/input.js'
-import { runScn, liveWorkers, resolveModel, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
-import { ModelCardError } from '../inference/model-card.js'
-import { ModelNotFoundError } from '../inference/models.js'
+import { runScn, liveWorkers, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
-import { EXIT } from './exit-codes.js'
+import { CliError, DEVICES, EXIT, resolveModelForCli } from './exit-codes.js'
 import { PacsError, resolveSeriesInput } from '../pacs/index.js'
 
-const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
 
 export interface SegmentCliReport extends SegmentReport {
   input: string
@@ -28,11 +25,6 @@ export interface SegmentCliReport extends SegmentReport {
   createdAt: string
 }
 
-class CliError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message)
-  }
-}
 
 function progressPrinter(tty: boolean): { onProgress: (p: SegmentProgress) => void; done: () => void } {
   let lastStage = ''
@@ -125,14 +117,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   if (resolve(input) === out) throw new CliError(EXIT.usage, `${o.output}: is the input CT itself; choose another output file`)
 
   // the model first: a missing model should not cost reading a large CT
-  let model
-  try {
-    model = resolveModel(o.model)
-  } catch (e) {
-    if (e instanceof ModelNotFoundError) throw new CliError(EXIT.usage, e.message)
-    if (e instanceof ModelCardError) throw new CliError(EXIT.failed, e.message)
-    throw e
-  }
+  const model = resolveModelForCli(o.model)
 
   let ct
   try {

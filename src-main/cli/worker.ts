@@ -8,9 +8,8 @@ import type { Command } from 'commander'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { checkReachable, queueTarget, startWorker, DEFAULT_QUEUE_NAME, QueueUrlError } from '../batch/queue.js'
 import { WORKER_ID } from '../batch/case-runner.js'
-import { EXIT } from './exit-codes.js'
+import { EXIT, DEVICES } from './exit-codes.js'
 
-const DEVICES: DeviceChoice[] = ['auto', 'cpu', 'gpu', 'cuda', 'webgpu']
 
 interface WorkerCliOptions {
   queue: string
