@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import { sealStoredSecrets, useSecretSealer } from '../../pacs/servers.js'
 import { IPC_EVENT, IPC_PREFIX } from '../../../src-shared/contract/wire.js'
 import { createServices } from '../../services/index.js'
 import { resolveStatic } from '../web/static.js'
@@ -115,6 +116,16 @@ app.on('second-instance', (_e, argv) => {
 })
 
 app.whenReady().then(() => {
+  // PACS credentials live sealed by the OS keychain in the desktop app (issue 16): seal what the
+  // CLI stored in plain text (0600) before the app first ran
+  if (safeStorage.isEncryptionAvailable()) {
+    useSecretSealer({
+      name: 'safeStorage',
+      seal: (plain) => safeStorage.encryptString(plain).toString('base64'),
+      open: (sealed) => safeStorage.decryptString(Buffer.from(sealed, 'base64')),
+    })
+    void sealStoredSecrets().catch((e) => console.error(`PACS servers: ${(e as Error).message}`))
+  }
   // No permission (camera, notifications, geolocation, ...) is ever needed.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
   session.defaultSession.setPermissionCheckHandler(() => false)
