@@ -7,7 +7,9 @@ import { StatsClient } from '../stats/stats-client.js'
 import { editStore, stepBrush, type ToolName } from '../store/edit-store.js'
 import { labelsStore, lockedValues, patchRow, setActiveLabel } from '../store/labels-store.js'
 import { VIEW_NAMES, type ViewName } from '../names.js'
+import { CursorReadout } from '../viewer/cursor-readout.js'
 import type { Viewer } from '../viewer/viewer.js'
+import { cursorStore } from '../store/cursor-store.js'
 import { EditController } from './controller.js'
 import { gridToArray, type LabelGrid } from './grid.js'
 import { EditSession } from './session.js'
@@ -33,6 +35,9 @@ export class EditingController {
     this.session = session
     this.tools = new EditController(this.viewer, session, this.els.overlays)
     for (const v of VIEW_NAMES) this.detach.push(this.tools.attach(v, this.els.viewports[v]))
+    const readout = new CursorReadout(this.viewer, session.ct, grid)
+    for (const v of VIEW_NAMES) this.detach.push(readout.attach(v, this.els.viewports[v]))
+    cursorStore.setState({ cursor: null })
     this.stats?.dispose()
     this.stats = new StatsClient()
     const sp = c.geometry.spacing
