@@ -12,7 +12,7 @@ import { gridToArray, type Vec3 } from './grid.js'
 import { PatchBuilder, type Patch } from './patch.js'
 import { floodFill, interpolateSlices, smallIslands } from './regions.js'
 import type { EditSession } from './session.js'
-import { circle, erase, huRange, paint, rectangle, sphere, stamp, unlocked, voxels, type Guard, type Operation, type Shape } from './strategies.js'
+import { circle, erase, huRange, outside, paint, plane, rectangle, sphere, stamp, unlocked, voxels, wholeVolume, type Guard, type Operation, type Shape } from './strategies.js'
 
 /** How each tool's edit is named in the undo history. */
 const VERBS: Record<ToolName, string> = {
@@ -172,8 +172,8 @@ export class EditController {
     }
   }
 
-  private finish(builder: PatchBuilder, tool: ToolName): Patch | null {
-    const verb = VERBS[tool]
+  private finish(builder: PatchBuilder, tool: ToolName, verbOverride?: string): Patch | null {
+    const verb = verbOverride ?? VERBS[tool]
     const p = builder.build(`${verb} ${labelName(labelsStore.getState().activeValue)}`)
     this.session.commit(p)
     this.notice(p.indices.length ? null : 'Nothing changed (locked organs and the HU range limit what tools change).')
@@ -186,10 +186,15 @@ export class EditController {
     const sp = this.session.grid.spacing
     const a = g.start.ijk
     const radiusMm = Math.hypot((end[0] - a[0]) * sp[0], (end[1] - a[1]) * sp[1], (end[2] - a[2]) * sp[2])
-    const shape =
+    const drawn =
       g.tool === 'scissors-rectangle' ? rectangle(a, end, g.start.normal) : g.tool === 'scissors-sphere' ? sphere(a, radiusMm, sp) : circle(a, radiusMm, sp, g.start.normal)
-    stamp(this.session.grid, shape, r.op, r.guards, g.builder)
-    this.finish(g.builder, g.tool)
+    const mode = editStore.getState().scissorsMode
+    // outside a circle or rectangle is the rest of its slice; outside a sphere, the rest of the volume
+    const shape = mode.endsWith('outside') ? outside(drawn, g.tool === 'scissors-sphere' ? wholeVolume() : plane(g.start.normal, a[g.start.normal])) : drawn
+    const active = labelsStore.getState().activeValue
+    const op = mode.startsWith('erase') ? erase(active) : r.op
+    stamp(this.session.grid, shape, op, r.guards, g.builder)
+    this.finish(g.builder, g.tool, mode === 'fill-inside' ? undefined : `${VERBS[g.tool]} ${mode.replace('-', ' ')}`)
   }
 
   // ---- region commands ------------------------------------------------------------------------

@@ -91,6 +91,46 @@ export function rectangle(a: Vec3, b: Vec3, normal: 0 | 1 | 2): Shape {
   }
 }
 
+/** Every voxel of the plane `w` along index axis `normal` (the slice a 2-D shape is drawn on). */
+export function plane(normal: 0 | 1 | 2, w: number): Shape {
+  const { u, v } = planeAxes(normal)
+  return {
+    forEach(dims, visit) {
+      const p: Vec3 = [0, 0, 0]
+      p[normal] = Math.round(w)
+      if (p[normal] < 0 || p[normal] >= dims[normal]) return
+      for (let b = 0; b < dims[v]; b++)
+        for (let a = 0; a < dims[u]; a++) {
+          p[u] = a
+          p[v] = b
+          visit(p[0], p[1], p[2])
+        }
+    },
+  }
+}
+
+export function wholeVolume(): Shape {
+  return {
+    forEach(dims, visit) {
+      for (let k = 0; k < dims[2]; k++) for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) visit(i, j, k)
+    },
+  }
+}
+
+/** The voxels of `domain` that are not in `inner` (scissors "outside": the slice, or the volume for a sphere). */
+export function outside(inner: Shape, domain: Shape): Shape {
+  return {
+    forEach(dims, visit) {
+      const nx = dims[0], nxy = dims[0] * dims[1]
+      const ins = new Set<number>()
+      inner.forEach(dims, (i, j, k) => ins.add(i + nx * j + nxy * k))
+      domain.forEach(dims, (i, j, k) => {
+        if (!ins.has(i + nx * j + nxy * k)) visit(i, j, k)
+      })
+    },
+  }
+}
+
 /** Explicit voxel list (results of fill, interpolation, island removal). */
 export function voxels(list: ArrayLike<number>, dims: Vec3): Shape {
   return {

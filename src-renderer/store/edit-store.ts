@@ -4,12 +4,18 @@ import { createStore } from 'zustand/vanilla'
 import { TOOL_NAMES, type ToolName } from '../names.js'
 export { TOOL_NAMES, type ToolName }
 
+/** What a scissors cut does, as in Slicer's Scissors (erase inside first, its default). */
+export const SCISSORS_MODES = ['erase-inside', 'fill-inside', 'erase-outside', 'fill-outside'] as const
+export type ScissorsMode = (typeof SCISSORS_MODES)[number]
+
 export interface EditState {
   tool: ToolName
   /** brush radius in mm */
   brushRadiusMm: number
   /** paint a sphere (3D) instead of a circle on the current slice */
   brush3d: boolean
+  /** scissors: erase or fill (the active organ), inside or outside the drawn shape */
+  scissorsMode: ScissorsMode
   /** threshold brush HU range */
   thresholdHu: [number, number]
   /** name of what Ctrl+Z would undo, or null */
@@ -25,6 +31,7 @@ export const editStore = createStore<EditState>(() => ({
   tool: 'navigate',
   brushRadiusMm: 6,
   brush3d: false,
+  scissorsMode: 'erase-inside',
   thresholdHu: [50, 200],
   undoLabel: null,
   redoLabel: null,

@@ -44,6 +44,8 @@ describe.skipIf(SKIP)('correction tools in Chromium (demo phantom)', () => {
     box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!
     k = Math.round((await page.evaluate(([w, h]) => window.__scn!.pickAt('axial', w / 2, h / 2), [box.width, box.height] as const))[2])
     await page.keyboard.press('1')
+    // these tests check the shapes by filling them (the default is Slicer's erase inside)
+    await page.selectOption('[data-testid=scissors-mode]', 'fill-inside')
   }, 600_000)
 
   afterAll(async () => h?.close())
