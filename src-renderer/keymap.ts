@@ -35,6 +35,12 @@ export type Action =
   | 'presetLiver'
   | 'presetBone'
   | 'presetLung'
+  | 'slicePrev'
+  | 'slicePrevAlt'
+  | 'slicePrevPage'
+  | 'sliceNext'
+  | 'sliceNextAlt'
+  | 'sliceNextPage'
   | 'segment'
   | 'help'
 
@@ -83,6 +89,13 @@ export const KEYMAP = {
   presetLiver: { key: '2', alt: true, label: 'Window: liver W150/L90', group: 'View' },
   presetBone: { key: '3', alt: true, label: 'Window: bone W1800/L400', group: 'View' },
   presetLung: { key: '4', alt: true, label: 'Window: lung W1500/L-600', group: 'View' },
+  // the view the pointer was last over; the same direction as the mouse wheel
+  slicePrev: { key: 'ArrowUp', label: 'Previous slice', group: 'View' },
+  slicePrevAlt: { key: 'ArrowLeft', label: 'Previous slice', group: 'View' },
+  slicePrevPage: { key: 'PageUp', label: 'Previous slice', group: 'View' },
+  sliceNext: { key: 'ArrowDown', label: 'Next slice', group: 'View' },
+  sliceNextAlt: { key: 'ArrowRight', label: 'Next slice', group: 'View' },
+  sliceNextPage: { key: 'PageDown', label: 'Next slice', group: 'View' },
   segment: { key: 'Enter', ctrl: true, label: 'Run segmentation', group: 'Model' },
   help: { key: '?', label: 'Show / hide this help', group: 'Help' },
 } as const satisfies Record<Action, Binding>

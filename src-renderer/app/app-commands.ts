@@ -47,9 +47,11 @@ export const TOOLBAR = {
 export interface CommandTargets {
   editing: EditingController
   segmentation: Pick<SegmentationController, 'segment' | 'cancel'>
+  /** steps the slices of the view the pointer was last over */
+  stepSlice: (delta: number) => void
 }
 
-export function appCommands({ editing, segmentation }: CommandTargets): Command<never>[] {
+export function appCommands({ editing, segmentation, stepSlice }: CommandTargets): Command<never>[] {
   const cmds: Command<never>[] = []
   const add = <A = void>(c: Command<A>): void => void cmds.push(c as Command<never>)
   add({ id: 'undo', label: 'Undo', keybinding: 'undo', run: () => editing.undo() })
@@ -69,6 +71,8 @@ export function appCommands({ editing, segmentation }: CommandTargets): Command<
   add({ id: 'toggleActiveLocked', label: 'Lock / unlock active organ', keybinding: 'toggleActiveLocked', run: () => editing.toggleActive('locked') })
   add({ id: 'toggleOutline', label: 'Overlay: fill / outline', keybinding: 'toggleOutline', run: () => editing.toggleOutline() })
   for (const p of Object.keys(PRESET_COMMAND) as PresetName[]) add({ id: PRESET_COMMAND[p], label: `Window: ${p}`, keybinding: PRESET_COMMAND[p], run: () => setPreset(p) })
+  add({ id: 'slicePrev', label: 'Previous slice', keybinding: ['slicePrev', 'slicePrevAlt', 'slicePrevPage'], run: () => stepSlice(-1) })
+  add({ id: 'sliceNext', label: 'Next slice', keybinding: ['sliceNext', 'sliceNextAlt', 'sliceNextPage'], run: () => stepSlice(1) })
   add({ id: 'segment', label: 'Run segmentation', keybinding: 'segment', run: () => void segmentation.segment() })
   add({ id: 'cancelSegment', label: 'Cancel segmentation', run: () => segmentation.cancel() })
   add({ id: 'help', label: 'Show / hide keyboard help', keybinding: 'help', run: () => toggleHelp() })

@@ -15,6 +15,11 @@ import type { OrientationLetters, ViewName } from '../viewer/viewer.js'
 import { appCommands } from './app-commands.js'
 import { CommandRegistry } from './commands.js'
 import { keyHandler } from './keys.js'
+import { casesStore } from '../store/cases-store.js'
+import { cursorStore } from '../store/cursor-store.js'
+import { exportStore } from '../store/export-store.js'
+import { segmentStore } from '../store/segment-store.js'
+import { toggleHelp, viewerStore } from '../store/viewer-store.js'
 
 export interface ViewElements {
   viewports: Record<ViewName, HTMLDivElement>
@@ -55,8 +60,40 @@ export class AppShell {
       this.segmentation.opened(c)
     })
 
-    this.commands.registerAll(appCommands({ editing: this.editing, segmentation: this.segmentation }))
-    this.onKey = keyHandler(this.commands, () => void this.segmentation.choose(null))
+    this.commands.registerAll(
+      appCommands({ editing: this.editing, segmentation: this.segmentation, stepSlice: (d) => this.viewer.stepSlice(cursorStore.getState().activeView, d) }),
+    )
+    this.onKey = keyHandler(this.commands, () => this.closeTopModal())
+    // the Cases panel lists the workspace from the start, not only once a volume opens
+    if (this.client.kind !== 'demo') void this.cases.refreshCases()
+  }
+
+  /**
+   * Escape closes what is in front, topmost first: the Segment choice, the series choice, the export
+   * replace question, the review comment, the help. False when nothing was open.
+   */
+  closeTopModal(): boolean {
+    if (segmentStore.getState().choice) {
+      void this.segmentation.choose(null)
+      return true
+    }
+    if (viewerStore.getState().seriesChoice) {
+      viewerStore.setState({ seriesChoice: null })
+      return true
+    }
+    if (exportStore.getState().exportConfirm) {
+      void this.exporter.answerConfirm(false)
+      return true
+    }
+    if (casesStore.getState().reviewPrompt) {
+      void this.cases.answerReviewPrompt(null)
+      return true
+    }
+    if (viewerStore.getState().help) {
+      toggleHelp(false)
+      return true
+    }
+    return false
   }
 
   /** opens a host path as the viewer's volume (panels such as PACS use it) */

@@ -141,6 +141,11 @@ export class ViewerController {
     }
   }
 
+  /** Steps a view `delta` slices (arrow keys, PageUp/PageDown); nothing without a volume. */
+  stepSlice(view: ViewName, delta: number): void {
+    if (this.current) this.viewer.stepSlice(view, delta)
+  }
+
   resize(): void {
     this.viewer.resize()
   }

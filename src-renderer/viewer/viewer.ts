@@ -3,7 +3,7 @@
  * over one CT volume and its labelmap, linked crosshairs, wheel scroll, zoom/pan, W/L drag.
  * Cornerstone objects live here, never in the store or in Vue reactivity.
  */
-import { Enums, eventTarget, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core'
+import { Enums, eventTarget, RenderingEngine, setVolumesForViewports, utilities as csUtilities, type Types } from '@cornerstonejs/core'
 import {
   CrosshairsTool,
   Enums as ToolEnums,
@@ -163,6 +163,12 @@ export class Viewer {
     const world = vp.canvasToWorld([x, y]) as Vec3
     const g = this.geometry!
     return { ijk: worldToIndex(g, world), normal: dominantIndexAxis(g, vp.getCamera().viewPlaneNormal as Vec3), world }
+  }
+
+  /** Moves a view `delta` slices along its normal, as the wheel does (clamped at the ends). */
+  stepSlice(view: ViewName, delta: number): void {
+    if (!this.volumes) return
+    csUtilities.scroll(this.viewport(view) as unknown as Parameters<typeof csUtilities.scroll>[0], { delta, volumeId: this.volumes.ctVolumeId })
   }
 
   /** Canvas pixels per mm on this view (for drawing the brush cursor at its true size). */

@@ -33,8 +33,9 @@ function setup() {
   const editing = new EditingController(undefined as unknown as Viewer, { viewports: {} as never, overlays: {} as never })
   const segmentation = new SegmentationController(new DemoClient(), editing, () => null)
   const commands = new CommandRegistry()
-  commands.registerAll(appCommands({ editing, segmentation }))
-  return { commands, editing }
+  const steps: number[] = []
+  commands.registerAll(appCommands({ editing, segmentation, stepSlice: (d) => void steps.push(d) }))
+  return { commands, editing, steps }
 }
 
 describe('command registry', () => {
@@ -69,6 +70,14 @@ describe('command registry', () => {
     for (const [button, id] of Object.entries(TOOLBAR)) expect(commands.has(id), `${button} -> ${id}`).toBe(true)
     for (const t of TOOL_NAMES) expect(commands.has(TOOL_COMMAND[t])).toBe(true)
     expect(commands.unboundActions(Object.keys(KEYMAP) as Action[])).toEqual([])
+  })
+
+  it('arrows and PageUp/PageDown step slices one at a time, the way the wheel does', () => {
+    const { commands, steps } = setup()
+    for (const k of ['ArrowUp', 'ArrowLeft', 'PageUp', 'ArrowDown', 'ArrowRight', 'PageDown']) expect(commands.runKey(key(k)), k).toBe(true)
+    expect(steps).toEqual([-1, -1, -1, 1, 1, 1])
+    // with Ctrl they are not slice keys
+    expect(commands.forKey(key('ArrowUp', { ctrl: true }))).toBe(null)
   })
 
   it('an unknown command id is an error, not a silent no-op', () => {
