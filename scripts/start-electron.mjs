@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// `npm start -- <path>`: build the Electron host (and the renderer if it is not built) and launch
+// `npm start -- <path>`: build the Electron host (and the renderer if it is missing or stale) and launch
 // the desktop app, opening <path> (a CT file or DICOM folder) if given.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { resolve } from 'node:path'
 import { register } from 'tsx/esm/api'
 
 register()
 const { findElectronBinary, electronVersion } = await import('../src-main/hosts/electron/binary.ts')
+const { ensureRendererBuilt } = await import('../src-main/hosts/web/renderer-build.ts')
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = findElectronBinary()
@@ -26,7 +26,13 @@ const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
-if (!existsSync(resolve(root, 'dist/renderer/index.html'))) run('npm', ['run', 'build'])
+// missing or older than its sources: built now, so a fresh clone needs only `npm ci`
+try {
+  ensureRendererBuilt(resolve(root, 'dist/renderer'), (line) => console.log(line))
+} catch (e) {
+  console.error(`error: ${e.message}`)
+  process.exit(1)
+}
 run(process.execPath, [resolve(root, 'scripts/build-electron.mjs')])
 
 const args = process.argv.slice(2).filter((a) => a !== '--')

@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { ensureRendererBuilt } from '../hosts/web/renderer-build.js'
 import { installCrashGuard, startWebHost } from '../hosts/web/server.js'
+import { defaultRendererDir } from '../hosts/web/static.js'
 import { createServices } from '../services/index.js'
 import { detectFormat } from '../volumes/read.js'
 import { EXIT } from './exit-codes.js'
@@ -34,6 +36,14 @@ export function registerServe(program: Command): void {
         process.stderr.write(`error: --port must be a whole number 0-65535, got '${o.port}'\n`)
         process.exit(EXIT.usage)
       }
+      // a fresh clone (or a pull) has no current build: make it before serving, not a page saying "build first"
+      const rendererDir = process.env.SCN_RENDERER_DIR ? resolve(process.env.SCN_RENDERER_DIR) : defaultRendererDir()
+      try {
+        ensureRendererBuilt(rendererDir, (line) => process.stdout.write(`${line}\n`))
+      } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`)
+        process.exit(EXIT.failed)
+      }
       const runtime = createServices({
         host: 'web',
         launchPath,
@@ -42,7 +52,7 @@ export function registerServe(program: Command): void {
       })
       let host
       try {
-        host = await startWebHost({ runtime, host: o.host, port, allowRemote: o.allowRemote })
+        host = await startWebHost({ runtime, host: o.host, port, allowRemote: o.allowRemote, rendererDir })
       } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n`)
         process.exit(EXIT.usage)
