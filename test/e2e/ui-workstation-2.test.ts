@@ -28,6 +28,7 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
   let caseId: string
   let ct: Volume
   let k = 0
+  let emptyAxial: { x: number; y: number; width: number; height: number }
 
   const readout = async () => (await page.textContent('[data-testid=cursor-readout]')) ?? ''
   const box = async (view = 'axial') => (await page.locator(`[data-testid=viewport-${view}]`).boundingBox())!
@@ -80,6 +81,9 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     // nobody pressed refresh: the page asked for the list when it started
     await page.waitForSelector(`[data-testid=case-${caseId}]`, { timeout: 15_000 })
     expect(await page.textContent('[data-testid=cases-panel]')).not.toContain('No cases in the workspace yet')
+    // the empty state lies over the panes: they keep their places (and sizes) for when a CT opens
+    emptyAxial = await box()
+    expect(emptyAxial.y).toBeLessThan(150)
     for (const [w, hh] of [[1280, 720], [1920, 1080]]) {
       await page.setViewportSize({ width: w!, height: hh! })
       await page.waitForTimeout(300)
@@ -106,6 +110,7 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     await waitReady(page)
     await waitForViewports(page)
     expect(await page.isVisible('[data-testid=empty-state]')).toBe(false)
+    expect(await box()).toEqual(emptyAxial)
     expect(await page.isEnabled('[data-testid=tool-brush]')).toBe(true)
     expect(await page.isEnabled('[data-testid=scissors-mode]')).toBe(true)
     expect(await page.inputValue('[data-testid=scissors-mode]')).toBe('erase-inside') // Slicer's default
@@ -226,5 +231,14 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     }
     await page.setViewportSize({ width: 1400, height: 900 })
     expect(h.errors).toEqual([])
+  })
+
+  it("the empty state's demo button opens the in-page phantom", async () => {
+    await page.goto(`${h.host.host.openUrl}&noauto`)
+    await page.click('[data-testid=open-demo]')
+    await waitReady(page)
+    expect(new URL(page.url()).searchParams.has('demo')).toBe(true)
+    expect(await page.isVisible('[data-testid=empty-state]')).toBe(false)
+    expect(await page.evaluate(() => window.__scn!.countValue(0))).toBeGreaterThan(0)
   })
 })
