@@ -4,7 +4,7 @@ import { countValue, gridFromArray, gridToArray, type Vec3 } from '../../src-ren
 import { History, describePatch } from '../../src-renderer/editing/history.js'
 import { PatchBuilder, applyPatch, diffPatch } from '../../src-renderer/editing/patch.js'
 import { floodFill, interpolateSlices, smallIslands } from '../../src-renderer/editing/regions.js'
-import { circle, erase, huRange, paint, rectangle, sphere, stamp, unlocked } from '../../src-renderer/editing/strategies.js'
+import { circle, erase, huRange, outside, paint, plane, rectangle, sphere, stamp, unlocked, wholeVolume } from '../../src-renderer/editing/strategies.js'
 
 function grid(dims: Vec3 = [40, 30, 20], spacing: Vec3 = [1, 1, 2]) {
   return gridFromArray(dims, spacing, new Uint8Array(dims[0] * dims[1] * dims[2]))
@@ -54,6 +54,30 @@ describe('brush shapes', () => {
     const g = grid()
     stamp(g, rectangle([2, 3, 5], [6, 4, 5], 2), paint(3), [], new PatchBuilder(g))
     expect(countValue(g, 3)).toBe(5 * 2)
+  })
+})
+
+describe('scissors outside the shape', () => {
+  it('outside a rectangle is the rest of its slice; other slices keep their labels', () => {
+    const g = grid()
+    stamp(g, wholeVolume(), paint(2), [], new PatchBuilder(g)) // kidney everywhere
+    const b = new PatchBuilder(g)
+    stamp(g, outside(rectangle([5, 5, 7], [14, 9, 7], 2), plane(2, 7)), paint(1), [], b)
+    expect(countValue(g, 1)).toBe(40 * 30 - 10 * 5)
+    expect(b.build('x').slices).toEqual([7])
+    expect(g.slices[7]![5 + 40 * 5]).toBe(2)
+    expect(g.slices[6]!.every((v) => v === 2)).toBe(true)
+  })
+
+  it('erase outside a sphere clears the active organ in the whole volume outside the ball only', () => {
+    const g = grid()
+    stamp(g, wholeVolume(), paint(1), [], new PatchBuilder(g))
+    let ball = 0
+    const c: Vec3 = [20, 15, 10]
+    for (let k = 0; k < 20; k++) for (let j = 0; j < 30; j++) for (let i = 0; i < 40; i++) if ((i - c[0]) ** 2 + (j - c[1]) ** 2 + ((k - c[2]) * 2) ** 2 <= 36) ball++
+    stamp(g, outside(sphere(c, 6, g.spacing), wholeVolume()), erase(1), [], new PatchBuilder(g))
+    expect(countValue(g, 1)).toBe(ball)
+    expect(countValue(g, 0)).toBe(40 * 30 * 20 - ball)
   })
 })
 
