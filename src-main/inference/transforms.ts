@@ -103,12 +103,14 @@ export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, thresho
 }
 
 /**
- * Index box of the main foreground cluster of a localization mask: the largest 26-connected
- * component after gaps of up to `mergeGap` voxels are bridged (a dilation by mergeGap/2 each side
- * before labelling), so organs that touch or nearly touch at 6 mm stay one cluster, while a blob
- * far away (a false positive in the chest or the legs of a whole-body scan) no longer stretches
- * the box the segmentation network sees. Deviation from the authors, who box every foreground
- * voxel. Null when the mask is empty.
+ * Index box of the organ cluster of a localization mask. Components are 26-connected after gaps
+ * of up to `mergeGap` voxels are bridged (a dilation by mergeGap/2 each side before labelling).
+ * The largest component is kept, and with it every component of at least 5 % of its size whose
+ * foot-to-head range overlaps what is kept (the spleen and left kidney often form their own
+ * cluster beside the liver's at 6 mm). A blob above or below the organs (a false positive in the
+ * chest or legs of a whole-body scan) overlaps nothing and no longer stretches the box the
+ * segmentation network sees. Deviation from the authors, who box every foreground voxel. Null when
+ * the mask is empty.
  */
 export function mainClusterBox(mask: Uint8Array, dims: Vec3, mergeGap = 2): IndexBox | null {
   const [nx, ny, nz] = dims
@@ -132,25 +134,31 @@ export function mainClusterBox(mask: Uint8Array, dims: Vec3, mergeGap = 2): Inde
       grown = out
     }
   }
-  // label components of the dilated mask, counting original foreground voxels per component
+  // label components of the dilated mask; per component: original foreground voxels and z range
   const comp = new Int32Array(grown.length)
   const stack = new Int32Array(grown.length)
-  let best = 0
-  let bestCount = 0
-  let next = 0
+  const counts: number[] = [0]
+  const zlo: number[] = [0]
+  const zhi: number[] = [0]
   for (let seed = 0; seed < grown.length; seed++) {
     if (!grown[seed] || comp[seed]) continue
-    const id = ++next
+    const id = counts.length
+    counts.push(0)
+    zlo.push(Infinity)
+    zhi.push(-Infinity)
     let top = 0
-    let count = 0
     stack[top++] = seed
     comp[seed] = id
     while (top > 0) {
       const v = stack[--top]
-      if (mask[v]) count++
       const x = v % nx
       const y = Math.floor(v / nx) % ny
       const z = Math.floor(v / nxy)
+      if (mask[v]) {
+        counts[id]++
+        if (z < zlo[id]) zlo[id] = z
+        if (z > zhi[id]) zhi[id] = z
+      }
       for (let dz = -1; dz <= 1; dz++) {
         const zz = z + dz
         if (zz < 0 || zz >= nz) continue
@@ -169,14 +177,26 @@ export function mainClusterBox(mask: Uint8Array, dims: Vec3, mergeGap = 2): Inde
         }
       }
     }
-    if (count > bestCount) {
-      bestCount = count
-      best = id
+  }
+  let best = 0
+  for (let id = 1; id < counts.length; id++) if (counts[id] > counts[best]) best = id
+  if (!best) return null
+  const keep = new Uint8Array(counts.length)
+  keep[best] = 1
+  let lo = zlo[best]
+  let hi = zhi[best]
+  for (let grew = true; grew; ) {
+    grew = false
+    for (let id = 1; id < counts.length; id++) {
+      if (keep[id] || counts[id] < 0.05 * counts[best] || zhi[id] < lo || zlo[id] > hi) continue
+      keep[id] = 1
+      lo = Math.min(lo, zlo[id])
+      hi = Math.max(hi, zhi[id])
+      grew = true
     }
   }
-  if (!best) return null
   const kept = new Uint8Array(mask.length)
-  for (let i = 0; i < mask.length; i++) if (mask[i] && comp[i] === best) kept[i] = 1
+  for (let i = 0; i < mask.length; i++) if (mask[i] && keep[comp[i]]) kept[i] = 1
   return maskBounds(kept, dims, 0.5, 0)
 }
 

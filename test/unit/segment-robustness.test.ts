@@ -139,13 +139,14 @@ describe.skipIf(!hasOnnx)('segmenting what the localization stage cannot see', (
 describe('localization box of the main foreground cluster', () => {
   const dims: [number, number, number] = [20, 20, 40]
   const at = (m: Uint8Array, x: number, y: number, z: number) => (m[x + 20 * (y + 20 * z)] = 1)
-  it('ignores a blob far from the organs, bridges small gaps, and keeps the box of everything near', async () => {
+  it('ignores a blob above or below the organs, and keeps organs beside them even when they form their own cluster', async () => {
     const { mainClusterBox } = await import('../../src-main/inference/transforms.js')
     const m = new Uint8Array(20 * 20 * 40)
     for (let z = 10; z <= 20; z++) for (let y = 5; y <= 12; y++) for (let x = 3; x <= 9; x++) at(m, x, y, z) // "liver"
-    for (let z = 12; z <= 18; z++) for (let y = 8; y <= 11; y++) for (let x = 12; x <= 15; x++) at(m, x, y, z) // "spleen", 2 voxels away
-    for (let z = 30; z <= 36; z++) for (let y = 5; y <= 10; y++) for (let x = 5; x <= 10; x++) at(m, x, y, z) // false positive, 9 voxels above
-    expect(mainClusterBox(m, dims)).toEqual({ min: [3, 5, 10], max: [15, 12, 20] })
+    for (let z = 12; z <= 18; z++) for (let y = 8; y <= 11; y++) for (let x = 15; x <= 18; x++) at(m, x, y, z) // "spleen", 5 voxels to the left
+    for (let z = 25; z <= 36; z++) for (let y = 5; y <= 10; y++) for (let x = 5; x <= 10; x++) at(m, x, y, z) // false positive, 4 voxels above
+    for (let z = 0; z <= 1; z++) at(m, 1, 1, z) // a speck below: too small to count
+    expect(mainClusterBox(m, dims)).toEqual({ min: [3, 5, 10], max: [18, 12, 20] })
     expect(mainClusterBox(new Uint8Array(m.length), dims)).toBeNull()
   })
 })
