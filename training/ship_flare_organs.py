@@ -109,6 +109,8 @@ def main():
     ap.add_argument('--margin', type=float, default=25.0, help='localization margin in mm written to the card')
     ap.add_argument('--min-scan-extent', type=float, default=200.0, help='slab threshold in mm written to the card')
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
+    ap.add_argument('--initialised-from', default='',
+                    help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
     a = ap.parse_args()
     loc, seg = LocalizationNet(), SpatialConfigurationNet(len(FLARE_LABELS))
     ck_loc = load_weights(os.path.join(a.loc, 'checkpoint.pt'), loc)
@@ -119,7 +121,7 @@ def main():
 
     def run_info(ck):
         args = ck['args']
-        info = {'iterations': ck['iteration'], 'seconds': round(ck.get('extra', {}).get('seconds', 0)),
+        info = {'iterations': ck['iteration'], 'secondsOfLastPhase': round(ck.get('extra', {}).get('seconds', 0)),
                 'crops': 'engine-like (organ box + 5-40 mm margin; thin slabs ' + str(args.get('slab_ratio')) + ' of draws, whole field of view)' if args.get('engine_crops') else args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
                 'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
@@ -127,7 +129,9 @@ def main():
         if args['stage'] == 'segmentation':
             info['spacingMm'] = args.get('spacing', 2.0)
         init_from = args.get('init_from')
-        if init_from:
+        if init_from and a.initialised_from:
+            info['initialisedFrom'] = a.initialised_from
+        elif init_from:
             card_path = os.path.join(init_from, 'model.json')
             prev = json.load(open(card_path)) if os.path.exists(card_path) else {}
             info['initialisedFrom'] = f"{prev['id']} {prev['version']}" if prev else init_from
@@ -142,7 +146,7 @@ def main():
         'scn-flare-organs', a.version, '(filled in below from the measurements)', 'Apache-2.0',
         f'Real CTs: {licences}. AMOS 2022 (Ji et al., NeurIPS 2022) is licensed CC BY 4.0 by its authors. '
         f'Plus {ck_seg["args"]["phantoms"]} SynthSeg-style phantoms (training/scn/phantom.py) and {len(extra_cases)} TypeScript phantoms '
-        '(src-main/volumes/phantom.ts) at several body scales and voxel sizes. Held out from training: ' + (', '.join(sorted(excluded)) or 'none') + '.',
+        '(src-shared/phantom.ts) at several body scales, voxel sizes and fields of view. Held out from training: ' + (', '.join(sorted(excluded)) or 'none') + '.',
         training={
             'hardware': f'CPU only: {cpu_name()}, 1-2 threads per stage (shared 2-core machine, niced); no GPU was available',
             'framework': f'PyTorch {torch.__version__}',
