@@ -1,33 +1,12 @@
 /** The PACS browser's state: configured servers, the search, its studies and series, a retrieval, a SEG sent. Plain data only. */
 import { createStore } from 'zustand/vanilla'
+import type { z } from 'zod'
+import type { PacsServerInfoSchema, PacsSeriesSchema, PacsStudySchema } from '../../src-shared/contract/schemas.js'
 
-export interface PacsServerRow {
-  name: string
-  baseUrl: string
-  auth: 'none' | 'basic' | 'bearer'
-}
-
-export interface PacsStudyRow {
-  studyUid: string
-  patientName: string
-  patientId: string
-  studyDate: string
-  accessionNumber: string
-  description: string
-  modalities: string[]
-  seriesCount?: number
-  instanceCount?: number
-}
-
-export interface PacsSeriesRow {
-  studyUid: string
-  seriesUid: string
-  modality: string
-  description: string
-  seriesNumber?: number
-  /** the series' instances: slices for a CT */
-  instanceCount?: number
-}
+// the rows are the contract's own types (one definition: src-shared/contract/schemas.ts)
+export type PacsServerRow = z.infer<typeof PacsServerInfoSchema>
+export type PacsStudyRow = z.infer<typeof PacsStudySchema>
+export type PacsSeriesRow = z.infer<typeof PacsSeriesSchema>
 
 export interface PacsSearchForm {
   patientName: string
