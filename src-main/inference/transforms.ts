@@ -95,14 +95,6 @@ function edgeCornerBounds(m: Affine, dims: Vec3): { min: Vec3; max: Vec3 } {
 // Foreground box
 
 /**
- * Inclusive index box of the voxels of channel `channel` (of a [C,Z,Y,X] x-fastest buffer) whose
- * value exceeds `threshold`; null when there are none.
- */
-export function boxFromMask(data: Float32Array | Uint8Array, dims: Vec3, threshold = 0.5, channel = 0): IndexBox | null {
-  return maskBounds(data, dims, threshold, channel * dims[0] * dims[1] * dims[2])
-}
-
-/**
  * Index box of the organ cluster of a localization mask. Components are 26-connected after gaps
  * of up to `mergeGap` voxels are bridged (a dilation by mergeGap/2 each side before labelling).
  * The largest component is kept, and with it every component of at least 5 % of its size whose
@@ -119,7 +111,6 @@ export function mainClusterBox(mask: Uint8Array, dims: Vec3, mergeGap = 2): Inde
   // dilate by r (box structuring element, separable)
   let grown = mask
   if (r > 0) {
-    grown = new Uint8Array(mask)
     const strides = [1, nx, nxy]
     for (let axis = 0; axis < 3; axis++) {
       const src = grown

@@ -1,7 +1,6 @@
 /** Valid-size choice, spacing rules, grids and the foreground box, against hand-computed cases. */
 import { describe, expect, it } from 'vitest'
 import {
-  boxFromMask,
   centredGrid,
   coveringIndexBox,
   localizationSpacing,
@@ -80,25 +79,7 @@ describe('grids', () => {
   })
 })
 
-describe('boxFromMask', () => {
-  it('finds the inclusive index box of values above the threshold', () => {
-    const dims: [number, number, number] = [4, 3, 2]
-    const m = new Float32Array(24)
-    m[1 + 4 * 2 + 12 * 0] = 0.9 // (1,2,0)
-    m[3 + 4 * 0 + 12 * 1] = 0.6 // (3,0,1)
-    m[0] = 0.5 // not above 0.5
-    expect(boxFromMask(m, dims, 0.5)).toEqual({ min: [1, 0, 0], max: [3, 2, 1] })
-  })
-  it('reads the requested channel of a [C,Z,Y,X] buffer', () => {
-    const dims: [number, number, number] = [3, 2, 2]
-    const probs = new Float32Array(2 * 12)
-    probs[5] = 1 // channel 0, ignored
-    probs[12 + 2 + 3 * 1 + 6 * 1] = 0.7 // channel 1 at (2,1,1)
-    expect(boxFromMask(probs, dims, 0.5, 1)).toEqual({ min: [2, 1, 1], max: [2, 1, 1] })
-  })
-  it('returns null for an empty mask', () => {
-    expect(boxFromMask(new Float32Array(8), [2, 2, 2], 0.5)).toBeNull()
-  })
+describe('foreground box', () => {
   it('worldBoxOfIndexBox: first voxel lower edge to last voxel upper edge, plus margin', () => {
     const grid = centredGrid([0, 0, 0], [6, 6, 6], [4, 4, 4]) // origin -9
     const w = worldBoxOfIndexBox(grid, { min: [1, 0, 0], max: [3, 2, 1] }, 10)
