@@ -245,7 +245,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   // fields are kept: the network's output is not held while the segmentation stage runs. A slab
   // skips it; a slab or a scan where it finds nothing is segmented on its whole field of view, so
   // the answer is never silently empty.
-  let box: { min: Vec3; max: Vec3 } | null = null
+  let box: { min: Vec3; max: Vec3 }
   let provider: ProviderName = 'cpu'
   let skippedProviders: { provider: ProviderName; reason: string }[] = []
   let segDevice: DeviceChoice = device
@@ -271,62 +271,60 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 
   const labels = createLabelVolume(ct, { description: `SCN Studio prediction (${card.id} ${card.version})`, modality: 'SEG' })
   // (the labelmap is allocated here but untouched until step 5: its pages become resident only then)
-  {
-    const extent = [0, 1, 2].map((a) => box.max[a] - box.min[a]) as Vec3
-    const centre = [0, 1, 2].map((a) => (box.max[a] + box.min[a]) / 2) as Vec3
+  const extent = [0, 1, 2].map((a) => box.max[a] - box.min[a]) as Vec3
+  const centre = [0, 1, 2].map((a) => (box.max[a] + box.min[a]) / 2) as Vec3
 
-    // 3. Segmentation input: the box at 2 mm (coarser if needed), smoothed, area-resampled, clipped.
-    progress.start('segmentation-input')
-    const segSpacing = segmentationSpacing(extent, seg.spacing, seg.validSizes, SEG_SPACING_TOLERANCE_MM)
-    // as the original: int(ceil(extent) / spacing), then the next valid size above it
-    const need = [0, 1, 2].map((a) => Math.floor(Math.ceil(extent[a]) / segSpacing[a]))
-    const segDims: Vec3 = [validSize(need[0], seg.validSizes.x), validSize(need[1], seg.validSizes.y), validSize(need[2], seg.validSizes.z)]
-    const segGrid = centredGrid(centre, segSpacing, segDims)
-    const sigmaVox = ct.spacing.map((s) => seg.smoothingSigmaMm / s) as Vec3
-    const radius = Math.max(...sigmaVox.map((s) => Math.ceil(s * 4 + 0.5)))
-    const block = coveringIndexBox(ct, segGrid, radius + 1)
-    let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
-    if (!block) {
-      segInput.fill(seg.padValue)
-    } else {
-      const sub = cropToFloat32(ct, block)
-      progress.emit(0.3, `smoothing ${sub.dims.join('x')} CT voxels (sigma ${seg.smoothingSigmaMm} mm)`)
-      // only the voxels the linear resampling reads (issue 15: exact, ~4x less work on fine CTs)
-      if (seg.smoothingSigmaMm > 0) gaussianSmooth(sub.data, sub.dims, sigmaVox, seg.resampling === 'linear' ? linearSampleNeeds(sub, segGrid) : undefined)
-      progress.emit(0.8, 'resampling')
-      resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
-    }
-    clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max)
-    if (opts.releaseCt) {
-      // from here on only the CT's geometry is needed
-      ;(ct as { data: CtVolume['data'] }).data = new Int16Array(0)
-      collectGarbage()
-    }
-    progress.emit(1, `segmentation input ${segDims.join('x')} at ${segSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
-    progress.end()
-
-    // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
-    progress.start('segmentation')
-    const segRun = await runStage(dir, seg, 'segmentation', segDevice, preset, segInput, segDims)
-    segInput = null
-    if (isSlab) {
-      provider = segRun.provider
-      skippedProviders = segRun.skipped
-    }
-    if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
-    progress.end()
-
-    // 5. Probabilities back onto the CT's own grid (linear, inside the crop only), argmax.
-    progress.start('labels')
-    let lastEmit = 0
-    probsToLabels(segRun.probs, segRun.channels, segGrid, ct, labels.data, (f) => {
-      if (f - lastEmit >= 0.05 || f === 1) {
-        lastEmit = f
-        progress.emit(f, 'resampling labels onto the CT grid')
-      }
-    })
-    progress.end()
+  // 3. Segmentation input: the box at 2 mm (coarser if needed), smoothed, area-resampled, clipped.
+  progress.start('segmentation-input')
+  const segSpacing = segmentationSpacing(extent, seg.spacing, seg.validSizes, SEG_SPACING_TOLERANCE_MM)
+  // as the original: int(ceil(extent) / spacing), then the next valid size above it
+  const need = [0, 1, 2].map((a) => Math.floor(Math.ceil(extent[a]) / segSpacing[a]))
+  const segDims: Vec3 = [validSize(need[0], seg.validSizes.x), validSize(need[1], seg.validSizes.y), validSize(need[2], seg.validSizes.z)]
+  const segGrid = centredGrid(centre, segSpacing, segDims)
+  const sigmaVox = ct.spacing.map((s) => seg.smoothingSigmaMm / s) as Vec3
+  const radius = Math.max(...sigmaVox.map((s) => Math.ceil(s * 4 + 0.5)))
+  const block = coveringIndexBox(ct, segGrid, radius + 1)
+  let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
+  if (!block) {
+    segInput.fill(seg.padValue)
+  } else {
+    const sub = cropToFloat32(ct, block)
+    progress.emit(0.3, `smoothing ${sub.dims.join('x')} CT voxels (sigma ${seg.smoothingSigmaMm} mm)`)
+    // only the voxels the linear resampling reads (issue 15: exact, ~4x less work on fine CTs)
+    if (seg.smoothingSigmaMm > 0) gaussianSmooth(sub.data, sub.dims, sigmaVox, seg.resampling === 'linear' ? linearSampleNeeds(sub, segGrid) : undefined)
+    progress.emit(0.8, 'resampling')
+    resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
   }
+  clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max)
+  if (opts.releaseCt) {
+    // from here on only the CT's geometry is needed
+    ;(ct as { data: CtVolume['data'] }).data = new Int16Array(0)
+    collectGarbage()
+  }
+  progress.emit(1, `segmentation input ${segDims.join('x')} at ${segSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
+  progress.end()
+
+  // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
+  progress.start('segmentation')
+  const segRun = await runStage(dir, seg, 'segmentation', segDevice, preset, segInput, segDims)
+  segInput = null
+  if (isSlab) {
+    provider = segRun.provider
+    skippedProviders = segRun.skipped
+  }
+  if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
+  progress.end()
+
+  // 5. Probabilities back onto the CT's own grid (linear, inside the crop only), argmax.
+  progress.start('labels')
+  let lastEmit = 0
+  probsToLabels(segRun.probs, segRun.channels, segGrid, ct, labels.data, (f) => {
+    if (f - lastEmit >= 0.05 || f === 1) {
+      lastEmit = f
+      progress.emit(f, 'resampling labels onto the CT grid')
+    }
+  })
+  progress.end()
 
   const organs = organVolumes(labels, card)
   warnings.push(...plausibilityWarnings(organs))
