@@ -130,6 +130,8 @@ export function flare21Stages(files: Record<NetworkKind, string> = ONNX_FILE): M
       normalization: norm,
       // crop_and_pad_with_bbox pads the cropped CT with pad_image's default 0 (HU), not -1024
       padValue: 0,
+      // ... on every side (their slabs end in 0 HU too)
+      zPadding: 'constant' as const,
       smoothingSigmaMm: 1,
       resampling: 'area' as const,
       inputName: 'image',

@@ -68,7 +68,15 @@ export const ModelCardSchema = z.object({
        */
       minScanExtentMm: z.number().min(0).default(0),
     }),
-    segmentation: StageSchema,
+    segmentation: StageSchema.extend({
+      /**
+       * What the network sees beyond the CT's first and last slice: 'constant' (padValue, air) or
+       * 'replicate' (the edge slices repeated). A slab padded with air looks like the end of the body
+       * and organs near its edges were under-segmented (docs/scn-model.md); repeated edge slices look
+       * like the anatomy going on. In-plane padding is always padValue. A model is trained for one.
+       */
+      zPadding: z.enum(['constant', 'replicate']).default('constant'),
+    }),
   }),
   metrics: z
     .array(

@@ -21,6 +21,7 @@ import {
   centredGrid,
   clipScale,
   coveringIndexBox,
+  sliceAxis,
   cropToFloat32,
   linearSampleNeeds,
   gaussianSmooth,
@@ -283,7 +284,9 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const segGrid = centredGrid(centre, segSpacing, segDims)
   const sigmaVox = ct.spacing.map((s) => seg.smoothingSigmaMm / s) as Vec3
   const radius = Math.max(...sigmaVox.map((s) => Math.ceil(s * 4 + 0.5)))
-  const block = coveringIndexBox(ct, segGrid, radius + 1)
+  // zPadding 'replicate': the crop reaches beyond the first and last slice, repeating them, so the
+  // network sees anatomy going on instead of air where a slab (or a scan cut through an organ) ends
+  const block = coveringIndexBox(ct, segGrid, radius + 1, seg.zPadding === 'replicate' ? sliceAxis(ct) : undefined)
   let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
   if (!block) {
     segInput.fill(seg.padValue)

@@ -204,26 +204,52 @@ export function worldBoxOfIndexBox(grid: Geometry, box: { min: Vec3; max: Vec3 }
 // ---------------------------------------------------------------------------------------------
 // Crop and intensity
 
-/** Index box (inclusive, clamped to the volume) of the voxels of `src` that can influence `dst`, plus `pad` voxels. */
-export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number): { min: Vec3; max: Vec3 } | null {
+/**
+ * Index box (inclusive, clamped to the volume) of the voxels of `src` that can influence `dst`, plus
+ * `pad` voxels. With `unclampedAxis` the box is not clamped along that axis: it may reach beyond the
+ * volume there, for cropToFloat32's edge replication.
+ */
+export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number, unclampedAxis?: 0 | 1 | 2): { min: Vec3; max: Vec3 } | null {
   const { min, max } = edgeCornerBounds(indexMap(src, dst), dst.dims)
   const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(min[a]) - pad)) as Vec3
   const hi = [0, 1, 2].map((a) => Math.min(src.dims[a] - 1, Math.ceil(max[a]) + pad)) as Vec3
   if (lo.some((v, a) => v > hi[a])) return null
+  if (unclampedAxis !== undefined) {
+    lo[unclampedAxis] = Math.min(lo[unclampedAxis], Math.floor(min[unclampedAxis]) - pad)
+    hi[unclampedAxis] = Math.max(hi[unclampedAxis], Math.ceil(max[unclampedAxis]) + pad)
+  }
   return { min: lo, max: hi }
 }
 
-/** Copies an inclusive index box of `src` into a new Float32 image with the matching geometry (a crop; no padding). */
+/** The index axis of `g` that runs closest to the world z (foot-head) axis: the slice axis of an axial scan. */
+export function sliceAxis(g: Geometry): 0 | 1 | 2 {
+  const zComponent = [0, 1, 2].map((a) => Math.abs(g.direction[6 + a]))
+  return zComponent[2] >= zComponent[0] && zComponent[2] >= zComponent[1] ? 2 : zComponent[1] >= zComponent[0] ? 1 : 0
+}
+
+/**
+ * Copies an inclusive index box of `src` into a new Float32 image with the matching geometry. Parts
+ * of the box outside the volume repeat its nearest edge voxel (clamped indices): a plain crop when the
+ * box lies inside, edge replication where it does not.
+ */
 export function cropToFloat32(src: SampledImage, box: { min: Vec3; max: Vec3 }): SampledImage & { data: Float32Array } {
   const dims = [0, 1, 2].map((a) => box.max[a] - box.min[a] + 1) as Vec3
-  const [nx, ny] = src.dims
+  const [nx, ny, nz] = src.dims
   const out = new Float32Array(dims[0] * dims[1] * dims[2])
   const d = src.data
+  const clamp = (v: number, n: number) => (v < 0 ? 0 : v >= n ? n - 1 : v)
+  const inside = box.min[0] >= 0 && box.max[0] < nx
   let o = 0
   for (let k = 0; k < dims[2]; k++) {
+    const sk = clamp(box.min[2] + k, nz)
     for (let j = 0; j < dims[1]; j++) {
-      let s = box.min[0] + nx * (box.min[1] + j + ny * (box.min[2] + k))
-      for (let i = 0; i < dims[0]; i++) out[o++] = d[s++]
+      const row = nx * (clamp(box.min[1] + j, ny) + ny * sk)
+      if (inside) {
+        let s = box.min[0] + row
+        for (let i = 0; i < dims[0]; i++) out[o++] = d[s++]
+      } else {
+        for (let i = 0; i < dims[0]; i++) out[o++] = d[row + clamp(box.min[0] + i, nx)]
+      }
     }
   }
   const origin = applyAffine(indexToWorldAffine(src), box.min)

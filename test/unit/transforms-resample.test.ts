@@ -119,6 +119,17 @@ describe('crop and intensity', () => {
     expect(c.origin).toEqual([12, 12, 10])
     expect(Array.from(c.data)).toEqual([11, 12, 21, 22, 111, 112, 121, 122])
   })
+  it('cropToFloat32 repeats the edge slices where the box reaches beyond the volume (zPadding replicate)', () => {
+    const src = image([2, 1, 2], (i, j, k) => i + 100 * k, { spacing: [1, 1, 3], origin: [0, 0, 30] })
+    const c = cropToFloat32(src, { min: [0, 0, -2], max: [1, 0, 3] })
+    expect(c.dims).toEqual([2, 1, 6])
+    expect(c.origin).toEqual([0, 0, 24])
+    // slices -2, -1 repeat slice 0; slices 2, 3 repeat slice 1
+    expect(Array.from(c.data)).toEqual([0, 1, 0, 1, 0, 1, 100, 101, 100, 101, 100, 101])
+    // and in-plane too, when asked (the same clamp on every axis)
+    const wide = cropToFloat32(src, { min: [-1, 0, 0], max: [2, 0, 0] })
+    expect(Array.from(wide.data)).toEqual([0, 0, 1, 1])
+  })
   it('clipScale is clip(x / scale, min, max)', () => {
     const d = Float32Array.from([-4096, -1024, 0, 1024, 4096])
     clipScale(d, 2048, -1, 1)

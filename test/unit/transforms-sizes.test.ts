@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest'
 import {
   centredGrid,
   coveringIndexBox,
+  sliceAxis,
   localizationSpacing,
   segmentationSpacing,
   validSize,
   worldBoxOfIndexBox,
   worldEdgeBox,
 } from '../../src-main/inference/transforms.js'
-import type { Geometry } from '../../src-shared/volume.js'
+import type { Geometry, Mat3 } from '../../src-shared/volume.js'
 
 const LOC = { x: [32, 48, 64, 80], y: [32, 48, 64, 80], z: Array.from({ length: 15 }, (_, i) => 32 + 16 * i) }
 const SEG = { x: [32, 64, 96, 128, 160], y: [32, 64, 96, 128], z: [32, 64, 96, 128, 160] }
@@ -76,6 +77,22 @@ describe('grids', () => {
     expect(coveringIndexBox(src, dst, 0)).toEqual({ min: [1, 1, 1], max: [5, 5, 5] })
     expect(coveringIndexBox(src, dst, 2)).toEqual({ min: [0, 0, 0], max: [7, 7, 7] })
     expect(coveringIndexBox(src, centredGrid([50, 3, 3], [2, 2, 2], [2, 2, 2]), 0)).toBeNull()
+  })
+  it('coveringIndexBox with an unclamped axis reaches beyond the volume there (a slab seen on a taller grid)', () => {
+    const slab: Geometry = { dims: [10, 10, 3], spacing: [1, 1, 5], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }
+    const tall = centredGrid([4.5, 4.5, 5], [4, 4, 4], [4, 4, 8]) // z edges -11..21 mm: index -2.2..4.2
+    expect(coveringIndexBox(slab, tall, 0)).toEqual({ min: [0, 0, 0], max: [9, 9, 2] })
+    expect(coveringIndexBox(slab, tall, 0, 2)).toEqual({ min: [0, 0, -3], max: [9, 9, 5] })
+    expect(coveringIndexBox(slab, tall, 1, 2)).toEqual({ min: [0, 0, -4], max: [9, 9, 6] })
+  })
+  it('sliceAxis is the index axis nearest the foot-head axis', () => {
+    const g = (direction: Mat3): Geometry => ({ dims: [2, 2, 2], spacing: [1, 1, 1], origin: [0, 0, 0], direction })
+    expect(sliceAxis(g([1, 0, 0, 0, 1, 0, 0, 0, 1]))).toBe(2) // axial
+    expect(sliceAxis(g([1, 0, 0, 0, 0, 1, 0, -1, 0]))).toBe(1) // coronal: rows run foot-head
+    expect(sliceAxis(g([0, 0, 1, 0, 1, 0, -1, 0, 0]))).toBe(0) // sagittal stored with z first
+    const c = Math.cos(0.35)
+    const s = Math.sin(0.35)
+    expect(sliceAxis(g([1, 0, 0, 0, c, -s, 0, s, c]))).toBe(2) // 20 degree gantry tilt
   })
 })
 
