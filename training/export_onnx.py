@@ -62,12 +62,15 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
     _export(exp, path, (32, 32, 32))
 
 
-def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0) -> Dict[str, dict]:
+def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0,
+                z_padding: str = 'constant') -> Dict[str, dict]:
     """Preprocessing contract of the FLARE21 SCN (docs/scn-model.md; localization/main.py, scn/main.py).
     seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm).
     margin_mm: margin around the localized box (the authors: 10 mm; train.py --engine-crops draws
     5-40 mm). min_scan_extent_mm: shorter scans are slabs, segmented on their whole field of view
-    (train.py --engine-crops trains on such slabs; 0 = always localize, as the authors)."""
+    (train.py --engine-crops trains on such slabs; 0 = always localize, as the authors).
+    z_padding: 'replicate' when the segmentation run was trained with --z-replicate (beyond the CT's
+    first and last slice the network saw those slices repeated), else 'constant' (-1024 HU)."""
     norm = {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
     return {
         'localization': {
@@ -85,7 +88,7 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
             'normalization': norm, 'padValue': -1024, 'smoothingSigmaMm': seg_spacing / 2,
             # training samples the smoothed CT trilinearly (scn/data.py), so the engine should too
             'resampling': 'linear',
-            'inputName': 'image', 'outputName': 'probs',
+            'inputName': 'image', 'outputName': 'probs', 'zPadding': z_padding,
         },
     }
 
@@ -93,10 +96,10 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
 def build_card(model_id: str, version: str, description: str, license_: str, training_data: str,
                labels: Optional[List[dict]] = None, metrics: Optional[list] = None,
                training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0,
-               margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0) -> dict:
+               margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0, z_padding: str = 'constant') -> dict:
     card = {
         'id': model_id, 'version': version, 'description': description, 'license': license_,
-        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm),
+        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm, z_padding),
         'metrics': metrics or [],
     }
     if training is not None:

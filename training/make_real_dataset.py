@@ -65,9 +65,15 @@ def read_dicom_stack_lps(folder: str):
     arr = np.stack([d.pixel_array.astype(np.float32) * float(getattr(d, 'RescaleSlope', 1) or 1) + float(getattr(d, 'RescaleIntercept', 0) or 0) for d in ds])
     ps = [float(v) for v in ds[0].PixelSpacing]  # (row spacing, column spacing)
     sz = float(steps[0]) if len(ds) > 1 else float(getattr(ds[0], 'SliceThickness', 1.0))
+    out, spacing, origin = stack_to_lps(arr, row, col, normal, ps, sz, pos[0])
+    return out, spacing, origin, (pos @ normal)
+
+
+def stack_to_lps(arr, row, col, normal, ps, sz, pos0):
+    """[slice, row, column] stack (slices ascending along normal) -> LPS-identity [z,y,x] array, spacing, origin."""
     # voxel (k, r, c) sits at pos[k] + c*ps[1]*row + r*ps[0]*col; bring axes to LPS identity
     axes = [(normal, sz, 0), (col, ps[0], 1), (row, ps[1], 2)]
-    origin = pos[0].copy()
+    origin = np.array(pos0, float).copy()
     spacing = [0.0, 0.0, 0.0]
     order = [0, 0, 0]
     for vec, step, arr_axis in axes:
@@ -81,6 +87,44 @@ def read_dicom_stack_lps(folder: str):
             arr = np.flip(arr, arr_axis)
     arr = np.ascontiguousarray(np.transpose(arr, order))
     return arr, tuple(spacing), origin
+
+
+def write_liver_only_case(out_dir, name, ct_folder, seg_path, info):
+    """A DICOM CT and a one-segment DICOM SEG of its liver -> evalOnly/<name>_0000.nii.gz and
+    evalOnly/<name>.nii.gz in the dataset, listed in dataset.json's scn_studio.evalOnly (not in
+    imagesTr: nnU-Net and train.py never see it)."""
+    import pydicom
+    import nibabel as nib
+    img, sp, origin, positions = read_dicom_stack_lps(ct_folder)
+    seg = pydicom.dcmread(seg_path)
+    frames = seg.pixel_array.reshape(-1, seg.Rows, seg.Columns)
+    iop = np.array(seg.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient, float)
+    row, col = iop[:3], iop[3:]
+    normal = np.cross(row, col)
+    first = pydicom.dcmread(sorted(glob.glob(os.path.join(ct_folder, '*.dcm')))[0])
+    if not np.allclose(iop, np.array(first.ImageOrientationPatient, float), atol=1e-4) or (seg.Rows, seg.Columns) != (first.Rows, first.Columns):
+        raise SystemExit(f'{seg_path}: not on the grid of {ct_folder}')
+    stack = np.zeros((len(positions), seg.Rows, seg.Columns), np.uint8)
+    for f, frame in zip(seg.PerFrameFunctionalGroupsSequence, frames):
+        z = float(np.dot(np.array(f.PlanePositionSequence[0].ImagePositionPatient, float), normal))
+        k = int(np.argmin(np.abs(positions - z)))
+        if abs(positions[k] - z) > 1e-2:
+            raise SystemExit(f'{seg_path}: a frame at {z:.2f} mm matches no slice of {ct_folder}')
+        stack[k] |= (frame > 0).astype(np.uint8)
+    ps = [float(v) for v in first.PixelSpacing]
+    sz = float(positions[1] - positions[0]) if len(positions) > 1 else float(first.SliceThickness)
+    lab, _, _ = stack_to_lps(stack.astype(np.float32), row, col, normal, ps, sz, np.zeros(3))
+    os.makedirs(os.path.join(out_dir, 'evalOnly'), exist_ok=True)
+    aff = lps_origin_to_ras_affine(sp, origin)
+    nib.save(nib.Nifti1Image(np.transpose(np.round(img).astype(np.int16), (2, 1, 0)), aff), os.path.join(out_dir, 'evalOnly', f'{name}_0000.nii.gz'))
+    nib.save(nib.Nifti1Image(np.transpose(np.round(lab).astype(np.uint8), (2, 1, 0)), aff), os.path.join(out_dir, 'evalOnly', f'{name}.nii.gz'))
+    ds_path = os.path.join(out_dir, 'dataset.json')
+    ds = json.load(open(ds_path))
+    ds.setdefault('scn_studio', {}).setdefault('evalOnly', {})[name] = info
+    tmp = ds_path + '.tmp'
+    json.dump(ds, open(tmp, 'w'), indent=2)
+    os.replace(tmp, ds_path)
+    print(f'{name}: evaluation only, {img.shape[::-1]} (x,y,z) at {tuple(round(s, 3) for s in sp[::-1])} mm; liver voxels {int(lab.sum())}')
 
 
 def lps_origin_to_ras_affine(spacing, origin_lps):
@@ -131,14 +175,24 @@ def main(argv=None):
 
     slab = os.path.join(data, 'amos', 'amos_0001-slab')
     if os.path.isdir(os.path.join(slab, 'img')):
-        img, sp, origin = read_dicom_stack_lps(os.path.join(slab, 'img'))
-        lab, sp2, origin2 = read_dicom_stack_lps(os.path.join(slab, 'msk'))
+        img, sp, origin, _ = read_dicom_stack_lps(os.path.join(slab, 'img'))
+        lab, sp2, origin2, _ = read_dicom_stack_lps(os.path.join(slab, 'msk'))
         if img.shape != lab.shape or not np.allclose(sp, sp2) or not np.allclose(origin, origin2):
             raise SystemExit(f'{slab}: label DICOMs are not on the image grid')
         put('amos_0001-slab', img, map_labels(np.round(lab).astype(np.uint8), AMOS_TO_FLARE), sp, origin,
             {'source': 'AMOS 2022 amos_0001 slices 60-70', 'license': 'CC BY 4.0', 'labels': 'manual'})
     else:
         print(f'{slab}: not found, skipped')
+
+    # evaluation only (never trained on): a real 3-slice CT with a liver segmentation (liver only, so
+    # the other organs are unknown there, not background)
+    dq = os.path.join(data, 'dcmqi')
+    if os.path.exists(os.path.join(dq, 'liver.dcm')) and os.path.isdir(os.path.join(dq, 'ct-3slice')):
+        write_liver_only_case(a.out, 'dcmqi_ct-3slice', os.path.join(dq, 'ct-3slice'), os.path.join(dq, 'liver.dcm'),
+                              {'source': 'dcmqi test data ct-3slice with liver.dcm (DICOM SEG)', 'license': 'BSD-style (dcmqi)',
+                               'labels': 'semi-automatic (3D Slicer Editor), liver only', 'organs': ['liver'], 'input': 'dcmqi/ct-3slice'})
+    else:
+        print(f'{dq}: ct-3slice/liver.dcm not found, skipped')
 
     if not written:
         raise SystemExit(f'{data}: no real labelled case found')

@@ -12,6 +12,8 @@ in training/README.md.
 Evaluation sets (each case scored per organ present in its reference, Dice and NSD at 1 mm):
 - held-out real: dataset cases the segmentation run excluded (train.py --exclude); a case that came
   from DICOM is segmented from its original DICOM folder, as a user would open it;
+- held-out real, evaluation only: the dataset's evalOnly cases (make_real_dataset.py; partial
+  labels, e.g. a liver-only 3-slice CT), scored on the organs their reference holds;
 - training-set real: the other dataset cases (reported, but never as generalisation);
 - held-out phantoms: the app's TypeScript phantom (the demo's anatomy) at unseen seeds, at several
   voxel sizes and as a 50 mm slab (the invariance the engine must keep).
@@ -101,7 +103,8 @@ def score(pred_path, truth_path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--loc', required=True, help='localization run folder (checkpoint.pt)')
+    ap.add_argument('--loc', required=True,
+                    help='localization run folder (checkpoint.pt), or a released model folder whose localization stage is kept unchanged')
     ap.add_argument('--seg', required=True, help='segmentation run folder (checkpoint.pt)')
     ap.add_argument('--dataset', required=True, help='the nnU-Net dataset the runs trained on (training/make_real_dataset.py)')
     ap.add_argument('--out', required=True)
@@ -113,7 +116,16 @@ def main():
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
     a = ap.parse_args()
     loc, seg = LocalizationNet(), SpatialConfigurationNet(len(FLARE_LABELS))
-    ck_loc = load_weights(os.path.join(a.loc, 'checkpoint.pt'), loc)
+    # a released model folder: its localization network ships unchanged (only the SCN was retrained),
+    # and its card's record of how that network was trained carries over
+    loc_release = None
+    if os.path.exists(os.path.join(a.loc, 'model.json')):
+        from parity_reference import load_from_onnx
+        loc_release = json.load(open(os.path.join(a.loc, 'model.json')))
+        load_from_onnx(os.path.join(a.loc, 'localization.onnx'), loc)
+        ck_loc = {'args': {'exclude': ','.join(loc_release.get('training', {}).get('localization', {}).get('heldOut', []))}}
+    else:
+        ck_loc = load_weights(os.path.join(a.loc, 'checkpoint.pt'), loc)
     ck_seg = load_weights(os.path.join(a.seg, 'checkpoint.pt'), seg)
     seg_spacing = float(ck_seg['args'].get('spacing', 2.0))
     excluded = set(filter(None, (ck_seg['args'].get('exclude') or '').split(','))) | set(filter(None, (ck_loc['args'].get('exclude') or '').split(',')))
@@ -150,15 +162,20 @@ def main():
         training={
             'hardware': f'CPU only: {cpu_name()}, 1-2 threads per stage (shared 2-core machine, niced); no GPU was available',
             'framework': f'PyTorch {torch.__version__}',
-            'localization': run_info(ck_loc), 'segmentation': run_info(ck_seg),
+            'localization': run_info(ck_loc) if loc_release is None else {
+                **loc_release.get('training', {}).get('localization', {}),
+                'keptFrom': f"{loc_release['id']} {loc_release['version']} (localization network unchanged)"},
+            'segmentation': run_info(ck_seg),
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
             'losses': 'generalized Dice (absent organs weighted as the smallest present one) + sigmoid cross-entropy (local, spatial); localization: generalized Dice + softmax cross-entropy',
             'augmentation': 'translation 20 mm, rotation 0.35 rad, scale 0.2 (+0.1 per axis), elastic 8^3 grid (<=15 mm), intensity shift/scale 0.2; '
                             'realism (scn/data.py Realism): per-organ HU shifts (contrast phase), liver lesions, thick-slice blur, noise, L40/W400 window clipping; '
-                            'thin slabs 25-220 mm seen as the engine sees them',
+                            f"thin slabs {ck_seg['args'].get('slab_min_mm', 25.0):g}-220 mm seen as the engine sees them"
+                            + ('; beyond the first and last slice (of a scan or a slab) those slices repeated, as the card\'s zPadding replicate' if ck_seg['args'].get('z_replicate') else ''),
             'history': a.history,
         },
         seg_spacing=seg_spacing, margin_mm=a.margin, min_scan_extent_mm=a.min_scan_extent,
+        z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant',
         source={'architecture': 'franzthaler/FLARE21-EfficientSCN (GPL-3.0 code; re-implemented, weights trained here)',
                 'code': 'training/ (make_real_dataset.py, train.py, export_onnx.py, ship_flare_organs.py)'},
     )
@@ -170,6 +187,13 @@ def main():
         original = ORIGINAL_INPUTS.get(name)
         ct = os.path.join(DATA, original) if original and os.path.isdir(os.path.join(DATA, original)) else img
         cases.append(('held-out real' if name in excluded else 'training-set real', name, ct, lab))
+    # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on); scored on
+    # the organs their reference holds, from their original files
+    eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
+    for name, info in sorted(eval_only.items()):
+        original = os.path.join(DATA, info['input']) if info.get('input') else ''
+        ct = original if original and os.path.exists(original) else os.path.join(a.dataset, 'evalOnly', f'{name}_0000.nii.gz')
+        cases.append(('held-out real', name, ct, os.path.join(a.dataset, 'evalOnly', f'{name}.nii.gz')))
     for name, seed, scale, spacing, fov_z, centre_z in PHANTOMS:
         d = os.path.join(work, f'ts{seed}')
         subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z)],

@@ -216,12 +216,12 @@ def train(a) -> dict:
                 # what the engine feeds the network: the organ box plus a margin after localization,
                 # or a thin slab's whole field of view (pipeline.ts); smoothed with sigma = spacing / 2
                 if rng.random() < a.slab_ratio:
-                    sz, centre, zr = slab_draw(case, a.spacing, rng)
-                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism)
+                    sz, centre, zr = slab_draw(case, a.spacing, rng, (a.slab_min_mm, 220.0))
+                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism, z_replicate=a.z_replicate)
                     src += ':slab'
                 else:
                     sz, centre = organ_box_draw(case, a.spacing, rng)
-                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism)
+                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism, z_replicate=a.z_replicate)
             else:
                 # the CT is smoothed with sigma = spacing / 2 (1 mm at the authors' 2 mm) before sampling
                 x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism)
@@ -282,6 +282,9 @@ def parser():
     ap.add_argument('--engine-crops', action='store_true',
                     help='segmentation crops as the engine makes them (organ box + margin, or a slab\'s whole field of view) instead of --size')
     ap.add_argument('--slab-ratio', type=float, default=0.35, help='with --engine-crops: share of thin-slab draws')
+    ap.add_argument('--slab-min-mm', type=float, default=25.0, help='with --engine-crops: thinnest slab drawn (mm; up to 220)')
+    ap.add_argument('--z-replicate', action='store_true',
+                    help='segmentation: beyond the first/last slice (of the CT or a slab) repeat it instead of padding with air (card zPadding replicate)')
     ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
     ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')

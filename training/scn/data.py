@@ -217,12 +217,14 @@ def _rotation(angles):
 
 def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: np.ndarray, rng: np.random.Generator,
            aug: Augment, smoothing_mm: float, pad_hu: float = -1024.0, zrange_mm: Optional[Tuple[float, float]] = None,
-           realism: Optional[Realism] = None) -> Tuple[np.ndarray, np.ndarray]:
+           realism: Optional[Realism] = None, z_replicate: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """
     Resamples case onto a [z,y,x] grid of out_size at out_spacing centred at centre_mm (case mm),
     with a random similarity + elastic transform. Returns (normalised image float32, labels uint8).
     zrange_mm: keep only case z in [lo, hi] (a thin slab: the rest becomes padding, as beyond the
-    edge of a real slab). realism: scanner/phase/lesion augmentation (Realism).
+    edge of a real slab). realism: scanner/phase/lesion augmentation (Realism). z_replicate: beyond
+    the case's (or the slab's) first and last slice repeat those slices, image and labels, instead
+    of padding (the engine's zPadding 'replicate', src-main/inference/pipeline.ts).
     """
     size = np.array(out_size)
     grid = np.stack(np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * out_spacing for n in size], indexing='ij'), 0).reshape(3, -1)
@@ -240,6 +242,10 @@ def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: n
         for d in range(3):
             coarse = rng.uniform(-1, 1, (aug.elastic_grid,) * 3) * amp[d]
             pts[d] += ndimage.zoom(coarse, size / aug.elastic_grid, order=3, mode='nearest')[: size[0], : size[1], : size[2]].reshape(-1)
+    if z_replicate:
+        lo, hi = zrange_mm if zrange_mm is not None else (0.0, (case.image.shape[0] - 1) * case.spacing[0])
+        pts[0] = np.clip(pts[0], max(lo, 0.0), min(hi, (case.image.shape[0] - 1) * case.spacing[0]))
+        zrange_mm = None
     src = pts / np.array(case.spacing)[:, None]
     img = ndimage.map_coordinates(case.image_smoothed(smoothing_mm), src, order=1, mode='constant', cval=pad_hu).reshape(size)
     lab = ndimage.map_coordinates(case.labels, src, order=0, mode='constant', cval=0).reshape(size)

@@ -37,6 +37,24 @@ def test_slab_draw_keeps_only_the_slab_and_matches_the_engine_grid():
     assert padded > 0
 
 
+def test_z_replicate_repeats_the_slab_edges_in_image_and_labels():
+    # the engine's zPadding 'replicate': beyond a slab's ends the network sees the edge slices repeated
+    case = phantom_case()
+    rng = np.random.default_rng(5)
+    size, centre, (z0, z1) = slab_draw(case, 4.0, rng, (12.0, 20.0))
+    x, y = sample(case, size, 4.0, centre, rng, Augment.none(), 0.0, zrange_mm=(z0, z1), z_replicate=True)
+    zs = (np.arange(size[0]) - (size[0] - 1) / 2) * 4.0 + centre[0]
+    below, above = np.flatnonzero(zs < z0), np.flatnonzero(zs > z1)
+    assert len(below) and len(above)
+    # every plane beyond an end equals the plane at that end (constant along z), image and labels
+    assert np.all(x[below] == x[below[0]]) and np.all(y[below] == y[below[0]])
+    assert np.all(x[above] == x[above[-1]]) and np.all(y[above] == y[above[-1]])
+    assert (x[below[0]] > -0.45).any() and (x[above[0]] > -0.45).any()  # tissue repeated, not padding
+    # without it the same draw pads with air
+    xp, yp = sample(case, size, 4.0, centre, np.random.default_rng(5), Augment.none(), 0.0, zrange_mm=(z0, z1))
+    assert np.all(xp[below] == np.float32(-1024 / 2048)) and np.all(yp[above] == 0)
+
+
 def test_organ_box_draw_covers_the_organs_with_a_margin():
     case = phantom_case()
     lo, hi = case.organ_box_mm()
@@ -75,6 +93,18 @@ def test_real_dataset_in_the_engine_frame(tmp_path):
     make_real_dataset.main(['--data', DATA, '--out', str(out)])
     names = [n for n, _, _ in nnunet_cases(str(out))]
     assert set(names) == {'example_ct', 'amos_0018', 'amos_0001-slab'}
+    # the liver-only 3-slice CT is for evaluation only: outside imagesTr, on the DICOM's world grid
+    import nibabel as nib
+    ev = json.load(open(out / 'dataset.json'))['scn_studio']['evalOnly']
+    assert ev['dcmqi_ct-3slice']['organs'] == ['liver'] and ev['dcmqi_ct-3slice']['input'] == 'dcmqi/ct-3slice'
+    ct3 = nib.load(str(out / 'evalOnly' / 'dcmqi_ct-3slice_0000.nii.gz'))
+    liver3 = np.asarray(nib.load(str(out / 'evalOnly' / 'dcmqi_ct-3slice.nii.gz')).dataobj)
+    assert ct3.shape == (512, 512, 3) and int(liver3.sum()) == 107098  # every voxel of the SEG's 3 frames
+    hu = np.asarray(ct3.dataobj)
+    assert 0 < hu[liver3 > 0].mean() < 150  # soft tissue under the mask: the frames landed on their slices
+    # ImagePositionPatient of the first slice (LPS) -> RAS world of voxel (0, 511, 0) or (0, 0, 0)
+    first = ct3.affine @ np.array([0, 0, 0, 1])
+    assert np.allclose(first[:3], [235.2, 226.8, -128.69], atol=1e-2)
     facts = dataset_case_facts(str(out))
     assert facts['amos_0018']['windowHU'] == [-160.0, 240.0] and 'CC BY 4.0' in facts['amos_0018']['license']
     slab = load_case(str(out / 'imagesTr' / 'amos_0001-slab_0000.nii.gz'), str(out / 'labelsTr' / 'amos_0001-slab.nii.gz'))
