@@ -3,7 +3,7 @@
  *
  * Service overview for the hosts (src-main/services, src-main/hosts):
  *   const ws = await Workspace.open(dir?, { create: true })    // default dir: defaultWorkspaceDir()
- *   ws.labelTable / ws.addLabel(TEAM_PRESETS[0]) / ws.retireLabel(v)   // one versioned table per workspace
+ *   ws.labelTable / ws.addLabel(TEAM_PRESETS[0]) / ws.updateLabel(v, { name?, color? }) / ws.retireLabel(v)   // one versioned table per workspace
  *   ws.createCase({ ctPath, name?, copyCt?, prediction?: { labels, model } })  -> CaseFile
  *   ws.setPrediction(id, labels, { id, version, provider })    // after "Segment"
  *   ws.listCases({ status?, text?, sort?, descending? })       -> { cases: CaseListing[], problems }
@@ -26,13 +26,19 @@ export {
   defaultLabelTable,
   addLabel,
   retireLabel,
+  updateLabel,
+  isLesion,
+  presetByName,
   mergeModelLabels,
   labelByValue,
   ignoreValue,
   validateLabelTable,
   LabelTableError,
   TEAM_PRESETS,
+  TEAM_COLORS,
   type NewLabel,
+  type LabelChange,
+  type TeamPreset,
 } from './label-table.js'
 export { deriveStatus, reviewItems, unapprovedValues } from './review.js'
 export { labelStats, editStats, type OrganEdit } from './label-stats.js'

@@ -4,7 +4,7 @@
  * not match with a message naming the file and the field, and never "repair" them silently.
  */
 import { z } from 'zod'
-import { CaseStatusSchema, GeometrySchema, OrganReviewSchema } from '../../src-shared/contract/schemas.js'
+import { CaseStatusSchema, CodedConceptSchema, GeometrySchema, LabelSourceSchema, OrganReviewSchema } from '../../src-shared/contract/schemas.js'
 
 // The case status and organ review are the contract's: the files keep what the wire shows.
 export { CaseStatusSchema, OrganReviewSchema, type CaseStatus, type OrganReview } from '../../src-shared/contract/schemas.js'
@@ -17,13 +17,9 @@ export const WORKSPACE_SCHEMA_VERSION = 1
 const Rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
 const Iso = z.string().min(1)
 
-/** A coded concept (DICOM code sequence item). SNOMED CT unless `scheme` says otherwise. */
-export const CodeSchema = z.object({
-  code: z.string().min(1).max(16),
-  meaning: z.string().min(1).max(64),
-  /** DICOM CodingSchemeDesignator; SCT = SNOMED CT */
-  scheme: z.string().min(1).max(16).default('SCT'),
-})
+/** A coded concept (DICOM code sequence item): the contract's, so the label table's files and the
+ *  wire (labelTable.get) keep the same record. SNOMED CT unless `scheme` says otherwise. */
+export const CodeSchema = CodedConceptSchema
 export type Code = z.infer<typeof CodeSchema>
 
 export const CaseIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a case id is 1-64 letters, digits, dash or underscore')
@@ -40,7 +36,7 @@ export const WorkspaceLabelSchema = z.object({
   /** for lesions: the organ they lie in (DICOM SEG AnatomicRegionSequence) */
   anatomicRegion: CodeSchema.optional(),
   /** model organs come from the model's label table; team classes are added by the team */
-  source: z.enum(['model', 'team']),
+  source: LabelSourceSchema,
   /** the table version that added it */
   addedIn: z.number().int().min(1),
   /** retired labels stay in the table (their value is never reused) but leave the palette */

@@ -34,7 +34,7 @@ import {
   type ModelRef,
   type WorkspaceFile,
 } from './schemas.js'
-import { addLabel, defaultLabelTable, mergeModelLabels, retireLabel, type NewLabel } from './label-table.js'
+import { addLabel, defaultLabelTable, mergeModelLabels, retireLabel, updateLabel, type LabelChange, type NewLabel } from './label-table.js'
 import { acquireLock, lockHolder, type CaseLock } from './lock.js'
 import { labelStats } from './label-stats.js'
 import { deriveStatus, reviewItems } from './review.js'
@@ -123,6 +123,8 @@ export class Workspace implements CaseStore {
   private file: WorkspaceFile
   /** in-process write queue per case id (serialises read-modify-write of case.json) */
   private queues = new Map<string, Promise<unknown>>()
+  /** label table changes, one after another (changeTable) */
+  private tableQueue: Promise<unknown> = Promise.resolve()
   /** sessions this process has open, by case id */
   readonly sessions = new Map<string, CaseSession>()
 
@@ -162,19 +164,30 @@ export class Workspace implements CaseStore {
   }
 
   private async changeTable(fn: (t: LabelTable) => LabelTable): Promise<LabelTable> {
-    // re-read: another process may have added a class since we opened the workspace
-    const wsFile = join(this.dir, 'workspace.json')
-    const parsed = WorkspaceFileSchema.safeParse(migrateWorkspaceFile(await readJson(wsFile), wsFile))
-    if (!parsed.success) throw new WorkspaceError('bad-file', `${wsFile}: ${formatIssues(parsed.error)}`)
-    const table = fn(parsed.data.labelTable)
-    if (table !== parsed.data.labelTable) await this.writeWorkspaceFile({ ...parsed.data, labelTable: table })
-    else this.file = parsed.data
-    return table
+    // one change at a time within this process: two at once would both start from the same
+    // version and the second write would drop the first
+    const run = this.tableQueue.catch(() => {}).then(async () => {
+      // re-read: another process may have added a class since we opened the workspace
+      const wsFile = join(this.dir, 'workspace.json')
+      const parsed = WorkspaceFileSchema.safeParse(migrateWorkspaceFile(await readJson(wsFile), wsFile))
+      if (!parsed.success) throw new WorkspaceError('bad-file', `${wsFile}: ${formatIssues(parsed.error)}`)
+      const table = fn(parsed.data.labelTable)
+      if (table !== parsed.data.labelTable) await this.writeWorkspaceFile({ ...parsed.data, labelTable: table })
+      else this.file = parsed.data
+      return table
+    })
+    this.tableQueue = run
+    return run
   }
 
   /** Adds a team class (next free value); returns the new table. */
   async addLabel(label: NewLabel): Promise<LabelTable> {
     return this.changeTable((t) => addLabel(t, label).table)
+  }
+
+  /** Renames and/or recolours a label (its value never changes); returns the new table. */
+  async updateLabel(value: number, change: LabelChange): Promise<LabelTable> {
+    return this.changeTable((t) => updateLabel(t, value, change))
   }
 
   async retireLabel(value: number): Promise<LabelTable> {

@@ -425,6 +425,91 @@ export const PacsSendSegResultSchema = z.object({
 })
 
 // ---------------------------------------------------------------------------------------------
+// labelTable: the workspace's label table (model organs + the classes a team adds). Its rules live
+// in src-main/cases/label-table.ts: a value never changes and is never reused, names are unique
+// (case-insensitive, retired labels included), every change bumps `version`.
+
+/** A coded concept (DICOM code sequence item). SNOMED CT unless `scheme` says otherwise. */
+export const CodedConceptSchema = z.object({
+  code: z.string().min(1).max(16),
+  meaning: z.string().min(1).max(64),
+  /** DICOM CodingSchemeDesignator; SCT = SNOMED CT */
+  scheme: z.string().min(1).max(16).default('SCT'),
+})
+export type CodedConcept = z.infer<typeof CodedConceptSchema>
+/** Where a label comes from: the model's organs, or a class the team added. */
+export const LabelSourceSchema = z.enum(['model', 'team'])
+export type LabelSource = z.infer<typeof LabelSourceSchema>
+/** A workspace label's voxel value: 255 stays free (nnU-Net's "ignore" goes above every value). */
+export const LabelValueSchema = z.number().int().min(1).max(254)
+/** A label's name: shown in the palette and written into exports (DICOM SEG SegmentLabel, nnU-Net dataset.json). */
+export const LabelNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'a label needs a name')
+  .max(64, 'a label name is at most 64 characters')
+  .regex(/^[^\u0000-\u001f\u007f\\]*$/, 'a label name has no control characters or backslashes')
+/** The team classes offered with one click (src-main/cases/label-table.ts TEAM_PRESETS gives each its codes and colour). */
+export const LABEL_PRESET_NAMES = ['liver lesion', 'kidney lesion', 'pancreatic lesion', 'splenic lesion', 'other lesion'] as const
+export const LabelPresetNameSchema = z.enum(LABEL_PRESET_NAMES)
+export type LabelPresetName = z.infer<typeof LabelPresetNameSchema>
+
+/** One row of the table as the page sees it. */
+export const LabelTableRowSchema = z.object({
+  value: LabelValueSchema,
+  name: z.string().min(1).max(64),
+  color: Rgb,
+  /** SNOMED CT concept of the structure (DICOM SEG SegmentedPropertyType) */
+  snomed: CodedConceptSchema,
+  /** DICOM SEG SegmentedPropertyCategory: Anatomical Structure, Morphologically Altered Structure (lesions), Tissue */
+  category: CodedConceptSchema,
+  /** for lesions: the organ they lie in (DICOM SEG AnatomicRegionSequence) */
+  anatomicRegion: CodedConceptSchema.optional(),
+  source: LabelSourceSchema,
+  /** retired labels keep their value (never reused) and their voxels' meaning, but leave the palette */
+  retired: z.boolean(),
+  /** derived, not stored: category is Morphologically Altered Structure (SNOMED 49755003) */
+  isLesion: z.boolean(),
+})
+export type LabelTableRow = z.infer<typeof LabelTableRowSchema>
+/** A class the team can add with one click (labelTable.add { preset }). */
+export const LabelPresetSchema = z.object({
+  name: LabelPresetNameSchema,
+  color: Rgb,
+  snomed: CodedConceptSchema,
+  category: CodedConceptSchema,
+  anatomicRegion: CodedConceptSchema.optional(),
+  isLesion: z.boolean(),
+  /** a label of this name is in the table already (retired ones count): adding the preset needs another name */
+  inTable: z.boolean(),
+})
+export type LabelPreset = z.infer<typeof LabelPresetSchema>
+/** The whole table (retired rows included, in value order) and the presets. */
+export const LabelTableViewSchema = z.object({
+  /** increases by one on every change */
+  version: z.number().int().min(1),
+  labels: z.array(LabelTableRowSchema),
+  presets: z.array(LabelPresetSchema),
+})
+export type LabelTableView = z.infer<typeof LabelTableViewSchema>
+/** A new team class: a name, a preset (its codes and colour; its name unless `name` is given), or both. */
+export const AddLabelRequestSchema = z
+  .object({ name: LabelNameSchema.optional(), color: Rgb.optional(), preset: LabelPresetNameSchema.optional() })
+  .strict()
+  .refine((r) => r.name !== undefined || r.preset !== undefined, { path: ['name'], message: 'a new label needs a name or a preset' })
+export type AddLabelRequest = z.input<typeof AddLabelRequestSchema>
+/** The table after the add, and the value the new label got. */
+export const AddLabelResultSchema = LabelTableViewSchema.extend({ added: LabelValueSchema })
+/** Rename and/or recolour a label; its value never changes. */
+export const UpdateLabelRequestSchema = z
+  .object({ value: LabelValueSchema, name: LabelNameSchema.optional(), color: Rgb.optional() })
+  .strict()
+  .refine((r) => r.name !== undefined || r.color !== undefined, { path: ['name'], message: 'nothing to change: give a name or a color' })
+export type UpdateLabelRequest = z.input<typeof UpdateLabelRequestSchema>
+/** Retire (delete from the palette) a label; its value stays reserved. */
+export const RetireLabelRequestSchema = z.object({ value: LabelValueSchema }).strict()
+
+// ---------------------------------------------------------------------------------------------
 // host events
 
 /** The host asks the renderer to open a path (second launch with a path, OS "open with", drop on dock). */

@@ -96,7 +96,8 @@ export function toErrorPayload(e: unknown): { code: ContractError['code']; messa
     return { code: map[err.code ?? ''] ?? 'failed', message: err.message ?? String(e) }
   }
   if (err?.name === 'CaseLockedError') return { code: 'conflict', message: err.message ?? String(e) }
-  if (err?.name === 'LabelTableError') return { code: 'bad-request', message: err.message ?? String(e) }
+  // a change that breaks a table rule (name in use, table full) is refused like a bad request, with the rule in words
+  if (err?.name === 'LabelTableError') return { code: err.code === 'not-found' ? 'not-found' : 'bad-request', message: err.message ?? String(e) }
   if (err?.name === 'ExportError') return { code: err.code === 'exists' ? 'exists' : err.code === 'source' ? 'forbidden' : 'bad-input', message: err.message ?? String(e) }
   if (err?.name === 'AbortError') return { code: 'cancelled', message: err.message ?? 'cancelled' }
   return { code: 'failed', message: err?.message ?? String(e) }

@@ -35,7 +35,7 @@ describe('label table', () => {
   it('starts with the model organs at their FLARE values and adds team classes above them, never reusing a value', () => {
     let t = defaultLabelTable()
     expect(t.labels.map((l) => [l.value, l.name])).toEqual(FLARE_LABELS.map((l) => [l.value, l.name]))
-    for (const p of TEAM_PRESETS) t = addLabel(t, p).table
+    for (const p of TEAM_PRESETS.slice(0, 3)) t = addLabel(t, p).table
     expect(t.labels.slice(4).map((l) => [l.value, l.name])).toEqual([[5, 'liver lesion'], [6, 'kidney lesion'], [7, 'pancreatic lesion']])
     expect(t.labels[4].anatomicRegion?.code).toBe('10200004')
     expect(t.version).toBe(4)
