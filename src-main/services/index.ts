@@ -88,6 +88,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
   const engine = options.engine ?? inferenceEngine()
   const cases = new WorkspaceService(workspaceDir)
   cases.onSaveStatus = (status) => events.emit('cases.onSaveStatus', status)
+  cases.onLabelTableChanged = (table) => events.emit('labelTable.onChanged', table)
   // where outputs may go; what the user opens is granted read-only (and protected from exports)
   access.grant(workspaceDir, 'write')
   access.grant(userModelsDir(), 'write')
@@ -322,6 +323,12 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       get: ({ caseId }) => cases.get(caseId),
       setStatus: ({ caseId, status, comment }) => cases.setStatus(caseId, status, comment),
       review: ({ caseId, value, action, reviewer, comment }) => cases.review(caseId, value, action, reviewer, comment),
+    },
+    labelTable: {
+      get: () => cases.labelTable(),
+      add: (request) => cases.addLabel(request),
+      update: (request) => cases.updateLabel(request),
+      retire: ({ value }) => cases.retireLabel(value),
     },
     export: {
       async run({ volumeId, format, outPath, ignoreUnapproved, overwrite, newStudy }) {

@@ -5,12 +5,13 @@
  */
 import { userInfo } from 'node:os'
 import { ContractError } from '../../src-shared/contract/errors.js'
-import type { CaseStatus, CaseSummary as CaseSummaryDto, LabelClassDto, OrganReviewState, ReviewAction } from '../../src-shared/contract/schemas.js'
-import { Workspace, reviewItems, type CaseFile, type CaseSession, type CaseListing, type LabelTable } from '../cases/index.js'
+import type { AddLabelRequestSchema, CaseStatus, CaseSummary as CaseSummaryDto, LabelClassDto, LabelTableView, OrganReviewState, ReviewAction, UpdateLabelRequestSchema } from '../../src-shared/contract/schemas.js'
+import { TEAM_PRESETS, Workspace, isLesion, presetByName, reviewItems, type CaseFile, type CaseSession, type CaseListing, type LabelTable } from '../cases/index.js'
 import { exportCase, exportLabels, exportWorkspace, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { geometryOf } from '../../src-shared/volume.js'
 import type { OpenVolume } from './volume-store.js'
+import type { z } from 'zod'
 
 export function currentUser(): string {
   try {
@@ -53,6 +54,37 @@ export function caseDto(c: CaseListing, organs?: OrganReviewState[]): CaseSummar
   }
 }
 
+/** The table as the page sees it (labelTable.*): every row in value order, retired ones too, with
+ *  isLesion derived from the category; and the presets, each saying whether its name is taken. */
+export function labelTableView(t: LabelTable): LabelTableView {
+  const names = new Set(t.labels.map((l) => l.name.toLowerCase()))
+  return {
+    version: t.version,
+    labels: [...t.labels]
+      .sort((a, b) => a.value - b.value)
+      .map((l) => ({
+        value: l.value,
+        name: l.name,
+        color: [...l.color] as [number, number, number],
+        snomed: { ...l.snomed },
+        category: { ...l.category },
+        ...(l.anatomicRegion ? { anatomicRegion: { ...l.anatomicRegion } } : {}),
+        source: l.source,
+        retired: l.retired,
+        isLesion: isLesion(l),
+      })),
+    presets: TEAM_PRESETS.map((p) => ({
+      name: p.name,
+      color: [...p.color] as [number, number, number],
+      snomed: { ...p.snomed },
+      category: { ...p.category },
+      ...(p.anatomicRegion ? { anatomicRegion: { ...p.anatomicRegion } } : {}),
+      isLesion: isLesion(p),
+      inTable: names.has(p.name.toLowerCase()),
+    })),
+  }
+}
+
 export class WorkspaceService {
   private ws: Promise<Workspace> | undefined
   /** open case sessions by volume id (each holds the case lock and its autosave) */
@@ -63,6 +95,8 @@ export class WorkspaceService {
   private failing = new Set<string>()
   /** told when a background save fails, and when saving works again (the host emits cases.onSaveStatus) */
   onSaveStatus?: (status: { caseId: string; volumeId: string; saved: boolean; error?: string }) => void
+  /** told after every change of the label table (the host emits labelTable.onChanged) */
+  onLabelTableChanged?: (table: LabelTableView) => void
 
   constructor(readonly dir: string) {}
 
@@ -82,6 +116,44 @@ export class WorkspaceService {
     } catch {
       return FLARE_LABELS.map((l) => ({ ...l, color: [...l.color] as [number, number, number] }))
     }
+  }
+
+  /** labelTable.get: the whole table and the presets. */
+  async labelTable(): Promise<LabelTableView> {
+    return labelTableView((await this.workspace()).labelTable)
+  }
+
+  /** labelTable.add: a team class from a name, a preset (its codes and colour), or both. */
+  async addLabel(req: z.infer<typeof AddLabelRequestSchema>): Promise<LabelTableView & { added: number }> {
+    const preset = req.preset === undefined ? undefined : presetByName(req.preset)
+    if (req.preset !== undefined && !preset) throw new ContractError('bad-request', `labelTable.add: there is no preset "${req.preset}"`)
+    const name = (req.name ?? preset?.name ?? '').trim()
+    const ws = await this.workspace()
+    const table = await ws.addLabel({ ...preset, name, ...(req.color ? { color: req.color } : {}) })
+    const added = table.labels.find((l) => l.name.toLowerCase() === name.toLowerCase())
+    if (!added) throw new ContractError('failed', `labelTable.add: "${name}" is not in the table after adding it`)
+    return { ...this.changed(table), added: added.value }
+  }
+
+  /** labelTable.update: rename and/or recolour; the value never changes. */
+  async updateLabel(req: z.infer<typeof UpdateLabelRequestSchema>): Promise<LabelTableView> {
+    const ws = await this.workspace()
+    const before = ws.labelTable.version
+    return this.changed(await ws.updateLabel(req.value, { ...(req.name !== undefined ? { name: req.name } : {}), ...(req.color ? { color: req.color } : {}) }), before)
+  }
+
+  /** labelTable.retire: the label leaves the palette; its value stays reserved. */
+  async retireLabel(value: number): Promise<LabelTableView> {
+    const ws = await this.workspace()
+    const before = ws.labelTable.version
+    return this.changed(await ws.retireLabel(value), before)
+  }
+
+  /** The view of `table`, told to onLabelTableChanged unless the call changed nothing. */
+  private changed(table: LabelTable, before?: number): LabelTableView {
+    const view = labelTableView(table)
+    if (table.version !== before) this.onLabelTableChanged?.(view)
+    return view
   }
 
   async list(): Promise<{ cases: CaseSummaryDto[]; problems: string[] }> {

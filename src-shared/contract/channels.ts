@@ -24,6 +24,10 @@ export const CHANNEL_NAMES = [
   'cases.get',
   'cases.setStatus',
   'cases.review',
+  'labelTable.get',
+  'labelTable.add',
+  'labelTable.update',
+  'labelTable.retire',
   'export.run',
   'export.workspace',
   'pacs.servers',
@@ -34,4 +38,4 @@ export const CHANNEL_NAMES = [
   'pacs.sendSeg',
 ] as const
 
-export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus', 'pacs.onRetrieveProgress'] as const
+export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus', 'pacs.onRetrieveProgress', 'labelTable.onChanged'] as const

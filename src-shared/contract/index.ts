@@ -27,6 +27,11 @@
  *   cases.create({volumeId, name?})             the open volume becomes a case (its labels then autosave)
  *   cases.open({caseId})                        -> {case, volume}: CT opened, saved labels as 'current'
  *   cases.setStatus({caseId, status, comment?}) / cases.review({caseId, value, action, reviewer, comment?})
+ *   labelTable.get()                            -> {version, labels (retired too, isLesion derived), presets}
+ *   labelTable.add({name?, color?, preset?})    -> the table + `added` (the new value); name or preset required
+ *   labelTable.update({value, name?, color?})   -> the table (rename / recolour; values never change)
+ *   labelTable.retire({value})                  -> the table (the value stays reserved, never reused)
+ *   labelTable.onChanged(table)                 event: the table changed (any page of this host)
  *   export.run({volumeId, format, outPath, ignoreUnapproved?})  nifti | nnunet | dicom-seg | seg-nrrd
  *   export.workspace({outPath, ignoreUnapproved?, statuses?})   the workspace as one nnU-Net dataset
  *   pacs.servers()                              -> configured DICOMweb servers: name, URL, auth kind (never secrets)

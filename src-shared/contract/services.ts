@@ -103,6 +103,20 @@ export const CONTRACT = {
     setStatus: json(S.SetCaseStatusRequestSchema, S.CaseSummarySchema),
     review: json(S.ReviewRequestSchema, S.CaseSummarySchema),
   },
+  /** the workspace label table: every case and export of the workspace uses it (app.info's `labels`
+   *  are its non-retired rows). Each method answers the whole table; changes also go out as
+   *  labelTable.onChanged. Rule breaks (a name in use, a full table) answer 'bad-request' naming the
+   *  problem; an unknown value 'not-found' */
+  labelTable: {
+    /** every row (retired ones too) and the presets */
+    get: json(S.Empty, S.LabelTableViewSchema),
+    /** a team class with the next free value, from a name, a preset or both */
+    add: json(S.AddLabelRequestSchema, S.AddLabelResultSchema),
+    /** rename and/or recolour; the value never changes */
+    update: json(S.UpdateLabelRequestSchema, S.LabelTableViewSchema),
+    /** leaves the palette; the value stays reserved, labelled voxels keep their meaning */
+    retire: json(S.RetireLabelRequestSchema, S.LabelTableViewSchema),
+  },
   export: {
     run: json(S.ExportRequestSchema, S.ExportResultSchema),
     workspace: json(S.ExportWorkspaceRequestSchema, S.ExportWorkspaceResultSchema),
@@ -125,6 +139,8 @@ export const EVENTS = {
   'app.onOpenRequest': S.OpenRequestEventSchema,
   'cases.onSaveStatus': S.SaveStatusEventSchema,
   'pacs.onRetrieveProgress': S.PacsRetrieveProgressEventSchema,
+  /** the label table changed (this page or another one, on this host): the new table */
+  'labelTable.onChanged': S.LabelTableViewSchema,
 } as const satisfies Record<string, z.ZodType>
 
 export type Contract = typeof CONTRACT
@@ -173,6 +189,7 @@ export type ISegmentationService = ServiceApi<'segmentation'>
 export type IStatisticsService = ServiceApi<'statistics'>
 export type IModelService = ServiceApi<'models'>
 export type ICaseService = ServiceApi<'cases'>
+export type ILabelTableService = ServiceApi<'labelTable'>
 export type IExportService = ServiceApi<'export'>
 export type IPacsService = ServiceApi<'pacs'>
 
