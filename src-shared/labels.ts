@@ -2,7 +2,7 @@
  * The label values SCN Studio writes. They are stable forever: never renumber (exports, trained
  * models and users' datasets depend on them). Values 1-4 follow FLARE21.
  */
-import type { CodedConcept, LabelClassDto, LabelPresetName } from './contract/schemas.js'
+import type { CodedConcept, LabelClassDto, LabelPresetName, LabelTableRow } from './contract/schemas.js'
 
 /** A label class as the app defines it: the contract's record (value, name, sRGB 0-255 display
  *  colour) with its SNOMED CT concept always present. */
@@ -17,6 +17,10 @@ export const FLARE_LABELS: readonly LabelClass[] = [
 
 type Rgb = [number, number, number]
 
+/** SNOMED CT 123037004: the DICOM SEG category of normal organs (the model's labels). */
+export const ANATOMICAL_STRUCTURE_CONCEPT: CodedConcept = { code: '123037004', meaning: 'Anatomical Structure', scheme: 'SCT' }
+/** SNOMED CT 85756007 "Tissue": type and category of a team class added by name, with no code of its own. */
+export const TISSUE_CONCEPT: CodedConcept = { code: '85756007', meaning: 'Tissue', scheme: 'SCT' }
 /** SNOMED CT 49755003: the DICOM SEG category of lesions. A label of this category is a lesion. */
 export const MORPHOLOGICALLY_ALTERED_CONCEPT: CodedConcept = { code: '49755003', meaning: 'Morphologically Altered Structure', scheme: 'SCT' }
 /** SNOMED CT 52988006 "Lesion", qualified by the organ it lies in (DICOM SEG anatomic region). */
@@ -75,4 +79,12 @@ export const LABEL_PRESETS: Readonly<Record<LabelPresetName, LabelPresetDef>> = 
   'pancreatic lesion': lesionIn(TEAM_COLORS[2], 'pancreas'),
   'splenic lesion': lesionIn(TEAM_COLORS[3], 'spleen'),
   'other lesion': lesionIn(TEAM_COLORS[4]),
+}
+
+/** The palette of a label table (labelTable.get): its rows that are not retired, in value order. */
+export function labelClassesOf(table: { labels: readonly LabelTableRow[] }): LabelClass[] {
+  return table.labels
+    .filter((l) => !l.retired)
+    .sort((a, b) => a.value - b.value)
+    .map((l) => ({ value: l.value, name: l.name, color: [...l.color] as [number, number, number], snomed: { code: l.snomed.code, meaning: l.snomed.meaning } }))
 }

@@ -7,18 +7,28 @@
  *  - every change bumps `version` and appends a history line.
  * Functions are pure: they return a new table; the workspace writes it.
  */
-import { FLARE_LABELS, LABEL_PRESETS, LESION_CONCEPT, MORPHOLOGICALLY_ALTERED_CONCEPT, TEAM_COLORS, isLesionCategory, type LabelClass } from '../../src-shared/labels.js'
+import {
+  ANATOMICAL_STRUCTURE_CONCEPT,
+  LABEL_PRESETS,
+  LESION_CONCEPT,
+  MORPHOLOGICALLY_ALTERED_CONCEPT,
+  TEAM_COLORS,
+  TISSUE_CONCEPT,
+  FLARE_LABELS,
+  isLesionCategory,
+  type LabelClass,
+} from '../../src-shared/labels.js'
 import { LABEL_PRESET_NAMES, type LabelPresetName } from '../../src-shared/contract/schemas.js'
 import { LabelTableSchema, formatIssues, type Code, type LabelTable, type WorkspaceLabel } from './schemas.js'
 
 /** SNOMED CT 123037004 — the DICOM SEG category of normal organs. */
-export const ANATOMICAL_STRUCTURE: Code = { code: '123037004', meaning: 'Anatomical Structure', scheme: 'SCT' }
+export const ANATOMICAL_STRUCTURE: Code = ANATOMICAL_STRUCTURE_CONCEPT
 /** SNOMED CT 49755003 — the DICOM SEG category of lesions. */
 export const MORPHOLOGICALLY_ALTERED: Code = MORPHOLOGICALLY_ALTERED_CONCEPT
 /** SNOMED CT 52988006 — "Lesion", qualified by the organ it lies in (anatomic region). */
 export const LESION: Code = LESION_CONCEPT
 /** SNOMED CT 85756007 — "Tissue", the fallback for a team class with no code of its own. */
-export const TISSUE: Code = { code: '85756007', meaning: 'Tissue', scheme: 'SCT' }
+export const TISSUE: Code = TISSUE_CONCEPT
 
 export interface NewLabel {
   name: string

@@ -3,16 +3,34 @@
  * window.scn) to what the renderer needs. CT voxels arrive once as an Int16 frame; labelmaps travel
  * as Uint8 frames both ways; segmentation progress and outcome arrive as events.
  */
-import { ContractError, createScnClient, encodeLabelPatch, type LabelPatch, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
+import { ContractError, createScnClient, encodeLabelPatch, type LabelPatch, type LabelTableView, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
 import type { LabelClass } from '../../src-shared/labels.js'
-import { FLARE_LABELS } from '../../src-shared/labels.js'
+import { FLARE_LABELS, labelClassesOf } from '../../src-shared/labels.js'
 import type { Transport } from '../../src-shared/contract/client.js'
 import type { ScnBridge } from '../../src-shared/contract/wire.js'
-import { ExportExists, NeedsSeries, PlainError, type CaseStatus, type CaseSummary, type ExportFormat, type ExportOptions, type ReviewAction, type LoadedCase, type ScnClient, type SegmentProgress, type SegmentResult } from './types.js'
+import {
+  ExportExists,
+  NeedsSeries,
+  PlainError,
+  type AddLabelInput,
+  type CaseStatus,
+  type CaseSummary,
+  type ExportFormat,
+  type ExportOptions,
+  type LabelTableAdded,
+  type LabelUpdate,
+  type ReviewAction,
+  type LoadedCase,
+  type ScnClient,
+  type SegmentProgress,
+  type SegmentResult,
+} from './types.js'
 
 export class ContractScnClient implements ScnClient {
   private readonly api: ContractClient
   private labelClasses: readonly LabelClass[] = FLARE_LABELS
+  /** version of the label table `labelClasses` come from; 0 while they are app.info's (fetched once) */
+  private tableVersion = 0
   /** labelmap version each open volume's `current` is at (labels.put must name it) */
   private versions = new Map<string, number>()
   private info: Promise<Awaited<ReturnType<ContractClient['app']['info']>>> | null = null
@@ -66,7 +84,8 @@ export class ContractScnClient implements ScnClient {
 
   async describe(): Promise<string> {
     const i = await this.appInfo()
-    this.labelClasses = i.labels.map((l) => ({ ...l, snomed: l.snomed ?? { code: '', meaning: l.name } }))
+    // app.info is asked once: after a label table answer its labels are out of date
+    if (this.tableVersion === 0) this.labelClasses = i.labels.map((l) => ({ ...l, snomed: l.snomed ?? { code: '', meaning: l.name } }))
     return `${i.name} ${i.version} · ${i.host} host · workspace ${i.workspaceDir}`
   }
 
@@ -102,6 +121,36 @@ export class ContractScnClient implements ScnClient {
 
   async reviewOrgan(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummary> {
     return call(() => this.api.cases.review({ caseId, value, action, reviewer, ...(comment ? { comment } : {}) }))
+  }
+
+  async labelTable(): Promise<LabelTableView> {
+    return this.withTable(await call(() => this.api.labelTable.get({})))
+  }
+
+  async addLabel(label: AddLabelInput): Promise<LabelTableAdded> {
+    const request = { ...(label.name !== undefined ? { name: label.name } : {}), ...(label.color ? { color: label.color } : {}), ...(label.preset ? { preset: label.preset } : {}) }
+    return this.withTable(await call(() => this.api.labelTable.add(request)))
+  }
+
+  async updateLabel(value: number, change: LabelUpdate): Promise<LabelTableView> {
+    return this.withTable(await call(() => this.api.labelTable.update({ value, ...(change.name !== undefined ? { name: change.name } : {}), ...(change.color ? { color: change.color } : {}) })))
+  }
+
+  async retireLabel(value: number): Promise<LabelTableView> {
+    return this.withTable(await call(() => this.api.labelTable.retire({ value })))
+  }
+
+  onLabelTableChanged(listener: (table: LabelTableView) => void): () => void {
+    return this.api.labelTable.onChanged((t) => listener(this.withTable(t)))
+  }
+
+  /** Cases opened from now on get the palette of the newest table seen (answers and events may cross). */
+  private withTable<T extends LabelTableView>(t: T): T {
+    if (t.version >= this.tableVersion) {
+      this.tableVersion = t.version
+      this.labelClasses = labelClassesOf(t)
+    }
+    return t
   }
 
   async openPath(path: string, seriesUid?: string): Promise<LoadedCase> {

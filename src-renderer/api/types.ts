@@ -5,11 +5,26 @@
  */
 import type { LabelClass } from '../../src-shared/labels.js'
 import type { LabelPatch } from '../../src-shared/contract/label-patch.js'
-import type { CaseStatus, CaseSummary, ExportFormat, GeometryDto, OrganReviewState, ReviewAction, ReviewState, SeriesInfo, VolumeFormat } from '../../src-shared/contract/schemas.js'
+import type {
+  CaseStatus,
+  CaseSummary,
+  CodedConcept,
+  ExportFormat,
+  GeometryDto,
+  LabelPreset,
+  LabelPresetName,
+  LabelTableRow,
+  LabelTableView,
+  OrganReviewState,
+  ReviewAction,
+  ReviewState,
+  SeriesInfo,
+  VolumeFormat,
+} from '../../src-shared/contract/schemas.js'
 import type { Mat3, Vec3 } from '../../src-shared/volume.js'
 
 // Records and enums the contract defines (z.infer of its schemas), under the names the page uses.
-export type { CaseStatus, CaseSummary, ExportFormat, Mat3, ReviewAction, ReviewState, Vec3 }
+export type { CaseStatus, CaseSummary, CodedConcept, ExportFormat, LabelPreset, LabelPresetName, LabelTableRow, LabelTableView, Mat3, ReviewAction, ReviewState, Vec3 }
 /** LPS, row-major direction whose column j is index axis j (src-shared/volume.ts). */
 export type GridGeometry = GeometryDto
 /** A radiologist's verdict on one organ of a case. */
@@ -55,6 +70,26 @@ export interface ExportOptions {
   newStudy?: boolean
 }
 
+/** sRGB 0-255 */
+export type Rgb = [number, number, number]
+
+/** A class to add: a name, one of the presets (its SNOMED codes and colour, and its name unless
+ *  `name` is given), or both; `color` overrides the preset's or the default one. */
+export interface AddLabelInput {
+  name?: string
+  color?: Rgb
+  preset?: LabelPresetName
+}
+
+/** A rename and/or recolour; the value never changes. */
+export interface LabelUpdate {
+  name?: string
+  color?: Rgb
+}
+
+/** The label table after an add, with the value the new class got. */
+export type LabelTableAdded = LabelTableView & { added: number }
+
 export interface ScnClient {
   readonly kind: 'web' | 'electron' | 'demo'
   /** a short line for the status bar: which host, which model */
@@ -68,6 +103,21 @@ export interface ScnClient {
   getCase(caseId: string): Promise<CaseSummary>
   /** approve / flag (comment required) / reset one organ of a workspace case */
   reviewOrgan(caseId: string, value: number, action: ReviewAction, reviewer: string, comment?: string): Promise<CaseSummary>
+  /**
+   * The workspace label table: every row in value order, retired ones too (`retired: true`, out of
+   * the palette), lesions marked `isLesion`, and the presets (each says whether its name is taken).
+   * Every case and export of the workspace uses it.
+   */
+  labelTable(): Promise<LabelTableView>
+  /** adds a class with the next free value (values are never reused); rejects with a PlainError in
+   *  words when the name is taken (case-insensitive, retired labels count) or the table is full */
+  addLabel(label: AddLabelInput): Promise<LabelTableAdded>
+  /** renames and/or recolours a label, model organs included; same PlainError for a taken name */
+  updateLabel(value: number, change: LabelUpdate): Promise<LabelTableView>
+  /** "deletes" a label: it leaves the palette, its value stays reserved and painted voxels keep it */
+  retireLabel(value: number): Promise<LabelTableView>
+  /** the table changed on the host (this page or another one); absent where nothing else changes it */
+  onLabelTableChanged?(listener: (table: LabelTableView) => void): () => void
   /** the path the host was launched with (`serve <path>`), if any: opened first */
   launchPath(): Promise<string | null>
   /** opens a CT file or DICOM folder on the host's machine; a folder with several series rejects
