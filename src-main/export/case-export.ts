@@ -14,6 +14,7 @@ import { exportNnunetDataset, type NnunetCase } from './nnunet.js'
 import { exportDicomSeg } from './dicom-seg.js'
 import { exportSegNrrd } from './seg-nrrd.js'
 import { organReport, writeOrganReport, type ReportRow } from './report.js'
+import { hasLesionLabels, lesionReport, writeLesionReport, type LesionRow } from './lesions.js'
 
 export type { ExportFormat }
 
@@ -36,14 +37,15 @@ export interface ExportOptions extends TargetOptions {
   newStudy?: boolean
 }
 
-/** What an nnU-Net dataset export of these case ids into `out` writes. */
-export function nnunetTargets(out: string, caseIds: string[]): string[] {
+/** What an nnU-Net dataset export of these case ids into `out` writes (lesions.csv/json when the table has a lesion label). */
+export function nnunetTargets(out: string, caseIds: string[], withLesions = false): string[] {
   return [
     ...caseIds.flatMap((id) => [join(out, 'imagesTr', `${id}_0000.nii.gz`), join(out, 'labelsTr', `${id}.nii.gz`), join(out, 'provenance', `${id}.json`)]),
     join(out, 'dataset.json'),
     join(out, 'labels.json'),
     join(out, 'organ-volumes.csv'),
     join(out, 'organ-volumes.json'),
+    ...(withLesions ? [join(out, 'lesions.csv'), join(out, 'lesions.json')] : []),
   ]
 }
 
@@ -63,10 +65,12 @@ export async function exportLabels(input: LabelExportInput, format: ExportFormat
       return exportDicomSeg(input, out, opts)
     case 'nnunet': {
       const id = opts.caseId ?? input.caseFile?.id ?? 'case_001'
-      checkTargets(nnunetTargets(out, [id]), sourcesOf(input), opts)
+      const withLesions = hasLesionLabels(input.table)
+      checkTargets(nnunetTargets(out, [id], withLesions), sourcesOf(input), opts)
       const unapproved = input.caseFile ? unapprovedValues(input.caseFile, input.table) : []
       const files = await exportNnunetDataset(out, [{ id, input, unapproved }], { ignoreUnapproved: opts.ignoreUnapproved })
       files.push(...(await writeOrganReport(join(out, 'organ-volumes'), organReport(id, input))))
+      if (withLesions) files.push(...(await writeLesionReport(join(out, 'lesions'), lesionReport(id, input))))
       return files
     }
   }
@@ -84,22 +88,29 @@ export interface WorkspaceExportOptions extends TargetOptions {
   statuses?: CaseStatus[]
 }
 
-/** The whole workspace as one nnU-Net dataset, plus organ-volumes.csv/json over all cases. */
+/**
+ * The whole workspace as one nnU-Net dataset, plus organ-volumes.csv/json over all cases and,
+ * when the label table has a lesion label, lesions.csv/json (one row per lesion of every case).
+ */
 export async function exportWorkspace(ws: Workspace, out: string, opts: WorkspaceExportOptions = {}): Promise<{ files: string[]; cases: string[] }> {
   const statuses = opts.statuses ?? ['in-progress', 'reviewed']
   for (const s of ws.sessions.values()) await s.flush()
   const cases: NnunetCase[] = []
   const rows: ReportRow[] = []
+  const lesionRows: LesionRow[] = []
+  const withLesions = hasLesionLabels(ws.labelTable)
   for (const id of (await ws.caseIds()).sort()) {
     const c = await ws.readCase(id)
     if (!statuses.includes(deriveStatus(c, ws.labelTable))) continue
     const input = await caseExportInput(ws, id)
     cases.push({ id, input, unapproved: unapprovedValues(c, ws.labelTable) })
     rows.push(...organReport(id, input))
+    if (withLesions) lesionRows.push(...lesionReport(id, input))
   }
   if (cases.length === 0) throw new ExportError(`${ws.dir}: no cases with status ${statuses.join(' or ')} to export`)
-  checkTargets(nnunetTargets(out, cases.map((c) => c.id)), cases.flatMap((c) => sourcesOf(c.input)), opts)
+  checkTargets(nnunetTargets(out, cases.map((c) => c.id), withLesions), cases.flatMap((c) => sourcesOf(c.input)), opts)
   const files = await exportNnunetDataset(out, cases, { ignoreUnapproved: opts.ignoreUnapproved, name: ws.name })
   files.push(...(await writeOrganReport(join(out, 'organ-volumes'), rows)))
+  if (withLesions) files.push(...(await writeLesionReport(join(out, 'lesions'), lesionRows)))
   return { files, cases: cases.map((c) => c.id) }
 }

@@ -13,10 +13,10 @@ import { readCt, readLabels } from '../../src-main/volumes/read.js'
 import { readNrrd } from '../../src-main/volumes/nrrd.js'
 import { valueBounds } from '../../src-main/volumes/mask.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
-import { rasAffine, sameGrid, worldToIndex, rotationMatrix, mat3Mul } from '../../src-shared/geometry.js'
+import { rasAffine, sameGrid, worldToIndex, indexToWorld, rotationMatrix, mat3Mul } from '../../src-shared/geometry.js'
 import type { CtVolume, LabelVolume, Mat3, Vec3 } from '../../src-shared/volume.js'
 import { TEAM_PRESETS, Workspace, addLabel, defaultLabelTable, ProvenanceSchema } from '../../src-main/cases/index.js'
-import { exportLabels, readDicomSeg, exportCase, organReport, type LabelExportInput } from '../../src-main/export/index.js'
+import { exportLabels, readDicomSeg, exportCase, exportWorkspace, organReport, type LabelExportInput } from '../../src-main/export/index.js'
 import { writeDicomSeries } from '../fixtures/dicom-series.js'
 import { TEST_MODEL, fakePrediction, tmpDir, workspaceWithCases } from '../fixtures/cases-workspace.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
@@ -302,6 +302,110 @@ describe('workspace case export', () => {
     expect(prov.organs.find((o) => o.value === 3)?.review.state).toBe('approved')
     expect(prov.timestamps.firstEdit).toBeDefined()
     await s.close()
+  })
+})
+
+describe('lesion table (lesions.csv)', () => {
+  /**
+   * Two lesions drawn into a phantom case (8x8x10 mm voxels): an ellipsoid of semi-axes 40 x 24 x 20
+   * mm (2a = 80, 2b = 48 mm) and a straight bar 6 voxels long, one voxel wide, on one slice (48 x 8
+   * mm edge to edge). Expected counts, HU and centroids are computed here from the voxels.
+   */
+  function drawLesions(ct: CtVolume, value: number): { labels: Uint8Array; ellipsoid: number[]; bar: number[] } {
+    const [nx, ny, nz] = ct.dims
+    const labels = new Uint8Array(nx * ny * nz)
+    const centre = indexToWorld(ct, [12.3, 17.2, 11])
+    const ellipsoid: number[] = []
+    const bar: number[] = []
+    for (let k = 0; k < nz; k++) {
+      for (let j = 0; j < ny; j++) {
+        for (let i = 0; i < nx; i++) {
+          const p = indexToWorld(ct, [i, j, k])
+          const at = i + nx * (j + ny * k)
+          if (((p[0] - centre[0]) / 40) ** 2 + ((p[1] - centre[1]) / 24) ** 2 + ((p[2] - centre[2]) / 20) ** 2 <= 1) ellipsoid.push(at)
+          else if (k === 5 && j === 30 && i >= 25 && i < 31) bar.push(at)
+        }
+      }
+    }
+    for (const at of [...ellipsoid, ...bar]) labels[at] = value
+    return { labels, ellipsoid, bar }
+  }
+  const mean = (ct: CtVolume, at: number[]) => Math.round((at.reduce((s, a) => s + ct.data[a], 0) / at.length) * 10) / 10
+  const row = (line: string) => line.split(',')
+
+  it('a case with a lesion label and two drawn blobs: one row per lesion with its voxels, diameters, HU, slice and centroid', async () => {
+    const { ws, dir, cases } = await workspaceWithCases(1)
+    const table = await ws.addLabel(TEAM_PRESETS[0])
+    const lesion = table.labels.find((l) => l.name === TEAM_PRESETS[0].name)!
+    const id = cases[0].id
+    const ct = cases[0].phantom.ct
+    const drawn = drawLesions(ct, lesion.value)
+    const s = await ws.openCase(id, { user: 'ann' })
+    s.putLabels(drawn.labels)
+    await s.close()
+    const out = join(dir, 'ds')
+    const files = await exportCase(ws, id, 'nnunet', out)
+    expect(files).toContain(join(out, 'lesions.csv'))
+    expect(files).toContain(join(out, 'lesions.json'))
+    const csv = readFileSync(join(out, 'lesions.csv'), 'utf8').trim().split('\n')
+    expect(csv[0]).toBe('case,value,label,lesion,voxels,volume_ml,longest_axial_mm,perpendicular_mm,mean_hu,slice_1based,centroid_x_lps_mm,centroid_y_lps_mm,centroid_z_lps_mm')
+    expect(csv).toHaveLength(3)
+    const [big, bar] = [row(csv[1]), row(csv[2])]
+    expect(big.slice(0, 5)).toEqual([id, String(lesion.value), 'liver lesion', '1', String(drawn.ellipsoid.length)])
+    expect(Number(big[5])).toBeCloseTo((drawn.ellipsoid.length * 8 * 8 * 10) / 1000, 3)
+    expect(Math.abs(Number(big[6]) - 80)).toBeLessThanOrEqual(8) // within one voxel of 2a
+    expect(Math.abs(Number(big[7]) - 48)).toBeLessThanOrEqual(8) // within one voxel of 2b
+    expect(Number(big[8])).toBeCloseTo(mean(ct, drawn.ellipsoid), 1)
+    expect(big[9]).toBe('12') // the ellipsoid's central slice k = 11, 1-based
+    const c = indexToWorld(ct, [12.3, 17.2, 11])
+    for (let d = 0; d < 3; d++) expect(Math.abs(Number(big[10 + d]) - c[d])).toBeLessThan(4)
+    expect(bar.slice(0, 5)).toEqual([id, String(lesion.value), 'liver lesion', '2', '6'])
+    expect(Number(bar[5])).toBeCloseTo(6 * 0.64, 3)
+    expect(Number(bar[6])).toBe(48) // 6 voxels of 8 mm, edge to edge
+    expect(Number(bar[7])).toBe(8) // one voxel wide
+    expect(Number(bar[8])).toBeCloseTo(mean(ct, drawn.bar), 1)
+    expect(bar[9]).toBe('6') // k = 5
+    indexToWorld(ct, [27.5, 30, 5]).forEach((x, d) => expect(Number(bar[10 + d])).toBeCloseTo(x, 1))
+    const json = JSON.parse(readFileSync(join(out, 'lesions.json'), 'utf8'))
+    expect(json.conventions.connectivity).toBe(6)
+    expect(json.rows).toHaveLength(2)
+    expect(json.rows[1]).toMatchObject({ case: id, value: lesion.value, lesion: 2, voxels: 6, longestAxialMm: 48, perpendicularMm: 8, slice: 6 })
+    // an existing lesions.csv is a target like the others: not replaced without overwrite
+    await expect(exportCase(ws, id, 'nnunet', out)).rejects.toThrow(/exists|already/)
+  })
+
+  it('the workspace export lists the lesions of every case; a case without lesion labels writes no lesions.csv', async () => {
+    const { ws, dir, cases } = await workspaceWithCases(2)
+    for (const c of cases) {
+      const s = await ws.openCase(c.id, { user: 'ann' })
+      s.putLabels(c.phantom.labels.data.slice())
+      await s.close()
+    }
+    // no lesion label in the table: neither the case nor the workspace export writes lesions.*
+    const plain = await exportCase(ws, cases[0].id, 'nnunet', join(dir, 'plain'))
+    expect(plain.some((f) => /lesions/.test(f))).toBe(false)
+    expect(existsSync(join(dir, 'plain', 'lesions.csv'))).toBe(false)
+    expect(existsSync(join(dir, 'plain', 'organ-volumes.csv'))).toBe(true)
+    await exportWorkspace(ws, join(dir, 'plain-ws'))
+    expect(existsSync(join(dir, 'plain-ws', 'lesions.csv'))).toBe(false)
+    // a lesion label; lesions drawn in case 1 only: its rows, and none for case 2
+    const table = await ws.addLabel(TEAM_PRESETS[0])
+    const value = table.labels.find((l) => l.name === TEAM_PRESETS[0].name)!.value
+    const drawn = drawLesions(cases[0].phantom.ct, value)
+    const s = await ws.openCase(cases[0].id, { user: 'ann' })
+    s.putLabels(drawn.labels)
+    await s.close()
+    const { files } = await exportWorkspace(ws, join(dir, 'ws-out'))
+    expect(files).toContain(join(dir, 'ws-out', 'lesions.csv'))
+    const csv = readFileSync(join(dir, 'ws-out', 'lesions.csv'), 'utf8').trim().split('\n')
+    expect(csv.slice(1).map((l) => row(l).slice(0, 5))).toEqual([
+      [cases[0].id, String(value), 'liver lesion', '1', String(drawn.ellipsoid.length)],
+      [cases[0].id, String(value), 'liver lesion', '2', '6'],
+    ])
+    // the table has a lesion label but case 2 has none drawn: header only
+    const only2 = await exportCase(ws, cases[1].id, 'nnunet', join(dir, 'case2'))
+    expect(only2).toContain(join(dir, 'case2', 'lesions.csv'))
+    expect(readFileSync(join(dir, 'case2', 'lesions.csv'), 'utf8').trim().split('\n')).toHaveLength(1)
   })
 })
 
