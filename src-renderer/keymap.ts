@@ -14,6 +14,9 @@ export type Action =
   | 'toolScissorsRectangle'
   | 'toolScissorsSphere'
   | 'toolFill'
+  | 'toolGrowFromSeeds'
+  | 'growPreview'
+  | 'growAccept'
   | 'brushSmaller'
   | 'brushLarger'
   | 'brush3d'
@@ -68,20 +71,23 @@ export const KEYMAP = {
   toolScissorsRectangle: { key: 'r', label: 'Scissors: rectangle', group: 'Tools' },
   toolScissorsSphere: { key: 's', label: 'Scissors: sphere', group: 'Tools' },
   toolFill: { key: 'f', label: 'Flood fill', group: 'Tools' },
+  toolGrowFromSeeds: { key: 'g', label: 'Grow from seeds (strokes paint seeds)', group: 'Tools' },
+  growPreview: { key: 'p', label: 'Grow from seeds: preview (again after more seeds)', group: 'Tools' },
+  growAccept: { key: 'Enter', label: 'Grow from seeds: accept the preview', group: 'Tools' },
   brushSmaller: { key: '[', label: 'Brush smaller', group: 'Tools' },
   brushLarger: { key: ']', label: 'Brush larger', group: 'Tools' },
   brush3d: { key: 'd', label: 'Brush: circle / sphere (3D)', group: 'Tools' },
   interpolate: { key: 'i', label: 'Interpolate between drawn slices', group: 'Edit' },
   removeIslands: { key: 'k', label: 'Remove small islands', group: 'Edit' },
-  organ1: { key: '1', alt: false, label: 'Active organ 1', group: 'Organs' },
-  organ2: { key: '2', alt: false, label: 'Active organ 2', group: 'Organs' },
-  organ3: { key: '3', alt: false, label: 'Active organ 3', group: 'Organs' },
-  organ4: { key: '4', alt: false, label: 'Active organ 4', group: 'Organs' },
-  organ5: { key: '5', alt: false, label: 'Active organ 5', group: 'Organs' },
-  organ6: { key: '6', alt: false, label: 'Active organ 6', group: 'Organs' },
-  organ7: { key: '7', alt: false, label: 'Active organ 7', group: 'Organs' },
-  organ8: { key: '8', alt: false, label: 'Active organ 8', group: 'Organs' },
-  organ9: { key: '9', alt: false, label: 'Active organ 9', group: 'Organs' },
+  organ1: { key: '1', alt: false, label: 'Active label: row 1 of the list', group: 'Organs' },
+  organ2: { key: '2', alt: false, label: 'Active label: row 2 of the list', group: 'Organs' },
+  organ3: { key: '3', alt: false, label: 'Active label: row 3 of the list', group: 'Organs' },
+  organ4: { key: '4', alt: false, label: 'Active label: row 4 of the list', group: 'Organs' },
+  organ5: { key: '5', alt: false, label: 'Active label: row 5 of the list', group: 'Organs' },
+  organ6: { key: '6', alt: false, label: 'Active label: row 6 of the list', group: 'Organs' },
+  organ7: { key: '7', alt: false, label: 'Active label: row 7 of the list', group: 'Organs' },
+  organ8: { key: '8', alt: false, label: 'Active label: row 8 of the list', group: 'Organs' },
+  organ9: { key: '9', alt: false, label: 'Active label: row 9 of the list', group: 'Organs' },
   toggleActiveVisible: { key: 'h', label: 'Show / hide active organ', group: 'Organs' },
   toggleActiveLocked: { key: 'l', label: 'Lock / unlock active organ', group: 'Organs' },
   toggleOutline: { key: 'o', label: 'Overlay: fill / outline', group: 'View' },

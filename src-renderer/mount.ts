@@ -4,6 +4,7 @@ import { AppShell } from './app/shell.js'
 import { testHook } from './app/test-hook.js'
 import { shell } from './context.js'
 import { saveStore } from './store/save-store.js'
+import { caseInAddressBar } from './cases/cases-controller.js'
 import type { ViewName } from './viewer/viewer.js'
 
 interface PaneLike {
@@ -13,7 +14,7 @@ interface PaneLike {
   setOrientation: (l: { top: string; bottom: string; left: string; right: string }) => void
 }
 
-export function mountApp(panes: unknown[]): () => void {
+export function mountApp(panes: unknown[], viewport3d?: HTMLDivElement): () => void {
   const byView = new Map((panes as PaneLike[]).map((p) => [p.view, p]))
   const get = (v: ViewName): PaneLike => {
     const p = byView.get(v)
@@ -25,6 +26,7 @@ export function mountApp(panes: unknown[]): () => void {
       viewports: { axial: get('axial').viewportEl!, sagittal: get('sagittal').viewportEl!, coronal: get('coronal').viewportEl! },
       overlays: { axial: get('axial').overlayEl!, sagittal: get('sagittal').overlayEl!, coronal: get('coronal').overlayEl! },
       onOrientation: (v, l) => byView.get(v)?.setOrientation(l),
+      ...(viewport3d ? { viewport3d } : {}),
     }),
   )
   shell.value = app
@@ -53,10 +55,15 @@ export function mountApp(panes: unknown[]): () => void {
     pending = requestAnimationFrame(() => app.viewer.resize())
   })
   for (const v of ['axial', 'sagittal', 'coronal'] as const) observer.observe(get(v).viewportEl!)
+  if (viewport3d) observer.observe(viewport3d)
   const params = new URLSearchParams(window.location.search)
   const dims = params.get('dims')?.split('x').map(Number)
   const spacing = params.get('spacing')?.split('x').map(Number)
-  if (!params.has('noauto')) {
+  // a reload reopens the case that was open (cases-controller.ts rememberOpenCase); otherwise the
+  // demo phantom or the host's launch path, unless ?noauto
+  const caseId = app.client.kind === 'demo' ? null : caseInAddressBar(window.location)
+  if (caseId) void app.viewer.openCase(caseId)
+  else if (!params.has('noauto')) {
     if (app.client.kind === 'demo') void app.viewer.openPhantom(dims as [number, number, number] | undefined, spacing as [number, number, number] | undefined)
     else void app.viewer.openLaunchPath()
   }

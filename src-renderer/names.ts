@@ -6,5 +6,5 @@
 export const VIEW_NAMES = ['axial', 'sagittal', 'coronal'] as const
 export type ViewName = (typeof VIEW_NAMES)[number]
 
-export const TOOL_NAMES = ['navigate', 'brush', 'eraser', 'threshold', 'scissors-circle', 'scissors-rectangle', 'scissors-sphere', 'fill'] as const
+export const TOOL_NAMES = ['navigate', 'brush', 'eraser', 'threshold', 'scissors-circle', 'scissors-rectangle', 'scissors-sphere', 'fill', 'grow-from-seeds'] as const
 export type ToolName = (typeof TOOL_NAMES)[number]

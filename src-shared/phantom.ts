@@ -19,6 +19,9 @@ export interface PhantomOptions {
   noise?: number
   /** scales the anatomy (1 = adult abdomen, ~320 mm wide) */
   scale?: number
+  /** focal liver lesions (world LPS mm): their HU replaces the liver's; the labels stay liver, as in
+   *  organ datasets (FLARE) where tumours belong to their organ */
+  lesions?: { centre: Vec3; radii: Vec3; hu: number }[]
 }
 
 export interface Phantom {
@@ -63,6 +66,7 @@ export function generatePhantom(opts: PhantomOptions = {}): Phantom {
   const noise = opts.noise ?? 12
   const s = opts.scale ?? 1
   const rand = mulberry32(opts.seed ?? 1)
+  const lesions = opts.lesions ?? []
 
   // origin so that the grid centre sits at `centre`
   const half: Vec3 = [((dims[0] - 1) * spacing[0]) / 2, ((dims[1] - 1) * spacing[1]) / 2, ((dims[2] - 1) * spacing[2]) / 2]
@@ -132,6 +136,7 @@ export function generatePhantom(opts: PhantomOptions = {}): Phantom {
             } else if (inside(liver, x, y, z) <= 1 && !(x > -20 * s && y > 20 * s)) {
               hu = PHANTOM_HU.liver + 8 * Math.sin(y * 0.2) * Math.sin(z * 0.15)
               lab = LIVER
+              for (const l of lesions) if (inside({ c: l.centre, r: l.radii }, x, y, z) <= 1) hu = l.hu
             } else if (inside(spleen, x, y, z) <= 1) {
               hu = PHANTOM_HU.spleen
               lab = SPLEEN

@@ -21,6 +21,7 @@ export const TOOL_COMMAND = {
   'scissors-rectangle': 'toolScissorsRectangle',
   'scissors-sphere': 'toolScissorsSphere',
   fill: 'toolFill',
+  'grow-from-seeds': 'toolGrowFromSeeds',
 } as const satisfies Record<ToolName, Action>
 
 export const PRESET_COMMAND = {
@@ -38,6 +39,9 @@ export const TOOLBAR = {
   'brush-3d': 'brush3d',
   interpolate: 'interpolate',
   'remove-islands': 'removeIslands',
+  'grow-preview': 'growPreview',
+  'grow-accept': 'growAccept',
+  'grow-cancel': 'growCancel',
   undo: 'undo',
   redo: 'redo',
   ...Object.fromEntries(Object.keys(WINDOW_PRESETS).map((p) => [`preset-${p}`, PRESET_COMMAND[p as PresetName]])),
@@ -62,9 +66,13 @@ export function appCommands({ editing, segmentation, stepSlice }: CommandTargets
   add({ id: 'brush3d', label: 'Brush: circle / sphere', keybinding: 'brush3d', run: () => editing.toggleBrush3d() })
   add({ id: 'interpolate', label: 'Interpolate between drawn slices', keybinding: 'interpolate', run: () => editing.interpolate() })
   add({ id: 'removeIslands', label: 'Remove small islands', keybinding: 'removeIslands', run: () => editing.removeIslands() })
+  add({ id: 'growPreview', label: 'Grow from seeds: preview', keybinding: 'growPreview', run: () => void editing.tools?.grow.runPreview() })
+  add({ id: 'growAccept', label: 'Grow from seeds: accept', keybinding: 'growAccept', run: () => editing.tools?.grow.accept() })
+  add({ id: 'growCancel', label: 'Grow from seeds: cancel', run: () => editing.tools?.grow.cancel() })
   for (let n = 1; n <= 9; n++) {
     const id = `organ${n}` as Action
-    add({ id, label: `Active organ ${n}`, keybinding: id, run: () => editing.setActiveOrgan(n) })
+    // the Nth row of the segment list (organs 1-4, then the team's labels in value order)
+    add({ id, label: `Active label: row ${n}`, keybinding: id, run: () => editing.setActiveRow(n) })
   }
   add<number>({ id: 'setActiveOrgan', label: 'Active organ', run: (value) => editing.setActiveOrgan(value) })
   add({ id: 'toggleActiveVisible', label: 'Show / hide active organ', keybinding: 'toggleActiveVisible', run: () => editing.toggleActive('visible') })

@@ -17,6 +17,8 @@ import { CommandRegistry } from './commands.js'
 import { keyHandler } from './keys.js'
 import { casesStore } from '../store/cases-store.js'
 import { cursorStore } from '../store/cursor-store.js'
+import { labelsStore } from '../store/labels-store.js'
+import { LabelsController } from '../labels/labels-controller.js'
 import { exportStore } from '../store/export-store.js'
 import { segmentStore } from '../store/segment-store.js'
 import { toggleHelp, viewerStore } from '../store/viewer-store.js'
@@ -25,6 +27,8 @@ export interface ViewElements {
   viewports: Record<ViewName, HTMLDivElement>
   overlays: Record<ViewName, SVGSVGElement>
   onOrientation: (view: ViewName, l: OrientationLetters) => void
+  /** the 3D view of the labels */
+  viewport3d?: HTMLDivElement
 }
 
 export class AppShell {
@@ -35,12 +39,13 @@ export class AppShell {
   readonly cases: CasesController
   readonly exporter: ExportController
   readonly segmentation: SegmentationController
+  readonly labels: LabelsController
   readonly commands = new CommandRegistry()
   readonly onKey: (e: KeyboardEvent) => void
 
   constructor(els: ViewElements, client?: ScnClient) {
     this.client = client ?? pickClient(window.location)
-    this.viewer = new ViewerController(this.client, els.viewports, els.onOrientation)
+    this.viewer = new ViewerController(this.client, els.viewports, els.onOrientation, els.viewport3d)
     const current = () => this.viewer.current
     this.editing = new EditingController(this.viewer.viewer, els)
     this.autosave = new Autosave(this.client)
@@ -48,6 +53,7 @@ export class AppShell {
     this.cases = new CasesController(this.client, saveNow, current)
     this.exporter = new ExportController(this.client, saveNow, current)
     this.segmentation = new SegmentationController(this.client, this.editing, current)
+    this.labels = new LabelsController(this.client, this.editing)
 
     this.viewer.canLeave = saveNow
     this.autosave.onSaved = () => this.cases.afterSave()
@@ -58,6 +64,7 @@ export class AppShell {
       this.autosave.attach(c, session)
       this.cases.opened(c)
       this.segmentation.opened(c)
+      void this.labels.refresh()
     })
 
     this.commands.registerAll(
@@ -66,6 +73,7 @@ export class AppShell {
     this.onKey = keyHandler(this.commands, () => this.closeTopModal())
     // the Cases panel lists the workspace from the start, not only once a volume opens
     if (this.client.kind !== 'demo') void this.cases.refreshCases()
+    void this.labels.refresh()
   }
 
   /**
@@ -83,6 +91,10 @@ export class AppShell {
     }
     if (exportStore.getState().exportConfirm) {
       void this.exporter.answerConfirm(false)
+      return true
+    }
+    if (labelsStore.getState().confirmDelete) {
+      void this.labels.confirmDelete(false)
       return true
     }
     if (casesStore.getState().reviewPrompt) {

@@ -29,7 +29,8 @@ export class CasesController {
   ) {}
 
   opened(c: LoadedCase): void {
-    casesStore.setState({ openCaseId: c.workspaceCaseId ?? null, openCase: null, reviewPrompt: null, reviewError: null })
+    casesStore.setState({ openCaseId: c.workspaceCaseId ?? null, openCase: null, reviewPrompt: null, reviewError: null, error: null })
+    rememberOpenCase(c.workspaceCaseId ?? null)
     if (this.client.kind !== 'demo') void this.refreshCases()
     void this.refreshOpenCase()
   }
@@ -69,6 +70,7 @@ export class CasesController {
       await this.saveNow() // the case starts from what the user sees
       const s = await this.client.createCase(c.caseId, name)
       casesStore.setState({ openCaseId: s.caseId })
+      rememberOpenCase(s.caseId)
       if (action === this.latestAction) casesStore.setState({ error: null })
       await this.refreshOpenCase()
       await this.refreshCases()
@@ -152,4 +154,23 @@ export class CasesController {
       casesStore.setState({ reviewBusy: null })
     }
   }
+}
+
+/**
+ * The open case goes into the address bar (#case=<id>), so a reload (or a bookmark) reopens it
+ * instead of an empty page; a volume that is not a case clears it. replaceState: no history entry
+ * per case.
+ */
+export function rememberOpenCase(caseId: string | null, win: Pick<Window, 'location' | 'history'> | undefined = globalThis.window): void {
+  if (!win?.history) return
+  const url = new URL(win.location.href)
+  const hash = caseId ? `#case=${encodeURIComponent(caseId)}` : ''
+  if (url.hash === hash) return
+  win.history.replaceState(win.history.state, '', url.pathname + url.search + hash)
+}
+
+/** The case the address bar names (#case=<id>), if any. */
+export function caseInAddressBar(location: { hash: string }): string | null {
+  const m = /^#case=([^&]+)$/.exec(location.hash)
+  return m ? decodeURIComponent(m[1]!) : null
 }

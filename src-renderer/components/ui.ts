@@ -23,6 +23,7 @@ export const TOOL_LABELS: Record<ToolName, string> = {
   'scissors-rectangle': 'Scissors ▭',
   'scissors-sphere': 'Scissors ◍',
   fill: 'Fill',
+  'grow-from-seeds': 'Grow from seeds',
 }
 
 export function shortcut(action: Action): string {

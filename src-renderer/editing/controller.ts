@@ -9,6 +9,9 @@ import { editStore, type ToolName } from '../store/edit-store.js'
 import { labelName, labelsStore, lockedValues } from '../store/labels-store.js'
 import type { Viewer, ViewName } from '../viewer/viewer.js'
 import { gridToArray, type Vec3 } from './grid.js'
+import { EditOverlay } from './overlay.js'
+import { GrowController } from './grow-controller.js'
+import { VIEW_NAMES } from '../names.js'
 import { PatchBuilder, type Patch } from './patch.js'
 import { floodFill, interpolateSlices, smallIslands } from './regions.js'
 import type { EditSession } from './session.js'
@@ -24,6 +27,7 @@ const VERBS: Record<ToolName, string> = {
   'scissors-rectangle': 'Scissors rectangle',
   'scissors-sphere': 'Scissors sphere',
   fill: 'Fill',
+  'grow-from-seeds': 'Grow from seeds',
 }
 
 interface Gesture {
@@ -46,7 +50,19 @@ export class EditController {
   /** per-dab compute+upload-request times (ms), newest last; read by the benchmark */
   readonly dabTimes: DabTiming[] = []
 
-  constructor(private readonly viewer: Viewer, private readonly session: EditSession, private readonly overlays: Record<ViewName, SVGSVGElement>) {}
+  private readonly overlay: EditOverlay
+  /** grow from seeds: its seeds and preview live with this session */
+  readonly grow: GrowController
+
+  constructor(private readonly viewer: Viewer, private readonly session: EditSession, overlays: Record<ViewName, SVGSVGElement>) {
+    this.overlay = new EditOverlay(viewer, session, overlays, (c, n) => this.brushShape(c, n))
+    this.grow = new GrowController(session)
+  }
+
+  /** The seeds on each view's current slice (after a stroke, a slice change, a new view). */
+  drawSeeds(): void {
+    for (const view of VIEW_NAMES) this.overlay.drawSeeds(view, (normal, index) => this.grow.seedsOnSlice(normal, index))
+  }
 
   private notice(text: string | null): void {
     editStore.setState({ notice: text })
@@ -107,6 +123,15 @@ export class EditController {
       e.preventDefault()
       this.lastView = view
       const { x, y } = local(el, e)
+      if (tool === 'grow-from-seeds') {
+        // seeds, not labels: no patch, no lock check (a seed changes nothing)
+        const p = this.viewer.pick(view, x, y)
+        this.gesture = { view, tool, builder: new PatchBuilder(this.session.grid), start: { ijk: p.ijk, normal: p.normal, x, y }, last: p.ijk }
+        el.setPointerCapture?.(e.pointerId)
+        this.grow.paintSeeds(this.brushShape(p.ijk, p.normal))
+        this.drawSeeds()
+        return
+      }
       if (!this.recipe(tool)) return // e.g. the active organ is locked: the notice says so
       const p = this.viewer.pick(view, x, y)
       if (tool === 'fill') {
@@ -120,12 +145,12 @@ export class EditController {
     }
     const move = (e: PointerEvent): void => {
       const { x, y } = local(el, e)
-      this.drawCursor(view, x, y)
+      this.overlay.drawCursor(view, x, y)
       const g = this.gesture
       if (!g || g.view !== view) return
       e.stopPropagation()
       const p = this.viewer.pick(view, x, y)
-      if (g.tool === 'brush' || g.tool === 'eraser' || g.tool === 'threshold') {
+      if (g.tool === 'brush' || g.tool === 'eraser' || g.tool === 'threshold' || g.tool === 'grow-from-seeds') {
         // fill the gap between pointer events with dabs half a radius apart
         const { brushRadiusMm } = editStore.getState()
         const sp = this.session.grid.spacing
@@ -134,12 +159,14 @@ export class EditController {
         for (let s = 1; s <= steps; s++) {
           const t = s / steps
           const c: Vec3 = [g.last[0] + (p.ijk[0] - g.last[0]) * t, g.last[1] + (p.ijk[1] - g.last[1]) * t, g.last[2] + (p.ijk[2] - g.last[2]) * t]
-          this.dab(g.builder, c, g.start.normal, g.tool)
+          if (g.tool === 'grow-from-seeds') this.grow.paintSeeds(this.brushShape(c, g.start.normal))
+          else this.dab(g.builder, c, g.start.normal, g.tool)
         }
         g.last = p.ijk
+        if (g.tool === 'grow-from-seeds') this.drawSeeds()
       } else {
         g.last = p.ijk
-        this.drawScissorsPreview(view, g, x, y)
+        this.overlay.drawScissorsPreview(view, g, x, y)
       }
     }
     const up = (e: PointerEvent): void => {
@@ -149,11 +176,12 @@ export class EditController {
       this.gesture = null
       const { x, y } = local(el, e)
       const p = this.viewer.pick(view, x, y)
-      this.clearPreview(view)
+      this.overlay.clearPreview(view)
+      if (g.tool === 'grow-from-seeds') return
       if (g.tool.startsWith('scissors')) this.scissors(g, p.ijk)
       else this.finish(g.builder, g.tool)
     }
-    const leave = (): void => this.clearCursor(view)
+    const leave = (): void => this.overlay.clearCursor(view)
     el.addEventListener('pointerdown', down, true)
     el.addEventListener('pointermove', move, true)
     el.addEventListener('pointerup', up, true)
@@ -241,55 +269,6 @@ export class EditController {
 
   labelsArray(): Uint8Array {
     return gridToArray(this.session.grid)
-  }
-
-  // ---- cursor and previews (SVG overlay over each view) ---------------------------------------
-
-  private drawCursor(view: ViewName, x: number, y: number): void {
-    const svg = this.overlays[view]
-    const tool = editStore.getState().tool
-    let c = svg.querySelector<SVGCircleElement>('circle.cursor')
-    if (!(tool === 'brush' || tool === 'eraser' || tool === 'threshold')) {
-      c?.remove()
-      return
-    }
-    if (!c) {
-      c = document.createElementNS('http://www.w3.org/2000/svg', 'circle')
-      c.classList.add('cursor')
-      svg.appendChild(c)
-    }
-    const r = editStore.getState().brushRadiusMm * this.viewer.pixelsPerMm(view)
-    c.setAttribute('cx', String(x))
-    c.setAttribute('cy', String(y))
-    c.setAttribute('r', String(Math.max(1, r)))
-    c.setAttribute('stroke', tool === 'eraser' ? '#fff' : `rgb(${labelsStore.getState().rows.find((q) => q.value === labelsStore.getState().activeValue)?.color.join(',') ?? '255,255,0'})`)
-  }
-
-  private clearCursor(view: ViewName): void {
-    this.overlays[view].querySelector('circle.cursor')?.remove()
-  }
-
-  private drawScissorsPreview(view: ViewName, g: Gesture, x: number, y: number): void {
-    const svg = this.overlays[view]
-    this.clearPreview(view)
-    const ns = 'http://www.w3.org/2000/svg'
-    const el = g.tool === 'scissors-rectangle' ? document.createElementNS(ns, 'rect') : document.createElementNS(ns, 'circle')
-    el.classList.add('preview')
-    if (g.tool === 'scissors-rectangle') {
-      el.setAttribute('x', String(Math.min(g.start.x, x)))
-      el.setAttribute('y', String(Math.min(g.start.y, y)))
-      el.setAttribute('width', String(Math.abs(x - g.start.x)))
-      el.setAttribute('height', String(Math.abs(y - g.start.y)))
-    } else {
-      el.setAttribute('cx', String(g.start.x))
-      el.setAttribute('cy', String(g.start.y))
-      el.setAttribute('r', String(Math.hypot(x - g.start.x, y - g.start.y)))
-    }
-    svg.appendChild(el)
-  }
-
-  private clearPreview(view: ViewName): void {
-    this.overlays[view].querySelectorAll('.preview').forEach((n) => n.remove())
   }
 }
 

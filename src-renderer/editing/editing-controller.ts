@@ -5,11 +5,12 @@
 import type { LoadedCase } from '../api/types.js'
 import { StatsClient } from '../stats/stats-client.js'
 import { editStore, stepBrush, type ToolName } from '../store/edit-store.js'
-import { labelsStore, lockedValues, patchRow, setActiveLabel } from '../store/labels-store.js'
+import { labelsStore, lockedValues, patchRow, setActiveLabel, type LabelRow } from '../store/labels-store.js'
 import { VIEW_NAMES, type ViewName } from '../names.js'
 import { CursorReadout } from '../viewer/cursor-readout.js'
 import type { Viewer } from '../viewer/viewer.js'
 import { cursorStore } from '../store/cursor-store.js'
+import { viewerStore } from '../store/viewer-store.js'
 import { EditController } from './controller.js'
 import { gridToArray, type LabelGrid } from './grid.js'
 import { EditSession } from './session.js'
@@ -19,11 +20,13 @@ export class EditingController {
   /** pointer input on the three views (one per open volume) */
   tools: EditController | null = null
   private stats: StatsClient | null = null
+  private geometry: LoadedCase['geometry'] | null = null
   private detach: (() => void)[] = []
 
   constructor(private readonly viewer: Viewer, private readonly els: { viewports: Record<ViewName, HTMLDivElement>; overlays: Record<ViewName, SVGSVGElement> }) {
     labelsStore.subscribe((s, prev) => {
-      if (s.rows.length !== prev.rows.length) this.stats?.setValues(s.rows.map((r) => r.value))
+      if (s.rows.length !== prev.rows.length || s.tableValues !== prev.tableValues) this.stats?.setValues(statsValues())
+      if (s.rows !== prev.rows && lesionValues(s.rows).join() !== lesionValues(prev.rows).join() && this.geometry) this.stats?.trackLesions(lesionValues(s.rows), this.geometry)
     })
   }
 
@@ -31,17 +34,29 @@ export class EditingController {
   start(c: LoadedCase, grid: LabelGrid): EditSession {
     this.detach.forEach((d) => d())
     this.detach = []
+    this.tools?.grow.dispose()
     const session = new EditSession(grid, { dims: c.geometry.dims, data: c.ct })
     this.session = session
     this.tools = new EditController(this.viewer, session, this.els.overlays)
     for (const v of VIEW_NAMES) this.detach.push(this.tools.attach(v, this.els.viewports[v]))
     const readout = new CursorReadout(this.viewer, session.ct, grid)
     for (const v of VIEW_NAMES) this.detach.push(readout.attach(v, this.els.viewports[v]))
+    // every render (a slice step by key or wheel, an edit) may put something else under the pointer
+    this.detach.push(
+      viewerStore.subscribe((s, prev) => {
+        if (s.renders === prev.renders) return
+        readout.refresh()
+        // seeds are drawn per slice: another slice shows other seeds
+        if (this.tools?.grow.seeds.size) this.tools.drawSeeds()
+      }),
+    )
     cursorStore.setState({ cursor: null })
     this.stats?.dispose()
     this.stats = new StatsClient()
     const sp = c.geometry.spacing
-    this.stats.init(c.ct, gridToArray(grid), c.prediction ?? null, sp[0] * sp[1] * sp[2], labelsStore.getState().rows.map((r) => r.value))
+    this.stats.init(c.ct, gridToArray(grid), c.prediction ?? null, sp[0] * sp[1] * sp[2], statsValues())
+    this.geometry = c.geometry
+    this.stats.trackLesions(lesionValues(labelsStore.getState().rows), c.geometry)
     session.onChange((ch) => {
       this.viewer.labelsModified(ch.slices)
       this.stats?.change(ch)
@@ -97,6 +112,20 @@ export class EditingController {
     setActiveLabel(value)
   }
 
+  /** Erases every voxel of a label as one undo step (a label's delete). */
+  eraseLabel(value: number, name: string): void {
+    const target = gridToArray(this.requireSession().grid)
+    let n = 0
+    for (let i = 0; i < target.length; i++) if (target[i] === value) (target[i] = 0), n++
+    if (n) this.requireSession().applyLabels(target, `${name} (${n} voxels)`, new Set())
+  }
+
+  /** Digit keys: the Nth row of the segment list (1-based), whatever its value. */
+  setActiveRow(n: number): void {
+    const row = labelsStore.getState().rows[n - 1]
+    if (row) setActiveLabel(row.value)
+  }
+
   toggleActive(what: 'visible' | 'locked'): void {
     const s = labelsStore.getState()
     const active = s.rows.find((r) => r.value === s.activeValue)
@@ -106,4 +135,15 @@ export class EditingController {
   toggleOutline(): void {
     labelsStore.setState((l) => ({ style: l.style === 'fill' ? 'outline' : 'fill' }))
   }
+}
+
+/** The values the stats worker counts: the whole workspace table (retired labels too), else the rows. */
+function statsValues(): number[] {
+  const s = labelsStore.getState()
+  return [...new Set([...s.tableValues, ...s.rows.map((r) => r.value)])].sort((a, b) => a - b)
+}
+
+/** The lesion labels of the list (they get a lesion table). */
+function lesionValues(rows: readonly LabelRow[]): number[] {
+  return rows.filter((r) => r.isLesion).map((r) => r.value)
 }

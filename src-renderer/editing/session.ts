@@ -37,6 +37,8 @@ export class EditSession {
       undoLabel: this.history.nextUndo ? describePatch(this.history.nextUndo) : null,
       redoLabel: this.history.nextRedo ? describePatch(this.history.nextRedo) : null,
       editCount: s.editCount + 1,
+      // a tool's "nothing changed" no longer applies once something did change
+      notice: null,
     }))
   }
 

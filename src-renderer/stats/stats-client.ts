@@ -1,5 +1,6 @@
 /** The UI side of the stats worker: forwards changes, writes answers into the stats store. */
 import { statsStore, type OrganStats } from '../store/stats-store.js'
+import type { Geometry } from '../../src-shared/volume.js'
 import type { StatsReply, StatsRequest } from './stats.worker.js'
 import type { Change } from '../editing/session.js'
 
@@ -9,9 +10,14 @@ export class StatsClient {
   constructor() {
     this.worker = new Worker(new URL('./stats.worker.ts', import.meta.url), { type: 'module' })
     this.worker.onmessage = (e: MessageEvent<StatsReply>) => {
+      const m = e.data
+      if (m.type === 'lesions') {
+        statsStore.setState((s) => ({ lesions: m.tables, lesionsVersion: s.lesionsVersion + 1, lesionsMs: m.ms }))
+        return
+      }
       const byValue: Record<number, OrganStats> = {}
-      for (const f of e.data.figures) byValue[f.value] = f
-      statsStore.setState((s) => ({ byValue, version: s.version + 1, lastUpdateMs: e.data.ms, hasPrediction: e.data.hasPrediction }))
+      for (const f of m.figures) byValue[f.value] = f
+      statsStore.setState((s) => ({ byValue, version: s.version + 1, lastUpdateMs: m.ms, hasPrediction: m.hasPrediction }))
     }
     this.worker.onerror = (e) => console.error('stats worker failed:', e.message)
   }
@@ -27,6 +33,28 @@ export class StatsClient {
 
   change(c: Change): void {
     this.post({ type: 'change', indices: c.indices, before: c.before, after: c.after })
+    this.lesionsSoon()
+  }
+
+  private lesionValues: number[] = []
+  private geometry: Geometry | null = null
+  private lesionTimer: ReturnType<typeof setTimeout> | undefined
+
+  /** Lesion labels to measure (the lesion table), on this grid; measured now and after edits. */
+  trackLesions(values: number[], geometry: Geometry): void {
+    this.lesionValues = values
+    this.geometry = geometry
+    this.lesionsSoon(0)
+  }
+
+  /** A pause in the edits, then one measurement (a brush stroke is many dabs). */
+  private lesionsSoon(delayMs = 350): void {
+    clearTimeout(this.lesionTimer)
+    if (!this.lesionValues.length || !this.geometry) {
+      if (Object.keys(statsStore.getState().lesions).length) statsStore.setState({ lesions: {} })
+      return
+    }
+    this.lesionTimer = setTimeout(() => this.post({ type: 'lesions', values: this.lesionValues, geometry: this.geometry! }), delayMs)
   }
 
   setPrediction(p: Uint8Array | null): void {
@@ -38,6 +66,7 @@ export class StatsClient {
   }
 
   dispose(): void {
+    clearTimeout(this.lesionTimer)
     this.worker.terminate()
   }
 }

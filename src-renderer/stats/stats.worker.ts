@@ -1,7 +1,11 @@
 /**
  * Keeps organ statistics off the UI thread. It receives the CT, the labelmap and the prediction once,
- * then only the changed voxels of each edit, and answers with fresh figures per label.
+ * then only the changed voxels of each edit, and answers with fresh figures per label. On request it
+ * also measures the lesions of lesion labels (connected components, RECIST diameters), from the
+ * same synced labelmap.
  */
+import { analyseLesions, type LesionRecord } from '../../src-shared/lesion-analysis.js'
+import type { Geometry } from '../../src-shared/volume.js'
 import { applyChange, figures, fullSums, type LabelFigures, type Sums } from './stats-math.js'
 
 export type StatsRequest =
@@ -9,13 +13,11 @@ export type StatsRequest =
   | { type: 'change'; indices: Uint32Array; before: Uint8Array; after: Uint8Array }
   | { type: 'prediction'; prediction: Uint8Array | null }
   | { type: 'values'; values: number[] }
+  | { type: 'lesions'; values: number[]; geometry: Geometry }
 
-export interface StatsReply {
-  type: 'stats'
-  figures: LabelFigures[]
-  ms: number
-  hasPrediction: boolean
-}
+export type StatsReply =
+  | { type: 'stats'; figures: LabelFigures[]; ms: number; hasPrediction: boolean }
+  | { type: 'lesions'; tables: Record<number, LesionRecord[]>; ms: number }
 
 let ct: Int16Array | Float32Array | null = null
 let labels: Uint8Array | null = null
@@ -49,6 +51,12 @@ onmessage = (e: MessageEvent<StatsRequest>) => {
     if (ct && labels) sums = fullSums(ct, labels, prediction)
   } else if (m.type === 'values') {
     values = m.values
+  } else if (m.type === 'lesions') {
+    if (!labels) return
+    const tables: Record<number, LesionRecord[]> = {}
+    for (const v of m.values) tables[v] = analyseLesions(labels, ct, m.geometry, v)
+    postMessage({ type: 'lesions', tables, ms: performance.now() - t0 } satisfies StatsReply)
+    return
   }
   reply(t0)
 }

@@ -25,6 +25,10 @@ export interface EditState {
   editCount: number
   /** last message from a tool (e.g. "nothing to interpolate") */
   notice: string | null
+  /** grow from seeds: strokes paint background seeds instead of the active label's */
+  growBackground: boolean
+  /** grow from seeds: seeds painted, labels seeded, a preview on screen, a run in progress */
+  grow: { seeds: number; seedLabels: number[]; previewing: boolean; busy: boolean; lastMs?: number; boxDims?: [number, number, number]; grown?: number }
 }
 
 export const editStore = createStore<EditState>(() => ({
@@ -37,6 +41,8 @@ export const editStore = createStore<EditState>(() => ({
   redoLabel: null,
   editCount: 0,
   notice: null,
+  growBackground: false,
+  grow: { seeds: 0, seedLabels: [], previewing: false, busy: false },
 }))
 
 export const BRUSH_MIN_MM = 1

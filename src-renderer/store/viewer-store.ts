@@ -24,7 +24,17 @@ export interface ViewerState {
   seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
   renders: number
+  /** frames the 3D view has rendered (tests wait on it) */
+  renders3d: number
+  /** the pane shown alone (double-click), or null for the 2x2 layout */
+  maximized: PaneName | null
+  /** the panes in grid order (top-left, top-right, bottom-left, bottom-right): 3D can take any place */
+  paneOrder: PaneName[]
 }
+
+/** The four panes: the three MPR views and the 3D view of the labels. */
+export const PANE_NAMES = ['axial', 'sagittal', 'coronal', '3d'] as const
+export type PaneName = (typeof PANE_NAMES)[number]
 
 export const viewerStore = createStore<ViewerState>(() => ({
   caseId: null,
@@ -37,6 +47,9 @@ export const viewerStore = createStore<ViewerState>(() => ({
   preset: 'abdomen',
   hostLine: '',
   renders: 0,
+  renders3d: 0,
+  maximized: null,
+  paneOrder: [...PANE_NAMES],
   help: false,
   seriesChoice: null,
 }))
@@ -48,4 +61,20 @@ export function setPreset(name: PresetName): void {
 
 export function toggleHelp(visible = !viewerStore.getState().help): void {
   viewerStore.setState({ help: visible })
+}
+
+/** Double-click on a pane: shown alone; again: back to the 2x2 layout. */
+export function toggleMaximized(pane: PaneName): void {
+  viewerStore.setState((s) => ({ maximized: s.maximized === pane ? null : pane }))
+}
+
+/** Puts the 3D view where `pane` is, and `pane` where the 3D view was. */
+export function swapWith3d(pane: PaneName): void {
+  viewerStore.setState((s) => {
+    const order = [...s.paneOrder]
+    const a = order.indexOf(pane)
+    const b = order.indexOf('3d')
+    ;[order[a], order[b]] = [order[b]!, order[a]!]
+    return { paneOrder: order }
+  })
 }

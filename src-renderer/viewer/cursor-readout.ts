@@ -10,9 +10,18 @@ import type { Viewer } from './viewer.js'
 
 export class CursorReadout {
   private pending: { view: ViewName; x: number; y: number } | null = null
+  /** where the pointer last was: a slice step, a wheel scroll or an edit changes what lies under it */
+  private last: { view: ViewName; x: number; y: number } | null = null
   private frame = 0
 
   constructor(private readonly viewer: Viewer, private readonly ct: CtGrid, private readonly labels: LabelGrid) {}
+
+  /** Reads again under the still pointer (after a render: another slice, or edited labels). */
+  refresh(): void {
+    if (!this.last || this.pending) return
+    this.pending = this.last
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush())
+  }
 
   attach(view: ViewName, el: HTMLElement): () => void {
     const move = (e: PointerEvent): void => {
@@ -21,9 +30,15 @@ export class CursorReadout {
       if (cursorStore.getState().activeView !== view) cursorStore.setState({ activeView: view })
       if (!this.frame) this.frame = requestAnimationFrame(() => this.flush())
     }
+    // the pointer left this view: nothing to read again under it
+    const leave = (): void => {
+      if (this.last?.view === view) this.last = null
+    }
     el.addEventListener('pointermove', move, true)
+    el.addEventListener('pointerleave', leave, true)
     return () => {
       el.removeEventListener('pointermove', move, true)
+      el.removeEventListener('pointerleave', leave, true)
       cancelAnimationFrame(this.frame)
       this.frame = 0
     }
@@ -34,6 +49,7 @@ export class CursorReadout {
     const p = this.pending
     if (!p) return
     this.pending = null
+    this.last = p
     try {
       cursorStore.setState({ cursor: this.at(p.view, p.x, p.y) })
     } catch {

@@ -24,8 +24,8 @@ export class ViewerController {
   canLeave: () => Promise<boolean> = async () => true
   private opened = new Set<OpenedListener>()
 
-  constructor(private readonly client: ScnClient, viewports: Record<ViewName, HTMLDivElement>, onOrientation: (v: ViewName, l: OrientationLetters) => void) {
-    this.viewer = new Viewer(viewports)
+  constructor(private readonly client: ScnClient, viewports: Record<ViewName, HTMLDivElement>, onOrientation: (v: ViewName, l: OrientationLetters) => void, viewport3d?: HTMLDivElement) {
+    this.viewer = new Viewer(viewports, viewport3d)
     this.viewer.onOrientation = onOrientation
     labelsStore.subscribe((s, prev) => {
       if (s.rows !== prev.rows || s.opacity !== prev.opacity || s.style !== prev.style) this.viewer.setLabelAppearance(s.rows, s.opacity, s.style)

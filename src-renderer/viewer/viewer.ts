@@ -6,6 +6,7 @@
 import { Enums, eventTarget, RenderingEngine, setVolumesForViewports, utilities as csUtilities, type Types } from '@cornerstonejs/core'
 import {
   CrosshairsTool,
+  TrackballRotateTool,
   Enums as ToolEnums,
   PanTool,
   segmentation,
@@ -22,12 +23,15 @@ import { initCornerstone } from './cornerstone.js'
 import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volume.js'
 import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
 import { voiRange, windowFromRange } from './presets.js'
+import { styleLabelActor, type Label3dRow } from './labels-3d.js'
 
 import { VIEW_NAMES, type ViewName } from '../names.js'
 export { VIEW_NAMES, type ViewName }
 
 const ENGINE_ID = 'scnEngine'
 const TOOL_GROUP_ID = 'scnTools'
+const TOOL_GROUP_3D_ID = 'scnTools3d'
+const VIEWPORT_3D_ID = 'scn-3d'
 const SEGMENTATION_ID = 'scnSegmentation'
 
 export interface OrientationLetters {
@@ -45,7 +49,14 @@ export class Viewer {
   /** called with fresh orientation letters whenever a camera changes */
   onOrientation: (view: ViewName, letters: OrientationLetters) => void = () => {}
 
-  constructor(private readonly elements: Record<ViewName, HTMLDivElement>) {}
+  /** the label rows the 3D view shows (kept for re-styling after load) */
+  private rows3d: readonly Label3dRow[] = []
+
+  /** `element3d`: the 3D view of the labels (optional: tests and old layouts have none) */
+  constructor(
+    private readonly elements: Record<ViewName, HTMLDivElement>,
+    private readonly element3d?: HTMLDivElement,
+  ) {}
 
   viewportId(view: ViewName): string {
     return `scn-${view}`
@@ -57,14 +68,17 @@ export class Viewer {
     this.geometry = geometry
     this.engine ??= new RenderingEngine(ENGINE_ID)
     const engine = this.engine
-    engine.setViewports(
-      VIEW_NAMES.map((view) => ({
+    engine.setViewports([
+      ...VIEW_NAMES.map((view) => ({
         viewportId: this.viewportId(view),
         type: Enums.ViewportType.ORTHOGRAPHIC,
         element: this.elements[view],
         defaultOptions: { orientation: Enums.OrientationAxis[view.toUpperCase() as 'AXIAL' | 'SAGITTAL' | 'CORONAL'], background: [0, 0, 0] as Types.Point3 },
       })),
-    )
+      ...(this.element3d
+        ? [{ viewportId: VIEWPORT_3D_ID, type: Enums.ViewportType.VOLUME_3D, element: this.element3d, defaultOptions: { orientation: Enums.OrientationAxis.CORONAL, background: [0.06, 0.07, 0.09] as Types.Point3 } }]
+        : []),
+    ])
     this.volumes = createCaseVolumes(geometry, ct)
     const ids = VIEW_NAMES.map((v) => this.viewportId(v))
     await setVolumesForViewports(engine, [{ volumeId: this.volumes.ctVolumeId }], ids)
@@ -78,11 +92,62 @@ export class Viewer {
       },
     ])
     await segmentation.addLabelmapRepresentationToViewportMap(Object.fromEntries(ids.map((id) => [id, [{ segmentationId: SEGMENTATION_ID }]])))
+    if (this.element3d) await this.load3d(geometry)
     const { width, center } = viewerStore.getState().window
     this.setWindow(width, center)
     this.listen()
     engine.render()
     return this.volumes.labelSlices
+  }
+
+  /** The 3D view: the labelmap volume ray-cast with the label colours, rotated by dragging (labels-3d.ts). */
+  private async load3d(geometry: GridGeometry): Promise<void> {
+    const minSpacing = Math.min(...geometry.spacing)
+    await setVolumesForViewports(
+      this.engine!,
+      [{ volumeId: this.volumes!.labelVolumeId, callback: ({ volumeActor }) => styleLabelActor(volumeActor, this.rows3d, minSpacing) }],
+      [VIEWPORT_3D_ID],
+    )
+    ToolGroupManager.destroyToolGroup(TOOL_GROUP_3D_ID)
+    const group = ToolGroupManager.createToolGroup(TOOL_GROUP_3D_ID)!
+    group.addViewport(VIEWPORT_3D_ID, ENGINE_ID)
+    group.addTool(TrackballRotateTool.toolName)
+    group.addTool(ZoomTool.toolName)
+    group.addTool(PanTool.toolName)
+    const B = ToolEnums.MouseBindings
+    group.setToolActive(TrackballRotateTool.toolName, { bindings: [{ mouseButton: B.Primary }] })
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: B.Secondary }, { mouseButton: B.Wheel }] })
+    group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: B.Auxiliary }] })
+    const vp = this.engine!.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport
+    // seen from the front (the coronal orientation), head up, the whole labelmap in view
+    vp.resetCamera()
+    const el = this.element3d!
+    const onRendered = (): void => viewerStore.setState((s) => ({ renders3d: s.renders3d + 1 }))
+    el.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered)
+    this.cleanup.push(() => el.removeEventListener(Enums.Events.IMAGE_RENDERED, onRendered))
+  }
+
+  /** Re-applies the label colours, visibility and opacities to the 3D view. */
+  private restyle3d(): void {
+    if (!this.engine || !this.volumes || !this.element3d || !this.geometry) return
+    const vp = this.engine.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined
+    const actor = vp?.getDefaultActor()?.actor as Types.VolumeActor | undefined
+    if (!actor) return
+    styleLabelActor(actor, this.rows3d, Math.min(...this.geometry.spacing))
+    vp!.render()
+  }
+
+  /** The 3D view re-renders after an edit (its texture is the labelmap's, updated by Cornerstone). */
+  render3d(): void {
+    if (!this.engine || !this.element3d) return
+    this.engine.getViewport(VIEWPORT_3D_ID)?.render()
+  }
+
+  /** Back to the default 3D camera (the whole labelmap in view). */
+  reset3d(): void {
+    const vp = this.engine?.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined
+    vp?.resetCamera()
+    vp?.render()
   }
 
   private setupTools(ids: string[]): void {
@@ -171,6 +236,22 @@ export class Viewer {
     csUtilities.scroll(this.viewport(view) as unknown as Parameters<typeof csUtilities.scroll>[0], { delta, volumeId: this.volumes.ctVolumeId })
   }
 
+  /** Moves every MPR view to the slice through a world point, keeping each view's zoom and pan. */
+  jumpTo(world: Vec3): void {
+    if (!this.engine || !this.volumes) return
+    for (const view of VIEW_NAMES) {
+      const vp = this.viewport(view)
+      const cam = vp.getCamera()
+      const n = cam.viewPlaneNormal as Vec3
+      const f = cam.focalPoint as Vec3
+      const p = cam.position as Vec3
+      const d = (world[0] - f[0]) * n[0] + (world[1] - f[1]) * n[1] + (world[2] - f[2]) * n[2]
+      const move = (v: Vec3): Types.Point3 => [v[0] + n[0] * d, v[1] + n[1] * d, v[2] + n[2] * d]
+      vp.setCamera({ focalPoint: move(f), position: move(p) })
+    }
+    this.engine.render()
+  }
+
   /** Canvas pixels per mm on this view (for drawing the brush cursor at its true size). */
   pixelsPerMm(view: ViewName): number {
     const vp = this.viewport(view)
@@ -186,10 +267,14 @@ export class Viewer {
   labelsModified(slices: number[]): void {
     if (!this.volumes) return
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, slices.length ? slices : undefined)
+    // after Cornerstone's own handler has pushed the changed slices into the shared texture
+    requestAnimationFrame(() => this.render3d())
   }
 
   setLabelAppearance(rows: readonly LabelRow[], opacity: number, style: 'fill' | 'outline'): void {
+    this.rows3d = rows
     if (!this.volumes) return
+    this.restyle3d()
     segmentation.segmentationStyle.setStyle(
       { type: ToolEnums.SegmentationRepresentations.Labelmap },
       { renderFill: style === 'fill', fillAlpha: opacity, fillAlphaInactive: opacity, renderOutline: true, outlineWidth: 1, outlineOpacity: Math.min(1, opacity + 0.4) } as ToolTypes.RepresentationStyle,
@@ -203,7 +288,8 @@ export class Viewer {
         for (const r of rows) rep.segments[r.value] ??= { visible: true }
       }
       for (const r of rows) {
-        segmentation.config.color.setSegmentIndexColor(id, SEGMENTATION_ID, r.value, [...r.color, 255] as Types.Color)
+        // the colour's alpha is the label's own opacity (the overlay's fill alpha multiplies it)
+        segmentation.config.color.setSegmentIndexColor(id, SEGMENTATION_ID, r.value, [...r.color, Math.round(255 * r.opacity)] as Types.Color)
         segmentation.config.visibility.setSegmentIndexVisibility(id, specifier, r.value, r.visible)
       }
     }
@@ -241,6 +327,7 @@ export class Viewer {
   dispose(): void {
     this.unload()
     ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID)
+    ToolGroupManager.destroyToolGroup(TOOL_GROUP_3D_ID)
     this.engine?.destroy()
     this.engine = null
   }

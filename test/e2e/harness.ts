@@ -74,7 +74,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(opts: { engine?: SegmentationEngine; phantom?: { dims?: Vec3; spacing?: Vec3 } } = {}): Promise<Harness> {
+export async function startHarness(opts: { engine?: SegmentationEngine; phantom?: Parameters<typeof startTestHost>[2] } = {}): Promise<Harness> {
   ensureRendererBuilt('test')
   const host = await startTestHost(opts.engine ? { engine: opts.engine } : {}, { rendererDir: TEST_RENDERER_DIR }, opts.phantom)
   let browser: Browser | undefined

@@ -101,7 +101,7 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
   it('Segment on an edited case asks first; Cancel and Escape leave the labelmap as it was and run nothing', async () => {
     const pred = await labels('prediction')
     // brush liver into the air in a corner of the middle axial slice (a real click on the view)
-    await page.click('[data-testid=organ-row-1]')
+    await page.click('[data-testid=label-row-1]')
     await page.click('[data-testid=tool-brush]')
     await page.evaluate(() => window.__scn!.setBrush(12, false))
     const box = (await page.locator('[data-testid=viewport-axial]').boundingBox())!

@@ -85,7 +85,7 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
   })
 
   it('a brush dab adds exactly the disc of voxels; stats update; undo restores exactly; autosave stores it', async () => {
-    await page.click('[data-testid=organ-row-1]')
+    await page.click('[data-testid=label-row-1]')
     await page.click('[data-testid=tool-brush]')
     // radius 12 mm on a 5 mm grid: the 21 lattice points with a²+b² <= 5.76 (none on the boundary)
     await page.evaluate(() => window.__scn!.setBrush(12, false))
@@ -137,7 +137,7 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     const sum0 = await checksum()
     const c0 = await count(2)
     await page.keyboard.press('2') // kidney active
-    expect(await page.getAttribute('[data-testid=organ-row-2]', 'class')).toContain('active')
+    expect(await page.getAttribute('[data-testid=label-row-2]', 'class')).toContain('active')
     const k = Math.round((await page.evaluate(([w, h]) => window.__scn!.pickAt('axial', w / 2, h / 2), [box.width, box.height] as const))[2])
     const [x0, y0] = await page.evaluate((t) => window.__scn!.canvasOf('axial', t), [5, 58, k] as V3)
     const [x1, y1] = await page.evaluate((t) => window.__scn!.canvasOf('axial', t), [20, 58, k] as V3)
@@ -156,12 +156,12 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
   it('shortcuts: tools, brush size, lock, presets, help overlay', async () => {
     await page.keyboard.press('e')
     expect(await page.getAttribute('[data-testid=tool-eraser]', 'class')).toContain('on')
-    const size0 = Number(await page.textContent('[data-testid=brush-size]'))
+    const size0 = Number(await page.inputValue('[data-testid=brush-size]'))
     await page.keyboard.press(']')
-    expect(Number(await page.textContent('[data-testid=brush-size]'))).toBeGreaterThan(size0)
+    expect(Number(await page.inputValue('[data-testid=brush-size]'))).toBeGreaterThan(size0)
     await page.keyboard.press('[')
     await page.keyboard.press('[')
-    expect(Number(await page.textContent('[data-testid=brush-size]'))).toBeLessThan(size0)
+    expect(Number(await page.inputValue('[data-testid=brush-size]'))).toBeLessThan(size0)
     await page.keyboard.press('Alt+4')
     expect(await page.textContent('[data-testid=window]')).toBe('W1500 L-600')
     await page.keyboard.press('Alt+1')
@@ -215,12 +215,12 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     }
     const shown = await coloured()
     expect(shown).toBeGreaterThan(0.005)
-    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=organ-visible-${v}]`)
+    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=label-visibility-${v}]`)
     // crosshair lines are coloured too: compare against the overlay, not zero
     const hidden = await until((f) => f < shown / 2)
     await screenshot(page, 'ui-organs-hidden')
     expect(hidden).toBeLessThan(shown / 2)
-    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=organ-visible-${v}]`)
+    for (const v of [1, 2, 3, 4]) await page.click(`[data-testid=label-visibility-${v}]`)
     expect(await until((f) => f > shown * 0.8)).toBeGreaterThan(shown * 0.8)
   })
 

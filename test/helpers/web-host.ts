@@ -7,7 +7,7 @@ import { createHttpTransport, createScnClient, type ScnClient } from '../../src-
 import { startWebHost, type WebHost, type WebHostOptions } from '../../src-main/hosts/web/server.js'
 import { createServices, type ServiceOptions, type ServiceRuntime } from '../../src-main/services/index.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
-import { generatePhantom } from '../../src-shared/phantom.js'
+import { generatePhantom, type PhantomOptions } from '../../src-shared/phantom.js'
 import type { Vec3 } from '../../src-shared/volume.js'
 
 export interface TestHost {
@@ -21,8 +21,8 @@ export interface TestHost {
   close(): Promise<void>
 }
 
-export async function writePhantom(dir: string, dims: Vec3 = [64, 64, 40], spacing: Vec3 = [5, 5, 8]): Promise<string> {
-  const p = generatePhantom({ dims, spacing, seed: 7 })
+export async function writePhantom(dir: string, dims: Vec3 = [64, 64, 40], spacing: Vec3 = [5, 5, 8], lesions?: PhantomOptions['lesions']): Promise<string> {
+  const p = generatePhantom({ dims, spacing, seed: 7, ...(lesions ? { lesions } : {}) })
   const path = join(dir, 'phantom.nii.gz')
   await writeNifti(p.ct, path)
   return path
@@ -31,10 +31,10 @@ export async function writePhantom(dir: string, dims: Vec3 = [64, 64, 40], spaci
 export async function startTestHost(
   service: Partial<ServiceOptions> = {},
   web: Partial<Omit<WebHostOptions, 'runtime'>> = {},
-  phantom: { dims?: Vec3; spacing?: Vec3 } = {},
+  phantom: { dims?: Vec3; spacing?: Vec3; lesions?: PhantomOptions['lesions'] } = {},
 ): Promise<TestHost> {
   const dir = mkdtempSync(join(tmpdir(), 'scn-webhost-'))
-  const phantomPath = await writePhantom(dir, phantom.dims, phantom.spacing)
+  const phantomPath = await writePhantom(dir, phantom.dims, phantom.spacing, phantom.lesions)
   const runtime = createServices({ host: 'web', launchPath: phantomPath, workspaceDir: join(dir, 'workspace'), ...service })
   // the test build (npm run build:test) by default: browser tests drive the page through window.__scn
   const host = await startWebHost({ runtime, rendererDir: join(import.meta.dirname, '../../dist/renderer-test'), ...web })
