@@ -19,6 +19,13 @@ if (only.length === 0) {
   }
 }
 
+// the compiled CLI, once, before tests start CLIs in parallel (bin/scn-studio.mjs would build it on
+// first use; two first uses at once would both build)
+{
+  const { buildCli, cliBuildState } = await import('./cli-build.mjs')
+  if (cliBuildState() !== 'fresh') await buildCli()
+}
+
 const v = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json', ...only], { stdio: 'inherit' })
 if (v.status !== 0) bad = true
 if (existsSync('test-results/vitest.json')) {

@@ -8,7 +8,7 @@ import { ContractError } from '../../src-shared/contract/errors.js'
 import { applyLabelPatch, decodeLabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { OpenVolumeResult, VolumeSummary } from '../../src-shared/contract/schemas.js'
 import type { ServicesImpl } from '../../src-shared/contract/services.js'
-import { defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
+import { appRoot, defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
 import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../../src-shared/geometry.js'
 import { detectFormat, readCt } from '../volumes/read.js'
@@ -51,7 +51,7 @@ export interface ServiceRuntime {
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version
+    return (JSON.parse(readFileSync(join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version
   } catch {
     return 'unknown' // bundled builds pass appVersion instead
   }

@@ -8,8 +8,9 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { appRoot } from '../../util/app-paths.js'
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../../..')
+export const REPO_ROOT = appRoot()
 const SOURCES = ['src-renderer', 'src-shared', 'package.json', 'package-lock.json']
 
 export type RendererBuildState = { state: 'fresh' } | { state: 'missing' } | { state: 'stale'; newer: string }

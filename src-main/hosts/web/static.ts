@@ -1,6 +1,7 @@
 /** Serves the built renderer (dist/renderer) without ever leaving that folder. */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { extname, join, normalize, resolve, sep } from 'node:path'
+import { appRoot } from '../../util/app-paths.js'
 import { gzipSync } from 'node:zlib'
 
 const TYPES: Record<string, string> = {
@@ -20,7 +21,7 @@ const TYPES: Record<string, string> = {
 }
 
 export function defaultRendererDir(): string {
-  return resolve(import.meta.dirname, '../../../dist/renderer')
+  return join(appRoot(), 'dist', 'renderer')
 }
 
 export interface StaticFile {
