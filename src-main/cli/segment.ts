@@ -17,6 +17,9 @@ import { PacsError, resolveSeriesInput } from '../pacs/index.js'
 
 
 export interface SegmentCliReport extends SegmentReport {
+  /** reading the CT and writing the labels, s (the pipeline's stages are in stageSeconds) */
+  readSeconds: number
+  writeSeconds: number
   input: string
   output: string
   dims: number[]
@@ -62,7 +65,9 @@ export function formatSummary(r: SegmentCliReport): string {
   const lines = [`labels written to ${r.output}`, `  model        ${r.modelId} ${r.modelVersion}`, `  provider     ${r.provider}`]
   for (const s of r.skippedProviders) lines.push(`               (${s.provider} skipped: ${s.reason})`)
   lines.push('  time per stage:')
+  lines.push(`    ${'reading the CT'.padEnd(20)} ${r.readSeconds.toFixed(2).padStart(7)} s`)
   for (const s of STAGES) if (s.stage in r.stageSeconds) lines.push(`    ${s.stage.padEnd(20)} ${r.stageSeconds[s.stage].toFixed(2).padStart(7)} s`)
+  lines.push(`    ${'writing the labels'.padEnd(20)} ${r.writeSeconds.toFixed(2).padStart(7)} s`)
   lines.push(`    ${'total'.padEnd(20)} ${r.totalSeconds.toFixed(2).padStart(7)} s (including reading and writing)`)
   lines.push(`  peak memory  ${mb(r.peakRssBytes)} (resident set size of the whole process)`)
   lines.push('  organ volumes:')
@@ -120,6 +125,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   const model = resolveModelForCli(o.model)
 
   let ct
+  const tRead = performance.now()
   try {
     // a PACS series URL becomes its cached local folder (retrieved whole, CT only, or an error)
     ct = await readCt(resolveInputPath(await resolveSeriesInput(input, { requireCt: true })), { seriesUid: o.series })
@@ -128,6 +134,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
     if (e instanceof PacsError) throw new CliError(e.exitCode, e.message)
     throw e
   }
+  const readSeconds = (performance.now() - tRead) / 1000
   if (ct.meta.modality && ct.meta.modality !== 'CT') {
     throw new CliError(EXIT.badInput, `${input}: this series is ${ct.meta.modality}, not CT: the SCN segments CT only`)
   }
@@ -157,6 +164,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   }
   printer.done()
 
+  const tWrite = performance.now()
   try {
     mkdirSync(dirname(out), { recursive: true })
     await writeVolume({ ...result.labels, meta: { ...result.labels.meta, sourcePath: input } }, out)
@@ -166,6 +174,8 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   const report: SegmentCliReport = {
     ...result.report,
     peakRssBytes: Math.max(result.report.peakRssBytes, process.resourceUsage().maxRSS * 1024),
+    readSeconds,
+    writeSeconds: (performance.now() - tWrite) / 1000,
     input,
     output: out,
     dims: [...ct.dims],

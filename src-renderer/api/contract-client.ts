@@ -219,11 +219,12 @@ export class ContractScnClient implements ScnClient {
       const onAbort = (): void => void this.api.segmentation.cancel({ runId: runId! }).catch(() => undefined)
       signal.addEventListener('abort', onAbort, { once: true })
       const outcome = finished.get(runId) ?? (await new Promise<RunFinishedEvent>((resolve) => (settle = resolve)))
+      const finishedAt = performance.now()
       signal.removeEventListener('abort', onAbort)
       if (outcome.outcome === 'cancelled') throw new DOMException('Segmentation cancelled', 'AbortError')
       if (outcome.outcome === 'failed') throw new PlainError(`The segmentation failed: ${outcome.error}`)
       const pred = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'prediction' }))
-      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [] }
+      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], finishedAt }
     } finally {
       offProgress()
       offFinished()

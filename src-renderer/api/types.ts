@@ -61,6 +61,8 @@ export interface SegmentResult {
   seconds: number
   /** what the engine says the user must know about this result (a slab, no organs found), in sentences */
   warnings: string[]
+  /** performance.now() when the page heard the engine had finished (result-to-overlay timing) */
+  finishedAt?: number
 }
 
 export interface ExportOptions {

@@ -73,6 +73,11 @@ export class SegmentationController {
       if (fill) this.editing.applyPrediction(r.labels, fillUneditedTarget(now.grid, r.labels, edited), `Apply prediction to unedited organs (${r.model})`)
       else this.editing.applyPrediction(r.labels, r.labels, `Apply prediction (${r.model})`)
       segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings })
+      // the overlay is on screen once the frame after the upload has been drawn
+      if (r.finishedAt !== undefined) {
+        const t = r.finishedAt
+        requestAnimationFrame(() => requestAnimationFrame(() => segmentStore.setState((s) => (s.lastRun ? { lastRun: { ...s.lastRun, overlayMs: performance.now() - t } } : {}))))
+      }
     } catch (e) {
       const cancelled = e instanceof DOMException && e.name === 'AbortError'
       segmentStore.setState({ running: false, error: cancelled ? 'Segmentation cancelled.' : plainMessage(e, 'The segmentation failed') })

@@ -9,7 +9,8 @@ export interface SegmentState {
   fraction: number
   stage: string
   error: string | null
-  lastRun: { model: string; seconds: number } | null
+  /** overlayMs: from the engine's "finished" to the prediction drawn in the views (issue 15) */
+  lastRun: { model: string; seconds: number; overlayMs?: number } | null
   /** the engine's warnings about the last result, in plain sentences; cleared when a run starts */
   warnings: string[]
   /** Segment was pressed on an edited labelmap: the user chooses replace / fill unedited / cancel */

@@ -24,6 +24,8 @@ export interface ViewerState {
   seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
   renders: number
+  /** ms from Open to the first frame showing the opened volume (null while loading) */
+  openMs: number | null
   /** frames the 3D view has rendered (tests wait on it) */
   renders3d: number
   /** the pane shown alone (double-click), or null for the 2x2 layout */
@@ -48,6 +50,7 @@ export const viewerStore = createStore<ViewerState>(() => ({
   hostLine: '',
   renders: 0,
   renders3d: 0,
+  openMs: null,
   maximized: null,
   paneOrder: [...PANE_NAMES],
   help: false,

@@ -106,7 +106,7 @@ export class ViewerController {
 
   private async open(get: () => Promise<LoadedCase>): Promise<void> {
     if (this.current && !(await this.canLeave())) return this.refuseToLeaveUnsaved()
-    viewerStore.setState({ load: 'loading', error: null })
+    viewerStore.setState({ load: 'loading', error: null, openMs: null })
     try {
       const t0 = performance.now()
       const c = await get()
@@ -130,6 +130,8 @@ export class ViewerController {
       const { rows, opacity, style } = labelsStore.getState()
       this.viewer.setLabelAppearance(rows, opacity, style)
       viewerStore.setState({ caseId: c.caseId, caseName: c.name, sourceFormat: c.sourceFormat ?? null, dims: c.geometry.dims, load: 'ready' })
+      // open-to-first-render (issue 15): once the frame with the new slices has been drawn
+      requestAnimationFrame(() => requestAnimationFrame(() => viewerStore.setState({ openMs: Math.round(performance.now() - t0) })))
       console.log(`[scn] opened ${c.name}: fetch/generate ${(t1 - t0).toFixed(0)} ms, viewer + labelmap + stats ${(performance.now() - t1).toFixed(0)} ms`)
     } catch (e) {
       if (e instanceof NeedsSeries) {
