@@ -34,6 +34,8 @@ export class ContractScnClient implements ScnClient {
   /** labelmap version each open volume's `current` is at (labels.put must name it) */
   private versions = new Map<string, number>()
   private info: Promise<Awaited<ReturnType<ContractClient['app']['info']>>> | null = null
+  /** web: the host's events socket went down or came back (set by createWebClient) */
+  onConnectionChange?: (listener: (up: boolean) => void) => () => void
 
   /**
    * @param eventsReady resolves once events flow (web: the WebSocket is open). Events are not

@@ -120,6 +120,8 @@ export interface ScnClient {
   retireLabel(value: number): Promise<LabelTableView>
   /** the table changed on the host (this page or another one); absent where nothing else changes it */
   onLabelTableChanged?(listener: (table: LabelTableView) => void): () => void
+  /** the connection to the host dropped (false) or came back (true); absent where it cannot drop */
+  onConnectionChange?(listener: (up: boolean) => void): () => void
   /** the path the host was launched with (`serve <path>`), if any: opened first */
   launchPath(): Promise<string | null>
   /** opens a CT file or DICOM folder on the host's machine; a folder with several series rejects

@@ -29,5 +29,7 @@ export function createWebClient(location: { search: string; origin: string }): S
   const token = pageToken(location) ?? ''
   dropTokenFromAddressBar()
   const transport = createHttpTransport({ baseUrl: location.origin, token })
-  return new ContractScnClient('web', transport, () => transport.eventsReady())
+  const client = new ContractScnClient('web', transport, () => transport.eventsReady())
+  client.onConnectionChange = (l) => transport.onConnectionChange(l)
+  return client
 }

@@ -15,7 +15,7 @@ import { VIEW_NAMES } from '../names.js'
 import { PatchBuilder, type Patch } from './patch.js'
 import { floodFill, interpolateSlices, smallIslands } from './regions.js'
 import type { EditSession } from './session.js'
-import { circle, erase, huRange, outside, paint, plane, rectangle, sphere, stamp, unlocked, voxels, wholeVolume, type Guard, type Operation, type Shape } from './strategies.js'
+import { circle, erase, huRange, outside, paint, plane, prism, rectangle, sphere, stamp, unlocked, voxels, wholeVolume, type Guard, type Operation, type Shape } from './strategies.js'
 
 /** How each tool's edit is named in the undo history. */
 const VERBS: Record<ToolName, string> = {
@@ -214,15 +214,18 @@ export class EditController {
     const sp = this.session.grid.spacing
     const a = g.start.ijk
     const radiusMm = Math.hypot((end[0] - a[0]) * sp[0], (end[1] - a[1]) * sp[1], (end[2] - a[2]) * sp[2])
-    const drawn =
-      g.tool === 'scissors-rectangle' ? rectangle(a, end, g.start.normal) : g.tool === 'scissors-sphere' ? sphere(a, radiusMm, sp) : circle(a, radiusMm, sp, g.start.normal)
-    const mode = editStore.getState().scissorsMode
-    // outside a circle or rectangle is the rest of its slice; outside a sphere, the rest of the volume
-    const shape = mode.endsWith('outside') ? outside(drawn, g.tool === 'scissors-sphere' ? wholeVolume() : plane(g.start.normal, a[g.start.normal])) : drawn
+    const { scissorsMode: mode, scissorsThrough } = editStore.getState()
+    const flat = g.tool === 'scissors-rectangle' ? rectangle(a, end, g.start.normal) : circle(a, radiusMm, sp, g.start.normal)
+    // a circle or rectangle cuts its slice, or (through the volume) every slice along the view
+    const through = scissorsThrough && g.tool !== 'scissors-sphere'
+    const drawn = g.tool === 'scissors-sphere' ? sphere(a, radiusMm, sp) : through ? prism(flat, g.start.normal) : flat
+    // outside a shape on its slice is the rest of that slice; outside a sphere or a cut through the
+    // volume, the rest of the volume
+    const shape = mode.endsWith('outside') ? outside(drawn, g.tool === 'scissors-sphere' || through ? wholeVolume() : plane(g.start.normal, a[g.start.normal])) : drawn
     const active = labelsStore.getState().activeValue
     const op = mode.startsWith('erase') ? erase(active) : r.op
     stamp(this.session.grid, shape, op, r.guards, g.builder)
-    this.finish(g.builder, g.tool, mode === 'fill-inside' ? undefined : `${VERBS[g.tool]} ${mode.replace('-', ' ')}`)
+    this.finish(g.builder, g.tool, mode === 'fill-inside' && !through ? undefined : `${VERBS[g.tool]} ${mode.replace('-', ' ')}${through ? ' through the volume' : ''}`)
   }
 
   // ---- region commands ------------------------------------------------------------------------

@@ -117,6 +117,26 @@ export function wholeVolume(): Shape {
   }
 }
 
+/**
+ * A 2D shape (a circle or rectangle drawn on one slice) repeated on every slice along `normal`: the
+ * scissors "through the volume" cut, as Slicer's Scissors with an unlimited slab.
+ */
+export function prism(footprint: Shape, normal: 0 | 1 | 2): Shape {
+  return {
+    forEach(dims, visit) {
+      const cells: Vec3[] = []
+      footprint.forEach(dims, (i, j, k) => cells.push([i, j, k]))
+      for (let w = 0; w < dims[normal]; w++) {
+        for (const c of cells) {
+          const p: Vec3 = [c[0], c[1], c[2]]
+          p[normal] = w
+          visit(p[0], p[1], p[2])
+        }
+      }
+    },
+  }
+}
+
 /** The voxels of `domain` that are not in `inner` (scissors "outside": the slice, or the volume for a sphere). */
 export function outside(inner: Shape, domain: Shape): Shape {
   return {

@@ -16,6 +16,8 @@ export interface EditState {
   brush3d: boolean
   /** scissors: erase or fill (the active organ), inside or outside the drawn shape */
   scissorsMode: ScissorsMode
+  /** scissors circle / rectangle: cut every slice along the view (a prism), not only the drawn one */
+  scissorsThrough: boolean
   /** threshold brush HU range */
   thresholdHu: [number, number]
   /** name of what Ctrl+Z would undo, or null */
@@ -36,6 +38,7 @@ export const editStore = createStore<EditState>(() => ({
   brushRadiusMm: 6,
   brush3d: false,
   scissorsMode: 'erase-inside',
+  scissorsThrough: false,
   thresholdHu: [50, 200],
   undoLabel: null,
   redoLabel: null,

@@ -24,6 +24,8 @@ export interface ViewerState {
   seriesChoice: { path: string; series: SeriesChoice[] } | null
   /** number of rendered frames per viewport, for tests waiting on rendering */
   renders: number
+  /** the host stopped answering (its events socket closed); cleared when it is back */
+  hostLost: boolean
   /** ms from Open to the first frame showing the opened volume (null while loading) */
   openMs: number | null
   /** frames the 3D view has rendered (tests wait on it) */
@@ -51,6 +53,7 @@ export const viewerStore = createStore<ViewerState>(() => ({
   renders: 0,
   renders3d: 0,
   openMs: null,
+  hostLost: false,
   maximized: null,
   paneOrder: [...PANE_NAMES],
   help: false,

@@ -35,6 +35,7 @@ export class ViewerController {
     })
     void this.client.describe().then((line) => viewerStore.setState({ hostLine: line }), () => {})
     this.client.onOpenRequest?.((path) => void this.openPath(path))
+    this.client.onConnectionChange?.((up) => viewerStore.setState({ hostLost: !up }))
   }
 
   /** Every domain that keeps per-volume state resets it here, before the view says 'ready'. */

@@ -74,7 +74,9 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await waitForViewports(page)
   }, 600_000)
 
-  afterAll(async () => h?.close())
+  afterAll(async () => {
+    await h?.close().catch(() => undefined)
+  })
 
   it('segment list: a row per label with eye, colour and lock; digit keys pick rows', async () => {
     for (const l of FLARE_LABELS) {
@@ -331,7 +333,8 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
       g.drawImage(cv, 0, 0)
       const d = g.getImageData(0, 0, c.width, c.height).data
       let k = 0
-      for (let i = 0; i < d.length; i += 4) if (d[i]! > 60 && d[i]! > d[i + 2]! + 20) k++
+      // the background is rgb(15, 18, 23): count what the labels tint away from it
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - 15) + Math.abs(d[i + 1]! - 18) + Math.abs(d[i + 2]! - 23) > 40) k++
       return k
     })
     expect(coloured).toBeGreaterThan(200)
@@ -406,4 +409,13 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     expect(await page.textContent('[data-testid=case-name]')).toContain('phantom with a liver lesion')
     expect(await page.getAttribute(`[data-testid=case-${caseId}]`, 'class')).toContain('active')
   }, 180_000)
+
+  it('a lost host says so, and the page keeps what it has', async () => {
+    expect(await page.isVisible('[data-testid=host-lost]')).toBe(false)
+    await h.host.host.close()
+    await page.waitForSelector('[data-testid=host-lost]', { timeout: 30_000 })
+    expect(await page.textContent('[data-testid=host-lost]')).toContain('not answering')
+    // the open volume is still on screen
+    expect(await page.getAttribute('[data-testid=load-state]', 'data-state')).toBe('ready')
+  }, 120_000)
 })

@@ -4,7 +4,7 @@ import { countValue, gridFromArray, gridToArray, type Vec3 } from '../../src-ren
 import { History, describePatch } from '../../src-renderer/editing/history.js'
 import { PatchBuilder, applyPatch, diffPatch } from '../../src-renderer/editing/patch.js'
 import { floodFill, interpolateSlices, smallIslands } from '../../src-renderer/editing/regions.js'
-import { circle, erase, huRange, outside, paint, plane, rectangle, sphere, stamp, unlocked, wholeVolume } from '../../src-renderer/editing/strategies.js'
+import { circle, erase, huRange, outside, paint, plane, prism, rectangle, sphere, stamp, unlocked, wholeVolume } from '../../src-renderer/editing/strategies.js'
 
 function grid(dims: Vec3 = [40, 30, 20], spacing: Vec3 = [1, 1, 2]) {
   return gridFromArray(dims, spacing, new Uint8Array(dims[0] * dims[1] * dims[2]))
@@ -67,6 +67,23 @@ describe('scissors outside the shape', () => {
     expect(b.build('x').slices).toEqual([7])
     expect(g.slices[7]![5 + 40 * 5]).toBe(2)
     expect(g.slices[6]!.every((v) => v === 2)).toBe(true)
+  })
+
+  it('through the volume: a rectangle drawn on a sagittal slice cuts every sagittal slice; outside it, the rest of the volume', () => {
+    const g = grid()
+    stamp(g, wholeVolume(), paint(1), [], new PatchBuilder(g))
+    // drawn on sagittal slice i = 12 (normal axis 0): j 5..14, k 3..8 -> a 10x6 footprint
+    const cut = new PatchBuilder(g)
+    stamp(g, prism(rectangle([12, 5, 3], [12, 14, 8], 0), 0), erase(1), [], cut)
+    expect(countValue(g, 0)).toBe(40 * 10 * 6)
+    for (const i of [0, 12, 39]) expect(g.slices[5]![i + 40 * 9]).toBe(0)
+    expect(g.slices[2]![20 + 40 * 9]).toBe(1) // k 2 is outside the footprint on every slice
+    const h = grid()
+    stamp(h, wholeVolume(), paint(1), [], new PatchBuilder(h))
+    stamp(h, outside(prism(circle([20, 15, 10], 4, h.spacing, 2), 2), wholeVolume()), erase(1), [], new PatchBuilder(h))
+    let disc = 0
+    for (let j = 0; j < 30; j++) for (let i = 0; i < 40; i++) if ((i - 20) ** 2 + (j - 15) ** 2 <= 16) disc++
+    expect(countValue(h, 1)).toBe(disc * 20) // the cylinder through all 20 axial slices
   })
 
   it('erase outside a sphere clears the active organ in the whole volume outside the ball only', () => {

@@ -34,6 +34,11 @@ export interface HttpTransport extends Transport {
    * not replayed, so await this before starting work whose progress you want to see.
    */
   eventsReady(): Promise<void>
+  /**
+   * The events socket went down (the host stopped, the network dropped: `false`) or came back
+   * (`true`). While someone listens to events, a lost socket is reopened every `retryMs`.
+   */
+  onConnectionChange(listener: (up: boolean) => void): () => void
   close(): void
 }
 
@@ -44,6 +49,23 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   const eventListeners = new Set<(event: string, payload: unknown) => void>()
   let socket: MinimalWebSocket | undefined
   let opened: Promise<void> | undefined
+  const connectionListeners = new Set<(up: boolean) => void>()
+  let up = false
+  let closedByUs = false
+  let retry: ReturnType<typeof setTimeout> | undefined
+  const setUp = (v: boolean): void => {
+    if (v === up) return
+    up = v
+    for (const l of connectionListeners) l(v)
+  }
+  // reopen a lost socket while somebody listens, every 2 s, until it opens again
+  const scheduleRetry = (): void => {
+    if (retry || closedByUs || eventListeners.size === 0) return
+    retry = setTimeout(() => {
+      retry = undefined
+      void openSocket().catch(() => scheduleRetry())
+    }, 2_000)
+  }
 
   function openSocket(): Promise<void> {
     if (socket && opened) return opened
@@ -52,7 +74,10 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
     const s = new WS(url, undefined, { headers: { [TOKEN_HEADER]: opts.token } })
     socket = s
     opened = new Promise<void>((resolve, reject) => {
-      s.onopen = () => resolve()
+      s.onopen = () => {
+        setUp(true)
+        resolve()
+      }
       s.onerror = () => reject(new Error(`the events socket ${base}${EVENTS_PATH} could not be opened`))
     })
     opened.catch(() => {}) // callers of eventsReady() see the rejection; nobody else must
@@ -70,6 +95,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
       if (socket === s) {
         socket = undefined
         opened = undefined
+        setUp(false)
+        scheduleRetry()
       }
     }
     return opened
@@ -102,7 +129,15 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
         eventListeners.delete(listener)
       }
     },
+    onConnectionChange(listener) {
+      connectionListeners.add(listener)
+      return () => {
+        connectionListeners.delete(listener)
+      }
+    },
     close() {
+      closedByUs = true
+      clearTimeout(retry)
       socket?.close()
       socket = undefined
       opened = undefined
