@@ -184,6 +184,7 @@ export async function labelCounts(client: ScnClient, volumeId: string, kind: 'cu
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const path = join(SCREENSHOT_DIR, `${name}.png`)
-  await page.screenshot({ path })
+  // a full-window 3D view ray-cast in software WebGL can take a while to draw on a busy machine
+  await page.screenshot({ path, timeout: 120_000 })
   return path
 }
