@@ -4,7 +4,7 @@ the model card written from this table equals the TypeScript one). Values never 
 """
 FLARE_LABELS = [
     {'value': 1, 'name': 'liver', 'color': [221, 130, 101], 'snomed': {'code': '10200004', 'meaning': 'Liver'}},
-    {'value': 2, 'name': 'kidney', 'color': [185, 102, 83], 'snomed': {'code': '64033007', 'meaning': 'Kidney'}},
+    {'value': 2, 'name': 'kidney', 'color': [120, 160, 205], 'snomed': {'code': '64033007', 'meaning': 'Kidney'}},
     {'value': 3, 'name': 'spleen', 'color': [157, 108, 162], 'snomed': {'code': '78961009', 'meaning': 'Spleen'}},
     {'value': 4, 'name': 'pancreas', 'color': [249, 180, 111], 'snomed': {'code': '15776009', 'meaning': 'Pancreas'}},
 ]
