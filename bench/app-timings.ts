@@ -25,24 +25,20 @@ export async function appTimings(size = 'large'): Promise<string> {
     const openMs = Number(await page.getAttribute('[data-testid=load-state]', 'data-open-ms'))
     await waitForViewports(page)
     // the longest frame gap while the engine runs, sampled by the page itself
-    await page.evaluate(() => {
-      const w = window as unknown as { __gap: { max: number; last: number; on: boolean } }
-      w.__gap = { max: 0, last: performance.now(), on: true }
-      const tick = (t: number) => {
-        w.__gap.max = Math.max(w.__gap.max, t - w.__gap.last)
-        w.__gap.last = t
-        if (w.__gap.on) requestAnimationFrame(tick)
+    // a string, not a function: tsx's name helpers (__name) do not exist in the page
+    await page.evaluate(`(() => {
+      window.__gap = { max: 0, last: performance.now(), on: true }
+      const tick = (t) => {
+        window.__gap.max = Math.max(window.__gap.max, t - window.__gap.last)
+        window.__gap.last = t
+        if (window.__gap.on) requestAnimationFrame(tick)
       }
       requestAnimationFrame(tick)
-    })
+    })()`)
     await page.click('[data-testid=run-segmentation]')
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=segment-done]')?.getAttribute('data-overlay-ms')) > 0, null, { timeout: 600_000 })
     const overlayMs = Number(await page.getAttribute('[data-testid=segment-done]', 'data-overlay-ms'))
-    const gap = await page.evaluate(() => {
-      const w = window as unknown as { __gap: { max: number; on: boolean } }
-      w.__gap.on = false
-      return w.__gap.max
-    })
+    const gap = Number(await page.evaluate('(() => { window.__gap.on = false; return window.__gap.max })()'))
     return [
       `app (web host in Chromium, software WebGL; ${spec.note}, 1920x1080):`,
       `  open -> first rendered slices   ${(openMs / 1000).toFixed(2)} s`,
