@@ -22,17 +22,13 @@ import { generatePhantom } from '../src-shared/phantom.js'
 import { writeNifti } from '../src-main/volumes/nifti.js'
 import { readCt } from '../src-main/volumes/read.js'
 import { runScnWith, STAGES, type SessionPreset } from '../src-main/inference/index.js'
-import type { Vec3 } from '../src-shared/volume.js'
 import { writeSyntheticScnModel } from '../test/fixtures/synthetic-scn.js'
 import { PYTHON } from '../test/helpers/python.js'
+import { SIZES } from './segment-bench.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
-const SIZES: Record<string, { dims: Vec3; spacing: Vec3; note: string }> = {
-  small: { dims: [128, 128, 96], spacing: [3, 3, 3], note: '128x128x96 at 3 mm' },
-  medium: { dims: [256, 256, 160], spacing: [1.6, 1.6, 2.5], note: '256x256x160 at 1.6x1.6x2.5 mm' },
-  large: { dims: [512, 512, 300], spacing: [0.8, 0.8, 2.5], note: '512x512x300 at 0.8x0.8x2.5 mm (the target)' },
-}
+// the same three CTs as the segment table (one definition)
 const PRESETS: SessionPreset[] = ['low-memory', 'mem-pattern-off', 'ort-defaults']
 
 interface ChildResult {

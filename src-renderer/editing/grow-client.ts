@@ -12,7 +12,7 @@
  * - Where there is no `Worker` (vitest in Node) or `createWorker` is null, the same code runs on this
  *   thread in a later task, with the same supersede/cancel behaviour up to the moment the run starts.
  */
-import { answerGrowRequest, cropToBox, type GrowInput, type GrowReply, type GrowRequest, type GrowResult } from './grow-from-seeds.js'
+import { answerGrowRequest, clampBox, cropToBox, type GrowInput, type GrowReply, type GrowRequest, type GrowResult } from './grow-from-seeds.js'
 
 /** What the client needs of a Worker (tests pass fakes). */
 export interface GrowWorkerLike {
@@ -72,14 +72,19 @@ export class GrowClient {
     return this.pending !== null
   }
 
-  /** Grows `input` (grid-sized arrays and a box, as for `growFromSeeds`); supersedes any earlier request. */
-  grow(input: GrowInput): Promise<GrowClientResult> {
+  /**
+   * Grows `input` (grid-sized arrays and a box, as for `growFromSeeds`); supersedes any earlier
+   * request. `owned`: the arrays are box-sized copies made for this call (no box): they are
+   * transferred as they are instead of being cropped (copied) again.
+   */
+  grow(input: GrowInput, opts: { owned?: boolean } = {}): Promise<GrowClientResult> {
     if (this.disposed) return Promise.reject(new GrowCancelledError('disposed'))
     this.end('superseded')
     const t0 = now()
     let cropped: ReturnType<typeof cropToBox>
     try {
-      cropped = cropToBox(input)
+      if (opts.owned && input.box) throw new Error('grow: owned arrays are box-sized already; pass no box')
+      cropped = opts.owned ? { input, box: clampBox(input.dims) } : cropToBox(input)
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)))
     }

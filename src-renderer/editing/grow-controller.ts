@@ -104,7 +104,8 @@ export class GrowController {
     this.publish({ busy: true })
     let result
     try {
-      result = await this.client.grow({ ct: boxCt, dims: bd, spacing: grid.spacing, seeds, locked, backgroundValue: DEFAULT_BACKGROUND })
+      // box-sized copies made here for this call: the client transfers them without copying again
+      result = await this.client.grow({ ct: boxCt, dims: bd, spacing: grid.spacing, seeds, locked, backgroundValue: DEFAULT_BACKGROUND }, { owned: true })
     } catch (e) {
       if (e instanceof GrowCancelledError) return
       this.publish({ busy: false })

@@ -267,9 +267,16 @@ export class Viewer {
   labelsModified(slices: number[]): void {
     if (!this.volumes) return
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, slices.length ? slices : undefined)
-    // after Cornerstone's own handler has pushed the changed slices into the shared texture
-    requestAnimationFrame(() => this.render3d())
+    // after Cornerstone's own handler has pushed the changed slices into the shared texture; one 3D
+    // frame however many dabs a stroke made in this frame (ray casting is the expensive render)
+    if (this.render3dPending) return
+    this.render3dPending = true
+    requestAnimationFrame(() => {
+      this.render3dPending = false
+      this.render3d()
+    })
   }
+  private render3dPending = false
 
   setLabelAppearance(rows: readonly LabelRow[], opacity: number, style: 'fill' | 'outline'): void {
     this.rows3d = rows
