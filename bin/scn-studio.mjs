@@ -1,22 +1,21 @@
 #!/usr/bin/env node
-// `scn-studio`: runs the compiled CLI in dist/cli/ (scripts/cli-build.mjs), building it first when it
+// `scn-studio`: runs the current compiled CLI in dist/cli/ (scripts/cli-build.mjs), building it first when it
 // is missing or older than the sources (about a second; then every run starts without compiling
 // TypeScript). SCN_STUDIO_TSX=1, or a failed build, runs the TypeScript sources through tsx instead.
-import { buildCli, cliBuildState, CLI_DIR } from '../scripts/cli-build.mjs'
+import { buildCli, cliBuildState, currentCliMain } from '../scripts/cli-build.mjs'
 import { pathToFileURL } from 'node:url'
-import { join } from 'node:path'
 
-let compiled = false
+let compiled = null
 if (!process.env.SCN_STUDIO_TSX) {
   try {
     if (cliBuildState() !== 'fresh') await buildCli()
-    compiled = true
+    compiled = currentCliMain()
   } catch (e) {
     process.stderr.write(`scn-studio: could not build the CLI (${e?.message ?? e}); running the TypeScript sources through tsx\n`)
   }
 }
 if (compiled) {
-  await import(pathToFileURL(join(CLI_DIR, 'main.js')).href)
+  await import(pathToFileURL(compiled).href)
 } else {
   const { register } = await import('tsx/esm/api')
   register()
