@@ -94,7 +94,8 @@ export function failedEntry(job: CaseJob, e: Error, seconds: number, extra: Part
 /**
  * Removes the temporary files an atomic write leaves when its process is killed between writing and
  * renaming (`.<name>.<pid>.<hex>.tmp`), so nothing half-written stays in the dataset folder. Only
- * called when no case of the dataset is being written.
+ * called when no case of the dataset is being written; the calling process's own temporary files
+ * (a manifest write still in flight) are never litter.
  */
 export function sweepTempFiles(datasetDir: string): number {
   let n = 0
@@ -106,7 +107,8 @@ export function sweepTempFiles(datasetDir: string): number {
       continue
     }
     for (const name of names) {
-      if (!/^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name)) continue
+      const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name)
+      if (!m || Number(m[1]) === process.pid) continue
       try {
         unlinkSync(join(datasetDir, sub, name))
         n++

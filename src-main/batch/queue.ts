@@ -61,6 +61,17 @@ export function jobIdFor(job: CaseJob): string {
   return `case-${h.slice(0, 32)}`
 }
 
+/**
+ * A queue handle that reports connection trouble instead of dying of it: BullMQ re-emits ioredis
+ * errors (a reset connection, Redis restarting) as 'error' events, and an 'error' event nobody
+ * listens to ends the process. ioredis reconnects by itself; the jobs are safe in Redis meanwhile.
+ */
+export function openQueue(t: QueueTarget, onError: (e: Error) => void = () => undefined): Queue<CaseJob, ManifestCase> {
+  const queue = new Queue<CaseJob, ManifestCase>(t.name, { connection: t.connection })
+  queue.on('error', onError)
+  return queue
+}
+
 /** Fails fast with a clear message when nothing answers at the URL (ioredis would retry forever). */
 export async function checkReachable(t: QueueTarget, timeoutMs = 5000): Promise<void> {
   const { Redis } = await import('ioredis')
@@ -121,41 +132,60 @@ export async function enqueueCases(queue: Queue<CaseJob, ManifestCase>, jobs: Ca
 export interface WaitCallbacks {
   onFinish: (entry: ManifestCase) => void
   onProgress: (running: number) => void
+  /** a poll failed (Redis unreachable for a moment); polling goes on until `giveUpMs` of failures */
+  onTrouble?: (e: Error) => void
 }
 
-/** Polls the jobs until every one has completed or failed (or `stop` fires). */
-export async function waitForJobs(queue: Queue<CaseJob, ManifestCase>, jobs: CaseJob[], ids: Map<string, string>, cb: WaitCallbacks, stop: AbortSignal, pollMs = 500): Promise<boolean> {
+/**
+ * Polls the jobs until every one has completed or failed (or `stop` fires). A failed poll is retried:
+ * the jobs live in Redis and workers go on without us, so a batch that waits for hours must not end
+ * on one dropped connection; only `giveUpMs` of failures in a row end the wait with an error.
+ */
+export async function waitForJobs(queue: Queue<CaseJob, ManifestCase>, jobs: CaseJob[], ids: Map<string, string>, cb: WaitCallbacks, stop: AbortSignal, pollMs = 500, giveUpMs = 120_000): Promise<boolean> {
   const open = new Map(jobs.map((j) => [ids.get(j.id)!, j]))
+  let failingSince: number | null = null
   while (open.size > 0 && !stop.aborted) {
-    let running = 0
-    // states asked for in parallel (ioredis pipelines them): thousands of jobs stay one round trip or so
-    const ids = [...open.keys()]
-    const states = new Map<string, string>()
-    for (let i = 0; i < ids.length; i += 1000) {
-      const part = ids.slice(i, i + 1000)
-      const got = await Promise.all(part.map((id) => queue.getJobState(id)))
-      part.forEach((id, k) => states.set(id, got[k]))
+    try {
+      await pollJobs(queue, open, cb)
+      failingSince = null
+    } catch (e) {
+      failingSince ??= Date.now()
+      if (Date.now() - failingSince > giveUpMs) throw new Error(`lost the queue for ${Math.round(giveUpMs / 1000)} s (${(e as Error).message}); the jobs stay queued: run the same command again to wait for them`)
+      cb.onTrouble?.(e as Error)
     }
-    for (const [jobId, j] of [...open]) {
-      const state = states.get(jobId)!
-      if (state === 'active') running++
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue
-      const job = await queue.getJob(jobId)
-      open.delete(jobId)
-      if (!job || state === 'unknown') {
-        cb.onFinish(failedEntry(j, new Error(`the job ${jobId} disappeared from the queue (removed or the Redis data was lost); run the batch again`), 0))
-      } else if (state === 'completed') {
-        cb.onFinish({ ...job.returnvalue, attempts: job.attemptsStarted })
-      } else {
-        const reason = job.failedReason || 'failed without a reason'
-        const seconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0
-        cb.onFinish(failedEntry(j, Object.assign(new Error(reason), { name: 'PermanentCaseError' }), seconds, { attempts: job.attemptsStarted }))
-      }
-    }
-    cb.onProgress(running)
     if (open.size > 0) await new Promise((r) => setTimeout(r, pollMs))
   }
   return open.size === 0
+}
+
+/** One round: every open job's state; finished ones are reported and leave `open`. */
+async function pollJobs(queue: Queue<CaseJob, ManifestCase>, open: Map<string, CaseJob>, cb: WaitCallbacks): Promise<void> {
+  let running = 0
+  // states asked for in parallel (ioredis pipelines them): thousands of jobs stay one round trip or so
+  const ids = [...open.keys()]
+  const states = new Map<string, string>()
+  for (let i = 0; i < ids.length; i += 1000) {
+    const part = ids.slice(i, i + 1000)
+    const got = await Promise.all(part.map((id) => queue.getJobState(id)))
+    part.forEach((id, k) => states.set(id, got[k]))
+  }
+  for (const [jobId, j] of [...open]) {
+    const state = states.get(jobId)!
+    if (state === 'active') running++
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue
+    const job = await queue.getJob(jobId)
+    open.delete(jobId)
+    if (!job || state === 'unknown') {
+      cb.onFinish(failedEntry(j, new Error(`the job ${jobId} disappeared from the queue (removed or the Redis data was lost); run the batch again`), 0))
+    } else if (state === 'completed') {
+      cb.onFinish({ ...job.returnvalue, attempts: job.attemptsStarted })
+    } else {
+      const reason = job.failedReason || 'failed without a reason'
+      const seconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0
+      cb.onFinish(failedEntry(j, Object.assign(new Error(reason), { name: 'PermanentCaseError' }), seconds, { attempts: job.attemptsStarted }))
+    }
+  }
+  cb.onProgress(running)
 }
 
 export interface QueueStatus {
@@ -167,7 +197,7 @@ export interface QueueStatus {
 }
 
 export async function queueStatus(t: QueueTarget, maxFailures = 50): Promise<QueueStatus> {
-  const queue = new Queue<CaseJob, ManifestCase>(t.name, { connection: t.connection })
+  const queue = openQueue(t)
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed')
     const failed = await queue.getFailed(0, maxFailures - 1)

@@ -8,7 +8,6 @@
 import type { Command } from 'commander'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { Queue } from 'bullmq'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { acquireLock, CaseLockedError } from '../cases/lock.js'
 import { defaultLabelTable } from '../cases/label-table.js'
@@ -16,7 +15,7 @@ import { BatchInputError } from '../batch/inputs.js'
 import { planBatch } from '../batch/plan.js'
 import { MANIFEST_FILE, ManifestError, VOLUMES_CSV, countCases, writeDatasetSummary, writeManifest, type ManifestCase } from '../batch/manifest.js'
 import { embeddedPoolSize, runPool, sweepTempFiles } from '../batch/pool.js'
-import { checkReachable, enqueueCases, queueStatus, queueTarget, waitForJobs, QueueUrlError, DEFAULT_QUEUE_NAME } from '../batch/queue.js'
+import { checkReachable, enqueueCases, openQueue, queueStatus, queueTarget, waitForJobs, QueueUrlError, DEFAULT_QUEUE_NAME } from '../batch/queue.js'
 import { createReporter, formatDuration } from '../batch/progress.js'
 import type { CaseJob } from '../batch/case-runner.js'
 import { importBatchToWorkspace } from '../batch/workspace-import.js'
@@ -50,7 +49,7 @@ export function registerBatch(program: Command): void {
     .option('--device <device>', `embedded run: where to run, ${DEVICES.join(', ')}`, 'auto')
     .option('--concurrency <n>', 'embedded run: cases at once (default: sized to the cores and memory)')
     .option('--retry-failed', 'run the cases that failed in an earlier run again (finished ones are always skipped)')
-    .option('--json', 'JSON lines on stdout (events: plan, case, progress, summary) instead of the progress bar')
+    .option('--json', 'JSON lines on stdout (events: plan, enqueued, case, progress, queue-error, summary) instead of the progress bar')
     .option('--queue <url>', 'redis://host:port: enqueue the cases as BullMQ jobs for `scn-studio worker` processes')
     .option('--queue-name <name>', 'the BullMQ queue to use', DEFAULT_QUEUE_NAME)
     .option('--detach', 'with --queue: enqueue and return at once (run the same command again to wait and write the manifest)')
@@ -267,6 +266,8 @@ async function runBatch(inputs: string[], o: BatchCliOptions, ctx: RunContext): 
   }
   // anything a killed writer left behind; no case of this dataset is being written now (embedded:
   // the pool has drained; queue: every job has ended)
+  // (after our own manifest write in flight has landed: its temporary file is not litter)
+  await writing
   if (complete) sweepTempFiles(datasetDir)
   await saveManifest(true)
   await writing
@@ -306,7 +307,15 @@ async function runQueued(
   onRunning: (n: number) => void,
   stop: AbortSignal,
 ): Promise<boolean> {
-  const queue = new Queue<CaseJob, ManifestCase>(target.name, { connection: target.connection })
+  // connection trouble is a note, not the end of the batch: ioredis reconnects and the wait goes on
+  let lastTrouble = 0
+  const trouble = (e: Error) => {
+    if (Date.now() - lastTrouble < 10_000) return
+    lastTrouble = Date.now()
+    reporter.event({ event: 'queue-error', queue: target.display, error: e.message, retrying: true })
+    reporter.note(`queue ${target.display}: ${e.message}; retrying`)
+  }
+  const queue = openQueue(target, trouble)
   try {
     const r = await enqueueCases(queue, todo, Boolean(o.retryFailed))
     reporter.event({ event: 'enqueued', added: r.added, attached: r.attached, retried: r.retried, queue: target.display, name: target.name })
@@ -314,7 +323,7 @@ async function runQueued(
     if (o.detach) return false
     const workers = await queue.getWorkersCount()
     if (workers === 0 && todo.length > 0) reporter.note(`no worker is connected to ${target.name} yet: start \`scn-studio worker --queue ${target.display}\` on the machines that should run the cases`)
-    return await waitForJobs(queue, todo, r.ids, { onFinish: finish, onProgress: onRunning }, stop)
+    return await waitForJobs(queue, todo, r.ids, { onFinish: finish, onProgress: onRunning, onTrouble: trouble }, stop)
   } finally {
     await queue.close()
   }

@@ -30,34 +30,38 @@ function freePort(): Promise<number> {
   })
 }
 
-function ping(port: number): Promise<boolean> {
+/** The pid of the redis-server answering on `port` (null: none answers yet). Compared with our own
+ * child's pid: another test's server that took the port between probe and bind must not pass. */
+function serverPid(port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const c = createConnection({ host: '127.0.0.1', port })
     let buf = ''
     c.setTimeout(500, () => {
       c.destroy()
-      resolve(false)
+      resolve(null)
     })
-    c.on('connect', () => c.write('PING\r\n'))
+    c.on('connect', () => c.write('INFO server\r\n'))
     c.on('data', (d) => {
       buf += d.toString()
-      if (buf.includes('\r\n')) {
+      const m = /process_id:(\d+)/.exec(buf)
+      if (m) {
         c.end()
-        resolve(buf.startsWith('+PONG'))
+        resolve(Number(m[1]))
       }
     })
-    c.on('error', () => resolve(false))
+    c.on('error', () => resolve(null))
   })
 }
 
-export async function startRedis(): Promise<PrivateRedis> {
+/** `port`: start on this one (a restart of a stopped server), else on a free one. */
+export async function startRedis(port?: number): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'scn-redis-'))
   let lastError = ''
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort()
+    const p = port ?? (await freePort())
     const proc: ChildProcess = spawn(
       REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
+      ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let output = ''
@@ -67,10 +71,10 @@ export async function startRedis(): Promise<PrivateRedis> {
     proc.once('exit', () => (exited = true))
     const t = Date.now()
     while (!exited && Date.now() - t < 10_000) {
-      if (await ping(port)) {
+      if ((await serverPid(p)) === proc.pid) {
         return {
-          url: `redis://127.0.0.1:${port}`,
-          port,
+          url: `redis://127.0.0.1:${p}`,
+          port: p,
           stop: async () => {
             if (!exited) {
               const gone = new Promise((r) => proc.once('exit', r))

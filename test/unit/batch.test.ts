@@ -22,7 +22,7 @@ import { writeNrrd } from '../../src-main/volumes/nrrd.js'
 import { readCt, readLabels } from '../../src-main/volumes/read.js'
 import { sameGrid } from '../../src-shared/geometry.js'
 import { discoverCases } from '../../src-main/batch/inputs.js'
-import { embeddedPoolSize } from '../../src-main/batch/pool.js'
+import { embeddedPoolSize, sweepTempFiles } from '../../src-main/batch/pool.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import type { Vec3 } from '../../src-shared/volume.js'
@@ -78,7 +78,8 @@ function startCli(args: string[]) {
     }
   })
   proc.stderr!.on('data', (d) => (stderr += d.toString()))
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+  // 'close', not 'exit': the last lines of stdout (the summary) may still be in the pipe at 'exit'
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)))
   return {
     proc,
     events,
@@ -163,6 +164,22 @@ describe('batch inputs and pool size', () => {
     }
   })
 
+  it('sweeps the temporary files killed writers left, never one of its own process (a write in flight)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scn-batch-sweep-'))
+    try {
+      mkdirSync(join(dir, 'labelsTr'))
+      const dead = join(dir, 'labelsTr', '.ct_a.nii.gz.999999.0a1b2c3d.tmp')
+      const ours = join(dir, `.manifest.json.${process.pid}.deadbeef.tmp`)
+      const user = join(dir, 'labelsTr', 'notes.tmp')
+      for (const f of [dead, ours, user]) writeFileSync(f, 'x')
+      expect(sweepTempFiles(dir)).toBe(1)
+      expect(readdirSync(join(dir, 'labelsTr')).sort()).toEqual(['notes.tmp'])
+      expect(readdirSync(dir)).toContain(basename(ours))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('sizes the embedded pool by cores and by 1 GB of memory per large case', () => {
     const GB = 2 ** 30
     expect(embeddedPoolSize(100, undefined, { free: 64 * GB, total: 64 * GB }, 8).slots).toBe(8)
@@ -195,7 +212,7 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
     const code = await batch.exited
     expect(code, batch.stderr()).toBe(EXIT.failed) // one case failed: the batch says so in its exit code
     const summary = batch.events.find((e) => e.event === 'summary')!
-    expect(summary).toMatchObject({ total: 6, done: 5, failed: 1, pending: 0, complete: true })
+    expect(summary, `batch stderr:\n${batch.stderr()}\nworker stderr:\n${workers.map((w) => w.stderr()).join('\n---\n')}`).toMatchObject({ total: 6, done: 5, failed: 1, pending: 0, complete: true })
 
     const m: Manifest = JSON.parse(readFileSync(join(queueDs(), 'manifest.json'), 'utf8'))
     expect(m.model).toEqual({ id: MODEL, version: '0.0.1-test' })
@@ -258,7 +275,7 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
     const r = cli(['batch', ...batchArgs(), '-o', queueDs(), '--queue', redis!.url, '--json'])
     expect(r.code, r.stderr).toBe(EXIT.failed)
     const ev = jsonLines(r.stdout)
-    expect(ev.find((e) => e.event === 'plan')).toMatchObject({ toRun: 0, skippedDone: 5, keptFailed: 1 })
+    expect(ev.find((e) => e.event === 'plan'), r.stderr).toMatchObject({ toRun: 0, skippedDone: 5, keptFailed: 1 })
     expect(ev.find((e) => e.event === 'enqueued')).toMatchObject({ added: 0 })
     expect(ev.find((e) => e.event === 'summary')).toMatchObject({ ran: 0, done: 5, failed: 1 })
     await new Promise((r) => setTimeout(r, 1500))
@@ -332,4 +349,28 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
       await Promise.race([w.exited, new Promise((r) => setTimeout(r, 10_000))])
     }
   })
+})
+
+describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue when Redis goes away (${NEEDS_REDIS})`, () => {
+  it('waits through a Redis restart and reports the jobs lost with it, instead of dying of the dropped connection', async () => {
+    let r = await startRedis()
+    try {
+      const ds = join(home, 'ds-restart')
+      const batch = startCli(['batch', join(inputs, 'scans', 'ct_a.nii.gz'), '--model', MODEL, '--device', 'cpu', '-o', ds, '--queue', r.url, '--json'])
+      await batch.waitFor((e) => e.event === 'enqueued')
+      const port = r.port
+      // no worker runs the job; Redis stops without persistence, so the job goes with it
+      await r.stop()
+      await new Promise((res) => setTimeout(res, 1500))
+      r = await startRedis(port)
+      expect(await batch.exited, batch.stderr()).toBe(EXIT.failed)
+      expect(batch.events.find((e) => e.event === 'queue-error')).toMatchObject({ error: expect.stringMatching(/ECONNREFUSED/), retrying: true })
+      expect(batch.events.find((e) => e.event === 'summary'), batch.stderr()).toMatchObject({ total: 1, done: 0, failed: 1, complete: true })
+      const m: Manifest = JSON.parse(readFileSync(join(ds, 'manifest.json'), 'utf8'))
+      expect(m.cases[0]).toMatchObject({ id: 'ct_a', status: 'failed' })
+      expect(m.cases[0].error).toMatch(/disappeared from the queue .*run the batch again/)
+    } finally {
+      await r.stop()
+    }
+  }, 60_000)
 })
