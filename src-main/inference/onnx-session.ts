@@ -3,7 +3,10 @@
  * too). Providers are tried one at a time: a list like ['cuda','cpu'] makes creation fail instead of
  * falling back (docs/runtime-notes.md), and we want to tell the user in words why each one was skipped.
  */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu'
@@ -52,6 +55,33 @@ function explain(provider: ProviderName, e: unknown): string {
   return msg.split('\n')[0]
 }
 
+/** onnxruntime-node's folder of native libraries for this platform (where the CUDA provider goes). */
+export function ortNativeDir(): string {
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json')
+  return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch)
+}
+
+const CUDA_PROVIDER_FILE: Partial<Record<NodeJS.Platform, string>> = { linux: 'libonnxruntime_providers_cuda.so', win32: 'onnxruntime_providers_cuda.dll' }
+
+/**
+ * Why a GPU provider cannot work here, found without asking ONNX Runtime (null: try it). Asking it
+ * costs time and prints alarming native error lines (a missing CUDA provider library; Dawn's
+ * "Couldn't load Vulkan") for what is the normal case on a machine without them.
+ */
+export function providerPreflight(provider: ProviderName, env: NodeJS.ProcessEnv = process.env, nativeDir = ortNativeDir()): string | null {
+  if (provider === 'cuda') {
+    const file = CUDA_PROVIDER_FILE[process.platform]
+    if (!file) return 'ONNX Runtime has no CUDA provider on this platform'
+    if (!existsSync(join(nativeDir, file))) return 'the CUDA provider files are not installed (see README: GPU with CUDA)'
+  }
+  if (provider === 'webgpu' && process.platform === 'linux') {
+    // WebGPU (Dawn) runs on Vulkan on Linux: without the Vulkan loader there is no adapter to find
+    const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64']
+    if (!dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return 'no WebGPU adapter (no Vulkan loader, libvulkan.so.1, on this machine)'
+  }
+  return null
+}
+
 export async function openSession(
   model: string | Uint8Array,
   device: DeviceChoice = 'cpu',
@@ -59,6 +89,11 @@ export async function openSession(
 ): Promise<OpenedSession> {
   const skipped: OpenedSession['skipped'] = []
   for (const provider of providerOrder(device)) {
+    const cannot = providerPreflight(provider)
+    if (cannot) {
+      skipped.push({ provider, reason: cannot })
+      continue
+    }
     try {
       // Probing a GPU provider that is absent makes ONNX Runtime log an error line to stderr; we
       // report the reason ourselves, so keep its log quiet for those attempts.
