@@ -66,7 +66,9 @@ function inflateHead(file: string, raw: Buffer): Buffer {
  */
 function inflateBounded(file: string, raw: Buffer, limit: number, promised: string): Buffer {
   try {
-    return gunzipSync(raw, { maxOutputLength: limit })
+    // 1 MiB output chunks instead of zlib's 16 KiB: a tenth of the native calls; a 512x512x300 CT
+    // inflates ~30 % faster (issue 15)
+    return gunzipSync(raw, { maxOutputLength: limit, chunkSize: Math.min(2 ** 20, Math.max(16 * 1024, limit)) })
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new VolumeError(
