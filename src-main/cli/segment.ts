@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import { readCt, writeVolume } from '../volumes/read.js'
 import { VolumeError } from '../volumes/errors.js'
 import { resolveInputPath } from '../volumes/input.js'
-import { runScn, liveWorkers, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
+import { runScn, prestartEngine, liveWorkers, SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport } from '../inference/index.js'
 import type { DeviceChoice } from '../inference/onnx-session.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { CliError, DEVICES, EXIT, resolveModelForCli } from './exit-codes.js'
@@ -126,18 +126,21 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
 
   let ct
   const tRead = performance.now()
+  // the engine's worker loads ONNX Runtime on the other core while this thread reads the CT
+  const engine = prestartEngine()
   try {
     // a PACS series URL becomes its cached local folder (retrieved whole, CT only, or an error)
     ct = await readCt(resolveInputPath(await resolveSeriesInput(input, { requireCt: true })), { seriesUid: o.series })
+    if (ct.meta.modality && ct.meta.modality !== 'CT') {
+      throw new CliError(EXIT.badInput, `${input}: this series is ${ct.meta.modality}, not CT: the SCN segments CT only`)
+    }
   } catch (e) {
+    engine.dispose()
     if (e instanceof VolumeError) throw new CliError(EXIT.badInput, e.message)
     if (e instanceof PacsError) throw new CliError(e.exitCode, e.message)
     throw e
   }
   const readSeconds = (performance.now() - tRead) / 1000
-  if (ct.meta.modality && ct.meta.modality !== 'CT') {
-    throw new CliError(EXIT.badInput, `${input}: this series is ${ct.meta.modality}, not CT: the SCN segments CT only`)
-  }
 
   const ac = new AbortController()
   const onSigint = () => ac.abort()
@@ -146,7 +149,7 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
   const printer = progressPrinter(Boolean(process.stderr.isTTY))
   let result
   try {
-    result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress, transferCt: true })
+    result = await runScn(ct, { modelId: model.id, device, signal: ac.signal, onProgress: printer.onProgress, transferCt: true, engine })
   } catch (e) {
     printer.done()
     if (e instanceof SegmentCancelledError) {

@@ -27,6 +27,37 @@ export interface RunScnOptions {
    * CLI; saves one CT-sized copy at the peak, 157 MB for 512x512x300).
    */
   transferCt?: boolean
+  /** a worker from prestartEngine(), started while the CT was being read */
+  engine?: PrestartedEngine
+}
+
+/** An engine worker started ahead of the run: it loads ONNX Runtime while the caller reads the CT. */
+export interface PrestartedEngine {
+  readonly worker: Worker
+  /** set when the worker ended before a run took it (it failed to start) */
+  readonly ended: { error?: Error; code?: number } | null
+  /** stops it unused (the CT could not be read) */
+  dispose(): void
+}
+
+function startWorker(): Worker {
+  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
+  live.add(worker)
+  worker.once('exit', () => live.delete(worker))
+  return worker
+}
+
+/**
+ * Starts the engine's worker now (its module graph and ONNX Runtime load on another core while
+ * the caller reads the CT: ~0.15 s of a CLI run, issue 15). Give it to runScn as `engine`.
+ */
+export function prestartEngine(): PrestartedEngine {
+  const worker = startWorker()
+  const engine = { worker, ended: null as PrestartedEngine['ended'], dispose: () => void worker.terminate() }
+  // until runScn takes it over, an error of the idle worker is kept for it to report
+  worker.on('error', (error: Error) => (engine.ended = { ...engine.ended, error }))
+  worker.once('exit', (code) => (engine.ended = { ...engine.ended, code }))
+  return engine
 }
 
 export function runScn(ct: CtVolume, opts: RunScnOptions = {}): Promise<{ labels: LabelVolume; report: SegmentReport }> {
@@ -38,13 +69,24 @@ export async function runScnWith(
   ct: CtVolume,
   opts: RunScnOptions & { sessionPreset?: SessionPreset },
 ): Promise<{ labels: LabelVolume; report: SegmentReport }> {
-  if (opts.signal?.aborted) throw new SegmentCancelledError()
-  const model = resolveModel(opts.modelId)
+  if (opts.signal?.aborted) {
+    opts.engine?.dispose()
+    throw new SegmentCancelledError()
+  }
+  if (opts.engine?.ended) {
+    const e = opts.engine.ended
+    throw new Error(`the segmentation worker stopped before the run (${e.error?.message ?? `exit code ${e.code}`})`)
+  }
+  let model
+  try {
+    model = resolveModel(opts.modelId)
+  } catch (e) {
+    opts.engine?.dispose()
+    throw e
+  }
   // garbage from reading the CT (the file's bytes) would otherwise stay resident through the run
   collectGarbage()
-  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
-  live.add(worker)
-  worker.once('exit', () => live.delete(worker))
+  const worker = opts.engine?.worker ?? startWorker()
   // Cancellation is cooperative: terminating a worker while ONNX Runtime is inside a native call
   // (session creation or run) can abort the whole process from a native thread. So an abort sets
   // this shared flag and the caller's promise rejects at once; the worker notices the flag at the

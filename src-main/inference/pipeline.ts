@@ -11,13 +11,15 @@
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { CtVolume, Geometry, LabelVolume, Vec3 } from '../../src-shared/volume.js'
-import { createLabelVolume, voxelCount } from '../../src-shared/volume.js'
+import { countLabelValues, createLabelVolume, voxelCount } from '../../src-shared/volume.js'
 import type { ModelCard, StageCard } from './model-card.js'
 import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
 import { collectGarbage } from './gc.js'
 import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
 import {
   mainClusterBox,
+  bodyWorldBox,
+  croppedLatticeGrid,
   centredGrid,
   clipScale,
   coveringIndexBox,
@@ -194,11 +196,21 @@ export async function localizeForeground(
   const ctCentre = [0, 1, 2].map((a) => (ctBox.max[a] + ctBox.min[a]) / 2) as Vec3
   const locSpacing = localizationSpacing(ctExtent, loc.spacing, loc.validSizes, LOC_SPACING_GROWTH)
   const locNeed = [0, 1, 2].map((a) => Math.ceil(ctExtent[a] / locSpacing[a] - 1e-9))
-  const locDims: Vec3 = [validSize(locNeed[0], loc.validSizes.x), validSize(locNeed[1], loc.validSizes.y), validSize(locNeed[2], loc.validSizes.z)]
+  const fullDims: Vec3 = [validSize(locNeed[0], loc.validSizes.x), validSize(locNeed[1], loc.validSizes.y), validSize(locNeed[2], loc.validSizes.z)]
   // Deviation: the original resizes the CT from its corner and then centre-pads to the valid size;
   // we centre the valid-size grid on the CT's world box directly (the same placement up to
   // sub-voxel rounding, and it needs no reoriented intermediate).
-  const locGrid = centredGrid(ctCentre, locSpacing, locDims)
+  let locGrid = centredGrid(ctCentre, locSpacing, fullDims)
+  // Air around the body is work for nothing: where the body (with two voxels of air around it)
+  // fits a smaller valid size, the grid shrinks to it on the same lattice (issue 15: 80x80x128 ->
+  // 64x64x128 for a 512x512 CT with a 410 mm field of view, ~40 % of the localization's time).
+  const body = bodyWorldBox(ct)
+  if (body) {
+    const sizes = [loc.validSizes.x, loc.validSizes.y, loc.validSizes.z]
+    const grown = { min: body.min.map((v, a) => v - 2 * locSpacing[a]) as Vec3, max: body.max.map((v, a) => v + 2 * locSpacing[a]) as Vec3 }
+    locGrid = croppedLatticeGrid(locGrid, grown, (a, need) => validSize(need, sizes[a])) ?? locGrid
+  }
+  const locDims = locGrid.dims
   let locInput: Float32Array | null = resampleToGrid(ct, locGrid, loc.resampling, loc.padValue)
   // Deviation: a card may ask for smoothing before localization (the authors' training used sigma
   // 3 mm; their inference script 0). Smoothing the full-resolution CT would cost a float copy of it
@@ -368,9 +380,7 @@ export function plausibilityWarnings(organs: SegmentReport['organs']): string[] 
 }
 
 export function organVolumes(labels: LabelVolume, card: ModelCard): SegmentReport['organs'] {
-  const counts = new Float64Array(256)
-  const d = labels.data
-  for (let i = 0; i < d.length; i++) counts[d[i]]++
+  const counts = countLabelValues(labels.data)
   const voxelMl = (labels.spacing[0] * labels.spacing[1] * labels.spacing[2]) / 1000
   return card.labels.map((l) => ({ value: l.value, name: l.name, voxels: counts[l.value], volumeMl: Math.round(counts[l.value] * voxelMl * 100) / 100 }))
 }

@@ -72,6 +72,63 @@ export function centredGrid(centre: Vec3, spacing: Vec3, dims: Vec3): Geometry {
   }
 }
 
+/**
+ * World box of the body: voxels above `thresholdHu` (tissue, bone, the table), looked at on every
+ * `step`-th voxel of each axis, as the edge box of those voxels grown by `step` voxels. Null when
+ * nothing is above the threshold (an all-air volume).
+ */
+export function bodyWorldBox(ct: SampledImage, thresholdHu = -400, step = 4): { min: Vec3; max: Vec3 } | null {
+  const [nx, ny, nz] = ct.dims
+  const d = ct.data
+  const lo: Vec3 = [Infinity, Infinity, Infinity]
+  const hi: Vec3 = [-Infinity, -Infinity, -Infinity]
+  for (let k = 0; k < nz; k += step) {
+    for (let j = 0; j < ny; j += step) {
+      const row = nx * (j + ny * k)
+      for (let i = 0; i < nx; i += step) {
+        if (d[row + i] <= thresholdHu) continue
+        if (i < lo[0]) lo[0] = i
+        if (i > hi[0]) hi[0] = i
+        if (j < lo[1]) lo[1] = j
+        if (j > hi[1]) hi[1] = j
+        if (k < lo[2]) lo[2] = k
+        if (k > hi[2]) hi[2] = k
+      }
+    }
+  }
+  if (!(hi[0] >= lo[0])) return null
+  const min = [0, 1, 2].map((a) => Math.max(0, lo[a] - step)) as Vec3
+  const max = [0, 1, 2].map((a) => Math.min(ct.dims[a] - 1, hi[a] + step)) as Vec3
+  return edgeCornerBounds(composeAffine(indexToWorldAffine(ct), [1, 0, 0, min[0], 0, 1, 0, min[1], 0, 0, 1, min[2]] as Affine), [max[0] - min[0] + 1, max[1] - min[1] + 1, max[2] - min[2] + 1])
+}
+
+/**
+ * A smaller grid on the same lattice as `grid` (its voxel centres are voxel centres of `grid`)
+ * that covers `box` (world, identity-direction grids), with dims from `sizeFor` per axis; null when
+ * it would not be smaller on any axis. Keeping the lattice means the voxels both grids share are
+ * sampled from the CT identically.
+ */
+export function croppedLatticeGrid(grid: Geometry, box: { min: Vec3; max: Vec3 }, sizeFor: (axis: number, need: number) => number): Geometry | null {
+  const dims = [...grid.dims] as Vec3
+  const origin = [...grid.origin] as Vec3
+  let smaller = false
+  for (let a = 0; a < 3; a++) {
+    const s = grid.spacing[a]
+    // lattice indices of the first and last voxel whose cell touches the box
+    const first = Math.max(0, Math.floor((box.min[a] - grid.origin[a]) / s + 0.5))
+    const last = Math.min(grid.dims[a] - 1, Math.ceil((box.max[a] - grid.origin[a]) / s - 0.5))
+    const need = last - first + 1
+    const size = sizeFor(a, need)
+    if (!(size < grid.dims[a]) || need > size) continue
+    // centre the body in the new size, then keep it inside the old grid
+    const start = Math.min(grid.dims[a] - size, Math.max(0, first - Math.floor((size - need) / 2)))
+    dims[a] = size
+    origin[a] = grid.origin[a] + start * s
+    smaller = true
+  }
+  return smaller ? { dims, spacing: [...grid.spacing] as Vec3, origin, direction: [...grid.direction] } : null
+}
+
 /** World (LPS) axis-aligned box of a grid's voxel *edges* (the extent the original calls size*spacing). */
 export function worldEdgeBox(g: Geometry): { min: Vec3; max: Vec3 } {
   return edgeCornerBounds(indexToWorldAffine(g), g.dims)

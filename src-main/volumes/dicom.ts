@@ -9,7 +9,6 @@ import dcmjs from 'dcmjs'
 
 // dcmjs logs every unknown private VR at warn level; the user cannot act on that.
 dcmjs.log?.setLevel?.('error')
-import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { cross, dot, norm } from '../../src-shared/geometry.js'
 import { readRegularFile, realInputPath } from './input.js'
@@ -337,6 +336,8 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   checkPixelSpacing(folder, mine)
   const { ordered, spacing, offsets } = orderSlices(folder, mine)
 
+  // loaded here, not at startup: itk-wasm (and its zstd decoder) only when a series needs it
+  const { readImageDicomFileSeriesNode } = await import('@itk-wasm/dicom')
   let result
   try {
     // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so

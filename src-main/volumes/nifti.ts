@@ -66,9 +66,12 @@ function inflateHead(file: string, raw: Buffer): Buffer {
  */
 function inflateBounded(file: string, raw: Buffer, limit: number, promised: string): Buffer {
   try {
-    // 1 MiB output chunks instead of zlib's 16 KiB: a tenth of the native calls; a 512x512x300 CT
-    // inflates ~30 % faster (issue 15)
-    return gunzipSync(raw, { maxOutputLength: limit, chunkSize: Math.min(2 ** 20, Math.max(16 * 1024, limit)) })
+    // One output chunk of the size the header promises (zlib's default is 16 KiB chunks, concatenated
+    // at the end: ten thousand native calls and a second CT-sized copy). Deflate expands at most
+    // ~1032:1, so a header that lies cannot make us reserve more than the data could ever give.
+    // A 512x512x300 CT inflates in ~0.6 s instead of ~0.9 s (issue 15).
+    const chunkSize = Math.max(64 * 1024, Math.min(limit, raw.length * 1032 + 64 * 1024))
+    return gunzipSync(raw, { maxOutputLength: limit, chunkSize })
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new VolumeError(

@@ -3,7 +3,6 @@
  * the key/value fields Slicer reads from .seg.nrrd files and keep geometry at full double precision.
  */
 import { gzipSync } from 'node:zlib'
-import { readImageNode } from '@itk-wasm/image-io'
 import { VolumeError, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
 import { column } from '../../src-shared/geometry.js'
@@ -16,6 +15,8 @@ export async function readItkFile(file: string, formatName: string): Promise<Vol
   // fstat on the open file: a FIFO or device given to itk-wasm would block or be read forever.
   const size = checkRegularFile(file)
   if (size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
+  // loaded on first use: itk-wasm costs every command's startup otherwise (issue 15)
+  const { readImageNode } = await import('@itk-wasm/image-io')
   let img
   try {
     // itk-wasm mounts the file's folder by name (WASI): it needs the real absolute path.

@@ -1,6 +1,8 @@
 /** Valid-size choice, spacing rules, grids and the foreground box, against hand-computed cases. */
 import { describe, expect, it } from 'vitest'
 import {
+  bodyWorldBox,
+  croppedLatticeGrid,
   centredGrid,
   coveringIndexBox,
   sliceAxis,
@@ -103,5 +105,39 @@ describe('foreground box', () => {
     // x: -9 + 0.5*6 - 10 = -16 ; -9 + 3.5*6 + 10 = 22
     expect(w.min).toEqual([-16, -22, -22])
     expect(w.max).toEqual([22, 16, 10])
+  })
+})
+
+describe('the localization grid cropped to the body (issue 15)', () => {
+  // a 512x512x300 CT at 0.8x0.8x2.5 mm (410 mm field of view) whose body is a 300 x 220 mm block
+  const ct = { dims: [512, 512, 300] as [number, number, number], spacing: [0.8, 0.8, 2.5] as [number, number, number], origin: [-204.4, -204.4, -374] as [number, number, number], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as Mat3 }
+  const data = new Int16Array(512 * 512 * 300).fill(-1000)
+  const inBody = (i: number, j: number) => Math.abs(i - 256) * 0.8 < 150 && Math.abs(j - 280) * 0.8 < 110
+  for (let k = 0; k < 300; k++) for (let j = 0; j < 512; j++) for (let i = 0; i < 512; i++) if (inBody(i, j)) data[i + 512 * (j + 512 * k)] = 40
+
+  it('finds the body box within a few voxels of the step, or nothing in air', () => {
+    const b = bodyWorldBox({ ...ct, data })!
+    expect(b.min[0]).toBeGreaterThan(-150 - 0.8 * 9)
+    expect(b.min[0]).toBeLessThan(-150 + 0.8)
+    expect(b.max[1] - b.min[1]).toBeGreaterThan(220)
+    expect(b.max[1] - b.min[1]).toBeLessThan(220 + 2 * 0.8 * 9)
+    expect(bodyWorldBox({ ...ct, data: new Int16Array(16).fill(-1000), dims: [4, 2, 2] })).toBeNull()
+  })
+
+  it('shrinks to smaller valid sizes on the same lattice and still covers the body', () => {
+    const grid = centredGrid([0, 0, 0], [6, 6, 6], [80, 80, 128])
+    const body = bodyWorldBox({ ...ct, data })!
+    const cropped = croppedLatticeGrid(grid, body, (a, need) => validSize(need, [LOC.x, LOC.y, LOC.z][a]))!
+    expect(cropped.dims).toEqual([64, 48, 128])
+    for (let a = 0; a < 3; a++) {
+      // the same voxel centres: whole voxels apart
+      const shift = (cropped.origin[a] - grid.origin[a]) / 6
+      expect(Math.abs(shift - Math.round(shift))).toBeLessThan(1e-9)
+      // the body inside the cropped grid's voxel edges
+      expect(cropped.origin[a] - 3).toBeLessThanOrEqual(body.min[a])
+      expect(cropped.origin[a] + (cropped.dims[a] - 0.5) * 6).toBeGreaterThanOrEqual(body.max[a])
+    }
+    // nothing to gain: no new grid
+    expect(croppedLatticeGrid(grid, worldEdgeBox(grid), (a, need) => validSize(need, [LOC.x, LOC.y, LOC.z][a]))).toBeNull()
   })
 })
