@@ -13,7 +13,7 @@
  * No function allocates per voxel; inner loops walk the affine incrementally.
  */
 import { composeAffine, indexToWorldAffine, worldToIndexAffine, applyAffine, IDENTITY3, type Affine } from '../../src-shared/geometry.js'
-import { maskBounds, type IndexBox } from '../volumes/mask.js'
+import { maskBounds, sampledMaskBounds, type IndexBox } from '../volumes/mask.js'
 import type { Geometry, Vec3, VoxelArray } from '../../src-shared/volume.js'
 
 /** A source image for resampling: any voxel array on any (possibly oblique) grid. */
@@ -78,25 +78,9 @@ export function centredGrid(centre: Vec3, spacing: Vec3, dims: Vec3): Geometry {
  * nothing is above the threshold (an all-air volume).
  */
 export function bodyWorldBox(ct: SampledImage, thresholdHu = -400, step = 4): { min: Vec3; max: Vec3 } | null {
-  const [nx, ny, nz] = ct.dims
-  const d = ct.data
-  const lo: Vec3 = [Infinity, Infinity, Infinity]
-  const hi: Vec3 = [-Infinity, -Infinity, -Infinity]
-  for (let k = 0; k < nz; k += step) {
-    for (let j = 0; j < ny; j += step) {
-      const row = nx * (j + ny * k)
-      for (let i = 0; i < nx; i += step) {
-        if (d[row + i] <= thresholdHu) continue
-        if (i < lo[0]) lo[0] = i
-        if (i > hi[0]) hi[0] = i
-        if (j < lo[1]) lo[1] = j
-        if (j > hi[1]) hi[1] = j
-        if (k < lo[2]) lo[2] = k
-        if (k > hi[2]) hi[2] = k
-      }
-    }
-  }
-  if (!(hi[0] >= lo[0])) return null
+  const hit = sampledMaskBounds(ct.data, ct.dims, thresholdHu, step)
+  if (!hit) return null
+  const [lo, hi] = [hit.min, hit.max]
   const min = [0, 1, 2].map((a) => Math.max(0, lo[a] - step)) as Vec3
   const max = [0, 1, 2].map((a) => Math.min(ct.dims[a] - 1, hi[a] + step)) as Vec3
   return edgeCornerBounds(composeAffine(indexToWorldAffine(ct), [1, 0, 0, min[0], 0, 1, 0, min[1], 0, 0, 1, min[2]] as Affine), [max[0] - min[0] + 1, max[1] - min[1] + 1, max[2] - min[2] + 1])

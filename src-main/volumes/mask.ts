@@ -17,28 +17,36 @@ export interface IndexBox {
  * [C, Z, Y, X] buffer); null when there are none.
  */
 export function maskBounds(data: ArrayLike<number>, dims: Vec3, threshold = 0, offset = 0): IndexBox | null {
-  return rangeBounds(data, dims, threshold, Infinity, offset)
+  return rangeBounds(data, dims, threshold, Infinity, offset, 1)
+}
+
+/**
+ * maskBounds looking only at every `step`-th voxel of each axis (a quick, coarse box: the body in
+ * a CT for the localization grid). The true box may reach up to step - 1 voxels beyond it.
+ */
+export function sampledMaskBounds(data: ArrayLike<number>, dims: Vec3, threshold: number, step: number): IndexBox | null {
+  return rangeBounds(data, dims, threshold, Infinity, 0, step)
 }
 
 /** Box of the voxels of an integer-valued map (labels) that hold exactly `value`; null when none. */
 export function valueBounds(data: Uint8Array | Uint16Array | Int16Array | Int32Array, dims: Vec3, value: number): IndexBox | null {
-  return rangeBounds(data, dims, value - 1, value, 0)
+  return rangeBounds(data, dims, value - 1, value, 0, 1)
 }
 
 /**
  * Box of the voxels with above < data[offset + voxel] <= atMost. Each row is reduced to its first
  * and last hit before it touches the box, so the voxel loop is two comparisons.
  */
-function rangeBounds(data: ArrayLike<number>, dims: Vec3, above: number, atMost: number, offset: number): IndexBox | null {
+function rangeBounds(data: ArrayLike<number>, dims: Vec3, above: number, atMost: number, offset: number, step: number): IndexBox | null {
   const [nx, ny, nz] = dims
   const min: Vec3 = [nx, ny, nz]
   const max: Vec3 = [-1, -1, -1]
-  let idx = offset
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
+  for (let k = 0; k < nz; k += step) {
+    for (let j = 0; j < ny; j += step) {
       let first = -1
       let last = -1
-      for (let i = 0; i < nx; i++, idx++) {
+      let idx = offset + nx * (j + ny * k)
+      for (let i = 0; i < nx; i += step, idx += step) {
         const v = data[idx]
         if (v > above && v <= atMost) {
           if (first < 0) first = i
