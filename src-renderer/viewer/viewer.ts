@@ -92,11 +92,22 @@ export class Viewer {
       },
     ])
     await segmentation.addLabelmapRepresentationToViewportMap(Object.fromEntries(ids.map((id) => [id, [{ segmentationId: SEGMENTATION_ID }]])))
-    if (this.element3d) await this.load3d(geometry)
     const { width, center } = viewerStore.getState().window
     this.setWindow(width, center)
     this.listen()
     engine.render()
+    // The 3D view ray-casts the whole labelmap; its first frame can take seconds (all of them in
+    // software WebGL: 15 s for 512x512x300). It is set up once the slices are on screen, so the
+    // user reads the CT meanwhile (issue 15: open -> first slices).
+    if (this.element3d) {
+      const volumes = this.volumes
+      requestAnimationFrame(() =>
+        requestAnimationFrame(() => {
+          // another case opened meanwhile: its own load sets up the 3D view
+          if (this.volumes === volumes) void this.load3d(geometry).then(() => this.volumes === volumes && this.render3d())
+        }),
+      )
+    }
     return this.volumes.labelSlices
   }
 
