@@ -19,6 +19,7 @@ import {
 import type { GridGeometry, Vec3 } from '../api/types.js'
 import type { LabelRow } from '../store/labels-store.js'
 import { viewerStore } from '../store/viewer-store.js'
+import { editStore } from '../store/edit-store.js'
 import { initCornerstone } from './cornerstone.js'
 import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volume.js'
 import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
@@ -104,7 +105,12 @@ export class Viewer {
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
           // another case opened meanwhile: its own load sets up the 3D view
-          if (this.volumes === volumes) void this.load3d(geometry).then(() => this.volumes === volumes && this.render3d())
+          if (this.volumes !== volumes) return
+          this.load3d(geometry).then(
+            () => this.volumes === volumes && this.render3d(),
+            // the slices work without it: say so rather than leave an empty pane unexplained
+            (e) => editStore.setState({ notice: `The 3D view could not be set up: ${(e as Error).message}` }),
+          )
         }),
       )
     }
