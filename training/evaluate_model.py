@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from parity_reference import load_from_onnx  # noqa: E402
-from scn.data import Case, load_case  # noqa: E402
+from scn.data import Case, Normalization, load_case  # noqa: E402
 from scn.infer import segment  # noqa: E402
 from scn.labels import FLARE_LABELS, parse_label_map  # noqa: E402
 from scn.metrics import evaluate  # noqa: E402
@@ -28,14 +28,15 @@ from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
 from scn.phantom import generate_phantom  # noqa: E402
 
 
-def run_evaluation(loc, seg, cases, tolerance=1.0, seg_spacing=2.0):
-    """cases: [(dataset name, Case)] -> (model-card metrics, per-case report); seg_spacing as the card's."""
+def run_evaluation(loc, seg, cases, tolerance=1.0, seg_spacing=2.0, norm=None):
+    """cases: [(dataset name, Case)] -> (model-card metrics, per-case report); seg_spacing and norm
+    (the segmentation input's Normalization) as the card's."""
     organs = seg.num_labels - 1
     per_ds = {}
     report = []
     for ds, case in cases:
         t = time.time()
-        pred = segment(loc, seg, case, seg_spacing)
+        pred = segment(loc, seg, case, seg_spacing, norm)
         m = evaluate(pred, case.labels, case.spacing, range(1, organs + 1), tolerance)
         secs = time.time() - t
         report.append({'dataset': ds, 'case': case.name, 'seconds': round(secs, 1), 'metrics': {FLARE_LABELS[k - 1]['name']: v for k, v in m.items()}})
@@ -71,10 +72,11 @@ def main():
     if a.model:
         load_from_onnx(os.path.join(a.model, 'localization.onnx'), loc)
         load_from_onnx(os.path.join(a.model, 'segmentation.onnx'), seg)
+        norm = Normalization.of_model(a.model)
     else:
         from export_onnx import load_weights
         load_weights(a.checkpoint_loc, loc)
-        load_weights(a.checkpoint_seg, seg)
+        norm = Normalization.of_run(load_weights(a.checkpoint_seg, seg).get('args', {}))
     maps = dict(m.split('=', 1) for m in a.case_map)
     cases = []
     for spec in a.case:
@@ -91,7 +93,7 @@ def main():
     seg_spacing = a.seg_spacing
     if seg_spacing is None and a.model:
         seg_spacing = json.load(open(os.path.join(a.model, 'model.json')))['stages']['segmentation']['spacing'][0]
-    metrics, report = run_evaluation(loc, seg, cases, a.tolerance, seg_spacing or 2.0)
+    metrics, report = run_evaluation(loc, seg, cases, a.tolerance, seg_spacing or 2.0, norm)
     out = {'metrics': metrics, 'cases': report}
     if a.out:
         json.dump(out, open(a.out, 'w'), indent=2)

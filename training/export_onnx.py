@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scn.data import Normalization  # noqa: E402
 from scn.labels import FLARE_LABELS  # noqa: E402
 from scn.networks import LocalizationExport, LocalizationNet, SegmentationExport, SpatialConfigurationNet  # noqa: E402
 
@@ -63,14 +64,16 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
 
 
 def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0,
-                z_padding: str = 'constant') -> Dict[str, dict]:
+                z_padding: str = 'constant', seg_normalization: Optional[dict] = None) -> Dict[str, dict]:
     """Preprocessing contract of the FLARE21 SCN (docs/scn-model.md; localization/main.py, scn/main.py).
     seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm).
     margin_mm: margin around the localized box (the authors: 10 mm; train.py --engine-crops draws
     5-40 mm). min_scan_extent_mm: shorter scans are slabs, segmented on their whole field of view
     (train.py --engine-crops trains on such slabs; 0 = always localize, as the authors).
     z_padding: 'replicate' when the segmentation run was trained with --z-replicate (beyond the CT's
-    first and last slice the network saw those slices repeated), else 'constant' (-1024 HU)."""
+    first and last slice the network saw those slices repeated), else 'constant' (-1024 HU).
+    seg_normalization: the segmentation stage's 'clip-scale' (scn/data.py Normalization.card(); a run
+    trained with --window has an offset); default the authors' HU / 2048."""
     norm = {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
     return {
         'localization': {
@@ -85,7 +88,7 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
         'segmentation': {
             'file': 'segmentation.onnx', 'spacing': [seg_spacing] * 3,
             'validSizes': {'x': [32, 64, 96, 128, 160], 'y': [32, 64, 96, 128], 'z': [32, 64, 96, 128, 160]},
-            'normalization': norm, 'padValue': -1024, 'smoothingSigmaMm': seg_spacing / 2,
+            'normalization': seg_normalization or norm, 'padValue': -1024, 'smoothingSigmaMm': seg_spacing / 2,
             # training samples the smoothed CT trilinearly (scn/data.py), so the engine should too
             'resampling': 'linear',
             'inputName': 'image', 'outputName': 'probs', 'zPadding': z_padding,
@@ -96,10 +99,11 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
 def build_card(model_id: str, version: str, description: str, license_: str, training_data: str,
                labels: Optional[List[dict]] = None, metrics: Optional[list] = None,
                training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0,
-               margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0, z_padding: str = 'constant') -> dict:
+               margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0, z_padding: str = 'constant',
+               seg_normalization: Optional[dict] = None) -> dict:
     card = {
         'id': model_id, 'version': version, 'description': description, 'license': license_,
-        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm, z_padding),
+        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm, z_padding, seg_normalization),
         'metrics': metrics or [],
     }
     if training is not None:
@@ -159,7 +163,8 @@ def main(argv=None) -> int:
         load_weights(a.checkpoint_loc, loc, not a.no_ema)
         card = build_card('scn-custom', '0.1.0', 'SCN trained with SCN Studio training/train.py', 'Apache-2.0',
                           str(ck.get('args', {}).get('data', 'unknown')), labels=labels,
-                          seg_spacing=float(ck.get('args', {}).get('spacing', 2.0)))
+                          seg_spacing=float(ck.get('args', {}).get('spacing', 2.0)),
+                          seg_normalization=Normalization.of_run(ck.get('args', {})).card())
     if a.card_extra:
         card.update(json.load(open(a.card_extra)))
     write_model_folder(loc, seg, a.out, card)

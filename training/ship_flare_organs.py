@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from export_onnx import build_card, load_weights, write_model_folder  # noqa: E402
-from scn.data import dataset_case_facts, nnunet_cases  # noqa: E402
+from scn.data import Normalization, dataset_case_facts, nnunet_cases  # noqa: E402
 from scn.labels import FLARE_LABELS  # noqa: E402
 from scn.metrics import evaluate  # noqa: E402
 from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
@@ -176,6 +176,7 @@ def main():
         },
         seg_spacing=seg_spacing, margin_mm=a.margin, min_scan_extent_mm=a.min_scan_extent,
         z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant',
+        seg_normalization=Normalization.of_run(ck_seg['args']).card(),
         source={'architecture': 'franzthaler/FLARE21-EfficientSCN (GPL-3.0 code; re-implemented, weights trained here)',
                 'code': 'training/ (make_real_dataset.py, train.py, export_onnx.py, ship_flare_organs.py)'},
     )

@@ -38,11 +38,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scn.data import (Augment, Case, Realism, dataset_case_facts, load_case, localization_sample, nnunet_cases,  # noqa: E402
+from scn.data import (Augment, Case, Normalization, Realism, dataset_case_facts, load_case, localization_sample, nnunet_cases,  # noqa: E402
                       organ_box_draw, sample, segmentation_centre, slab_draw)
 from scn.labels import parse_label_map  # noqa: E402
 from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
-from scn.networks import LocalizationNet, SpatialConfigurationNet, he_init  # noqa: E402
+from scn.networks import LocalizationNet, SpatialConfigurationNet, he_init, rescale_image_input  # noqa: E402
 from scn.phantom import generate_phantom  # noqa: E402
 
 REG_CONSTANT = 1e-6
@@ -103,6 +103,16 @@ def pick(real, phantoms, ratio, rng):
     return pool[rng.integers(len(pool))]
 
 
+def segmentation_normalization(a) -> Normalization:
+    """--window LOW,HIGH, else the authors' HU / 2048 (localization always keeps the latter)."""
+    if a.stage != 'segmentation':
+        return Normalization()
+    try:
+        return Normalization.of_run(vars(a))
+    except ValueError as e:
+        raise SystemExit(f'--{e}')
+
+
 def make_model(stage: str, organs: int):
     return LocalizationNet() if stage == 'localization' else SpatialConfigurationNet(organs)
 
@@ -120,6 +130,7 @@ def train(a) -> dict:
     np.random.seed(a.seed)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
+    input_norm = segmentation_normalization(a)
     device = torch.device(a.device if a.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
     os.makedirs(a.out, exist_ok=True)
 
@@ -131,7 +142,7 @@ def train(a) -> dict:
         if a.stage == 'localization':
             x, y = localization_sample(case, size, rng, Augment.none())
         else:
-            x, y = sample(case, size, 6.0, segmentation_centre(case, size, 6.0, rng), rng, Augment.none(), 0.0)
+            x, y = sample(case, size, 6.0, segmentation_centre(case, size, 6.0, rng), rng, Augment.none(), 0.0, norm=input_norm)
         fixed = (x, y)
         real, phantoms = [], []
     else:
@@ -146,6 +157,12 @@ def train(a) -> dict:
         from parity_reference import load_from_onnx
         load_from_onnx(os.path.join(a.init_from, f'{a.stage}.onnx'), model)
         print(f'initialised from {a.init_from}/{a.stage}.onnx', flush=True)
+        if a.stage == 'segmentation':
+            was = Normalization.of_model(a.init_from)
+            if (was.offset, was.scale) != (input_norm.offset, input_norm.scale):
+                # same function of HU inside the window: only the image-facing convolutions change
+                rescale_image_input(model, gain=input_norm.scale / was.scale, shift=(input_norm.offset - was.offset) / was.scale)
+                print(f'input rescaled from offset {was.offset} scale {was.scale} to offset {input_norm.offset} scale {input_norm.scale}', flush=True)
     elif a.init == 'he':
         # the authors' he_initializer; PyTorch's default conv init (variance 1/(3 fan_in)) makes the
         # 20-conv-deep U-Nets start with nearly constant outputs and learn far more slowly
@@ -217,14 +234,14 @@ def train(a) -> dict:
                 # or a thin slab's whole field of view (pipeline.ts); smoothed with sigma = spacing / 2
                 if rng.random() < a.slab_ratio:
                     sz, centre, zr = slab_draw(case, a.spacing, rng, (a.slab_min_mm, 220.0))
-                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism, z_replicate=a.z_replicate)
+                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism, z_replicate=a.z_replicate, norm=input_norm)
                     src += ':slab'
                 else:
                     sz, centre = organ_box_draw(case, a.spacing, rng)
-                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism, z_replicate=a.z_replicate)
+                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism, z_replicate=a.z_replicate, norm=input_norm)
             else:
                 # the CT is smoothed with sigma = spacing / 2 (1 mm at the authors' 2 mm) before sampling
-                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism)
+                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism, norm=input_norm)
         xt = torch.from_numpy(x)[None, None].to(device)
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
@@ -285,6 +302,10 @@ def parser():
     ap.add_argument('--slab-min-mm', type=float, default=25.0, help='with --engine-crops: thinnest slab drawn (mm; up to 220)')
     ap.add_argument('--z-replicate', action='store_true',
                     help='segmentation: beyond the first/last slice (of the CT or a slab) repeat it instead of padding with air (card zPadding replicate)')
+    ap.add_argument('--window', default=None,
+                    help='segmentation: LOW,HIGH HU window of the network input, x = clip((HU - centre) / half-width, -1, 1) '
+                         '(card normalization offset/scale; e.g. -160,240 = L40/W400). Default: the authors\' HU / 2048. '
+                         'With --init-from, the first layers are rescaled so that the network starts where it was inside the window')
     ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
     ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')

@@ -103,7 +103,7 @@ function fileRecord(root: string, file: string) {
  * The synthetic test model (test/fixtures/synthetic-scn.ts) uses them too, with its own file names.
  */
 export function flare21Stages(files: Record<NetworkKind, string> = ONNX_FILE): ModelCard['stages'] {
-  const norm = { type: 'clip-scale' as const, scale: 2048, min: -1, max: 1 }
+  const norm = { type: 'clip-scale' as const, scale: 2048, min: -1, max: 1, offset: 0 }
   return {
     localization: {
       file: files.localization,

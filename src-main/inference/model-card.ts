@@ -15,11 +15,13 @@ export const LabelClassSchema = z.object({
 })
 
 export const NormalizationSchema = z.object({
-  /** x' = clip(HU / scale, min, max) */
+  /** x' = clip((HU - offset) / scale, min, max); the authors' is offset 0, scale 2048 */
   type: z.literal('clip-scale'),
   scale: z.number().positive(),
   min: z.number(),
   max: z.number(),
+  /** HU at the middle of the range (a window's level, e.g. 40 with scale 200 for L40/W400) */
+  offset: z.number().finite().default(0),
 })
 
 const Sizes = z.array(z.number().int().positive()).min(1)

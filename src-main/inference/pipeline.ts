@@ -218,7 +218,7 @@ export async function localizeForeground(
   // (a discrete sigma of sigma/6 voxels: the same filter up to sampling, and the padding is
   // blended in at the CT's border, where there are no organs).
   if (loc.smoothingSigmaMm > 0) gaussianSmooth(locInput, locDims, locSpacing.map((s) => loc.smoothingSigmaMm / s) as Vec3)
-  clipScale(locInput, loc.normalization.scale, loc.normalization.min, loc.normalization.max)
+  clipScale(locInput, loc.normalization.scale, loc.normalization.min, loc.normalization.max, loc.normalization.offset)
   progress?.emit(1, `localization input ${locDims.join('x')} at ${locSpacing.map((s) => s.toFixed(2)).join('x')} mm`)
   progress?.end()
 
@@ -310,7 +310,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
     progress.emit(0.8, 'resampling')
     resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
   }
-  clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max)
+  clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max, seg.normalization.offset)
   if (opts.releaseCt) {
     // from here on only the CT's geometry is needed
     ;(ct as { data: CtVolume['data'] }).data = new Int16Array(0)

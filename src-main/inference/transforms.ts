@@ -297,11 +297,11 @@ export function cropToFloat32(src: SampledImage, box: { min: Vec3; max: Vec3 }):
   return { dims, spacing: [...src.spacing] as Vec3, origin, direction: [...src.direction], data: out }
 }
 
-/** In place: x = clip(x / scale, min, max) (the SCN's clip(HU/2048, -1, 1)). */
-export function clipScale(data: Float32Array, scale: number, min: number, max: number): void {
+/** In place: x' = clip((x - offset) / scale, min, max), the card's 'clip-scale' normalization. */
+export function clipScale(data: Float32Array, scale: number, min: number, max: number, offset = 0): void {
   const inv = 1 / scale
   for (let i = 0; i < data.length; i++) {
-    const v = data[i] * inv
+    const v = (data[i] - offset) * inv
     data[i] = v < min ? min : v > max ? max : v
   }
 }

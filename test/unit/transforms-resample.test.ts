@@ -135,6 +135,11 @@ describe('crop and intensity', () => {
     clipScale(d, 2048, -1, 1)
     expect(Array.from(d)).toEqual([-1, -0.5, 0, 0.5, 1])
   })
+  it('clipScale with an offset is a window: L40/W400 maps -160..240 HU onto -1..1', () => {
+    const d = Float32Array.from([-1024, -160, -60, 40, 90, 240, 1000])
+    clipScale(d, 200, -1, 1, 40)
+    expect(Array.from(d)).toEqual([-1, -1, -0.5, 0, 0.25, 1, 1])
+  })
 })
 
 describe('labels from probabilities', () => {

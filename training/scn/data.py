@@ -135,6 +135,46 @@ def dataset_case_facts(folder: str) -> Dict[str, dict]:
 
 
 @dataclass
+class Normalization:
+    """The card's 'clip-scale' normalization: x = clip((HU - offset) / scale, -1, 1). The authors'
+    is offset 0, scale 2048. A window (e.g. L40/W400: offset 40, scale 200) gives soft tissue ten
+    times the input contrast, and makes a CT stored windowed to that range (AMOS 0018) the same
+    input as one in full HU."""
+    offset: float = 0.0
+    scale: float = 2048.0
+
+    @staticmethod
+    def window(low_hu: float, high_hu: float) -> 'Normalization':
+        return Normalization((low_hu + high_hu) / 2, (high_hu - low_hu) / 2)
+
+    def apply(self, hu: np.ndarray) -> np.ndarray:
+        return np.clip((hu - self.offset) / self.scale, -1, 1).astype(np.float32)
+
+    @staticmethod
+    def of_run(args: dict) -> 'Normalization':
+        """A segmentation run's (train.py --window LOW,HIGH in its checkpoint's args), else the authors'."""
+        window = args.get('window')
+        if not window:
+            return Normalization()
+        low, high = (float(v) for v in str(window).split(','))
+        if not high > low:
+            raise ValueError(f'window {window}: HIGH must be above LOW')
+        return Normalization.window(low, high)
+
+    @staticmethod
+    def of_model(model_dir: str) -> 'Normalization':
+        """The segmentation stage's, from an installed model folder's card (model.json)."""
+        n = json.load(open(os.path.join(model_dir, 'model.json')))['stages']['segmentation']['normalization']
+        return Normalization(float(n.get('offset', 0.0)), float(n['scale']))
+
+    def card(self) -> dict:
+        out = {'type': 'clip-scale', 'scale': self.scale, 'min': -1, 'max': 1}
+        if self.offset:
+            out['offset'] = self.offset
+        return out
+
+
+@dataclass
 class Augment:
     translation_mm: float = 20.0
     rotation_rad: float = 0.35
@@ -217,14 +257,16 @@ def _rotation(angles):
 
 def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: np.ndarray, rng: np.random.Generator,
            aug: Augment, smoothing_mm: float, pad_hu: float = -1024.0, zrange_mm: Optional[Tuple[float, float]] = None,
-           realism: Optional[Realism] = None, z_replicate: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+           realism: Optional[Realism] = None, z_replicate: bool = False,
+           norm: 'Normalization' = None) -> Tuple[np.ndarray, np.ndarray]:
     """
     Resamples case onto a [z,y,x] grid of out_size at out_spacing centred at centre_mm (case mm),
     with a random similarity + elastic transform. Returns (normalised image float32, labels uint8).
     zrange_mm: keep only case z in [lo, hi] (a thin slab: the rest becomes padding, as beyond the
     edge of a real slab). realism: scanner/phase/lesion augmentation (Realism). z_replicate: beyond
     the case's (or the slab's) first and last slice repeat those slices, image and labels, instead
-    of padding (the engine's zPadding 'replicate', src-main/inference/pipeline.ts).
+    of padding (the engine's zPadding 'replicate', src-main/inference/pipeline.ts). norm: HU -> network
+    input (the card's normalization; default the authors' clip(HU / 2048, -1, 1)).
     """
     size = np.array(out_size)
     grid = np.stack(np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * out_spacing for n in size], indexing='ij'), 0).reshape(3, -1)
@@ -258,7 +300,7 @@ def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: n
         inside &= ~out
     if realism is not None or case.window is not None:
         img = apply_realism(img, lab, inside, rng, realism or Realism.none(), case.window)
-    x = np.clip(img / 2048.0, -1, 1).astype(np.float32)
+    x = (norm or Normalization()).apply(img)
     if aug.intensity_scale > 0 or aug.intensity_shift > 0:
         x = x * (1 + rng.uniform(-aug.intensity_scale, aug.intensity_scale)) + rng.uniform(-aug.intensity_shift, aug.intensity_shift)
     return x.astype(np.float32), lab.astype(np.uint8)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .data import Augment, Case, sample, valid_size_for
+from .data import Augment, Case, Normalization, sample, valid_size_for
 from .networks import LocalizationNet, SpatialConfigurationNet
 
 LOC_VALID = [list(range(32, 257, 16)), [32, 48, 64, 80], [32, 48, 64, 80]]  # z, y, x
@@ -43,13 +43,15 @@ def localize(net: LocalizationNet, case: Case, margin_mm: float = 10.0) -> Tuple
 
 
 @torch.no_grad()
-def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np.ndarray, seg_spacing: float = 2.0) -> np.ndarray:
-    """Labels on the case grid: SCN on the box at seg_spacing (2 mm), probabilities resampled back linearly, argmax."""
+def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np.ndarray, seg_spacing: float = 2.0,
+                norm: Normalization = None) -> np.ndarray:
+    """Labels on the case grid: SCN on the box at seg_spacing (2 mm), probabilities resampled back linearly, argmax.
+    norm: the segmentation stage's input normalization (the card's; default the authors' HU / 2048)."""
     extent = hi - lo
     spacing = _fit_spacing(extent, seg_spacing, SEG_VALID, 0.1)
     size = valid_size_for(extent, spacing, SEG_VALID)
     centre = (lo + hi) / 2
-    x, _ = sample(case, size, spacing, centre, np.random.default_rng(0), Augment.none(), seg_spacing / 2)
+    x, _ = sample(case, size, spacing, centre, np.random.default_rng(0), Augment.none(), seg_spacing / 2, norm=norm)
     probs = net(torch.from_numpy(x)[None, None])[3][0].numpy()
     # case voxels inside the box -> network grid coordinates
     sp = np.array(case.spacing)
@@ -69,8 +71,9 @@ def segment_box(net: SpatialConfigurationNet, case: Case, lo: np.ndarray, hi: np
     return out
 
 
-def segment(loc: LocalizationNet, seg: SpatialConfigurationNet, case: Case, seg_spacing: float = 2.0) -> np.ndarray:
+def segment(loc: LocalizationNet, seg: SpatialConfigurationNet, case: Case, seg_spacing: float = 2.0,
+            norm: Normalization = None) -> np.ndarray:
     loc.eval()
     seg.eval()
     lo, hi = localize(loc, case)
-    return segment_box(seg, case, lo, hi, seg_spacing)
+    return segment_box(seg, case, lo, hi, seg_spacing, norm)

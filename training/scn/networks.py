@@ -271,3 +271,20 @@ def he_init(module: nn.Module, bias_std: float = 0.0, seed: int = None) -> nn.Mo
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_in))
                 m.bias.copy_(torch.randn(m.bias.shape, generator=g) * bias_std if bias_std > 0 else torch.zeros_like(m.bias))
     return module
+
+
+def rescale_image_input(model: SpatialConfigurationNet, gain: float, shift: float) -> None:
+    """
+    A new input normalization v with old = gain * v + shift (both affine in HU) -> the same function
+    of HU wherever neither clips: the image channel of every convolution that reads the image (the
+    local appearance U-Net's first one, and each spatial U-Net's first, whose channel 0 is the pooled
+    image; pooling is linear) gets W0 * gain, and its bias + shift * sum(W0). Zero padding at the crop
+    border now stands for a different HU: the network re-learns that edge during fine-tuning.
+    """
+    convs = [model.local_appearance.unet.contracting['level0'].conv0]
+    convs += [u.unet.contracting['level0'].conv0 for u in model.spatial_configuration.unets]
+    with torch.no_grad():
+        for conv in convs:
+            w0 = conv.weight[:, 0:1]
+            conv.bias.add_(shift * w0.sum(dim=(1, 2, 3, 4)))
+            conv.weight[:, 0:1] = w0 * gain

@@ -126,3 +126,37 @@ def test_fine_tuning_starts_from_a_model_folder_and_the_card_keeps_the_spacing(t
     assert ck['args']['spacing'] == 4.0
     for name, value in seg.state_dict().items():
         assert torch.allclose(ck['model'][name], value, atol=1e-6), name
+
+
+def test_window_normalization_fine_tunes_from_an_hu_2048_model_and_goes_into_the_card(tmp_path):
+    """--window -160,240: the first step starts from the same function of HU inside the window (the
+    image-facing convolutions rescaled), and the exported card tells the engine the new normalization."""
+    pytest.importorskip('onnx')
+    from export_onnx import build_card, load_weights, write_model_folder
+    from scn.data import Normalization
+    from scn.networks import LocalizationNet, SpatialConfigurationNet
+    torch.manual_seed(4)
+    loc, seg = LocalizationNet(), SpatialConfigurationNet(4)
+    folder = str(tmp_path / 'model')
+    write_model_folder(loc, seg, folder, build_card('t', '0', '', 'Apache-2.0', 'none', seg_spacing=4.0))
+    out = str(tmp_path / 'run')
+    _run(['--smoke', '--stage', 'segmentation', '--iterations', '1', '--lr', '1e-12', '--threads', '2', '--seed', '1',
+          '--init-from', folder, '--spacing', '4', '--window=-160,240', '--out', out, '--log-every', '100'])
+    tuned = SpatialConfigurationNet(4)
+    ck = load_weights(os.path.join(out, 'checkpoint.pt'), tuned, use_ema=False)
+    window = Normalization.of_run(ck['args'])
+    assert (window.offset, window.scale) == (40.0, 200.0)
+    hu = np.random.default_rng(0).uniform(-150, 230, (1, 1, 32, 32, 32)).astype(np.float32)
+    seg.eval(), tuned.eval()
+    with torch.no_grad():
+        before = seg(torch.from_numpy(Normalization().apply(hu)))[3]
+        after = tuned(torch.from_numpy(window.apply(hu)))[3]
+    kept = float((before - after).abs().max())
+    assert kept < 1e-4
+    # the window alone, without the rescaling, changes the output far more: the rescaling is what keeps it
+    with torch.no_grad():
+        unscaled = seg(torch.from_numpy(window.apply(hu)))[3]
+    assert float((before - unscaled).abs().max()) > 20 * kept
+    card = build_card('t', '1', '', 'Apache-2.0', 'none', seg_spacing=4.0, seg_normalization=window.card())
+    assert card['stages']['segmentation']['normalization'] == {'type': 'clip-scale', 'scale': 200.0, 'min': -1, 'max': 1, 'offset': 40.0}
+    assert card['stages']['localization']['normalization'] == {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
