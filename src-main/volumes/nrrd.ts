@@ -2,8 +2,9 @@
  * NRRD: read through itk-wasm (all encodings, detached data), write by hand so that we control
  * the key/value fields Slicer reads from .seg.nrrd files and keep geometry at full double precision.
  */
+import { closeSync, openSync, readSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
-import { VolumeError, statInput } from './errors.js'
+import { VolumeError, checkSize, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
 import { column } from '../../src-shared/geometry.js'
 import { narrowVoxels, volumeFromItkImage } from './itk.js'
@@ -15,6 +16,9 @@ export async function readItkFile(file: string, formatName: string): Promise<Vol
   // fstat on the open file: a FIFO or device given to itk-wasm would block or be read forever.
   const size = checkRegularFile(file)
   if (size === 0) throw new VolumeError('empty-file', file, 'the file is empty (0 bytes)')
+  // before itk-wasm allocates what the header claims: a huge or malformed size gets its own message
+  const header = headerSizes(file)
+  if (header) checkSize(file, header.dims, header.bytesPerVoxel)
   // loaded on first use: itk-wasm costs every command's startup otherwise (issue 15)
   const { readImageNode } = await import('@itk-wasm/image-io')
   let img
@@ -28,6 +32,44 @@ export async function readItkFile(file: string, formatName: string): Promise<Vol
   const vol = volumeFromItkImage(file, img)
   vol.data = narrowVoxels(vol.data)
   return vol
+}
+
+const HEADER_BYTES = 64 * 1024
+const BYTES_PER_TYPE: Array<[RegExp, number]> = [
+  [/^(u?char|(un)?signed char|u?int8(_t)?|MET_U?CHAR)$/i, 1],
+  [/^(u?short|(un)?signed short( int)?|u?int16(_t)?|MET_U?SHORT)$/i, 2],
+  [/^(u?int|(un)?signed int|u?int32(_t)?|float|MET_U?INT|MET_FLOAT)$/i, 4],
+  [/^(u?longlong|(un)?signed long long( int)?|u?int64(_t)?|double|MET_U?LONG_LONG|MET_DOUBLE)$/i, 8],
+]
+
+/**
+ * The voxel grid an NRRD or MetaImage header declares (sizes / DimSize, type / ElementType, channels),
+ * read from the file's first 64 KiB; null when the header is not recognised (itk-wasm then decides).
+ * A size that is not a positive integer is a VolumeError naming the field.
+ */
+export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: number } | null {
+  const buf = Buffer.alloc(HEADER_BYTES)
+  const fd = openSync(file, 'r')
+  let n: number
+  try {
+    n = readSync(fd, buf, 0, HEADER_BYTES, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const text = buf.subarray(0, n).toString('latin1')
+  const nrrd = text.startsWith('NRRD000')
+  const field = (re: RegExp) => re.exec(text)?.[1]?.trim()
+  const sizes = nrrd ? field(/^sizes:\s*(.*)$/m) : field(/^DimSize\s*=\s*(.*)$/m)
+  if (sizes === undefined) return null
+  const name = nrrd ? 'sizes' : 'DimSize'
+  const dims = sizes.split(/\s+/).map(Number)
+  if (dims.length === 0 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+    throw new VolumeError('bad-format', file, `the header's ${name} "${sizes}" is not a list of positive whole numbers`)
+  }
+  const type = (nrrd ? field(/^type:\s*(.*)$/m) : field(/^ElementType\s*=\s*(.*)$/m)) ?? ''
+  const channels = nrrd ? 1 : Number(field(/^ElementNumberOfChannels\s*=\s*(\d+)/m) ?? 1)
+  const bytes = BYTES_PER_TYPE.find(([re]) => re.test(type))?.[1] ?? 8
+  return { dims, bytesPerVoxel: bytes * channels }
 }
 
 export const readNrrd = (file: string) => readItkFile(file, 'NRRD')

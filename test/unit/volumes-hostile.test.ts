@@ -147,6 +147,21 @@ describe('only regular files are opened', () => {
     expect(v.dims).toEqual([24, 20, 8])
   })
 
+  it('an NRRD or MetaImage header claiming a huge grid is refused before itk-wasm allocates it, with the size in words', async () => {
+    const nrrd = join(dir, 'huge.nrrd')
+    const head = 'NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 1000\nspace: left-posterior-superior\n' +
+      'space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: gzip\n\n'
+    writeFileSync(nrrd, Buffer.concat([Buffer.from(head, 'latin1'), gzipSync(Buffer.alloc(1000))]))
+    await expectVolumeError(nrrd, 'too-large', /100000×100000×1000 voxels would need 18626\.5 GiB/)
+    const mha = join(dir, 'huge.mha')
+    const mhaHead = 'ObjectType = Image\nNDims = 3\nDimSize = 4000 4000 4000\nElementType = MET_FLOAT\nElementDataFile = LOCAL\n'
+    writeFileSync(mha, Buffer.concat([Buffer.from(mhaHead, 'latin1'), Buffer.alloc(1000)]))
+    await expectVolumeError(mha, 'too-large', /4000×4000×4000 voxels would need 238\.4 GiB/)
+    const bad = join(dir, 'negative.nrrd')
+    writeFileSync(bad, Buffer.concat([Buffer.from(head.replace('100000 100000 1000', '10 -5 3'), 'latin1'), gzipSync(Buffer.alloc(300))]))
+    await expectVolumeError(bad, 'bad-format', /header's sizes "10 -5 3" is not a list of positive whole numbers/)
+  })
+
   it('a file larger than the limit is refused before reading (SCN_STUDIO_MAX_FILE_BYTES)', async () => {
     const f = join(dir, 'big.nii')
     writeFileSync(f, encodeNifti(small(), false))
