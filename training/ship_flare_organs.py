@@ -10,11 +10,14 @@ in training/README.md.
       --out models/scn-flare-organs --version 0.3.0
 
 Evaluation sets (each case scored per organ present in its reference, Dice and NSD at 1 mm):
-- held-out real: dataset cases the segmentation run excluded (train.py --exclude); a case that came
+- held-out real: dataset cases neither stage trained on (train.py --exclude); a case that came
   from DICOM is segmented from its original DICOM folder, as a user would open it;
 - held-out real, evaluation only: the dataset's evalOnly cases (make_real_dataset.py; partial
   labels, e.g. a liver-only 3-slice CT), scored on the organs their reference holds;
 - training-set real: the other dataset cases (reported, but never as generalisation);
+- leave-one-out companion (--companion-seg): when the shipped run trained on every real case, a second
+  run of the same recipe that held some out is measured on those, as the estimate of how the recipe
+  does on real CT it never saw (the shipped weights are not that run's: the card says so);
 - held-out phantoms: the app's TypeScript phantom (the demo's anatomy) at unseen seeds, at several
   voxel sizes and as a 50 mm slab (the invariance the engine must keep).
 """
@@ -42,6 +45,8 @@ from scn.networks import LocalizationNet, SpatialConfigurationNet  # noqa: E402
 DATA = os.environ.get('SCN_STUDIO_TEST_DATA', os.path.join(ROOT, '..', 'shared', 'data'))
 # where a dataset case came from, when it was not a NIfTI file (the engine reads the original)
 ORIGINAL_INPUTS = {'amos_0001-slab': os.path.join('amos', 'amos_0001-slab', 'img')}
+# evaluation group of --companion-seg: real cases the companion run held out (the shipped one trained on them)
+COMPANION = 'held-out real (leave-one-out companion run)'
 # held-out TypeScript phantoms: (name, seed, scale, spacing, fovZ, centreZ)
 PHANTOMS = [
     ('ts-phantom 2x2x3 mm', 9001, 1.0, '2,2,3', 300, 20),
@@ -111,6 +116,12 @@ def main():
     ap.add_argument('--version', required=True)
     ap.add_argument('--margin', type=float, default=25.0, help='localization margin in mm written to the card')
     ap.add_argument('--min-scan-extent', type=float, default=200.0, help='slab threshold in mm written to the card')
+    ap.add_argument('--run-spacing', type=float, default=None,
+                    help='segmentation spacing in mm written to the card, when the engine should run the network finer or '
+                         'coarser than it trained (default: the training spacing); the card says both')
+    ap.add_argument('--companion-seg', default='',
+                    help='segmentation run folder of the same recipe with real cases held out (--exclude): measured on those '
+                         'cases as the leave-one-out estimate, when --seg trained on all of them')
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--initialised-from', default='',
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
@@ -127,8 +138,11 @@ def main():
     else:
         ck_loc = load_weights(os.path.join(a.loc, 'checkpoint.pt'), loc)
     ck_seg = load_weights(os.path.join(a.seg, 'checkpoint.pt'), seg)
-    seg_spacing = float(ck_seg['args'].get('spacing', 2.0))
-    excluded = set(filter(None, (ck_seg['args'].get('exclude') or '').split(','))) | set(filter(None, (ck_loc['args'].get('exclude') or '').split(',')))
+    train_spacing = float(ck_seg['args'].get('spacing', 2.0))
+    seg_spacing = a.run_spacing or train_spacing
+    # held out = neither stage trained on it (the localization kept from a release may have held out
+    # more than this segmentation run did)
+    excluded = set(filter(None, (ck_seg['args'].get('exclude') or '').split(','))) & set(filter(None, (ck_loc['args'].get('exclude') or '').split(',')))
     facts = dataset_case_facts(a.dataset)
 
     def run_info(ck):
@@ -137,9 +151,13 @@ def main():
                 'crops': 'engine-like (organ box + 5-40 mm margin; thin slabs ' + str(args.get('slab_ratio')) + ' of draws, whole field of view)' if args.get('engine_crops') else args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
                 'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
-                'realism': not args.get('no_realism', False), 'heldOut': sorted(excluded)}
+                'realism': not args.get('no_realism', False), 'heldOut': sorted(filter(None, (args.get('exclude') or '').split(',')))}
         if args['stage'] == 'segmentation':
             info['spacingMm'] = args.get('spacing', 2.0)
+            if a.run_spacing and a.run_spacing != info['spacingMm']:
+                info['runSpacingMm'] = a.run_spacing  # the card's: what the engine feeds it
+            if args.get('window'):
+                info['inputWindowHu'] = [float(v) for v in str(args['window']).split(',')]
         init_from = args.get('init_from')
         if init_from and a.initialised_from:
             info['initialisedFrom'] = a.initialised_from
@@ -152,13 +170,16 @@ def main():
         return info
 
     trained_on = [n for n, _, _ in nnunet_cases(a.dataset) if n not in excluded]
+    # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on)
+    eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
     licences = '; '.join(f"{n}: {facts.get(n, {}).get('source', n)} ({facts.get(n, {}).get('license', 'see shared/data')}, {facts.get(n, {}).get('labels', 'labels')})" for n in trained_on)
     extra_cases = [c for c in (ck_seg['args'].get('case') or [])]
     card = build_card(
         'scn-flare-organs', a.version, '(filled in below from the measurements)', 'Apache-2.0',
         f'Real CTs: {licences}. AMOS 2022 (Ji et al., NeurIPS 2022) is licensed CC BY 4.0 by its authors. '
         f'Plus {ck_seg["args"]["phantoms"]} SynthSeg-style phantoms (training/scn/phantom.py) and {len(extra_cases)} TypeScript phantoms '
-        '(src-shared/phantom.ts) at several body scales, voxel sizes and fields of view. Held out from training: ' + (', '.join(sorted(excluded)) or 'none') + '.',
+        '(src-shared/phantom.ts) at several body scales, voxel sizes and fields of view. Held out from training: '
+        + (', '.join(sorted(excluded | set(eval_only))) or 'none') + '.',
         training={
             'hardware': f'CPU only: {cpu_name()}, 1-2 threads per stage (shared 2-core machine, niced); no GPU was available',
             'framework': f'PyTorch {torch.__version__}',
@@ -190,7 +211,6 @@ def main():
         cases.append(('held-out real' if name in excluded else 'training-set real', name, ct, lab))
     # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on); scored on
     # the organs their reference holds, from their original files
-    eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
     for name, info in sorted(eval_only.items()):
         original = os.path.join(DATA, info['input']) if info.get('input') else ''
         ct = original if original and os.path.exists(original) else os.path.join(a.dataset, 'evalOnly', f'{name}_0000.nii.gz')
@@ -201,10 +221,27 @@ def main():
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         cases.append(('held-out phantoms', name, os.path.join(d, 'ts_phantom_ct.nii.gz'), os.path.join(d, 'ts_phantom_labels.nii.gz')))
 
+    companion_dir = None
+    if a.companion_seg:
+        # the companion's SCN with the same localization, in a model folder of its own
+        ck_comp = load_weights(os.path.join(a.companion_seg, 'checkpoint.pt'), comp := SpatialConfigurationNet(len(FLARE_LABELS)))
+        held = set(filter(None, (ck_comp['args'].get('exclude') or '').split(',')))
+        if not held:
+            raise SystemExit(f'{a.companion_seg}: the companion run held no real case out (--exclude)')
+        companion_dir = os.path.join(work, 'companion')
+        comp_card = json.loads(json.dumps(card))
+        comp_card['stages']['segmentation']['normalization'] = Normalization.of_run(ck_comp['args']).card()
+        write_model_folder(loc, comp, companion_dir, comp_card)
+        for group, name, ct, lab in list(cases):
+            if name in held and group == 'training-set real':
+                cases.append((COMPANION, name, ct, lab))
+        companion_info = {**run_info(ck_comp), 'role': 'leave-one-out estimate of this recipe; not the shipped weights'}
+        card['training']['companionSegmentation'] = companion_info
+
     evaluation = []
-    for group, name, ct, truth in cases:
-        pred = os.path.join(work, f'{name.replace(" ", "_")}_pred.nii.gz')
-        report = engine_segment(a.out, 'scn-flare-organs', ct, pred)
+    for i, (group, name, ct, truth) in enumerate(cases):
+        pred = os.path.join(work, f'{i:02d}_{name.replace(" ", "_")}_pred.nii.gz')
+        report = engine_segment(companion_dir if group == COMPANION else a.out, 'scn-flare-organs', ct, pred)
         organs = score(pred, truth)
         evaluation.append({'group': group, 'case': name, 'input': os.path.relpath(ct, DATA) if ct.startswith(os.path.abspath(DATA)) else os.path.basename(ct),
                            'seconds': round(sum(report['stageSeconds'].values()), 2), 'warnings': report['warnings'], 'organs': organs})
@@ -230,8 +267,10 @@ def main():
     card['description'] = (
         'FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio on a shared '
         f'2-core CPU (no GPU) from {len(trained_on)} real CTs ({", ".join(trained_on)}) plus synthetic phantoms. Segmentation at {seg_spacing:g} mm '
-        f'(the authors: 2 mm). Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
+        + (f'(trained at {train_spacing:g} mm; the authors: 2 mm). ' if seg_spacing != train_spacing else '(the authors: 2 mm). ') +
+        f'Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
+        + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if companion_dir else '') +
         f'Training-set real (not generalisation): {summary("training-set real")}. '
         'Few real cases and CPU-only training: expect masks to need correction on your scans; measure on your own data with '
         '`scn-studio evaluate` and retrain on the exported dataset (training/README.md).')

@@ -59,8 +59,10 @@ export function registerDemo(program: Command): void {
         const card = resolveModel(report.modelId).card
         const heldOut = new Map<string, string[]>()
         for (const m of card.metrics) {
-          if (m.name !== 'dice' || !m.organ || !m.dataset.startsWith('held-out real')) continue
-          const c = m.dataset.replace(/^held-out real: /, '')
+          // 'held-out real: <case>', or 'held-out real (<how>): <case>' (a leave-one-out companion run)
+          const held = /^held-out real(?: \(([^)]*)\))?: (.*)$/.exec(m.dataset)
+          if (m.name !== 'dice' || !m.organ || !held) continue
+          const c = held[1] ? `${held[2]} (${held[1]})` : held[2]
           heldOut.set(c, [...(heldOut.get(c) ?? []), `${m.organ} ${m.value.toFixed(2)}`])
         }
         if (heldOut.size === 0) lines.push('      none (no held-out real case was measured)')
