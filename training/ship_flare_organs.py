@@ -56,6 +56,11 @@ PHANTOMS = [
 ]
 
 
+def held_out(args: dict) -> set:
+    """The dataset cases a training run left out (train.py --exclude, as its checkpoint records it)."""
+    return set(filter(None, (args.get('exclude') or '').split(',')))
+
+
 def cpu_name():
     try:
         for line in open('/proc/cpuinfo'):
@@ -142,7 +147,8 @@ def main():
     seg_spacing = a.run_spacing or train_spacing
     # held out = neither stage trained on it (the localization kept from a release may have held out
     # more than this segmentation run did)
-    excluded = set(filter(None, (ck_seg['args'].get('exclude') or '').split(','))) & set(filter(None, (ck_loc['args'].get('exclude') or '').split(',')))
+    loc_held = held_out(ck_loc['args'])
+    excluded = held_out(ck_seg['args']) & loc_held
     facts = dataset_case_facts(a.dataset)
 
     def run_info(ck):
@@ -151,7 +157,7 @@ def main():
                 'crops': 'engine-like (organ box + 5-40 mm margin; thin slabs ' + str(args.get('slab_ratio')) + ' of draws, whole field of view)' if args.get('engine_crops') else args['size'],
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
                 'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
-                'realism': not args.get('no_realism', False), 'heldOut': sorted(filter(None, (args.get('exclude') or '').split(',')))}
+                'realism': not args.get('no_realism', False), 'heldOut': sorted(held_out(args))}
         if args['stage'] == 'segmentation':
             info['spacingMm'] = args.get('spacing', 2.0)
             if a.run_spacing and a.run_spacing != info['spacingMm']:
@@ -225,9 +231,10 @@ def main():
     if a.companion_seg:
         # the companion's SCN with the same localization, in a model folder of its own
         ck_comp = load_weights(os.path.join(a.companion_seg, 'checkpoint.pt'), comp := SpatialConfigurationNet(len(FLARE_LABELS)))
-        held = set(filter(None, (ck_comp['args'].get('exclude') or '').split(',')))
+        # held out by the companion and by the localization it runs with
+        held = held_out(ck_comp['args']) & loc_held
         if not held:
-            raise SystemExit(f'{a.companion_seg}: the companion run held no real case out (--exclude)')
+            raise SystemExit(f'{a.companion_seg}: the companion run held out no real case that the localization also held out (--exclude)')
         companion_dir = os.path.join(work, 'companion')
         comp_card = json.loads(json.dumps(card))
         comp_card['stages']['segmentation']['normalization'] = Normalization.of_run(ck_comp['args']).card()
