@@ -197,7 +197,14 @@ class Realism:
     slice thicknesses and lesions. Applied to the sampled HU grid, before normalisation; labels
     never change (a liver with a tumour is still liver in FLARE's labels).
     """
-    p_organ_shift: float = 0.5      # per-organ HU shift (contrast phase), each organ its own
+    p_phase: float = 0.4            # move each organ's median HU to a contrast phase drawn for the crop
+    # Organ medians (HU) without contrast (t = 0) and in a portal-venous / nephrographic phase (t = 1),
+    # labels 1..4 (liver, kidney, spleen, pancreas). The real cases span only part of this (kidney 14
+    # and 27 HU in the two non-contrast cases, 163 HU in AMOS 0018), and a ±30 HU shift cannot take
+    # one phase to the other: the leave-one-out slab lost its kidney rims.
+    phase_hu: Tuple[Tuple[float, float], ...] = ((50.0, 125.0), (25.0, 190.0), (40.0, 130.0), (35.0, 110.0))
+    phase_jitter_hu: float = 20.0   # per organ, on top of the phase (fatty liver, arterial spleen)
+    p_organ_shift: float = 0.5      # per-organ HU shift, each organ its own
     organ_shift_hu: float = 30.0
     p_noise: float = 0.4            # white noise, sd up to noise_hu
     noise_hu: float = 12.0
@@ -206,17 +213,25 @@ class Realism:
     p_window: float = 0.15          # clip to L40/W400, as the windowed AMOS case was stored
     window_hu: Tuple[float, float] = (-160.0, 240.0)
     p_lesion: float = 0.35          # 1-4 hypo- or hyperdense blobs inside the liver
+    lesion_radius_vox: Tuple[float, float] = (1.5, 12.0)  # log-uniform: 6 mm nodules to 10 cm masses at 4 mm
     liver_label: int = 1
 
     @staticmethod
     def none() -> 'Realism':
-        return Realism(0, 0, 0, 0, 0, 0, 0, (-160.0, 240.0), 0)
+        return Realism(p_phase=0, p_organ_shift=0, organ_shift_hu=0, p_noise=0, noise_hu=0, p_thick=0, thick_sigma=0, p_window=0, p_lesion=0)
 
 
 def apply_realism(img: np.ndarray, lab: np.ndarray, inside: np.ndarray, rng: np.random.Generator, r: Realism,
                   window: Optional[Tuple[float, float]] = None) -> np.ndarray:
     """img: sampled HU [z,y,x]; lab: its labels; inside: voxels that came from the CT (not padding)."""
     img = img.astype(np.float32, copy=True)
+    if r.p_phase > 0 and rng.random() < r.p_phase:
+        t = rng.uniform(0, 1)
+        for k, (lo, hi) in enumerate(r.phase_hu, start=1):
+            organ = (lab == k) & inside
+            if organ.any():
+                target = lo + t * (hi - lo) + rng.uniform(-r.phase_jitter_hu, r.phase_jitter_hu)
+                img[organ] += target - float(np.median(img[organ]))
     if r.p_organ_shift > 0 and rng.random() < r.p_organ_shift:
         for k in np.unique(lab):
             if k > 0:
@@ -227,7 +242,7 @@ def apply_realism(img: np.ndarray, lab: np.ndarray, inside: np.ndarray, rng: np.
             zz, yy, xx = np.ogrid[: img.shape[0], : img.shape[1], : img.shape[2]]
             for _ in range(int(rng.integers(1, 5))):
                 c = liver[rng.integers(len(liver))]
-                rad = rng.uniform(1.5, 6.0, 3)
+                rad = np.exp(rng.uniform(*np.log(r.lesion_radius_vox))) * rng.uniform(0.7, 1.3, 3)
                 blob = ((zz - c[0]) / rad[0]) ** 2 + ((yy - c[1]) / rad[1]) ** 2 + ((xx - c[2]) / rad[2]) ** 2 <= 1
                 blob &= lab == r.liver_label
                 shift = rng.uniform(-100, -20) if rng.random() < 0.8 else rng.uniform(20, 60)

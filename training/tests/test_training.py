@@ -78,6 +78,53 @@ def test_sample_without_augmentation_is_the_identity_on_the_grid():
     assert np.allclose(x, np.clip(img / 2048, -1, 1), atol=1e-6) and np.array_equal(y, lab)
 
 
+def test_phase_realism_moves_each_organ_to_one_phase_and_leaves_the_rest():
+    from scn.data import Realism, apply_realism
+    rng = np.random.default_rng(3)
+    lab = np.zeros((20, 20, 20), np.uint8)
+    lab[2:8, 2:18, 2:10] = 1   # liver
+    lab[10:14, 4:8, 4:8] = 2   # kidney
+    lab[10:14, 12:16, 12:16] = 3
+    lab[16:18, 4:16, 4:16] = 4
+    # a contrast-enhanced case: kidney at 170 HU, liver 110, spleen 120, pancreas 100, fat around
+    base = np.select([lab == 1, lab == 2, lab == 3, lab == 4], [110.0, 170.0, 120.0, 100.0], -90.0).astype(np.float32)
+    base += rng.normal(0, 5, base.shape).astype(np.float32)
+    r = Realism.none()
+    r.p_phase, r.phase_jitter_hu = 1.0, 0.0
+    inside = np.ones(lab.shape, bool)
+    kidneys = []
+    for _ in range(30):
+        out = apply_realism(base, lab, inside, rng, r)
+        assert np.array_equal(out[lab == 0], base[lab == 0])  # unlabelled tissue is left alone
+        med = [float(np.median(out[lab == k])) for k in (1, 2, 3, 4)]
+        t = (med[0] - r.phase_hu[0][0]) / (r.phase_hu[0][1] - r.phase_hu[0][0])
+        assert -1e-3 <= t <= 1 + 1e-3
+        for k in range(4):  # every organ in the same phase (jitter off)
+            lo, hi = r.phase_hu[k]
+            assert abs(med[k] - (lo + t * (hi - lo))) < 1e-3
+        # texture kept: the spread inside an organ is the input's
+        assert abs(np.std(out[lab == 2]) - np.std(base[lab == 2])) < 1e-3
+        kidneys.append(med[1])
+    assert min(kidneys) < 70 and max(kidneys) > 140  # non-contrast kidneys as well as enhanced ones
+
+
+def test_lesions_stay_inside_the_liver_and_reach_mass_size():
+    from scn.data import Realism, apply_realism
+    rng = np.random.default_rng(4)
+    lab = np.zeros((48, 48, 48), np.uint8)
+    lab[4:44, 4:44, 4:30] = 1
+    base = np.where(lab == 1, 100.0, 0.0).astype(np.float32)
+    r = Realism.none()
+    r.p_lesion = 1.0
+    largest = 0
+    for _ in range(20):
+        out = apply_realism(base, lab, np.ones(lab.shape, bool), rng, r)
+        changed = out != base
+        assert not changed[lab != 1].any()
+        largest = max(largest, int(changed.sum()))
+    assert largest > 4 / 3 * np.pi * 6 ** 3  # at least one lesion wider than 6 voxels in radius
+
+
 def test_label_maps():
     assert parse_label_map('5:1,2:2, 3:2') == {5: 1, 2: 2, 3: 2}
     out = apply_label_map(np.array([5, 2, 3, 1, 7, 9]), TOTALSEGMENTATOR_TO_FLARE)
