@@ -10,6 +10,7 @@ import type { Transport } from '../../src-shared/contract/client.js'
 import type { ScnBridge } from '../../src-shared/contract/wire.js'
 import {
   ExportExists,
+  LabelsConflict,
   NeedsSeries,
   PlainError,
   type AddLabelInput,
@@ -238,20 +239,32 @@ export class ContractScnClient implements ScnClient {
     const volumes = await call(() => this.api.volumes.list({}))
     const v = volumes.volumes.find((x) => x.volumeId === caseId)
     if (!v) throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
-    const r = await call(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
+    const r = await saveCall(() => this.api.labels.put({ header: { volumeId: caseId, kind: 'current', dataType: 'uint8', geometry: v.geometry, version }, data: labels }))
     this.versions.set(caseId, r.version)
+  }
+
+  async fetchLabels(caseId: string): Promise<Uint8Array> {
+    const current = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'current' }))
+    this.versions.set(caseId, current.header.version)
+    return new Uint8Array(current.data)
   }
 
   async saveLabelsPatch(caseId: string, patch: LabelPatch): Promise<void> {
     const version = this.versions.get(caseId) ?? 0
     const header = { volumeId: caseId, kind: 'current' as const, dataType: 'uint8' as const, version, count: patch.indices.length }
-    try {
-      const r = await this.api.labels.patch({ header, data: encodeLabelPatch(patch.indices, patch.values) })
-      this.versions.set(caseId, r.version)
-    } catch (e) {
-      if (e instanceof ContractError && e.code === 'not-found') throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
-      throw plain(e)
-    }
+    const r = await saveCall(() => this.api.labels.patch({ header, data: encodeLabelPatch(patch.indices, patch.values) }))
+    this.versions.set(caseId, r.version)
+  }
+}
+
+/** A save's errors: a stale version is a LabelsConflict (the page merges), a closed case says so. */
+async function saveCall<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    if (e instanceof ContractError && e.code === 'conflict') throw new LabelsConflict(e.message)
+    if (e instanceof ContractError && e.code === 'not-found') throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
+    throw plain(e)
   }
 }
 

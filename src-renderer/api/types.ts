@@ -159,6 +159,11 @@ export interface ScnClient {
    * version check as saveLabels, applied all or nothing); absent where the host keeps nothing
    */
   saveLabelsPatch?(caseId: string, patch: LabelPatch): Promise<void>
+  /**
+   * the host's current labelmap of an open case; later saves name its version. After a
+   * LabelsConflict the page merges it with its own edits and saves again.
+   */
+  fetchLabels?(caseId: string): Promise<Uint8Array>
 }
 
 /** One series of a DICOM folder, as the contract describes it. */
@@ -175,6 +180,15 @@ export class NeedsSeries extends Error {
 /** An error whose message is safe to show to the user as-is. */
 export class PlainError extends Error {
   override name = 'PlainError'
+}
+
+/**
+ * A save named a labelmap version the host has moved past: another page saved this case, or an
+ * earlier save landed but its answer was lost. Resending cannot succeed; the page fetches the
+ * host's labels (fetchLabels), merges, and saves again.
+ */
+export class LabelsConflict extends PlainError {
+  override name = 'LabelsConflict'
 }
 
 /** The export target exists and replacing it was not asked for: the page asks the user. */

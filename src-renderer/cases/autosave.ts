@@ -9,8 +9,13 @@
  *
  * A failed save (disk full, no permission, host gone) keeps the edits in this page, says so until
  * a save succeeds, and is retried with a growing pause; one save is in flight at a time.
+ *
+ * A save the host refuses as stale (LabelsConflict: another page saved this case, or an earlier save
+ * landed and its answer was lost) can never succeed as sent: the page fetches the host's labels,
+ * keeps its own unacknowledged voxels over them (one undoable step brings the other writer's
+ * voxels in), and saves the merge at the host's version at once.
  */
-import type { LoadedCase, ScnClient } from '../api/types.js'
+import { LabelsConflict, type LoadedCase, type ScnClient } from '../api/types.js'
 import { gridToArray } from '../editing/grid.js'
 import type { EditSession } from '../editing/session.js'
 import { saveStore } from '../store/save-store.js'
@@ -83,7 +88,7 @@ export class Autosave {
   }
 
   /** Sends pending edits now; true when the host has everything the page has. */
-  async saveNow(): Promise<boolean> {
+  async saveNow(mergeOnConflict = true): Promise<boolean> {
     this.clearTimer()
     while (this.saving) await this.saving
     const c = this.current
@@ -95,6 +100,7 @@ export class Autosave {
     // what the host lacks, taken now: edits made while this save is in flight go to the next one
     const pending = this.tracker.take()
     const patch = pending.full || !this.client.saveLabelsPatch ? null : collectPatch(session.grid, pending.indices)
+    let merged = false
     const job = (async () => {
       try {
         if (patch) {
@@ -103,13 +109,18 @@ export class Autosave {
           await this.client.saveLabels(c.caseId, gridToArray(session.grid))
         }
         ok = true
+        this.tracker.acknowledge(pending)
         this.failures = 0
         const bytes = patch ? patch.indices.byteLength + patch.values.byteLength : session.grid.slices.reduce((n, s) => n + s.length, 0)
         saveStore.setState({ save: this.dirty ? 'unsaved' : 'saved', saveError: null, lastSentBytes: bytes, lastSentKind: patch ? 'patch' : 'full' })
       } catch (e) {
         if (this.current !== c) return // that volume is gone; its case keeps what was saved last
         this.dirty = true
-        this.tracker.needFull()
+        this.tracker.failed(pending)
+        if (e instanceof LabelsConflict && this.client.fetchLabels && mergeOnConflict) {
+          merged = await this.mergeHostLabels(c, session).catch(() => false)
+          if (merged) return
+        }
         this.failures++
         const retryMs = Math.min(30_000, 2000 * 2 ** Math.min(this.failures - 1, 4))
         const why = (e instanceof Error ? e.message : String(e)).replace(/[.\s]+$/, '')
@@ -131,6 +142,26 @@ export class Autosave {
     } finally {
       if (this.saving === job) this.saving = null
     }
+    // the merge is saved now, at the version the host has (once: a second conflict waits its turn)
+    if (merged) ok = await this.saveNow(false)
     return ok
+  }
+
+  /**
+   * The host's labels with this page's unacknowledged voxels over them, made the page's labels in
+   * one undoable step. When more voxels changed than could be listed, the page's labels win whole.
+   */
+  private async mergeHostLabels(c: LoadedCase, session: EditSession): Promise<boolean> {
+    const host = await this.client.fetchLabels!(c.caseId)
+    if (this.current !== c) return false
+    const mine = gridToArray(session.grid)
+    if (host.length !== mine.length) return false
+    const pending = this.tracker.pending()
+    if (pending) {
+      for (const chunk of pending) for (let k = 0; k < chunk.length; k++) host[chunk[k]!] = mine[chunk[k]!]!
+      session.applyLabels(host, 'labels saved elsewhere', new Set())
+    }
+    this.tracker.needFull()
+    return true
   }
 }

@@ -2,13 +2,14 @@
  * The page's autosave against a real web host (the renderer's own contract client over HTTP): the
  * first save of a volume sends the whole labelmap, later ones only the voxels changed since the last
  * acknowledged save (labels.patch), and the host's labels stay equal to the page's voxel for voxel.
- * A refused save stays on screen and the next attempt sends the whole labelmap again.
+ * A failed save stays on screen and the next attempt sends the whole labelmap again; a save the host
+ * refuses as stale (another writer, or a save whose answer was lost) is merged and saved at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createHttpTransport, type LabelPatch } from '../../src-shared/contract/index.js'
 import { ContractScnClient } from '../../src-renderer/api/contract-client.js'
-import type { LoadedCase } from '../../src-renderer/api/types.js'
+import { PlainError, type LoadedCase } from '../../src-renderer/api/types.js'
 import { Autosave } from '../../src-renderer/cases/autosave.js'
 import { collectPatch, LabelsPatchTracker } from '../../src-renderer/cases/labels-patch.js'
 import { gridFromArray, gridToArray, type LabelGrid } from '../../src-renderer/editing/grid.js'
@@ -22,13 +23,28 @@ import { startTestHost, type TestHost } from '../helpers/web-host.js'
 /** The page's client, noting which save call each autosave made (the calls themselves are real). */
 class NotingClient extends ContractScnClient {
   calls: ('put' | 'patch')[] = []
-  override saveLabels(caseId: string, labels: Uint8Array): Promise<void> {
+  /** the next save fails before it is sent (a full disk on the way), or after it landed (the answer is lost) */
+  failNext: 'before' | 'after-landing' | null = null
+  override async saveLabels(caseId: string, labels: Uint8Array): Promise<void> {
     this.calls.push('put')
-    return super.saveLabels(caseId, labels)
+    return this.failing(() => super.saveLabels(caseId, labels))
   }
-  override saveLabelsPatch(caseId: string, patch: LabelPatch): Promise<void> {
+  override async saveLabelsPatch(caseId: string, patch: LabelPatch): Promise<void> {
     this.calls.push('patch')
-    return super.saveLabelsPatch(caseId, patch)
+    return this.failing(() => super.saveLabelsPatch(caseId, patch))
+  }
+  private async failing(save: () => Promise<void>): Promise<void> {
+    const how = this.failNext
+    this.failNext = null
+    if (how === 'before') throw new PlainError('no space left on the device')
+    if (how !== 'after-landing') return save()
+    // the host stores it but the page never hears back: its version stays behind the host's
+    const versions = (this as unknown as { versions: Map<string, number> }).versions
+    const caseId = [...versions.keys()][0]!
+    const stale = versions.get(caseId)!
+    await save()
+    versions.set(caseId, stale)
+    throw new PlainError('the connection to the host dropped')
   }
 }
 
@@ -89,21 +105,68 @@ describe('autosave sends patches', () => {
     expect(await hostLabels()).toEqual(gridToArray(grid))
   })
 
-  it('a refused save stays on screen, keeps the edits, and the next attempt sends the whole labelmap', async () => {
-    // another writer moves the host's labelmap on: the page's next save names a stale version
-    const other = await t.client.labels.get({ volumeId: c.caseId, kind: 'current' })
-    await t.client.labels.put({ header: other.header, data: other.data })
+  it('a failed save stays on screen, keeps the edits, and the next attempt sends the whole labelmap', async () => {
     page.calls = []
     dab([30, 40, 15], 3)
     const mine = gridToArray(grid)
+    page.failNext = 'before'
     expect(await autosave.saveNow()).toBe(false)
     expect(page.calls).toEqual(['patch'])
     expect(saveStore.getState().save).toBe('error')
-    expect(saveStore.getState().saveError).toMatch(/^Autosave failed: .+Saving is retried/)
+    expect(saveStore.getState().saveError).toMatch(/^Autosave failed: no space left on the device\. Saving is retried/)
     expect(gridToArray(grid)).toEqual(mine)
-    expect(await autosave.saveNow()).toBe(false) // the retry, now (the timer would run it later)
+    expect(await autosave.saveNow()).toBe(true) // the retry, now (the timer would run it later)
     expect(page.calls).toEqual(['patch', 'put'])
-    expect(saveStore.getState().saveError).toMatch(/^Autosave failed/)
+    expect(saveStore.getState()).toMatchObject({ save: 'saved', saveError: null })
+    expect(await hostLabels()).toEqual(mine)
+  })
+
+  it('another writer saved the case: its voxels come in, the page keeps its own, and the merge is saved', async () => {
+    // another page paints label 4 in a corner the user never touches, and one voxel the user paints next
+    const other = await t.client.labels.get({ volumeId: c.caseId, kind: 'current' })
+    const theirs = new Uint8Array(other.data)
+    const nxy = grid.dims[0] * grid.dims[1]
+    const at = (i: number, j: number, k: number) => i + j * grid.dims[0] + k * nxy
+    for (let i = 2; i < 6; i++) theirs[at(i, 2, 2)] = 4
+    theirs[at(50, 50, 25)] = 4
+    await t.client.labels.put({ header: other.header, data: theirs })
+    page.calls = []
+    dab([50, 50, 25], 5)
+    const mine = gridToArray(grid)
+    expect(mine[at(50, 50, 25)]).toBe(5)
+    expect(await autosave.saveNow()).toBe(true)
+    expect(page.calls).toEqual(['patch', 'put']) // refused as stale, merged, saved whole
+    const merged = gridToArray(grid)
+    expect(merged[at(3, 2, 2)]).toBe(4) // theirs, now on screen too
+    expect(merged[at(50, 50, 25)]).toBe(5) // the user's own edit wins where both painted
+    for (let i = 0; i < merged.length; i++) if (theirs[i] === 4 && i !== at(50, 50, 25)) expect(merged[i]).toBe(4)
+    expect(merged.filter((v, i) => v !== mine[i] && v !== theirs[i]).length).toBe(0)
+    expect(await hostLabels()).toEqual(merged)
+    expect(saveStore.getState()).toMatchObject({ save: 'saved', saveError: null })
+    // bringing their voxels in is one undoable step, named
+    expect(session.history.nextUndo && session.history.nextUndo.name).toBe('labels saved elsewhere')
+    // and saving goes on by patches
+    page.calls = []
+    dab([20, 50, 12], 1)
+    expect(await autosave.saveNow()).toBe(true)
+    expect(page.calls).toEqual(['patch'])
+    expect(await hostLabels()).toEqual(gridToArray(grid))
+  })
+
+  it('a save that landed but whose answer was lost does not block saving forever', async () => {
+    page.calls = []
+    dab([35, 25, 18], 2)
+    page.failNext = 'after-landing'
+    expect(await autosave.saveNow()).toBe(false)
+    expect(saveStore.getState().save).toBe('error')
+    dab([36, 25, 18], 3)
+    const mine = gridToArray(grid)
+    // the retry names the version the page last heard of: stale, merged (nothing of anyone else's), saved
+    expect(await autosave.saveNow()).toBe(true)
+    expect(page.calls).toEqual(['patch', 'put', 'put'])
+    expect(gridToArray(grid)).toEqual(mine)
+    expect(await hostLabels()).toEqual(mine)
+    expect(saveStore.getState()).toMatchObject({ save: 'saved', saveError: null })
   })
 })
 
@@ -120,15 +183,37 @@ describe('which voxels the host lacks', () => {
 
   it('starts full, then tracks; a patch as large as the labelmap is sent as the labelmap', () => {
     const tr = new LabelsPatchTracker(100)
-    expect(tr.take()).toEqual({ full: true })
+    let p = tr.take()
+    expect(p.full).toBe(true)
+    tr.acknowledge(p)
     tr.track(new Uint32Array([1, 2, 3]))
-    expect(tr.take()).toEqual({ full: false, indices: [new Uint32Array([1, 2, 3])] })
+    p = tr.take()
+    expect(p).toMatchObject({ full: false, indices: [new Uint32Array([1, 2, 3])] })
+    tr.acknowledge(p)
+    expect(tr.pending()).toEqual([])
     tr.track(new Uint32Array(19)) // 95 bytes: still smaller than 100 voxels
-    expect(tr.take().full).toBe(false)
-    tr.track(new Uint32Array(20)) // 100 bytes: the labelmap is cheaper
-    expect(tr.take()).toEqual({ full: true })
-    tr.track(new Uint32Array([4]))
-    tr.needFull() // a failed save: the host's copy is unknown
-    expect(tr.take()).toEqual({ full: true })
+    p = tr.take()
+    expect(p.full).toBe(false)
+    tr.acknowledge(p)
+    tr.track(new Uint32Array(20)) // 100 bytes: the labelmap is cheaper, and too many to list
+    expect(tr.pending()).toBeNull()
+    p = tr.take()
+    expect(p.full).toBe(true)
+    tr.acknowledge(p)
+    expect(tr.pending()).toEqual([])
+  })
+
+  it('keeps what a save carried until the host acknowledges it', () => {
+    const tr = new LabelsPatchTracker(1000)
+    tr.acknowledge(tr.take())
+    tr.track(new Uint32Array([7]))
+    const p = tr.take()
+    tr.track(new Uint32Array([8])) // edited while that save is in flight
+    tr.failed(p) // refused: the host's copy is unknown, the next save goes whole
+    expect(tr.pending()).toEqual([new Uint32Array([7]), new Uint32Array([8])])
+    const q = tr.take()
+    expect(q.full).toBe(true)
+    tr.acknowledge(q)
+    expect(tr.pending()).toEqual([])
   })
 })
