@@ -78,20 +78,12 @@ export async function acquireLock(path: string, caseLabel: string, opts: { owner
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${path}: cannot create the case lock file (${(e as Error).message})`)
     }
-    const other = await readLock(path)
-    let stale = false
-    if (!other) {
-      // Unreadable: either its writer is between create and write (wait), or died there (stale).
-      const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => Infinity)
-      if (age < 2000) {
-        await new Promise((r) => setTimeout(r, 100))
-        continue
-      }
-      stale = true
+    const { other, state } = await holderState(path, held.has(path), opts.force)
+    if (state === 'starting') {
+      await sleep(100)
+      continue
     }
-    else if (other.hostname === me.hostname) stale = other.pid === process.pid ? !held.has(path) : !pidAlive(other.pid)
-    else if (opts.force) stale = true
-    if (!stale) {
+    if (state === 'live') {
       const where = other!.hostname === me.hostname ? `process ${other!.pid}` : `process ${other!.pid} on ${other!.hostname}`
       throw new CaseLockedError(
         `case "${caseLabel}" is open in another SCN Studio (${where}${other!.owner ? `, ${other!.owner}` : ''}, since ${other!.since}); close it there first${other!.hostname === me.hostname ? '' : ', or open it with "force" if that machine is gone'}`,
@@ -101,6 +93,74 @@ export async function acquireLock(path: string, caseLabel: string, opts: { owner
     await unlink(path).catch(() => {})
   }
   throw new CaseLockedError(`case "${caseLabel}": could not take the lock ${path} (another process keeps re-creating it)`)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Whether the lock file at `path` (which exists) still binds: 'starting' while its writer is between
+ * create and write, 'stale' when its process is gone (or `force` and it is on another host, which we
+ * cannot check), else 'live'. `heldHere`: this process holds it (its own pid in the file is live).
+ */
+async function holderState(path: string, heldHere: boolean, force?: boolean): Promise<{ other?: LockFile; state: 'live' | 'stale' | 'starting' }> {
+  const other = await readLock(path)
+  if (!other) {
+    // Unreadable: either its writer is between create and write (wait), or died there (stale).
+    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => Infinity)
+    return { state: age < 2000 ? 'starting' : 'stale' }
+  }
+  let stale = false
+  if (other.hostname === hostname()) stale = other.pid === process.pid ? !heldHere : !pidAlive(other.pid)
+  else if (force) stale = true
+  return { other, state: stale ? 'stale' : 'live' }
+}
+
+/** Short locks this process holds (withFileLock), by lock path. */
+const heldShort = new Set<string>()
+
+/**
+ * Runs `fn` holding the lock file `path` (O_EXCL, with this process's pid): a read-modify-write of a
+ * file that several processes share, such as workspace.json's label table, where two writers
+ * starting from one version would give one value to two classes. Waits while a live process holds
+ * it, takes over one whose process is gone, and gives up after `timeoutMs` saying who holds it.
+ */
+export async function withFileLock<T>(path: string, what: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  const me: LockFile = { pid: process.pid, hostname: hostname(), since: new Date().toISOString() }
+  for (;;) {
+    if (!heldShort.has(path)) {
+      const fh = await open(path, 'wx').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return null
+        throw new Error(`${what}: cannot create the lock file ${path} (${e.message})`)
+      })
+      if (fh) {
+        heldShort.add(path)
+        try {
+          try {
+            await fh.writeFile(JSON.stringify(me))
+          } finally {
+            await fh.close()
+          }
+          return await fn()
+        } finally {
+          heldShort.delete(path)
+          await unlink(path).catch(() => {})
+        }
+      }
+      const { other, state } = await holderState(path, heldShort.has(path))
+      if (state === 'stale') {
+        await unlink(path).catch(() => {})
+        continue
+      }
+      if (Date.now() > deadline) {
+        const who = other ? `process ${other.pid}${other.hostname === me.hostname ? '' : ` on ${other.hostname}`} since ${other.since}` : 'a process that is starting'
+        throw new Error(`${what}: another SCN Studio is changing it (${who} holds ${path}); try again in a moment`)
+      }
+    } else if (Date.now() > deadline) {
+      throw new Error(`${what}: this process has been changing it for ${Math.round(timeoutMs / 1000)} s (${path}); try again in a moment`)
+    }
+    await sleep(10 + Math.random() * 20)
+  }
 }
 
 /** Who holds the lock now, if anyone alive (for the case list). */

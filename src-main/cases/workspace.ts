@@ -7,6 +7,7 @@
  *   <workspace>/cases/<id>/prediction.nii.gz  the model output the labels started from
  *   <workspace>/cases/<id>/ct/...       only when the user asked to copy the CT in
  *   <workspace>/cases/<id>/.lock        while a process has the case open (lock.ts)
+ *   <workspace>/workspace.json.lock      for the moment a process changes the label table
  *
  * Every file is written atomically (util/atomic-write.ts). case.json changes go through
  * `mutateCase`, which re-reads the file under an in-process queue, so a review click and an
@@ -35,7 +36,7 @@ import {
   type WorkspaceFile,
 } from './schemas.js'
 import { addLabel, defaultLabelTable, mergeModelLabels, retireLabel, updateLabel, type LabelChange, type NewLabel } from './label-table.js'
-import { acquireLock, lockHolder, type CaseLock } from './lock.js'
+import { acquireLock, lockHolder, withFileLock, type CaseLock } from './lock.js'
 import { labelStats } from './label-stats.js'
 import { deriveStatus, reviewItems } from './review.js'
 import { CaseSession, type CaseSessionOptions, type CaseStore } from './session.js'
@@ -166,16 +167,18 @@ export class Workspace implements CaseStore {
   private async changeTable(fn: (t: LabelTable) => LabelTable): Promise<LabelTable> {
     // one change at a time within this process: two at once would both start from the same
     // version and the second write would drop the first
-    const run = this.tableQueue.catch(() => {}).then(async () => {
+    const wsFile = join(this.dir, 'workspace.json')
+    // and one at a time across processes (another window, a CLI import): read, change and write
+    // under workspace.json.lock, else two writers starting from one version give one value to two classes
+    const run = this.tableQueue.catch(() => {}).then(() => withFileLock(`${wsFile}.lock`, `${wsFile} (label table)`, async () => {
       // re-read: another process may have added a class since we opened the workspace
-      const wsFile = join(this.dir, 'workspace.json')
       const parsed = WorkspaceFileSchema.safeParse(migrateWorkspaceFile(await readJson(wsFile), wsFile))
       if (!parsed.success) throw new WorkspaceError('bad-file', `${wsFile}: ${formatIssues(parsed.error)}`)
       const table = fn(parsed.data.labelTable)
       if (table !== parsed.data.labelTable) await this.writeWorkspaceFile({ ...parsed.data, labelTable: table })
       else this.file = parsed.data
       return table
-    })
+    }))
     this.tableQueue = run
     return run
   }

@@ -6,7 +6,8 @@
  * the full disk is a real 2 MB tmpfs where this process may mount one, else a labels path that
  * cannot be replaced (a non-empty folder in its place: refused even for root).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { hostname } from 'node:os'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -162,6 +163,56 @@ function tinyTmpfs(dir: string): (() => void) | undefined {
   if (r.status !== 0) return undefined
   return () => void spawnSync('umount', ['-l', dir])
 }
+
+describe('the label table: one writer at a time across processes', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = tmpDir('scn-table-conc-')
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('two processes and two workspaces in this one adding classes at once: every class kept, each its own value', async () => {
+    const wsDir = join(dir, 'ws')
+    const w1 = await Workspace.open(wsDir, { create: true })
+    const w2 = await Workspace.open(wsDir)
+    const before = w1.labelTable.labels.length
+    const script = `import { Workspace } from ${JSON.stringify(new URL('../../src-main/cases/workspace.ts', import.meta.url).pathname)}
+const w = await Workspace.open(process.argv[1])
+await Promise.all(Array.from({ length: 6 }, (_, i) => w.addLabel({ name: process.argv[2] + ' ' + i })))
+console.log('DONE')`
+    const child = (tag: string) =>
+      new Promise<string>((res) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, wsDir, tag], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let out = ''
+        p.stdout.on('data', (d) => (out += d))
+        p.stderr.on('data', (d) => (out += d))
+        p.on('exit', () => res(out.trim()))
+      })
+    const outs = await Promise.all([
+      child('process A'),
+      child('process B'),
+      ...Array.from({ length: 6 }, (_, i) => w1.addLabel({ name: `window one ${i}` })),
+      ...Array.from({ length: 6 }, (_, i) => w2.addLabel({ name: `window two ${i}` })),
+    ])
+    expect(outs.slice(0, 2)).toEqual(['DONE', 'DONE'])
+    const table = (await Workspace.open(wsDir)).labelTable
+    const added = table.labels.slice(before)
+    expect(added).toHaveLength(24)
+    expect(new Set(added.map((l) => l.value)).size).toBe(24)
+    for (const tag of ['process A', 'process B', 'window one', 'window two']) expect(added.filter((l) => l.name.startsWith(tag + ' '))).toHaveLength(6)
+    expect(existsSync(join(wsDir, 'workspace.json.lock'))).toBe(false)
+  }, 120_000)
+
+  it('a lock left by a process that died is taken over', async () => {
+    const wsDir = join(dir, 'ws-stale')
+    const w = await Workspace.open(wsDir, { create: true })
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+    writeFileSync(join(wsDir, 'workspace.json.lock'), JSON.stringify({ pid: Number(dead.stdout), hostname: hostname(), since: new Date().toISOString() }))
+    const t = await w.addLabel({ name: 'after a crash' })
+    expect(t.labels.at(-1)!.name).toBe('after a crash')
+    expect(existsSync(join(wsDir, 'workspace.json.lock'))).toBe(false)
+  })
+})
 
 describe('a failed autosave', () => {
   let dir: string
