@@ -13,6 +13,7 @@ import { createHttpTransport, createScnClient } from '../src-shared/contract/ind
 import { startWebHost } from '../src-main/hosts/web/server.js'
 import { createServices } from '../src-main/services/index.js'
 import { writeNifti } from '../src-main/volumes/nifti.js'
+import { readCt } from '../src-main/volumes/read.js'
 import type { Vec3 } from '../src-shared/volume.js'
 
 const dims = (process.argv.length >= 5 ? process.argv.slice(2, 5).map(Number) : [512, 512, 300]) as Vec3
@@ -47,8 +48,28 @@ try {
     return r
   }
   console.log(`volume ${dims.join('×')} (${(n / 1e6).toFixed(1)} M voxels), loopback HTTP, binary frames`)
-  const opened = await time('volumes.open (read .nii.gz)', n * 2, () => scn.volumes.open({ path }))
+  // the host's main thread while it opens: the CT is read on the reader thread (read-thread.ts);
+  // reading it in place would hold the thread for the whole read
+  const stall = async (fn: () => Promise<unknown>) => {
+    let last = performance.now()
+    let worst = 0
+    const t = setInterval(() => {
+      const now = performance.now()
+      worst = Math.max(worst, now - last)
+      last = now
+    }, 1)
+    try {
+      await fn()
+    } finally {
+      clearInterval(t)
+    }
+    return Math.max(worst, performance.now() - last)
+  }
+  let opened!: Awaited<ReturnType<typeof scn.volumes.open>>
+  const openStall = await stall(async () => (opened = await time('volumes.open (read .nii.gz)', n * 2, () => scn.volumes.open({ path }))))
   if (opened.status !== 'opened') throw new Error('expected opened')
+  const inPlaceStall = await stall(() => readCt(path))
+  console.log(`host main thread, longest stall: ${openStall.toFixed(0)} ms during volumes.open (reader thread); ${inPlaceStall.toFixed(0)} ms reading the same file in place`)
   const id = opened.volume.volumeId
   const vox = await time('volumes.getVoxels (int16)', n * 2, () => scn.volumes.getVoxels({ volumeId: id }))
   if (vox.data.length !== n) throw new Error('wrong voxel count')

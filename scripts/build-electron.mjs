@@ -13,10 +13,13 @@ await Promise.all([
   build({ ...common, entryPoints: ['src-main/hosts/electron/main.ts'], outfile: 'dist/electron/main.mjs', format: 'esm', packages: 'external' }),
   // runScn starts new URL('./worker-entry.mjs', import.meta.url), which loads ./worker.js when built.
   build({ ...common, entryPoints: ['src-main/inference/worker.ts'], outfile: 'dist/electron/worker.js', format: 'esm', packages: 'external' }),
+  // the volume reader's thread: read-worker-entry.mjs loads ./read-worker.js when built
+  build({ ...common, entryPoints: ['src-main/volumes/read-worker.ts'], outfile: 'dist/electron/read-worker.js', format: 'esm', packages: 'external' }),
   build({ ...common, entryPoints: ['src-main/hosts/electron/preload.ts'], outfile: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'] }),
 ])
 mkdirSync('dist/electron', { recursive: true })
 copyFileSync(new URL('../src-main/inference/worker-entry.mjs', import.meta.url), new URL('../dist/electron/worker-entry.mjs', import.meta.url))
+copyFileSync(new URL('../src-main/volumes/read-worker-entry.mjs', import.meta.url), new URL('../dist/electron/read-worker-entry.mjs', import.meta.url))
 // `electron dist/electron` (development, Playwright) reads the app's name, version and entry here;
 // packaged apps use the root package.json with extraMetadata.main (electron-builder.yml).
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
@@ -24,4 +27,4 @@ writeFileSync(
   new URL('../dist/electron/package.json', import.meta.url),
   JSON.stringify({ name: pkg.name, productName: 'SCN Studio', version: pkg.version, description: pkg.description, type: 'module', main: 'main.mjs' }, null, 2) + '\n',
 )
-console.log('built dist/electron/{main.mjs, preload.cjs, worker-entry.mjs, worker.js, package.json}')
+console.log('built dist/electron/{main.mjs, preload.cjs, worker-entry.mjs, worker.js, read-worker-entry.mjs, read-worker.js, package.json}')

@@ -87,13 +87,18 @@ async function buildNow(dir) {
   const name = `b-${Date.now().toString(36)}-${process.pid}`
   const tmp = join(dir, `.tmp-${name}`)
   const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', target: 'node20', format: 'esm', packages: 'external', logLevel: 'error', sourcemap: false }
-  await build({ ...common, entryPoints: { worker: 'src-main/inference/worker.ts' }, outdir: tmp })
+  await build({ ...common, entryPoints: { worker: 'src-main/inference/worker.ts', 'read-worker': 'src-main/volumes/read-worker.ts' }, outdir: tmp })
   await build({ ...common, entryPoints: { main: 'src-main/cli/main.ts' }, outdir: tmp, splitting: true, chunkNames: 'chunks/[name]-[hash]' })
   copyFileSync(join(ROOT, 'src-main', 'inference', 'worker-entry.mjs'), join(tmp, 'worker-entry.mjs'))
   // chunks live one folder down: the worker URL (./worker-entry.mjs) is resolved from the chunk
   // that holds runScn, so the entry goes there too
   copyFileSync(join(ROOT, 'src-main', 'inference', 'worker-entry.mjs'), join(tmp, 'chunks', 'worker-entry.mjs'))
   copyFileSync(join(tmp, 'worker.js'), join(tmp, 'chunks', 'worker.js'))
+  // the volume reader's thread (src-main/volumes/read-thread.ts), likewise at both levels
+  for (const at of [tmp, join(tmp, 'chunks')]) {
+    copyFileSync(join(ROOT, 'src-main', 'volumes', 'read-worker-entry.mjs'), join(at, 'read-worker-entry.mjs'))
+    if (at !== tmp) copyFileSync(join(tmp, 'read-worker.js'), join(at, 'read-worker.js'))
+  }
   renameSync(tmp, join(dir, name))
   // the switch: one rename, so a CLI starting now reads either the old name or the new one
   const mark = join(dir, `.current-${process.pid}`)

@@ -266,9 +266,9 @@ export class Workspace implements CaseStore {
   /** Creates a case for a CT. The CT is referenced by absolute path unless `copyCt`. */
   async createCase(input: CreateCaseInput): Promise<CaseFile> {
     const ctAbs = resolve(input.ctPath)
-    // read.js pulls in the DICOM/ITK readers: load it only when a CT must be read (keeps case
-    // sessions, and the crash-test child, quick to start)
-    const geometry = input.ct ? geometryOf(input.ct) : geometryOf(await (await import('../volumes/read.js')).readCt(ctAbs, { seriesUid: input.seriesUid }))
+    // the reader thread loads the DICOM/ITK readers only when a CT must be read (keeps case
+    // sessions, and the crash-test child, quick to start), and off the host's main thread
+    const geometry = input.ct ? geometryOf(input.ct) : geometryOf(await (await import('../volumes/read-thread.js')).readCtOffThread(ctAbs, { seriesUid: input.seriesUid }))
     const name = input.name?.trim() || basename(ctAbs).replace(/\.(nii\.gz|nii|nrrd|nhdr|mha|mhd)$/i, '')
     const { id, dir } = await this.claimCaseDir(slug(name))
     let ctRef = ctAbs

@@ -3,7 +3,7 @@
  * nnU-Net dataset with an organ volume report. The hosts call these; the CLI too.
  */
 import { join } from 'node:path'
-import { readCt } from '../volumes/read.js'
+import { readCtOffThread } from '../volumes/read-thread.js'
 import type { Workspace } from '../cases/workspace.js'
 import { unapprovedValues, deriveStatus } from '../cases/review.js'
 import type { CaseStatus } from '../cases/schemas.js'
@@ -22,7 +22,8 @@ export type { ExportFormat }
 export async function caseExportInput(ws: Workspace, id: string): Promise<LabelExportInput> {
   const c = await ws.readCase(id)
   const ctPath = ws.ctPath(c)
-  const ct = await readCt(ctPath, { seriesUid: c.ct.seriesUid }).catch((e) => {
+  // off the host's main thread: an export of a large CT must not stall the app's other calls
+  const ct = await readCtOffThread(ctPath, { seriesUid: c.ct.seriesUid }).catch((e) => {
     throw new ExportError(`case ${id}: its CT cannot be read (${(e as Error).message}); was it moved?`)
   })
   const labels = await ws.readCurrentLabels(id)

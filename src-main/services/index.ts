@@ -9,9 +9,9 @@ import { applyLabelPatch, decodeLabelPatch } from '../../src-shared/contract/lab
 import type { OpenVolumeResult, VolumeSummary } from '../../src-shared/contract/schemas.js'
 import type { ServicesImpl } from '../../src-shared/contract/services.js'
 import { appRoot, defaultWorkspaceDir, userModelsDir } from '../util/app-paths.js'
-import { listDicomSeries } from '../volumes/dicom.js'
 import { orientationCode } from '../../src-shared/geometry.js'
-import { detectFormat, readCt } from '../volumes/read.js'
+import { detectFormat } from '../volumes/read.js'
+import { listDicomSeriesOffThread, readInt16CtOffThread } from '../volumes/read-thread.js'
 import { geometryOf, type Volume } from '../../src-shared/volume.js'
 import { inferenceEngine, type SegmentationEngine } from './engine.js'
 import { EventBus } from './events.js'
@@ -57,29 +57,6 @@ function packageVersion(): string {
   }
 }
 
-function toInt16(v: Volume): { data: Int16Array; rounded: boolean; range: [number, number] } {
-  const src = v.data
-  let min = Infinity
-  let max = -Infinity
-  if (src instanceof Int16Array) {
-    for (let i = 0; i < src.length; i++) {
-      const x = src[i]
-      if (x < min) min = x
-      if (x > max) max = x
-    }
-    return { data: src, rounded: false, range: [min, max] }
-  }
-  // Float HU (rescaled DICOM, float NIfTI): the renderer and the model work on integer HU.
-  const out = new Int16Array(src.length)
-  for (let i = 0; i < src.length; i++) {
-    const x = Math.max(-32768, Math.min(32767, Math.round(src[i])))
-    out[i] = x
-    if (x < min) min = x
-    if (x > max) max = x
-  }
-  return { data: out, rounded: true, range: [min, max] }
-}
-
 export function createServices(options: ServiceOptions): ServiceRuntime {
   const workspaceDir = options.workspaceDir ?? defaultWorkspaceDir()
   const events = new EventBus()
@@ -109,14 +86,15 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     access.addSource(real)
     const format = detectFormat(real)
     if (format === 'dicom' && !seriesUid && statSync(real).isDirectory()) {
-      const series = listDicomSeries(real)
+      const series = await listDicomSeriesOffThread(real)
       if (series.length > 1) return { status: 'needs-series', path, series }
     }
     const key = `${real}\u0000${seriesUid ?? ''}`
     const existing = store.findBySource(key)
     if (existing) return { status: 'opened', volume: existing.summary }
-    const ct = await readCt(real, { seriesUid })
-    const { data, rounded, range } = toInt16(ct)
+    // read, and made integer HU with its range, on the reader thread: none of it on the host's
+    const { volume: ct, rounded, range } = await readInt16CtOffThread(real, { seriesUid })
+    const data = ct.data
     const vol: Volume<Int16Array> = { ...geometryOf(ct), data, meta: ct.meta }
     const summary: Omit<VolumeSummary, 'volumeId'> = {
       // NIfTI 'descrip' is often a tool's name; only DICOM series descriptions name the scan.

@@ -107,6 +107,32 @@ function checkHounsfield(v: Volume): void {
   addWarning(v, `${v.meta.sourcePath ?? 'the volume'}: the data does not look like Hounsfield units (values ${min} .. ${max}: ${why}); the segmentation is unlikely to be usable`)
 }
 
+/**
+ * A CT as the app shows and edits it: integer HU (Int16Array; float HU from rescaled DICOM or float
+ * NIfTI is rounded and clamped), with its range.
+ */
+export function int16Hu(v: Volume): { volume: Volume<Int16Array>; rounded: boolean; range: [number, number] } {
+  const src = v.data
+  let min = Infinity
+  let max = -Infinity
+  if (src instanceof Int16Array) {
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i]
+      if (x < min) min = x
+      if (x > max) max = x
+    }
+    return { volume: v as Volume<Int16Array>, rounded: false, range: [min, max] }
+  }
+  const out = new Int16Array(src.length)
+  for (let i = 0; i < src.length; i++) {
+    const x = Math.max(-32768, Math.min(32767, Math.round(src[i])))
+    out[i] = x
+    if (x < min) min = x
+    if (x > max) max = x
+  }
+  return { volume: { ...v, data: out }, rounded: true, range: [min, max] }
+}
+
 /** A labelmap: integer values 0..255 as Uint8Array. */
 export async function readLabels(path: string): Promise<LabelVolume> {
   const v = await readStored(path)

@@ -131,7 +131,7 @@ describe('electron-builder.yml', () => {
     expect(c.linux.target).toEqual(['AppImage', 'deb'])
     expect(c.win.target).toEqual(['nsis'])
     expect(c.mac.target).toEqual(['dmg'])
-    expect(c.asarUnpack).toEqual(expect.arrayContaining(['models/**', 'node_modules/onnxruntime-node/**', '**/*.node', 'dist/electron/worker-entry.mjs', 'dist/electron/worker.js']))
+    expect(c.asarUnpack).toEqual(expect.arrayContaining(['models/**', 'node_modules/onnxruntime-node/**', '**/*.node', 'dist/electron/worker-entry.mjs', 'dist/electron/worker.js', 'dist/electron/read-worker-entry.mjs', 'dist/electron/read-worker.js']))
     expect(c.files).toEqual(expect.arrayContaining(['models/**', 'dist/renderer/**', 'dist/electron/**']))
     expect(c.extraMetadata.main).toBe('dist/electron/main.mjs')
   })
