@@ -203,6 +203,21 @@ describe('events WebSocket: a client message never kills the host', () => {
     await new Promise((r) => setTimeout(r, 100))
     await stillServing()
   })
+
+  it('a page that goes away while events are being sent: nothing logged as a fault', async () => {
+    const before = logged.length
+    for (let n = 0; n < 5; n++) {
+      const conn = await rawEventsSocket()
+      // the host is writing events when the page's socket is reset under it
+      const burst = setInterval(() => t.runtime.events.emit('app.onOpenRequest', { path: '/x'.repeat(200) }), 0)
+      await new Promise((r) => setTimeout(r, 20))
+      conn.sock.resetAndDestroy()
+      await new Promise((r) => setTimeout(r, 30))
+      clearInterval(burst)
+    }
+    await stillServing()
+    expect(logged.slice(before).filter((l) => /events socket error/.test(l))).toEqual([])
+  })
 })
 
 describe('request bodies are capped by what the call needs', () => {

@@ -302,8 +302,13 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 })
   const sockets = new Set<WebSocket>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // node:http drops its own error handler on upgrade: without one a reset socket kills the process
-    socket.on('error', (e) => log(`events socket error before the handshake: ${e.message}`))
+    // node:http drops its own error handler on upgrade: without one a reset socket kills the process.
+    // A page that goes away resets its socket (ECONNRESET, EPIPE): normal, not worth a log line.
+    let upgraded = false
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return
+      log(`events socket error ${upgraded ? 'after' : 'before'} the handshake: ${e.message}`)
+    })
     const url = new URL(req.url ?? '/', 'http://x')
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
@@ -313,6 +318,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     if (gate(req)) return refuse(403, 'Forbidden')
     if (!authorised(req, url, { query: false, cookie: true })) return refuse(401, 'Unauthorized')
     wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true
       sockets.add(ws)
       ws.on('close', () => sockets.delete(ws))
       // A malformed, oversized or unmasked frame: ws has already started closing the socket with the
