@@ -79,6 +79,7 @@ export async function acquireLock(path: string, caseLabel: string, opts: { owner
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${path}: cannot create the case lock file (${(e as Error).message})`)
     }
     const { other, state } = await holderState(path, held.has(path), opts.force)
+    if (state === 'gone') continue
     if (state === 'starting') {
       await sleep(100)
       continue
@@ -90,7 +91,7 @@ export async function acquireLock(path: string, caseLabel: string, opts: { owner
         other,
       )
     }
-    await unlink(path).catch(() => {})
+    await removeStaleLock(path, other)
   }
   throw new CaseLockedError(`case "${caseLabel}": could not take the lock ${path} (another process keeps re-creating it)`)
 }
@@ -98,23 +99,61 @@ export async function acquireLock(path: string, caseLabel: string, opts: { owner
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
- * Whether the lock file at `path` (which exists) still binds: 'starting' while its writer is between
- * create and write, 'stale' when its process is gone (or `force` and it is on another host, which we
- * cannot check), else 'live'. `heldHere`: this process holds it (its own pid in the file is live).
+ * Whether the lock file at `path` still binds: 'gone' when it disappeared meanwhile (try again at
+ * once), 'starting' while its writer is between create and write, 'stale' when its process is gone
+ * (or `force` and it is on another host, which we cannot check) or it is older than `maxAgeMs`,
+ * else 'live'. `heldHere`: this process holds it (its own pid in the file is live).
  */
-async function holderState(path: string, heldHere: boolean, force?: boolean): Promise<{ other?: LockFile; state: 'live' | 'stale' | 'starting' }> {
+async function holderState(path: string, heldHere: boolean, force?: boolean, maxAgeMs = Infinity): Promise<{ other?: LockFile; state: 'live' | 'stale' | 'starting' | 'gone' }> {
   const other = await readLock(path)
+  const age = await stat(path).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => null,
+  )
+  if (age === null) return { state: 'gone' }
   if (!other) {
     // Unreadable: either its writer is between create and write (wait), or died there (stale).
-    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => Infinity)
     return { state: age < 2000 ? 'starting' : 'stale' }
   }
-  let stale = false
-  if (other.hostname === hostname()) stale = other.pid === process.pid ? !heldHere : !pidAlive(other.pid)
+  let stale = age > maxAgeMs
+  if (other.hostname === hostname()) stale ||= other.pid === process.pid ? !heldHere : !pidAlive(other.pid)
   else if (force) stale = true
   return { other, state: stale ? 'stale' : 'live' }
 }
 
+const sameHolder = (a: LockFile | undefined, b: LockFile | undefined) => (a && b ? a.pid === b.pid && a.since === b.since && a.hostname === b.hostname : a === b)
+
+/**
+ * Removes the lock file at `path` if it still holds the stale `judged` holder. One process at a
+ * time (under `<path>.break`): two processes that both judged a dead holder stale must not have
+ * the second delete the lock the first has just taken.
+ */
+async function removeStaleLock(path: string, judged: LockFile | undefined): Promise<void> {
+  const guard = `${path}.break`
+  const fh = await open(guard, 'wx').catch(() => null)
+  if (!fh) {
+    // another process is breaking it now; a guard left by one that died is old
+    const age = await stat(guard).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    )
+    if (age > 10_000) await unlink(guard).catch(() => {})
+    await sleep(5)
+    return
+  }
+  try {
+    await fh.close()
+    const now = await readLock(path)
+    // an unreadable file must still be an old one (a new lock is unreadable for a moment too)
+    const old = judged ?? (await stat(path).then((st) => Date.now() - st.mtimeMs > 2000, () => false))
+    if (old && sameHolder(now, judged)) await unlink(path).catch(() => {})
+  } finally {
+    await unlink(guard).catch(() => {})
+  }
+}
+
+/** A short lock (withFileLock) older than this was left by a process we cannot check. */
+const STALE_SHORT_LOCK_MS = 60_000
 /** Short locks this process holds (withFileLock), by lock path. */
 const heldShort = new Set<string>()
 
@@ -144,12 +183,16 @@ export async function withFileLock<T>(path: string, what: string, fn: () => Prom
           return await fn()
         } finally {
           heldShort.delete(path)
-          await unlink(path).catch(() => {})
+          // only our own file: a slow change may have been judged stale and the lock taken over
+          if (sameHolder(await readLock(path), me)) await unlink(path).catch(() => {})
         }
       }
-      const { other, state } = await holderState(path, heldShort.has(path))
+      // held for milliseconds: one older than a minute was left by a process we cannot check
+      // (another host, a reused pid)
+      const { other, state } = await holderState(path, heldShort.has(path), false, STALE_SHORT_LOCK_MS)
+      if (state === 'gone') continue
       if (state === 'stale') {
-        await unlink(path).catch(() => {})
+        await removeStaleLock(path, other)
         continue
       }
       if (Date.now() > deadline) {

@@ -194,7 +194,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
           throw new ContractError('bad-request', `labels.put: the labelmap is ${header.geometry.dims.join('×')} but volume ${v.id} is ${v.ct.dims.join('×')}`)
         }
         if (header.version !== v.current.version) {
-          throw new ContractError('conflict', `labels.put: the labels changed since version ${header.version} (now ${v.current.version}); reload them before saving`)
+          throw new ContractError('stale', `labels.put: the labels changed since version ${header.version} (now ${v.current.version}); reload them before saving`)
         }
         // Copy: the frame is a view on a transport buffer that the host may reuse.
         return commitLabels(v, new Uint8Array(data))
@@ -202,7 +202,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       async patch({ header, data }) {
         const v = store.get(header.volumeId)
         if (header.version !== v.current.version) {
-          throw new ContractError('conflict', `labels.patch: the labels changed since version ${header.version} (now ${v.current.version}); send the whole labelmap with labels.put`)
+          throw new ContractError('stale', `labels.patch: the labels changed since version ${header.version} (now ${v.current.version}); send the whole labelmap with labels.put`)
         }
         // every change is checked before any is applied; the patched copy replaces the labelmap
         // whole, so a labels.get being streamed never sees half a patch

@@ -58,6 +58,7 @@ function readerThread(): Worker {
     settle()
   })
   w.on('error', (e) => stopWorker(w, e instanceof Error ? e.message : String(e)))
+  w.on('messageerror', (e) => stopWorker(w, `a reply could not be read: ${e.message}`))
   w.on('exit', (code) => stopWorker(w, `exit code ${code}`))
   worker = w
   return w

@@ -54,6 +54,13 @@ async function answer(req: ReadRequest): Promise<{ reply: ReadReply; transfer: A
 if (parentPort) {
   const port = parentPort
   port.on('message', (req: ReadRequest) => {
-    void answer(req).then(({ reply, transfer }) => port.postMessage(reply, transfer))
+    void answer(req).then(({ reply, transfer }) => {
+      try {
+        port.postMessage(reply, transfer)
+      } catch (e) {
+        // a volume that cannot cross (never seen; a failure here must not take other reads down)
+        port.postMessage({ id: req.id, ok: false, error: { name: 'Error', message: `${req.path}: the volume could not be handed over (${(e as Error)?.message ?? e})` } } satisfies ReadReply)
+      }
+    })
   })
 }

@@ -243,10 +243,9 @@ export class ContractScnClient implements ScnClient {
     this.versions.set(caseId, r.version)
   }
 
-  async fetchLabels(caseId: string): Promise<Uint8Array> {
+  async fetchLabels(caseId: string): Promise<{ labels: Uint8Array; adopt(): void }> {
     const current = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'current' }))
-    this.versions.set(caseId, current.header.version)
-    return new Uint8Array(current.data)
+    return { labels: new Uint8Array(current.data), adopt: () => this.versions.set(caseId, current.header.version) }
   }
 
   async saveLabelsPatch(caseId: string, patch: LabelPatch): Promise<void> {
@@ -262,7 +261,7 @@ async function saveCall<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f()
   } catch (e) {
-    if (e instanceof ContractError && e.code === 'conflict') throw new LabelsConflict(e.message)
+    if (e instanceof ContractError && e.code === 'stale') throw new LabelsConflict(e.message)
     if (e instanceof ContractError && e.code === 'not-found') throw new PlainError('The case is no longer open on the host: open it again to keep editing.')
     throw plain(e)
   }

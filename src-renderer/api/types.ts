@@ -160,10 +160,11 @@ export interface ScnClient {
    */
   saveLabelsPatch?(caseId: string, patch: LabelPatch): Promise<void>
   /**
-   * the host's current labelmap of an open case; later saves name its version. After a
-   * LabelsConflict the page merges it with its own edits and saves again.
+   * the host's current labelmap of an open case; adopt() makes later saves name its version (once
+   * the page holds what the host has). After a LabelsConflict the page merges it with its own
+   * edits, adopts, and saves again.
    */
-  fetchLabels?(caseId: string): Promise<Uint8Array>
+  fetchLabels?(caseId: string): Promise<{ labels: Uint8Array; adopt(): void }>
 }
 
 /** One series of a DICOM folder, as the contract describes it. */

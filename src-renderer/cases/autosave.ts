@@ -36,6 +36,8 @@ export class Autosave {
   private dirty = false
   private saving: Promise<void> | null = null
   private failures = 0
+  /** the merge of a stale save is being applied: its voxels are the host's, not edits to send */
+  private merging = false
 
   constructor(private readonly client: ScnClient) {
     // a case's labels reach the host's disk a moment after the save answered: a write that fails
@@ -58,7 +60,7 @@ export class Autosave {
     const [nx, ny, nz] = session.grid.dims
     this.tracker = new LabelsPatchTracker(nx * ny * nz)
     this.detach = session.onChange((ch) => {
-      if (this.client.kind === 'demo') return // the demo keeps nothing
+      if (this.client.kind === 'demo' || this.merging) return // the demo keeps nothing
       this.tracker.track(ch.indices)
       this.schedule()
     })
@@ -109,17 +111,17 @@ export class Autosave {
           await this.client.saveLabels(c.caseId, gridToArray(session.grid))
         }
         ok = true
-        this.tracker.acknowledge(pending)
+        this.tracker.acknowledge()
         this.failures = 0
         const bytes = patch ? patch.indices.byteLength + patch.values.byteLength : session.grid.slices.reduce((n, s) => n + s.length, 0)
         saveStore.setState({ save: this.dirty ? 'unsaved' : 'saved', saveError: null, lastSentBytes: bytes, lastSentKind: patch ? 'patch' : 'full' })
       } catch (e) {
         if (this.current !== c) return // that volume is gone; its case keeps what was saved last
         this.dirty = true
-        this.tracker.failed(pending)
+        this.tracker.failed()
         if (e instanceof LabelsConflict && this.client.fetchLabels && mergeOnConflict) {
           merged = await this.mergeHostLabels(c, session).catch(() => false)
-          if (merged) return
+          if (merged || this.current !== c) return
         }
         this.failures++
         const retryMs = Math.min(30_000, 2000 * 2 ** Math.min(this.failures - 1, 4))
@@ -149,18 +151,22 @@ export class Autosave {
 
   /**
    * The host's labels with this page's unacknowledged voxels over them, made the page's labels in
-   * one undoable step. When more voxels changed than could be listed, the page's labels win whole.
+   * one undoable step; later saves name the host's version.
    */
   private async mergeHostLabels(c: LoadedCase, session: EditSession): Promise<boolean> {
     const host = await this.client.fetchLabels!(c.caseId)
-    if (this.current !== c) return false
+    if (this.current !== c || this.session !== session) return false
     const mine = gridToArray(session.grid)
-    if (host.length !== mine.length) return false
-    const pending = this.tracker.pending()
-    if (pending) {
-      for (const chunk of pending) for (let k = 0; k < chunk.length; k++) host[chunk[k]!] = mine[chunk[k]!]!
-      session.applyLabels(host, 'labels saved elsewhere', new Set())
+    const merged = host.labels
+    if (merged.length !== mine.length) return false
+    for (let i = 0; i < merged.length; i++) if (this.tracker.hostMayLack(i)) merged[i] = mine[i]!
+    this.merging = true
+    try {
+      session.applyLabels(merged, 'labels saved elsewhere', new Set())
+    } finally {
+      this.merging = false
     }
+    host.adopt()
     this.tracker.needFull()
     return true
   }

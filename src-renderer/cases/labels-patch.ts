@@ -5,77 +5,73 @@
 import { labelPatchBytes, type LabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { LabelGrid } from '../editing/grid.js'
 
-/** What one save sends, as take() saw it; give it back to acknowledge() or failed(). */
+/** What one save sends, as take() saw it. */
 export interface PendingSave {
   /** send the whole labelmap (first save, after a failed one, or a patch as large as the labelmap) */
   full: boolean
-  /** the voxels the host lacks (for a patch) */
+  /** the voxels changed since the previous save (for a patch) */
   indices: Uint32Array[]
-  /** how many tracked chunks this save carries */
-  readonly sent: number
-  /** false when more voxels changed than could be listed: the host may lack any of them */
-  readonly known: boolean
 }
 
 export class LabelsPatchTracker {
-  /**
-   * Voxels changed since the host's last acknowledged save, kept until a save carrying them is
-   * acknowledged (not merely sent): after a refused save they say which voxels are the page's own
-   * when its labels are merged with the host's. null: too many to list.
-   */
-  private unacked: Uint32Array[] | null = []
+  private chunks: Uint32Array[] = []
   private count = 0
   private full = true
+  /**
+   * Which voxels the host may lack, one bit each (never too many to list): `dirty` changed since the
+   * last take, `sent` carried by saves not yet acknowledged. After a refused save they say which
+   * voxels are the page's own when its labels are merged with the host's.
+   */
+  private dirty: Uint8Array
+  private sent: Uint8Array
 
   /** @param voxels size of the labelmap: a patch bigger than it is sent as the labelmap instead */
-  constructor(private readonly voxels: number) {}
+  constructor(private readonly voxels: number) {
+    this.dirty = new Uint8Array((voxels + 7) >>> 3)
+    this.sent = new Uint8Array((voxels + 7) >>> 3)
+  }
 
   /** Records voxels an edit, undo or redo changed (arrays are kept, not copied: patches are immutable). */
   track(indices: Uint32Array): void {
-    if (!this.unacked) return
+    const d = this.dirty
+    for (let k = 0; k < indices.length; k++) d[indices[k]! >>> 3] |= 1 << (indices[k]! & 7)
+    if (this.full) return
     this.count += indices.length
-    if (labelPatchBytes(this.count) >= this.voxels) {
-      this.unacked = null
-      this.full = true
-      return
-    }
-    this.unacked.push(indices)
+    if (labelPatchBytes(this.count) >= this.voxels) return this.needFull()
+    this.chunks.push(indices)
   }
 
   /** The host's copy is unknown (a failed save): the next save sends everything. */
   needFull(): void {
     this.full = true
+    this.chunks = []
+    this.count = 0
   }
 
-  /** What the next save must send; edits from now on are tracked beside it. */
+  /** What the next save must send; tracking starts afresh (a patch) from here. */
   take(): PendingSave {
-    const known = this.unacked !== null
-    const out: PendingSave = { full: this.full || !known, indices: this.unacked ? this.unacked.slice() : [], sent: this.unacked?.length ?? 0, known }
+    const out: PendingSave = { full: this.full, indices: this.chunks }
+    for (let b = 0; b < this.dirty.length; b++) this.sent[b] |= this.dirty[b]!
+    this.dirty.fill(0)
     this.full = false
-    if (!known) {
-      // everything up to now goes whole; what changes during the save is listed again
-      this.unacked = []
-      this.count = 0
-    }
+    this.chunks = []
+    this.count = 0
     return out
   }
 
-  /** The host stored that save: its voxels are no longer the page's alone. */
-  acknowledge(p: PendingSave): void {
-    if (!this.unacked || !p.known) return
-    this.unacked = this.unacked.slice(p.sent)
-    this.count = this.unacked.reduce((n, c) => n + c.length, 0)
+  /** The host stored the save in flight (one at a time): nothing sent before is the page's alone now. */
+  acknowledge(): void {
+    this.sent.fill(0)
   }
 
   /** That save was refused or may not have landed: the next one sends everything. */
-  failed(p: PendingSave): void {
-    this.full = true
-    if (!p.known) this.unacked = null
+  failed(): void {
+    this.needFull()
   }
 
-  /** The voxels the host may lack, or null when more changed than could be listed. */
-  pending(): readonly Uint32Array[] | null {
-    return this.unacked
+  /** Whether the host may lack voxel i (changed here since the host last acknowledged a save). */
+  hostMayLack(i: number): boolean {
+    return (((this.dirty[i >>> 3]! | this.sent[i >>> 3]!) >>> (i & 7)) & 1) === 1
   }
 }
 

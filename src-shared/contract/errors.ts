@@ -21,6 +21,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
+  stale: 409,
   exists: 409,
   'bad-input': 422,
   unsupported: 501,

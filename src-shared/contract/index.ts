@@ -10,11 +10,11 @@
  *   volumes.list() / volumes.close({volumeId})  close frees the CT and labels, flushes a case's autosave, drops its lock
  *   volumes.getVoxels({volumeId})               -> Frame<VoxelsHeader, 'int16'>  CT once, Int16 HU, x fastest
  *   labels.get({volumeId, kind?})               -> Frame<LabelmapHeader, 'uint8'> kind 'current' | 'prediction'
- *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'conflict');
+ *   labels.put({header, data})                  -> {volumeId, version}  (header.version = version edited; else 'stale');
  *                                               for a case volume this is also the autosave (on disk within 2 s)
  *   labels.patch({header, data})                -> {volumeId, version}  only the voxels changed since header.version
  *                                               (label-patch.ts: u32 indices + u8 values), all or nothing, same
- *                                               'conflict' rule; autosave after the first full put
+ *                                               'stale' rule; autosave after the first full put
  *   segmentation.run({volumeId, modelId?, device?}) -> {runId}
  *   segmentation.cancel({runId})                -> {runId, cancelled}
  *   segmentation.onProgress(p)                  event {runId, volumeId, stage, fraction 0..1, message}

@@ -164,7 +164,7 @@ export const LabelPatchHeaderSchema = z
     volumeId: IdSchema,
     kind: z.literal('current'),
     dataType: z.literal('uint8'),
-    /** the version the changes were made on; as for labels.put, anything else is a 'conflict' */
+    /** the version the changes were made on; as for labels.put, anything else is 'stale' */
     version: z.number().int().nonnegative(),
     /** voxels changed */
     count: z.number().int().nonnegative(),
@@ -530,7 +530,8 @@ export const ErrorCodeSchema = z.enum([
   'unauthorized', // web host: missing or wrong token
   'forbidden', // path outside what the user opened / the workspace, or a refused origin
   'not-found', // unknown volume, run, case, model or file
-  'conflict', // labelmap version mismatch, case locked
+  'conflict', // case locked or replaced, a run already going
+  'stale', // labels.put/patch named a labelmap version the host has moved past: fetch, merge, save again
   'exists', // an export target exists and overwrite was not set: ask the user, then retry with overwrite
   'bad-input', // a file the user gave cannot be read (VolumeError)
   'unsupported', // not available on this host (e.g. native dialogs on the web host)

@@ -81,7 +81,7 @@ export const CONTRACT = {
     /** header.kind must be 'current'; header.version is the version the edit started from */
     put: binaryIn(S.LabelmapHeaderSchema, 'uint8', S.PutLabelmapResultSchema),
     /** the voxels changed since header.version (label-patch.ts), applied all or nothing; same answer and
-     *  'conflict' rule as put. Autosave sends these; a full put for the first save and after a conflict */
+     *  'stale' rule as put. Autosave sends these; a full put for the first save, after a failed save and after merging a stale one */
     patch: binaryIn(S.LabelPatchHeaderSchema, 'uint8', S.PutLabelmapResultSchema, (h) => labelPatchBytes(h.count)),
   },
   segmentation: {

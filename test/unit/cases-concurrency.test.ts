@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -211,6 +211,14 @@ console.log('DONE')`
     const t = await w.addLabel({ name: 'after a crash' })
     expect(t.labels.at(-1)!.name).toBe('after a crash')
     expect(existsSync(join(wsDir, 'workspace.json.lock'))).toBe(false)
+    // one from another machine (a shared folder) cannot be checked: held for milliseconds, so a
+    // minute-old one is taken over too
+    const lock = join(wsDir, 'workspace.json.lock')
+    writeFileSync(lock, JSON.stringify({ pid: 1, hostname: 'another-machine', since: new Date(Date.now() - 120_000).toISOString() }))
+    utimesSync(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000))
+    expect((await w.addLabel({ name: 'after a crash elsewhere' })).labels.at(-1)!.name).toBe('after a crash elsewhere')
+    expect(existsSync(lock)).toBe(false)
+    expect(existsSync(`${lock}.break`)).toBe(false)
   })
 })
 

@@ -33,6 +33,15 @@ class NotingClient extends ContractScnClient {
     this.calls.push('patch')
     return this.failing(() => super.saveLabelsPatch(caseId, patch))
   }
+  /** runs after the next fetchLabels has answered (another writer saving meanwhile) */
+  afterFetch: (() => Promise<void>) | null = null
+  override async fetchLabels(caseId: string) {
+    const r = await super.fetchLabels(caseId)
+    const hook = this.afterFetch
+    this.afterFetch = null
+    await hook?.()
+    return r
+  }
   private async failing(save: () => Promise<void>): Promise<void> {
     const how = this.failNext
     this.failNext = null
@@ -153,6 +162,36 @@ describe('autosave sends patches', () => {
     expect(await hostLabels()).toEqual(gridToArray(grid))
   })
 
+  it("another writer saving again while the page merges: its later changes are not overwritten by the page's copy", async () => {
+    const nxy = grid.dims[0] * grid.dims[1]
+    const at = (i: number, j: number, k: number) => i + j * grid.dims[0] + k * nxy
+    const hostPut = async (change: (d: Uint8Array) => void) => {
+      const cur = await t.client.labels.get({ volumeId: c.caseId, kind: 'current' })
+      const d = new Uint8Array(cur.data)
+      change(d)
+      await t.client.labels.put({ header: cur.header, data: d })
+    }
+    // B paints a row; the page paints elsewhere and saves: stale, merged (B's row comes in)
+    await hostPut((d) => {
+      for (let i = 10; i < 20; i++) d[at(i, 30, 5)] = 4
+    })
+    // ...and while the page merges, B erases its row again and saves
+    page.afterFetch = () =>
+      hostPut((d) => {
+        for (let i = 10; i < 20; i++) d[at(i, 30, 5)] = 0
+      })
+    page.calls = []
+    dab([60, 20, 8], 2)
+    const mine = gridToArray(grid)[at(60, 20, 8)]
+    expect(await autosave.saveNow()).toBe(false) // the merge's save is stale again: it waits its turn
+    expect(gridToArray(grid)[at(12, 30, 5)]).toBe(4) // B's row, as fetched
+    expect(await autosave.saveNow()).toBe(true) // the retry merges again
+    const now = gridToArray(grid)
+    for (let i = 10; i < 20; i++) expect(now[at(i, 30, 5)]).toBe(0) // B's erase stands: the row was never the page's
+    expect(now[at(60, 20, 8)]).toBe(mine)
+    expect(await hostLabels()).toEqual(now)
+  })
+
   it('a save that landed but whose answer was lost does not block saving forever', async () => {
     page.calls = []
     dab([35, 25, 18], 2)
@@ -183,37 +222,32 @@ describe('which voxels the host lacks', () => {
 
   it('starts full, then tracks; a patch as large as the labelmap is sent as the labelmap', () => {
     const tr = new LabelsPatchTracker(100)
-    let p = tr.take()
-    expect(p.full).toBe(true)
-    tr.acknowledge(p)
+    expect(tr.take().full).toBe(true)
+    tr.acknowledge()
     tr.track(new Uint32Array([1, 2, 3]))
-    p = tr.take()
-    expect(p).toMatchObject({ full: false, indices: [new Uint32Array([1, 2, 3])] })
-    tr.acknowledge(p)
-    expect(tr.pending()).toEqual([])
+    expect(tr.take()).toEqual({ full: false, indices: [new Uint32Array([1, 2, 3])] })
+    tr.acknowledge()
     tr.track(new Uint32Array(19)) // 95 bytes: still smaller than 100 voxels
-    p = tr.take()
-    expect(p.full).toBe(false)
-    tr.acknowledge(p)
-    tr.track(new Uint32Array(20)) // 100 bytes: the labelmap is cheaper, and too many to list
-    expect(tr.pending()).toBeNull()
-    p = tr.take()
-    expect(p.full).toBe(true)
-    tr.acknowledge(p)
-    expect(tr.pending()).toEqual([])
+    expect(tr.take().full).toBe(false)
+    tr.acknowledge()
+    tr.track(new Uint32Array(20)) // 100 bytes: the labelmap is cheaper
+    expect(tr.take()).toEqual({ full: true, indices: [] })
   })
 
-  it('keeps what a save carried until the host acknowledges it', () => {
-    const tr = new LabelsPatchTracker(1000)
-    tr.acknowledge(tr.take())
+  it('knows which voxels the host may lack until a save carrying them is acknowledged, however many', () => {
+    const tr = new LabelsPatchTracker(100)
+    tr.take()
+    tr.acknowledge()
     tr.track(new Uint32Array([7]))
-    const p = tr.take()
+    tr.take()
     tr.track(new Uint32Array([8])) // edited while that save is in flight
-    tr.failed(p) // refused: the host's copy is unknown, the next save goes whole
-    expect(tr.pending()).toEqual([new Uint32Array([7]), new Uint32Array([8])])
-    const q = tr.take()
-    expect(q.full).toBe(true)
-    tr.acknowledge(q)
-    expect(tr.pending()).toEqual([])
+    tr.failed() // refused: the next save goes whole, and 7 is still the page's own
+    expect([7, 8, 9].map((i) => tr.hostMayLack(i))).toEqual([true, true, false])
+    tr.track(Uint32Array.from({ length: 60 }, (_, i) => 20 + i)) // more than a patch can carry
+    expect(tr.take().full).toBe(true)
+    expect(tr.hostMayLack(79) && tr.hostMayLack(7)).toBe(true)
+    tr.track(new Uint32Array([90])) // during the full save
+    tr.acknowledge()
+    expect([7, 8, 79, 90].map((i) => tr.hostMayLack(i))).toEqual([false, false, false, true])
   })
 })

@@ -100,7 +100,7 @@ describe('a session through the client core over HTTP + WebSocket', () => {
     const put = await t.client.labels.put({ header: lm.header, data: edited })
     expect(put.version).toBe(1)
     // a second put from the stale version is a conflict, not a silent overwrite
-    await expect(t.client.labels.put({ header: lm.header, data: edited })).rejects.toMatchObject({ code: 'conflict' })
+    await expect(t.client.labels.put({ header: lm.header, data: edited })).rejects.toMatchObject({ code: 'stale' })
     const back = await t.client.labels.get({ volumeId: volume.volumeId })
     expect(back.header.version).toBe(1)
     expect(back.data).toEqual(edited)

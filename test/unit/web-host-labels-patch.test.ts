@@ -71,9 +71,9 @@ describe('labels.patch (autosave by changed voxels)', () => {
     expect(now.data[i]).toBe(4)
   })
 
-  it('a stale version is a conflict and changes nothing (the page then sends the whole labelmap)', async () => {
+  it("a stale version is refused as 'stale' and changes nothing (the page then fetches, merges and sends the whole labelmap)", async () => {
     await expect(t.client.labels.patch({ header: header(1, version - 1), data: encodeLabelPatch([0], [4]) })).rejects.toMatchObject({
-      code: 'conflict',
+      code: 'stale',
       message: expect.stringContaining('labels.put'),
     })
     const now = await t.client.labels.get({ volumeId })
