@@ -18,6 +18,7 @@
 import { LabelsConflict, type LoadedCase, type ScnClient } from '../api/types.js'
 import { gridToArray } from '../editing/grid.js'
 import type { EditSession } from '../editing/session.js'
+import { editStore } from '../store/edit-store.js'
 import { saveStore } from '../store/save-store.js'
 import { collectPatch, LabelsPatchTracker } from './labels-patch.js'
 
@@ -161,11 +162,14 @@ export class Autosave {
     if (merged.length !== mine.length) return false
     for (let i = 0; i < merged.length; i++) if (this.tracker.hostMayLack(i)) merged[i] = mine[i]!
     this.merging = true
+    let brought = 0
     try {
-      session.applyLabels(merged, 'labels saved elsewhere', new Set())
+      brought = session.applyLabels(merged, 'labels saved elsewhere', new Set()).indices.length
     } finally {
       this.merging = false
     }
+    // said once, in the status area (the next edit clears it): the user sees voxels they did not paint
+    if (brought > 0) editStore.setState({ notice: `This case was saved from another window meanwhile: its changes (${brought.toLocaleString('en-US')} voxels) are now in yours. Undo takes them out again.` })
     host.adopt()
     this.tracker.needFull()
     return true

@@ -16,6 +16,7 @@ import { gridFromArray, gridToArray, type LabelGrid } from '../../src-renderer/e
 import { PatchBuilder } from '../../src-renderer/editing/patch.js'
 import { EditSession } from '../../src-renderer/editing/session.js'
 import { circle, paint, stamp } from '../../src-renderer/editing/strategies.js'
+import { editStore } from '../../src-renderer/store/edit-store.js'
 import { saveStore } from '../../src-renderer/store/save-store.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
@@ -152,8 +153,9 @@ describe('autosave sends patches', () => {
     expect(merged.filter((v, i) => v !== mine[i] && v !== theirs[i]).length).toBe(0)
     expect(await hostLabels()).toEqual(merged)
     expect(saveStore.getState()).toMatchObject({ save: 'saved', saveError: null })
-    // bringing their voxels in is one undoable step, named
+    // bringing their voxels in is one undoable step, named, and said in the status area
     expect(session.history.nextUndo && session.history.nextUndo.name).toBe('labels saved elsewhere')
+    expect(editStore.getState().notice).toMatch(/^This case was saved from another window meanwhile: its changes \(4 voxels\) are now in yours/)
     // and saving goes on by patches
     page.calls = []
     dab([20, 50, 12], 1)
