@@ -169,7 +169,7 @@ export class Autosave {
       this.merging = false
     }
     // said once, in the status area (the next edit clears it): the user sees voxels they did not paint
-    if (brought > 0) editStore.setState({ notice: `This case was saved from another window meanwhile: its changes (${brought.toLocaleString('en-US')} voxels) are now in yours. Undo takes them out again.` })
+    if (brought > 0) editStore.setState({ notice: `Another window saved this case: its ${brought.toLocaleString('en-US')} changed voxels are merged into yours (Undo removes them).` })
     host.adopt()
     this.tracker.needFull()
     return true

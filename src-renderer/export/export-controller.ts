@@ -10,13 +10,25 @@ import { saveStore } from '../store/save-store.js'
 
 const EXTENSIONS: Record<ExportFormat, string> = { nifti: '-labels.nii.gz', nnunet: '-nnunet', 'dicom-seg': '-seg.dcm', 'seg-nrrd': '.seg.nrrd' }
 
+/** What the export panel says after an export refused for a failing autosave, once saving works again. */
+export const EXPORT_AFTER_SAVE_RECOVERED = 'The export did not run while autosave was failing. Your edits are saved now: export again.'
+
 export class ExportController {
+  /** the export error on screen is "autosave is failing": outdated once a save succeeds */
+  private refusedForSave = false
+
   constructor(
     private readonly client: ScnClient,
     /** autosave: true when the host has every edit */
     private readonly saveNow: () => Promise<boolean>,
     private readonly current: () => LoadedCase | null,
-  ) {}
+  ) {
+    saveStore.subscribe((s) => {
+      if (!this.refusedForSave || s.save !== 'saved' || s.saveError || s.hostSaveError) return
+      this.refusedForSave = false
+      if (exportStore.getState().exportError) exportStore.setState({ exportError: EXPORT_AFTER_SAVE_RECOVERED })
+    })
+  }
 
   /** Default export target: <workspace>/exports/<case name>-<format><extension>. */
   async suggestPath(format: ExportFormat): Promise<string> {
@@ -30,9 +42,13 @@ export class ExportController {
     if (!c) return
     const newStudy = format === 'dicom-seg' && !!opts.newStudy
     exportStore.setState({ exporting: true, exportError: null, exported: null, exportConfirm: null })
+    this.refusedForSave = false
     try {
       // never export without the latest edits
-      if (!(await this.saveNow())) throw new PlainError(`The export would miss your latest edits, which could not be saved: ${saveStore.getState().saveError ?? 'autosave failed'}`)
+      if (!(await this.saveNow())) {
+        this.refusedForSave = true
+        throw new PlainError(`The export would miss your latest edits, which could not be saved: ${saveStore.getState().saveError ?? 'autosave failed'}`)
+      }
       const files = await this.client.exportLabels(c.caseId, format, outPath, { newStudy, overwrite: !!opts.overwrite })
       exportStore.setState({ exported: { files }, exporting: false })
     } catch (e) {

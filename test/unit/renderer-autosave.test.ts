@@ -155,7 +155,7 @@ describe('autosave sends patches', () => {
     expect(saveStore.getState()).toMatchObject({ save: 'saved', saveError: null })
     // bringing their voxels in is one undoable step, named, and said in the status area
     expect(session.history.nextUndo && session.history.nextUndo.name).toBe('labels saved elsewhere')
-    expect(editStore.getState().notice).toMatch(/^This case was saved from another window meanwhile: its changes \(4 voxels\) are now in yours/)
+    expect(editStore.getState().notice).toBe('Another window saved this case: its 4 changed voxels are merged into yours (Undo removes them).')
     // and saving goes on by patches
     page.calls = []
     dab([20, 50, 12], 1)
