@@ -20,10 +20,13 @@ export class LabelsPatchTracker {
   /**
    * Which voxels the host may lack, one bit each (never too many to list): `dirty` changed since the
    * last take, `sent` carried by saves not yet acknowledged. After a refused save they say which
-   * voxels are the page's own when its labels are merged with the host's.
+   * voxels are the page's own when its labels are merged with the host's. Each keeps the byte
+   * range it has set, so a save touches only that span, not a bit per voxel of the whole volume.
    */
   private dirty: Uint8Array
   private sent: Uint8Array
+  private dirtySpan: [number, number] = [Infinity, -1]
+  private sentSpan: [number, number] = [Infinity, -1]
 
   /** @param voxels size of the labelmap: a patch bigger than it is sent as the labelmap instead */
   constructor(private readonly voxels: number) {
@@ -34,7 +37,13 @@ export class LabelsPatchTracker {
   /** Records voxels an edit, undo or redo changed (arrays are kept, not copied: patches are immutable). */
   track(indices: Uint32Array): void {
     const d = this.dirty
-    for (let k = 0; k < indices.length; k++) d[indices[k]! >>> 3] |= 1 << (indices[k]! & 7)
+    const span = this.dirtySpan
+    for (let k = 0; k < indices.length; k++) {
+      const b = indices[k]! >>> 3
+      d[b] |= 1 << (indices[k]! & 7)
+      if (b < span[0]) span[0] = b
+      if (b > span[1]) span[1] = b
+    }
     if (this.full) return
     this.count += indices.length
     if (labelPatchBytes(this.count) >= this.voxels) return this.needFull()
@@ -51,8 +60,13 @@ export class LabelsPatchTracker {
   /** What the next save must send; tracking starts afresh (a patch) from here. */
   take(): PendingSave {
     const out: PendingSave = { full: this.full, indices: this.chunks }
-    for (let b = 0; b < this.dirty.length; b++) this.sent[b] |= this.dirty[b]!
-    this.dirty.fill(0)
+    const [lo, hi] = this.dirtySpan
+    for (let b = lo; b <= hi; b++) this.sent[b] |= this.dirty[b]!
+    if (hi >= lo) {
+      this.dirty.fill(0, lo, hi + 1)
+      this.sentSpan = [Math.min(this.sentSpan[0], lo), Math.max(this.sentSpan[1], hi)]
+      this.dirtySpan = [Infinity, -1]
+    }
     this.full = false
     this.chunks = []
     this.count = 0
@@ -61,7 +75,9 @@ export class LabelsPatchTracker {
 
   /** The host stored the save in flight (one at a time): nothing sent before is the page's alone now. */
   acknowledge(): void {
-    this.sent.fill(0)
+    const [lo, hi] = this.sentSpan
+    if (hi >= lo) this.sent.fill(0, lo, hi + 1)
+    this.sentSpan = [Infinity, -1]
   }
 
   /** That save was refused or may not have landed: the next one sends everything. */

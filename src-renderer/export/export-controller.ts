@@ -11,7 +11,7 @@ import { saveStore } from '../store/save-store.js'
 const EXTENSIONS: Record<ExportFormat, string> = { nifti: '-labels.nii.gz', nnunet: '-nnunet', 'dicom-seg': '-seg.dcm', 'seg-nrrd': '.seg.nrrd' }
 
 /** What the export panel says after an export refused for a failing autosave, once saving works again. */
-export const EXPORT_AFTER_SAVE_RECOVERED = 'The export did not run while autosave was failing. Your edits are saved now: export again.'
+const EXPORT_AFTER_SAVE_RECOVERED = 'The export did not run while autosave was failing. Your edits are saved now: export again.'
 
 export class ExportController {
   /** the export error on screen is "autosave is failing": outdated once a save succeeds */
