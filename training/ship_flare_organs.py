@@ -47,6 +47,11 @@ DATA = os.environ.get('SCN_STUDIO_TEST_DATA', os.path.join(ROOT, '..', 'shared',
 ORIGINAL_INPUTS = {'amos_0001-slab': os.path.join('amos', 'amos_0001-slab', 'img')}
 # evaluation group of --companion-seg: real cases the companion run held out (the shipped one trained on them)
 COMPANION = 'held-out real (leave-one-out companion run)'
+# evaluation group of --companion-loc: real cases its localization run held out, whole and cut to
+# shorter foot-to-head fields (the segmentation network is the shipped one, which trained on them)
+LOC_COMPANION = 'held-out for localization (leave-one-out companion localization run)'
+# fields of view cut from such a case: (name, first, last) as fractions of its foot-to-head extent
+FIELD_PROBES = [('whole', 0.0, 1.0), ('lower 70 % (pelvis side)', 0.0, 0.7), ('upper 70 % (chest side)', 0.3, 1.0)]
 # held-out TypeScript phantoms: (name, seed, scale, spacing, fovZ, centreZ)
 PHANTOMS = [
     ('ts-phantom 2x2x3 mm', 9001, 1.0, '2,2,3', 300, 20),
@@ -77,6 +82,22 @@ def load_ras(path):
     import nibabel as nib
     img = nib.as_closest_canonical(nib.load(path))
     return np.asanyarray(img.dataobj), img.affine, img.header.get_zooms()[:3]
+
+
+def cut_field(ct, labels, first, last, out_dir):
+    """The CT and its labels cut to slices [first, last) (fractions) of the foot-to-head axis, as a
+    scan of that field of view would be stored (same voxels, origin moved): NIfTI pair in out_dir."""
+    import nibabel as nib
+    img, lab = nib.load(ct), nib.load(labels)
+    axis = int(np.argmax(np.abs(img.affine[2, :3])))  # the array axis that runs foot to head
+    n = img.shape[axis]
+    cut = [slice(None)] * 3
+    cut[axis] = slice(int(round(first * n)), int(round(last * n)))
+    os.makedirs(out_dir, exist_ok=True)
+    paths = os.path.join(out_dir, 'ct.nii.gz'), os.path.join(out_dir, 'labels.nii.gz')
+    nib.save(img.slicer[tuple(cut)], paths[0])
+    nib.save(lab.slicer[tuple(cut)], paths[1])
+    return paths
 
 
 def engine_segment(model_dir, model_id, ct, out):
@@ -127,6 +148,9 @@ def main():
     ap.add_argument('--companion-seg', default='',
                     help='segmentation run folder of the same recipe with real cases held out (--exclude): measured on those '
                          'cases as the leave-one-out estimate, when --seg trained on all of them')
+    ap.add_argument('--companion-loc', default='',
+                    help='localization run folder of the same recipe with real cases held out: measured (with the shipped '
+                         'segmentation network) on those cases, whole and cut to shorter fields of view')
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--initialised-from', default='',
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
@@ -158,6 +182,8 @@ def main():
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
                 'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
                 'realism': not args.get('no_realism', False), 'heldOut': sorted(held_out(args))}
+        if args['stage'] == 'localization' and args.get('fov_ratio'):
+            info['fieldOfViewCuts'] = f"{args['fov_ratio']} of draws cut to a random foot-to-head field of at least {args.get('fov_min_mm', 200.0):g} mm"
         if args['stage'] == 'segmentation':
             info['spacingMm'] = args.get('spacing', 2.0)
             if a.run_spacing and a.run_spacing != info['spacingMm']:
@@ -245,10 +271,35 @@ def main():
         companion_info = {**run_info(ck_comp), 'role': 'leave-one-out estimate of this recipe; not the shipped weights'}
         card['training']['companionSegmentation'] = companion_info
 
+    loc_companion_dir = None
+    if a.companion_loc:
+        # the companion localization with the shipped SCN: does the box hold on CTs (and fields of
+        # view) the localization never saw? The SCN trained on these cases: this measures the box.
+        ck_cl = load_weights(os.path.join(a.companion_loc, 'checkpoint.pt'), comp_loc := LocalizationNet())
+        held = held_out(ck_cl['args']) - loc_held
+        probes = [(name, lab) for group, name, _, lab in cases if name in held and group == 'training-set real']
+        if not probes:
+            raise SystemExit(f'{a.companion_loc}: the companion localization run held out no case that the shipped one trained on (--exclude)')
+        loc_companion_dir = os.path.join(work, 'companion-loc')
+        write_model_folder(comp_loc, seg, loc_companion_dir, card)
+        import nibabel as nib
+        for name, lab in probes:
+            img = os.path.join(a.dataset, 'imagesTr', f'{name}_0000.nii.gz')
+            header = nib.load(img)
+            axis = int(np.argmax(np.abs(header.affine[2, :3])))
+            extent = header.shape[axis] * float(header.header.get_zooms()[axis])
+            for probe, first, last in FIELD_PROBES:
+                if (last - first) * extent < a.min_scan_extent:
+                    continue  # a slab: the localization stage does not run on it
+                pair = cut_field(img, lab, first, last, os.path.join(work, f'field-{name}-{first}-{last}'))
+                cases.append((LOC_COMPANION, f'{name}, {probe}', *pair))
+        card['training']['companionLocalization'] = {**run_info(ck_cl), 'role': 'leave-one-out estimate of the localization recipe; not the shipped weights'}
+
     evaluation = []
     for i, (group, name, ct, truth) in enumerate(cases):
         pred = os.path.join(work, f'{i:02d}_{name.replace(" ", "_")}_pred.nii.gz')
-        report = engine_segment(companion_dir if group == COMPANION else a.out, 'scn-flare-organs', ct, pred)
+        model_dir = companion_dir if group == COMPANION else loc_companion_dir if group == LOC_COMPANION else a.out
+        report = engine_segment(model_dir, 'scn-flare-organs', ct, pred)
         organs = score(pred, truth)
         evaluation.append({'group': group, 'case': name, 'input': os.path.relpath(ct, DATA) if ct.startswith(os.path.abspath(DATA)) else os.path.basename(ct),
                            'seconds': round(sum(report['stageSeconds'].values()), 2), 'warnings': report['warnings'], 'organs': organs})
@@ -278,6 +329,7 @@ def main():
         f'Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
         + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if companion_dir else '') +
+        (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if loc_companion_dir else '') +
         f'Training-set real (not generalisation): {summary("training-set real")}. '
         'Few real cases and CPU-only training: expect masks to need correction on your scans; measure on your own data with '
         '`scn-studio evaluate` and retrain on the exported dataset (training/README.md).')

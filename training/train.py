@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scn.data import (Augment, Case, Normalization, Realism, dataset_case_facts, load_case, localization_sample, nnunet_cases,  # noqa: E402
+from scn.data import (Augment, Case, Normalization, Realism, dataset_case_facts, fov_draw, load_case, localization_sample, nnunet_cases,  # noqa: E402
                       organ_box_draw, sample, segmentation_centre, slab_draw)
 from scn.labels import parse_label_map  # noqa: E402
 from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
@@ -228,6 +228,10 @@ def train(a) -> dict:
             case = pick(real, phantoms, a.phantom_ratio, rng)
             src = case.name
             if a.stage == 'localization':
+                if rng.random() < a.fov_ratio:
+                    case.image_smoothed(3.0)  # smoothed once on the whole case, then cut with it
+                    case = fov_draw(case, rng, a.fov_min_mm)
+                    src += ':fov'
                 x, y = localization_sample(case, None if a.engine_crops else size, rng, aug, realism=realism)
             elif a.engine_crops:
                 # what the engine feeds the network: the organ box plus a margin after localization,
@@ -300,6 +304,9 @@ def parser():
                     help='segmentation crops as the engine makes them (organ box + margin, or a slab\'s whole field of view) instead of --size')
     ap.add_argument('--slab-ratio', type=float, default=0.35, help='with --engine-crops: share of thin-slab draws')
     ap.add_argument('--slab-min-mm', type=float, default=25.0, help='with --engine-crops: thinnest slab drawn (mm; up to 220)')
+    ap.add_argument('--fov-ratio', type=float, default=0.0,
+                    help='localization: share of draws cut to a random foot-to-head field of view (scans of the pelvis, or chest and upper abdomen)')
+    ap.add_argument('--fov-min-mm', type=float, default=200.0, help='with --fov-ratio: the shortest field drawn (the card\'s minScanExtentMm)')
     ap.add_argument('--z-replicate', action='store_true',
                     help='segmentation: beyond the first/last slice (of the CT or a slab) repeat it instead of padding with air (card zPadding replicate)')
     ap.add_argument('--window', default=None,

@@ -358,6 +358,22 @@ def slab_draw(case: Case, spacing: float, rng: np.random.Generator, thickness_mm
     return size, centre, (z0, z1)
 
 
+def fov_draw(case: Case, rng: np.random.Generator, min_mm: float = 200.0) -> Case:
+    """The case cut to a random foot-to-head field of view of at least min_mm (the localization
+    stage only runs on scans that long): a scan of the pelvis and lower abdomen, or of the chest and
+    upper abdomen, has its organs elsewhere in the field than a whole-abdomen scan. Organs cut by
+    the field keep the labels of what remains; the smoothing cache is cut with it."""
+    n = case.image.shape[0]
+    keep = int(np.ceil(min_mm / case.spacing[0])) + 1
+    if keep >= n:
+        return case
+    length = int(rng.integers(keep, n + 1))
+    z0 = int(rng.integers(0, n - length + 1))
+    cut = Case(case.name, case.image[z0:z0 + length], case.labels[z0:z0 + length], case.spacing, window=case.window)
+    cut.smoothed = {k: v[z0:z0 + length] for k, v in case.smoothed.items()}
+    return cut
+
+
 LOC_VALID = [list(range(32, 257, 16)), [32, 48, 64, 80], [32, 48, 64, 80]]
 
 

@@ -125,6 +125,28 @@ def test_lesions_stay_inside_the_liver_and_reach_mass_size():
     assert largest > 4 / 3 * np.pi * 6 ** 3  # at least one lesion wider than 6 voxels in radius
 
 
+def test_fov_draw_cuts_a_field_of_at_least_the_minimum_with_labels_and_smoothing_aligned():
+    from scn.data import fov_draw
+    rng = np.random.default_rng(5)
+    z = np.arange(100, dtype=np.float32)[:, None, None]  # slice index as the voxel value
+    case = Case('long', np.broadcast_to(z, (100, 4, 4)).copy(), np.broadcast_to((z % 3).astype(np.uint8), (100, 4, 4)).copy(), (5.0, 2.0, 2.0))
+    case.image_smoothed(3.0)
+    lengths, starts = set(), set()
+    for _ in range(200):
+        cut = fov_draw(case, rng, min_mm=200.0)
+        n = cut.image.shape[0]
+        assert n * 5.0 >= 200.0 and cut.image.shape[1:] == (4, 4)
+        z0 = int(cut.image[0, 0, 0])
+        assert np.array_equal(cut.image[:, 0, 0], np.arange(z0, z0 + n))  # contiguous slices of the case
+        assert np.array_equal(cut.labels[:, 0, 0], np.arange(z0, z0 + n) % 3)  # labels cut with them
+        assert np.array_equal(cut.smoothed[3.0], case.smoothed[3.0][z0:z0 + n])
+        lengths.add(n)
+        starts.add(z0)
+    assert min(lengths) <= 45 and max(lengths) >= 90 and len(starts) > 20  # short and long fields, anywhere
+    short = Case('short', case.image[:30], case.labels[:30], case.spacing)  # 150 mm: not cut
+    assert fov_draw(short, rng, min_mm=200.0) is short
+
+
 def test_label_maps():
     assert parse_label_map('5:1,2:2, 3:2') == {5: 1, 2: 2, 3: 2}
     out = apply_label_map(np.array([5, 2, 3, 1, 7, 9]), TOTALSEGMENTATOR_TO_FLARE)
