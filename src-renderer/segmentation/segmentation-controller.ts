@@ -22,7 +22,8 @@ export class SegmentationController {
 
   opened(c: LoadedCase): void {
     this.prediction = c.prediction ?? null
-    segmentStore.setState({ warnings: [], choice: null }) // they were about the previous CT
+    // the last run's outcome (its warnings, a failure or a cancel, its timing) was about the previous CT
+    segmentStore.setState({ warnings: [], choice: null, error: null, lastRun: null })
   }
 
   async refreshModels(): Promise<void> {

@@ -126,4 +126,15 @@ describe('command registry', () => {
     commands.run(TOOLBAR['run-segmentation']!)
     expect(segmentStore.getState().error).toMatch(/Open a CT first/)
   })
+
+  it("opening another CT clears the last run's outcome: a cancel, a failure, its timing and warnings were about the previous CT", () => {
+    const editing = new EditingController(undefined as unknown as Viewer, { viewports: {} as never, overlays: {} as never })
+    const segmentation = new SegmentationController(new DemoClient(), editing, () => null)
+    segmentStore.setState({ error: 'Segmentation cancelled.', lastRun: { model: 'scn-flare-organs 0.6.0', seconds: 4.2 }, warnings: ['The scan covers only 55 mm'], running: false })
+    segmentation.opened({ caseId: 'other', name: 'other CT' } as never)
+    const s = segmentStore.getState()
+    expect(s.error).toBeNull()
+    expect(s.lastRun).toBeNull()
+    expect(s.warnings).toEqual([])
+  })
 })
