@@ -135,7 +135,9 @@ async function segmentCommand(input: string, o: SegmentCliOptions): Promise<numb
       throw new CliError(EXIT.badInput, `${input}: this series is ${ct.meta.modality}, not CT: the SCN segments CT only`)
     }
   } catch (e) {
-    engine.dispose()
+    // a refusal can come before ONNX Runtime has loaded in the worker: stopping it then, and
+    // exiting, could abort the process (exit code lost: seen as a null status under load)
+    await engine.dispose()
     if (e instanceof VolumeError) throw new CliError(EXIT.badInput, e.message)
     if (e instanceof PacsError) throw new CliError(e.exitCode, e.message)
     throw e

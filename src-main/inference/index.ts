@@ -36,9 +36,16 @@ export interface PrestartedEngine {
   readonly worker: Worker
   /** set when the worker ended before a run took it (it failed to start) */
   readonly ended: { error?: Error; code?: number } | null
-  /** stops it unused (the CT could not be read) */
-  dispose(): void
+  /**
+   * Stops it unused (the CT could not be read). Waits until ONNX Runtime has finished loading in
+   * it: a worker terminated while the native addon loads can abort the whole process, so a CLI
+   * that exits right after a quick refusal must await this first.
+   */
+  dispose(): Promise<void>
 }
+
+/** How long dispose() waits for a starting worker before stopping it anyway. */
+const READY_WAIT_MS = 60_000
 
 function startWorker(): Worker {
   const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
@@ -53,7 +60,20 @@ function startWorker(): Worker {
  */
 export function prestartEngine(): PrestartedEngine {
   const worker = startWorker()
-  const engine = { worker, ended: null as PrestartedEngine['ended'], dispose: () => void worker.terminate() }
+  const settled = new Promise<void>((resolve) => {
+    worker.on('message', (msg: WorkerMessage) => msg.type === 'ready' && resolve())
+    worker.once('exit', () => resolve())
+  })
+  const engine = {
+    worker,
+    ended: null as PrestartedEngine['ended'],
+    dispose: async () => {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, READY_WAIT_MS)))])
+      clearTimeout(timer)
+      await worker.terminate()
+    },
+  }
   // until runScn takes it over, an error of the idle worker is kept for it to report
   worker.on('error', (error: Error) => (engine.ended = { ...engine.ended, error }))
   worker.once('exit', (code) => (engine.ended = { ...engine.ended, code }))
@@ -70,7 +90,7 @@ export async function runScnWith(
   opts: RunScnOptions & { sessionPreset?: SessionPreset },
 ): Promise<{ labels: LabelVolume; report: SegmentReport }> {
   if (opts.signal?.aborted) {
-    opts.engine?.dispose()
+    void opts.engine?.dispose()
     throw new SegmentCancelledError()
   }
   if (opts.engine?.ended) {
@@ -81,7 +101,7 @@ export async function runScnWith(
   try {
     model = resolveModel(opts.modelId)
   } catch (e) {
-    opts.engine?.dispose()
+    void opts.engine?.dispose()
     throw e
   }
   // garbage from reading the CT (the file's bytes) would otherwise stay resident through the run
@@ -108,6 +128,7 @@ export async function runScnWith(
     }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'ready') return // loaded; the run request below is already queued
       // the worker is idle after any of these: no native call in flight, safe to stop
       if (msg.type !== 'progress') void worker.terminate()
       if (settled) return

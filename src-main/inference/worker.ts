@@ -21,6 +21,8 @@ export interface RunRequest {
 }
 
 export type WorkerMessage =
+  /** the module graph (ONNX Runtime's native addon included) has loaded: stopping it is safe from now */
+  | { type: 'ready' }
   | { type: 'progress'; progress: SegmentProgress }
   | { type: 'result'; labels: LabelVolume; report: SegmentReport }
   | { type: 'cancelled' }
@@ -32,6 +34,7 @@ export interface Transport {
 }
 
 export function serve(t: Transport): void {
+  t.post({ type: 'ready' })
   t.onMessage(async (req) => {
     if (req?.type !== 'run') return
     try {

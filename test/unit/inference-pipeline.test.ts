@@ -7,7 +7,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runScn, liveWorkers, SegmentCancelledError, type SegmentProgress } from '../../src-main/inference/index.js'
+import { runScn, liveWorkers, prestartEngine, SegmentCancelledError, type SegmentProgress } from '../../src-main/inference/index.js'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { rotationMatrix, mat3Mul } from '../../src-shared/geometry.js'
 import type { LabelVolume, Mat3, Vec3 } from '../../src-shared/volume.js'
@@ -191,6 +191,21 @@ describe.skipIf(!hasOnnx)('SCN pipeline on phantoms (synthetic intensity-window 
     }
     // and the engine still works afterwards
     const { labels } = await runScn(ph.ct, { device: 'cpu' })
+    expect(labels.data.some((v) => v > 0)).toBe(true)
+  })
+
+  it('a prestarted engine stopped at once is stopped only after ONNX Runtime has loaded in it; one a run takes over segments', async () => {
+    // stopping the worker while the native addon loads can abort the process: the CLI's quick
+    // refusals (a non-CT series) lost their exit code that way under load
+    const engine = prestartEngine()
+    const seen: string[] = []
+    engine.worker.on('message', (m: { type: string }) => seen.push(m.type))
+    engine.worker.once('exit', () => seen.push('exit'))
+    await engine.dispose()
+    expect(seen).toEqual(['ready', 'exit'])
+    expect(liveWorkers()).toBe(0)
+    const ph = generatePhantom({ dims: [96, 80, 64], spacing: [4, 4, 4], noise: 0 })
+    const { labels } = await runScn(ph.ct, { device: 'cpu', engine: prestartEngine() })
     expect(labels.data.some((v) => v > 0)).toBe(true)
   })
 
