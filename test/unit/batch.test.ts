@@ -7,7 +7,7 @@
  * Uses the synthetic test model (fast, deterministic).
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -26,6 +26,7 @@ import { embeddedPoolSize, sweepTempFiles } from '../../src-main/batch/pool.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import type { Vec3 } from '../../src-shared/volume.js'
+import { runCli } from '../helpers/cli.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BIN = join(ROOT, 'bin/scn-studio.mjs')
@@ -42,10 +43,7 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, SCN_STUDIO_HOME: home }
 }
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: env(), cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const cli = (args: string[]) => runCli(args, { home, timeoutMs: 120_000 })
 
 function jsonLines(text: string): Record<string, unknown>[] {
   return text

@@ -4,32 +4,23 @@
  * the app's models/ holds one, else the synthetic test model; nibabel checks the written geometry.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
 import { generatePhantom } from '../../src-shared/phantom.js'
+import { runCli } from '../helpers/cli.js'
 import { writeNifti } from '../../src-main/volumes/nifti.js'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const exampleCt = sharedData('totalsegmentator/example_ct.nii.gz')
 const hasOnnx = hasPythonModules('onnx')
 const hasNibabel = hasPythonModules('nibabel', 'numpy')
 let home: string
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, SCN_STUDIO_HOME: home, ...env },
-    cwd: ROOT,
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { home, env })
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'scn-cli-'))

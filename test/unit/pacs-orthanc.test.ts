@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import dcmjs from 'dcmjs'
 import { startOrthanc, freePort, HAS_ORTHANC, NEEDS_ORTHANC, type Orthanc } from '../helpers/orthanc.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
@@ -26,8 +26,8 @@ import { readCt } from '../../src-main/volumes/read.js'
 import { PacsError } from '../../src-main/pacs/errors.js'
 import { parseSeriesRef } from '../../src-main/pacs/refs.js'
 import { DicomwebClient } from '../../src-main/pacs/dicomweb.js'
+import { runCli } from '../helpers/cli.js'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
 const hasTools = has('dciodvfy') && has('dcm2niix') && has('gdcmconv') && hasPythonModules('nibabel', 'numpy', 'onnx')
 const TOOLS = 'needs dciodvfy, dcm2niix, gdcmconv and python3 with nibabel and onnx'
@@ -125,16 +125,7 @@ describe.skipIf(!HAS_ORTHANC || !hasTools)(`DICOMweb against a real Orthanc${!HA
   const labelsFile = () => join(work, 'labels.nii.gz')
   const refTo = (study: string, series: string) => ({ server: { name: 'orthanc', baseUrl: orthanc.dicomweb, auth: { type: 'basic' as const, username: orthanc.user, password: orthanc.password } }, studyUid: study, seriesUid: series })
 
-  function cli(args: string[], input?: string) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
-      encoding: 'utf8',
-      input,
-      env: { ...process.env, SCN_STUDIO_HOME: home },
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    })
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-  }
+  const cli = (args: string[], input?: string) => runCli(args, { home, input })
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'scn-pacs-home-'))

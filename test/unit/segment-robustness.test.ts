@@ -6,11 +6,10 @@
  * Uses the synthetic intensity-window model (test/fixtures/synthetic-scn.ts): its answer is known.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { hasPythonModules } from '../helpers/python.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
 import { EXIT } from '../../src-main/cli/exit-codes.js'
@@ -19,20 +18,13 @@ import { writeNifti, readNifti } from '../../src-main/volumes/nifti.js'
 import { runScn } from '../../src-main/inference/index.js'
 import { plausibilityWarnings } from '../../src-main/inference/pipeline.js'
 import type { CtVolume } from '../../src-shared/volume.js'
+import { runCli } from '../helpers/cli.js'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const hasOnnx = hasPythonModules('onnx')
 let home: string
 const saved = { home: process.env.SCN_STUDIO_HOME, app: process.env.SCN_STUDIO_APP_MODELS }
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, SCN_STUDIO_HOME: home, SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') },
-    cwd: ROOT,
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const cli = (args: string[]) => runCli(args, { home, env: { SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') } })
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex')
 

@@ -9,12 +9,12 @@
  * phantom): they check the engine and the shipped file, not accuracy on unseen scans.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
 import { readModelCard } from '../../src-main/inference/model-card.js'
+import { runCli } from '../helpers/cli.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const SHIPPED = join(ROOT, 'models/scn-flare-organs')
@@ -24,16 +24,8 @@ const amosSlab = sharedData('amos/amos_0001-slab/img')
 const amosSlabTruth = sharedData('amos/amos_0001-slab/msk')
 let home: string
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/scn-studio.mjs'), ...args], {
-    encoding: 'utf8',
-    // an empty user folder: the default must come from the app's models/
-    env: { ...process.env, SCN_STUDIO_HOME: home },
-    cwd: ROOT,
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+// an empty user folder: the default must come from the app's models/
+const cli = (args: string[]) => runCli(args, { home })
 
 /** The card's Dice for an organ on the data set whose name starts with `dataset`. */
 function cardDice(organ: string, dataset: string): number {
