@@ -233,6 +233,31 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     expect(h.errors).toEqual([])
   })
 
+  it("opening another CT clears the last segmentation's outcome from the status area (seen at 1280x720 and 1920x1080)", async () => {
+    await page.click('[data-testid=run-segmentation]')
+    // on an edited labelmap Segment asks first (ui-safety tests the choice)
+    await page.waitForSelector('[data-testid=segment-replace], [data-testid=cancel-segmentation]', { timeout: 10_000 })
+    if (await page.locator('[data-testid=segment-replace]').count()) await page.click('[data-testid=segment-replace]')
+    await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
+    await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
+    await page.fill('[data-testid=open-path]', h.host.phantomPath)
+    await page.click('[data-testid=open]')
+    await page.waitForFunction(() => !document.querySelector('[data-testid=case-name]')?.textContent?.includes('phantom segmented'), null, { timeout: 60_000 })
+    await waitReady(page)
+    await waitForViewports(page)
+    // the cancel was about the case before: it does not stay under the new CT
+    expect(await page.locator('[data-testid=segment-error]').count()).toBe(0)
+    expect(await page.locator('[data-testid=segment-done]').count()).toBe(0)
+    for (const [w, hh] of [[1280, 720], [1920, 1080]]) {
+      await page.setViewportSize({ width: w!, height: hh! })
+      await page.waitForTimeout(500)
+      await screenshot(page, `ui-ws2-reopened-${w}x${hh}`)
+    }
+    await page.setViewportSize({ width: 1400, height: 900 })
+    expect(h.errors).toEqual([])
+  })
+
   it("the empty state's demo button opens the in-page phantom", async () => {
     await page.goto(`${h.host.host.openUrl}&noauto`)
     await page.click('[data-testid=open-demo]')
