@@ -182,6 +182,8 @@ def main():
                 'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
                 'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
                 'realism': not args.get('no_realism', False), 'heldOut': sorted(held_out(args))}
+        if args['stage'] == 'localization' and args.get('engine_crops'):
+            info['crops'] = 'the whole scan at 6 mm in the smallest valid grid that covers it, as the engine'
         if args['stage'] == 'localization' and args.get('fov_ratio'):
             info['fieldOfViewCuts'] = f"{args['fov_ratio']} of draws cut to a random foot-to-head field of at least {args.get('fov_min_mm', 200.0):g} mm"
         if args['stage'] == 'segmentation':
