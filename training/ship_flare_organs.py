@@ -84,12 +84,18 @@ def load_ras(path):
     return np.asanyarray(img.dataobj), img.affine, img.header.get_zooms()[:3]
 
 
+def foot_to_head(img):
+    """(array axis that runs foot to head, the scan's extent along it in mm) of a nibabel image."""
+    axis = int(np.argmax(np.abs(img.affine[2, :3])))
+    return axis, img.shape[axis] * float(img.header.get_zooms()[axis])
+
+
 def cut_field(ct, labels, first, last, out_dir):
     """The CT and its labels cut to slices [first, last) (fractions) of the foot-to-head axis, as a
     scan of that field of view would be stored (same voxels, origin moved): NIfTI pair in out_dir."""
     import nibabel as nib
     img, lab = nib.load(ct), nib.load(labels)
-    axis = int(np.argmax(np.abs(img.affine[2, :3])))  # the array axis that runs foot to head
+    axis, _ = foot_to_head(img)
     n = img.shape[axis]
     cut = [slice(None)] * 3
     cut[axis] = slice(int(round(first * n)), int(round(last * n)))
@@ -287,9 +293,7 @@ def main():
         import nibabel as nib
         for name, lab in probes:
             img = os.path.join(a.dataset, 'imagesTr', f'{name}_0000.nii.gz')
-            header = nib.load(img)
-            axis = int(np.argmax(np.abs(header.affine[2, :3])))
-            extent = header.shape[axis] * float(header.header.get_zooms()[axis])
+            _, extent = foot_to_head(nib.load(img))
             for probe, first, last in FIELD_PROBES:
                 if (last - first) * extent < a.min_scan_extent:
                     continue  # a slab: the localization stage does not run on it

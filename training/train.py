@@ -228,7 +228,7 @@ def train(a) -> dict:
             case = pick(real, phantoms, a.phantom_ratio, rng)
             src = case.name
             if a.stage == 'localization':
-                if rng.random() < a.fov_ratio:
+                if a.fov_ratio and rng.random() < a.fov_ratio:  # (no draw when off: older runs resume unchanged)
                     case.image_smoothed(3.0)  # smoothed once on the whole case, then cut with it
                     case = fov_draw(case, rng, a.fov_min_mm)
                     src += ':fov'

@@ -10,7 +10,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import { hasPythonModules } from '../helpers/python.js'
 import { hasRedisServer, NEEDS_REDIS, startRedis, type PrivateRedis } from '../helpers/redis.js'
 import { writeSyntheticScnModel } from '../fixtures/synthetic-scn.js'
@@ -26,10 +26,8 @@ import { embeddedPoolSize, sweepTempFiles } from '../../src-main/batch/pool.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import type { Vec3 } from '../../src-shared/volume.js'
-import { runCli } from '../helpers/cli.js'
+import { CLI_BIN, REPO_ROOT, runCli } from '../helpers/cli.js'
 
-const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/scn-studio.mjs')
 const hasOnnx = hasPythonModules('onnx')
 const MODEL = 'synthetic-scn'
 
@@ -54,7 +52,7 @@ function jsonLines(text: string): Record<string, unknown>[] {
 
 /** A long-running CLI process whose JSON-lines stdout is collected as it comes. */
 function startCli(args: string[]) {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: env(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [CLI_BIN, ...args], { env: env(), cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(proc)
   const events: Record<string, unknown>[] = []
   let stderr = ''
