@@ -250,7 +250,7 @@ def train(a) -> dict:
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
             out = model(xt)
-        parts = localization_losses(out, yt) if a.stage == 'localization' else scn_losses(out, yt, organs + 1)
+        parts = localization_losses(out, yt) if a.stage == 'localization' else scn_losses(out, yt, organs + 1, a.organ_dice)
         loss = sum(parts.values()) + REG_CONSTANT * l2_kernels(model)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -313,6 +313,8 @@ def parser():
                     help='segmentation: LOW,HIGH HU window of the network input, x = clip((HU - centre) / half-width, -1, 1) '
                          '(card normalization offset/scale; e.g. -160,240 = L40/W400). Default: the authors\' HU / 2048. '
                          'With --init-from, the first layers are rescaled so that the network starts where it was inside the window')
+    ap.add_argument('--organ-dice', type=float, default=0.0,
+                    help='weight of a mean soft Dice over the organs present (nnU-Net style), added to the authors\' losses')
     ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
     ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')

@@ -8,7 +8,7 @@ import torch
 
 import make_real_dataset
 from scn.data import Case, Realism, apply_realism, load_case, nnunet_cases, organ_box_draw, sample, slab_draw, Augment, dataset_case_facts, SEG_VALID
-from scn.losses import generalized_dice_loss, one_hot
+from scn.losses import generalized_dice_loss, one_hot, organ_soft_dice_loss
 from scn.phantom import generate_phantom
 
 DATA = os.environ.get('SCN_STUDIO_TEST_DATA')
@@ -85,6 +85,26 @@ def test_absent_organs_keep_a_gradient_in_the_generalized_dice():
     loss.backward()
     assert 0 < float(loss) < 0.99  # the authors' 1/eps weight saturates this at ~1
     assert float(logits.grad[0, 3].abs().sum()) > 0  # an absent organ's false positives are penalised
+
+
+def test_organ_dice_weighs_a_large_organ_like_a_small_one():
+    labels = torch.zeros((1, 16, 16, 16), dtype=torch.long)
+    labels[0, 1:15, 1:15, 1:15] = 1  # a large organ
+    labels[0, 0, 0, 0:2] = 2  # a small one
+    oh = one_hot(labels, 5)
+    shrunk = oh.clone()  # the large organ predicted one voxel inside its contour, the small one right
+    shrunk[0, 1, 1:15, 1:15, 1:15] = 0
+    shrunk[0, 1, 2:14, 2:14, 2:14] = 1
+    shrunk[0, 0] = 1 - shrunk[0, 1:].sum(0)
+    true_dice = 2 * 12 ** 3 / (14 ** 3 + 12 ** 3)
+    # mean over the two present organs; organs 3 and 4 (absent) count for nothing
+    assert float(organ_soft_dice_loss(oh, shrunk)) == pytest.approx((1 - true_dice) / 2, rel=1e-4)
+    assert float(organ_soft_dice_loss(oh, oh)) == pytest.approx(0, abs=1e-6)
+    # the generalized Dice hardly notices the large organ's missing shell (weight 1/volume^2)
+    assert float(generalized_dice_loss(oh, shrunk)) < 0.1 * float(organ_soft_dice_loss(oh, shrunk))
+    fp = oh.clone()
+    fp[0, 3, 0, 15, 15] = 1  # a false positive of an absent organ: the cross-entropy's job, not this term's
+    assert float(organ_soft_dice_loss(oh, fp)) == pytest.approx(0, abs=1e-6)
 
 
 @pytest.mark.skipif(not DATA, reason='needs ../shared/data (set SCN_STUDIO_TEST_DATA)')
