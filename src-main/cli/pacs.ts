@@ -11,10 +11,10 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { PacsError } from '../pacs/errors.js'
 import { DicomwebClient, type StudyQuery } from '../pacs/dicomweb.js'
-import { fetchSeries, MANIFEST } from '../pacs/cache.js'
+import { fetchSeries, MANIFEST, pacsCacheDir } from '../pacs/cache.js'
 import { parseSeriesRef, parseStudyRef } from '../pacs/refs.js'
 import { addServer, loadServers, publicServer, removeServer, resolveServer, serversFile, type PacsAuth } from '../pacs/servers.js'
-import { retrievalPrinter } from '../pacs/index.js'
+import { cachedSeriesRows, retrievalPrinter } from '../pacs/index.js'
 import { EXIT } from './exit-codes.js'
 
 class UsageError extends Error {}
@@ -131,6 +131,25 @@ export function registerPacs(program: Command): void {
         const report = { server: publicServer(ref.server), studyUid: ref.studyUid, seriesUid: ref.seriesUid, modality: r.manifest.modality, instances: r.manifest.instances, fromCache: r.fromCache, cacheFolder: r.folder, output: out ?? null, files: files.length }
         if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
         else process.stdout.write(`${r.manifest.instances} instances of series ${ref.seriesUid} (${r.manifest.modality || '?'})${r.fromCache ? ' from the cache' : ''} in ${out ?? r.folder}\n`)
+      }),
+    )
+
+  pacs
+    .command('cached')
+    .description('list the series kept in the local cache (no server is contacted: works offline); each folder opens with `segment` or `open`')
+    .option('--json', 'print JSON on stdout')
+    .action(
+      action(async (o: { json?: boolean }) => {
+        const series = cachedSeriesRows()
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ cacheDir: pacsCacheDir(), series }, null, 2) + '\n')
+          return
+        }
+        if (series.length === 0) process.stdout.write(`no series in the cache (${pacsCacheDir()})\n`)
+        for (const c of series) {
+          const missing = c.filesPresent < c.instances ? ` (only ${c.filesPresent} of them present)` : ''
+          process.stdout.write(`${c.retrievedAt.slice(0, 16).replace('T', ' ')}  ${c.modality.padEnd(5)} ${String(c.instances).padStart(5)} images${missing}  ${c.patientName || '(no name)'}  ${c.studyDate}  ${c.description}\n     from ${c.server ?? c.baseUrl}\n     ${c.folder}\n`)
+        }
       }),
     )
 

@@ -6,7 +6,7 @@
  * nothing: a series folder that exists is complete, and a partial download is never opened.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import dcmjs from 'dcmjs'
@@ -57,18 +57,125 @@ export function pacsCacheDir(): string {
   return join(userDataDir(), 'pacs-cache')
 }
 
-export function seriesCacheFolder(ref: SeriesRef, root = pacsCacheDir()): string {
-  const u = new URL(ref.server.baseUrl)
-  const key = `${u.hostname}_${u.port || (u.protocol === 'https:' ? '443' : '80')}-${createHash('sha256').update(ref.server.baseUrl).digest('hex').slice(0, 12)}`
-  return join(root, key.replace(/[^A-Za-z0-9_.-]/g, '_'), ref.studyUid, ref.seriesUid)
+/** The cache's folder name for a server: <host_port>-<hash of the base URL>. */
+export function serverCacheKey(baseUrl: string): string {
+  const u = new URL(baseUrl)
+  const key = `${u.hostname}_${u.port || (u.protocol === 'https:' ? '443' : '80')}-${createHash('sha256').update(baseUrl).digest('hex').slice(0, 12)}`
+  return key.replace(/[^A-Za-z0-9_.-]/g, '_')
 }
 
-function readManifest(folder: string): SeriesManifest | undefined {
+export function seriesCacheFolder(ref: SeriesRef, root = pacsCacheDir()): string {
+  return join(root, serverCacheKey(ref.server.baseUrl), ref.studyUid, ref.seriesUid)
+}
+
+export function readManifest(folder: string): SeriesManifest | undefined {
   try {
     return JSON.parse(readFileSync(join(folder, MANIFEST), 'utf8')) as SeriesManifest
   } catch {
     return undefined
   }
+}
+
+/** A series kept in the cache, as listed for a user without the server (offline). */
+export interface CachedSeries {
+  /** the cache folder: a DICOM series folder that opens like any other */
+  folder: string
+  /** the cache's name for the server's folder (<host_port>-<hash>): with the UIDs it names the series */
+  serverKey: string
+  manifest: SeriesManifest
+  /** DICOM files present now (the manifest's count unless someone removed files by hand) */
+  filesPresent: number
+  /** from the first instance's header (the manifest predates these); '' when absent */
+  patientName: string
+  patientId: string
+  studyDate: string
+  studyDescription: string
+  seriesNumber?: number
+}
+
+const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+/** The header of a DICOM file up to Pixel Data, naturalized; undefined when it is not one. */
+function readHeader(file: string): Record<string, unknown> | undefined {
+  let bytes: Buffer
+  try {
+    // the header of a CT slice is a few kB: read a little first, the whole file only when needed
+    const fd = openSync(file, 'r')
+    try {
+      const head = Buffer.alloc(262144)
+      const n = readSync(fd, head, 0, head.length, 0)
+      bytes = head.subarray(0, n)
+    } finally {
+      closeSync(fd)
+    }
+    if (bytes.byteLength < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined
+    const parse = (b: Buffer) => {
+      const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+      return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
+    }
+    try {
+      return parse(bytes)
+    } catch {
+      return parse(readFileSync(file))
+    }
+  } catch {
+    return undefined
+  }
+}
+
+function text(v: unknown): string {
+  if (Array.isArray(v)) v = v[0]
+  if (v && typeof v === 'object' && 'Alphabetic' in v) v = (v as { Alphabetic: unknown }).Alphabetic
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : ''
+}
+
+/**
+ * Every whole series in the cache (folders with a manifest; downloads in progress are hidden
+ * dot-folders and never listed), newest retrieval first. Made for working offline: it reads only
+ * local files and never contacts a server.
+ */
+export function listCachedSeries(root = pacsCacheDir()): CachedSeries[] {
+  const dirs = (p: string) => {
+    try {
+      return readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory() && CACHE_NAME.test(e.name)).map((e) => e.name)
+    } catch {
+      return []
+    }
+  }
+  const out: CachedSeries[] = []
+  for (const serverKey of dirs(root)) {
+    for (const study of dirs(join(root, serverKey))) {
+      for (const series of dirs(join(root, serverKey, study))) {
+        const folder = join(root, serverKey, study, series)
+        const manifest = readManifest(folder)
+        if (!manifest || manifest.seriesUid !== series || manifest.studyUid !== study) continue
+        const files = readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort()
+        const h = files.length ? (readHeader(join(folder, files[0])) ?? {}) : {}
+        const seriesNumber = Number(text(h.SeriesNumber))
+        out.push({
+          folder,
+          serverKey,
+          manifest,
+          filesPresent: files.length,
+          patientName: text(h.PatientName),
+          patientId: text(h.PatientID),
+          studyDate: text(h.StudyDate),
+          studyDescription: text(h.StudyDescription),
+          ...(text(h.SeriesNumber) && Number.isFinite(seriesNumber) ? { seriesNumber } : {}),
+        })
+      }
+    }
+  }
+  return out.sort((a, b) => b.manifest.retrievedAt.localeCompare(a.manifest.retrievedAt))
+}
+
+/** The cache folder of a listed series from its names, refusing anything that is not one (no path from the caller is trusted). */
+export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUid: string, root = pacsCacheDir()): string | undefined {
+  const uid = /^[0-9]+(\.[0-9]+)*$/
+  if (!CACHE_NAME.test(serverKey) || !uid.test(studyUid) || !uid.test(seriesUid)) return undefined
+  const folder = join(root, serverKey, studyUid, seriesUid)
+  const m = readManifest(folder)
+  return m && m.studyUid === studyUid && m.seriesUid === seriesUid ? folder : undefined
 }
 
 /** The UIDs an instance names itself by (Part 10 header up to Pixel Data); undefined if not DICOM. */

@@ -4,17 +4,44 @@
  */
 import { readFile } from 'node:fs/promises'
 import dcmjs from 'dcmjs'
-import { fetchSeries, type RetrieveProgress } from './cache.js'
+import { fetchSeries, listCachedSeries, serverCacheKey, type RetrieveProgress } from './cache.js'
 import { DicomwebClient, type StowResult } from './dicomweb.js'
 import { PacsError } from './errors.js'
 import { isPacsInput, parseSeriesRef } from './refs.js'
-import { resolveServer } from './servers.js'
+import { loadServers, resolveServer } from './servers.js'
 
 export { PacsError } from './errors.js'
 export { DicomwebClient } from './dicomweb.js'
 export { fetchSeries, pacsCacheDir, seriesCacheFolder } from './cache.js'
 export { isPacsInput, parseSeriesRef, parseStudyRef, seriesUrl } from './refs.js'
 export { loadServers, addServer, removeServer, resolveServer, publicServer, serverLabel } from './servers.js'
+
+/**
+ * The series kept in the cache as the app and `pacs cached` list them, newest first: what it is,
+ * where it came from (the configured server's name; null when none has that URL any more) and its
+ * folder. Local files only: no server is contacted.
+ */
+export function cachedSeriesRows(root?: string) {
+  const byKey = new Map(loadServers().map((s) => [serverCacheKey(s.baseUrl), s.name ?? null]))
+  return listCachedSeries(root).map((c) => ({
+    folder: c.folder,
+    serverKey: c.serverKey,
+    server: byKey.get(c.serverKey) ?? null,
+    baseUrl: c.manifest.baseUrl,
+    studyUid: c.manifest.studyUid,
+    seriesUid: c.manifest.seriesUid,
+    modality: c.manifest.modality,
+    description: c.manifest.description,
+    ...(c.seriesNumber !== undefined ? { seriesNumber: c.seriesNumber } : {}),
+    instances: c.manifest.instances,
+    filesPresent: c.filesPresent,
+    retrievedAt: c.manifest.retrievedAt,
+    patientName: c.patientName,
+    patientId: c.patientId,
+    studyDate: c.studyDate,
+    studyDescription: c.studyDescription,
+  }))
+}
 
 /** Progress of a retrieval on stderr: a bar on a terminal, a few plain lines otherwise. */
 export function retrievalPrinter(what: string, tty = Boolean(process.stderr.isTTY)): { onProgress: (p: RetrieveProgress) => void; done: () => void } {

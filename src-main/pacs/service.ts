@@ -4,19 +4,21 @@
  * (QIDO-RS), retrieves a series into the cache (whole or nothing, with progress events and cancel)
  * and grants the cached folder for reading, so the page opens it with volumes.open like any DICOM
  * folder. sendSeg exports the open volume's labels as a DICOM SEG and stores it (STOW-RS) on the
- * server its series came from, found from the cache folder's manifest.
+ * server its series came from, found from the cache folder's manifest. cached and openCached list
+ * and open the series kept in the cache from local files alone, so a user without the network (or
+ * with the server down) still opens what was retrieved before.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { ContractError } from '../../src-shared/contract/errors.js'
 import type { ErrorCode } from '../../src-shared/contract/schemas.js'
 import type { OpenVolume } from '../services/volume-store.js'
-import { fetchSeries, MANIFEST, type SeriesManifest } from './cache.js'
+import { cachedSeriesFolder, fetchSeries, readManifest, type SeriesManifest } from './cache.js'
 import { DicomwebClient, type StudyQuery } from './dicomweb.js'
 import { PacsError } from './errors.js'
-import { stowFiles } from './index.js'
+import { cachedSeriesRows, stowFiles } from './index.js'
 import { loadServers, resolveServer, serverLabel, type PacsServer } from './servers.js'
 
 export interface PacsServiceDeps {
@@ -56,13 +58,7 @@ function configured(name: string): PacsServer {
 
 /** The manifest of a retrieved series, when the volume was opened from the PACS cache. */
 function manifestOf(v: OpenVolume): SeriesManifest | undefined {
-  const file = join(v.summary.path, MANIFEST)
-  if (!existsSync(file)) return undefined
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as SeriesManifest
-  } catch {
-    return undefined
-  }
+  return readManifest(v.summary.path)
 }
 
 function isPart10(file: string): boolean {
@@ -152,6 +148,19 @@ export function createPacsService(deps: PacsServiceDeps) {
         } finally {
           await rm(dir, { recursive: true, force: true })
         }
+      },
+      async cached() {
+        // the page gets names, never the folders (openCached finds them again)
+        return { series: cachedSeriesRows().map(({ folder: _folder, ...row }) => row) }
+      },
+      async openCached({ serverKey, studyUid, seriesUid }: { serverKey: string; studyUid: string; seriesUid: string }) {
+        // names, not a path: the folder is found under the cache root and must hold its manifest
+        const folder = cachedSeriesFolder(serverKey, studyUid, seriesUid)
+        const m = folder ? readManifest(folder) : undefined
+        if (!folder || !m) throw new ContractError('not-found', `series ${seriesUid} is not in this computer's PACS cache`)
+        if (m.modality && m.modality !== 'CT') throw new ContractError('bad-input', `series ${seriesUid} is ${m.modality}, not CT: the SCN segments CT only`)
+        deps.grantRead(folder)
+        return { path: folder, instances: m.instances, modality: m.modality, description: m.description, fromCache: true }
       },
     },
     dispose(): void {

@@ -6,7 +6,7 @@
  */
 import { ContractError, createBridgeTransport, createHttpTransport, createScnClient, type ScnClient as ContractClient } from '../../src-shared/contract/index.js'
 import { pageToken } from '../api/web.js'
-import { pacsStore, studyDateQuery, type PacsSeriesRow } from './pacs-store.js'
+import { cachedKey, pacsStore, studyDateQuery, type PacsCachedRow, type PacsSeriesRow } from './pacs-store.js'
 
 export interface PacsHooks {
   /** opens a host folder as the workstation's volume (volumes.open) */
@@ -56,6 +56,33 @@ export class PacsController {
     }
   }
 
+  /** Lists the series kept in the host's cache (local files: works with the server down or no network). */
+  async loadCached(): Promise<void> {
+    try {
+      const { series } = await this.api.pacs.cached({})
+      pacsStore.setState({ cached: series })
+    } catch (e) {
+      pacsStore.setState({ cached: [], error: `The series on this computer could not be listed: ${message(e)}` })
+    }
+  }
+
+  /** Opens a cached series without contacting its server. */
+  async openCached(c: PacsCachedRow): Promise<void> {
+    const st = pacsStore.getState()
+    if (st.retrieval || st.openingCached) return
+    pacsStore.setState({ openingCached: cachedKey(c), error: null, sent: null })
+    try {
+      const { path } = await this.api.pacs.openCached({ serverKey: c.serverKey, studyUid: c.studyUid, seriesUid: c.seriesUid })
+      await this.hooks.openFolder(path)
+    } catch (e) {
+      pacsStore.setState({ openingCached: null, error: message(e) })
+      return
+    }
+    pacsStore.setState({ openingCached: null })
+    const volumeId = this.hooks.currentVolumeId()
+    if (volumeId) pacsStore.setState({ opened: { volumeId, server: c.server ?? c.baseUrl, studyUid: c.studyUid, seriesUid: c.seriesUid, description: c.description } })
+  }
+
   selectServer(name: string): void {
     pacsStore.setState({ server: name, studies: null, studyUid: null, series: null, error: null })
   }
@@ -77,7 +104,8 @@ export class PacsController {
       })
       pacsStore.setState({ studies, searching: false })
     } catch (e) {
-      pacsStore.setState({ studies: [], searching: false, error: message(e) })
+      // nothing is known about the studies (not "none match")
+      pacsStore.setState({ studies: null, searching: false, error: message(e) })
     }
   }
 
@@ -115,6 +143,7 @@ export class PacsController {
       return
     }
     pacsStore.setState({ retrieval: null })
+    void this.loadCached()
     await this.hooks.openFolder(path)
     const volumeId = this.hooks.currentVolumeId()
     if (volumeId) pacsStore.setState({ opened: { volumeId, server, studyUid: s.studyUid, seriesUid: s.seriesUid, description: s.description } })

@@ -1,12 +1,13 @@
 /** The PACS browser's state: configured servers, the search, its studies and series, a retrieval, a SEG sent. Plain data only. */
 import { createStore } from 'zustand/vanilla'
 import type { z } from 'zod'
-import type { PacsServerInfoSchema, PacsSeriesSchema, PacsStudySchema } from '../../src-shared/contract/schemas.js'
+import type { PacsCachedSeriesSchema, PacsServerInfoSchema, PacsSeriesSchema, PacsStudySchema } from '../../src-shared/contract/schemas.js'
 
 // the rows are the contract's own types (one definition: src-shared/contract/schemas.ts)
 export type PacsServerRow = z.infer<typeof PacsServerInfoSchema>
 export type PacsStudyRow = z.infer<typeof PacsStudySchema>
 export type PacsSeriesRow = z.infer<typeof PacsSeriesSchema>
+export type PacsCachedRow = z.infer<typeof PacsCachedSeriesSchema>
 
 export interface PacsSearchForm {
   patientName: string
@@ -35,6 +36,10 @@ export interface PacsState {
   /** the volume opened from the PACS (its SEG goes back to the same server) */
   opened: { volumeId: string; server: string; studyUid: string; seriesUid: string; description: string } | null
   sending: boolean
+  /** the series kept in the host's cache (null until listed): open without the server */
+  cached: PacsCachedRow[] | null
+  /** the cached series being opened (serverKey/seriesUid) */
+  openingCached: string | null
   /** the last SEG stored: which server, and the new instance's UIDs */
   sent: { server: string; stored: { studyUid: string; seriesUid: string; sopInstanceUid: string }[] } | null
   /** the last failure, in words (names the server and series) */
@@ -55,6 +60,8 @@ export const pacsStore = createStore<PacsState>(() => ({
   retrieval: null,
   opened: null,
   sending: false,
+  cached: null,
+  openingCached: null,
   sent: null,
   error: null,
 }))
@@ -65,6 +72,11 @@ export function studyDateQuery(from: string, to: string): string | undefined {
   if (!from && !to) return undefined
   if (from && to && from === to) return d(from)
   return `${d(from)}-${d(to)}`
+}
+
+/** A cached series' key in the list (the same series may be cached from two servers). */
+export function cachedKey(c: { serverKey: string; seriesUid: string }): string {
+  return `${c.serverKey}/${c.seriesUid}`
 }
 
 /** DICOM YYYYMMDD as YYYY-MM-DD for display. */

@@ -36,6 +36,8 @@ export const CHANNEL_NAMES = [
   'pacs.retrieve',
   'pacs.cancel',
   'pacs.sendSeg',
+  'pacs.cached',
+  'pacs.openCached',
 ] as const
 
 export const EVENT_NAMES = ['segmentation.onProgress', 'segmentation.onFinished', 'app.onOpenRequest', 'cases.onSaveStatus', 'pacs.onRetrieveProgress', 'labelTable.onChanged'] as const

@@ -41,6 +41,8 @@
  *                                               readable: open it with volumes.open; pacs.cancel({retrieveId})
  *   pacs.onRetrieveProgress(p)                  event {retrieveId, received, total, bytes}
  *   pacs.sendSeg({volumeId})                    DICOM SEG of the current labels, STOW-RS to the series' server -> new UIDs
+ *   pacs.cached()                               -> the series kept in the host's cache (local files only: works offline)
+ *   pacs.openCached({serverKey, studyUid, seriesUid}) -> {path}: a cached series readable without its server
  *
  * Errors: every call rejects with ContractError {code, message}; codes in schemas.ts (ErrorCodeSchema).
  * Binary: voxels never travel as JSON; see frame.ts for the frame layout (JSON header + aligned payload).

@@ -129,6 +129,10 @@ export const CONTRACT = {
     retrieve: json(S.PacsRetrieveRequestSchema, S.PacsRetrieveResultSchema),
     cancel: json(S.PacsCancelRequestSchema, S.PacsCancelResultSchema),
     sendSeg: json(S.VolumeRefSchema, S.PacsSendSegResultSchema),
+    /** the series kept in the host's cache, newest first; reads local files only (works offline) */
+    cached: json(S.Empty, S.PacsCachedResultSchema),
+    /** a cached series made readable without contacting its server -> {path}: open it with volumes.open */
+    openCached: json(S.PacsOpenCachedRequestSchema, S.PacsRetrieveResultSchema),
   },
 } as const satisfies Record<string, Record<string, MethodDef>>
 

@@ -17,7 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import dcmjs from 'dcmjs'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { addServer } from '../../src-main/pacs/servers.js'
-import { seriesCacheFolder } from '../../src-main/pacs/cache.js'
+import { seriesCacheFolder, serverCacheKey } from '../../src-main/pacs/cache.js'
 import { readDicomSeg } from '../../src-main/export/dicom-seg.js'
 import { defaultLabelTable } from '../../src-main/cases/label-table.js'
 import { ContractError } from '../../src-shared/contract/index.js'
@@ -333,6 +333,64 @@ describe.skipIf(!!skip)(`PACS browser panel with a real Orthanc${skip ? ` (${ski
     expect(existsSync(slowCache) ? readdirSync(slowCache) : []).toEqual([])
     expect((await host.client.volumes.list({})).volumes.map((v) => v.volumeId)).toEqual(volumesBefore)
     expect(await page.textContent('[data-testid=case-name]')).toContain('abdomen CT venous')
+    expect(errors).toEqual([])
+  }, 120_000)
+
+  it('offline: with the server gone, the series retrieved before are listed under "On this computer" and open without it', async () => {
+    // a ward server (Orthanc behind a proxy) from which one series was retrieved; then it goes away
+    const ward = await startSlowProxy(orthanc.port, 0)
+    const wardUrl = `${ward.url}/dicom-web`
+    await addServer({ name: 'ward', baseUrl: wardUrl, auth: { type: 'basic', username: orthanc.user, password: orthanc.password } })
+    const got = await host.client.pacs.retrieve({ server: 'ward', ...second, retrieveId: 'ward1' })
+    expect(got.fromCache).toBe(false)
+    await ward.stop()
+    const wardKey = serverCacheKey(wardUrl)
+
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.reload()
+    const row = page.locator(`[data-testid="pacs-cached-${wardKey}-${second.seriesUid}"]`)
+    await row.waitFor({ timeout: 30_000 })
+    const cells = await row.locator('td').allTextContents()
+    expect(cells[0]).toContain('Phantom, Test')
+    expect(cells[1]).toContain('second CT')
+    expect(cells[1]).toContain('ward')
+    expect(cells[2].trim()).toBe('6')
+    // the series opened from "orthanc" earlier is there too, under its own server
+    const fromOrthanc = page.locator(`[data-testid="pacs-cached-${serverCacheKey(orthanc.dicomweb)}-${seriesUid}"]`)
+    expect(await fromOrthanc.locator('td').nth(1).textContent()).toContain('orthanc')
+    // no host folder and no password in the page
+    const html = await page.content()
+    expect(html).not.toContain(join(home, 'pacs-cache'))
+    expect(html).not.toContain(orthanc.password)
+
+    // searching the gone server fails in words, and points at the copies
+    await page.selectOption('[data-testid=pacs-server]', 'ward')
+    await page.click('[data-testid=pacs-search]')
+    await page.waitForSelector('[data-testid=pacs-error]', { timeout: 30_000 })
+    expect(await page.textContent('[data-testid=pacs-error]')).toContain(`"ward" (${wardUrl})`)
+    await page.waitForSelector('[data-testid=pacs-error-cached-hint]')
+    expect(await page.locator('[data-testid=pacs-no-studies]').count(), 'a failed search is not "no study matches"').toBe(0)
+    await page.locator('[data-testid=pacs-error]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'ui-pacs-5-offline-search-failed-1280x800')
+
+    await page.click(`[data-testid="pacs-cached-open-${wardKey}-${second.seriesUid}"]`)
+    await page.waitForFunction(() => /second CT/.test(document.querySelector('[data-testid=case-name]')?.textContent ?? ''), null, { timeout: 30_000 })
+    await waitReady(page)
+    await waitForViewports(page)
+    expect(await page.evaluate(() => window.__scn!.dims())).toEqual([32, 32, 6])
+    const open = (await host.client.volumes.list({})).volumes.find((v) => v.seriesUid === second.seriesUid && v.path === got.path)
+    expect(open, 'the ward copy is open').toBeDefined()
+    // the row of the copy that is open is marked, not the same series cached from "orthanc"
+    expect(await row.getAttribute('class')).toContain('active')
+    expect(await page.locator(`[data-testid="pacs-cached-${serverCacheKey(orthanc.dicomweb)}-${second.seriesUid}"]`).getAttribute('class')).not.toContain('active')
+    expect(await page.locator('[data-testid=pacs-no-studies]').count()).toBe(0)
+    expect(await page.locator('[data-testid=pacs-error]').count()).toBe(0)
+    await page.locator('[data-testid=pacs-cached]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'ui-pacs-5-offline-1280x800')
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.locator('[data-testid=pacs-cached]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'ui-pacs-5-offline-1920x1080')
+    await page.setViewportSize({ width: 1280, height: 800 })
     expect(errors).toEqual([])
   }, 120_000)
 })
