@@ -140,7 +140,7 @@ export function registerPacs(program: Command): void {
     .option('--json', 'print JSON on stdout')
     .action(
       action(async (o: { json?: boolean }) => {
-        const series = cachedSeriesRows()
+        const series = await cachedSeriesRows()
         if (o.json) {
           process.stdout.write(JSON.stringify({ cacheDir: pacsCacheDir(), series }, null, 2) + '\n')
           return

@@ -6,10 +6,11 @@
  * nothing: a series folder that exists is complete, and a partial download is never opened.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import dcmjs from 'dcmjs'
+import { z } from 'zod'
 import { userDataDir } from '../util/app-paths.js'
 import { DicomwebClient, type SeriesSummary } from './dicomweb.js'
 import { PacsError } from './errors.js'
@@ -17,15 +18,16 @@ import type { SeriesRef } from './refs.js'
 
 export const MANIFEST = 'scn-pacs-series.json'
 
-export interface SeriesManifest {
-  baseUrl: string
-  studyUid: string
-  seriesUid: string
-  modality: string
-  description: string
-  instances: number
-  retrievedAt: string
-}
+const SeriesManifestSchema = z.object({
+  baseUrl: z.string(),
+  studyUid: z.string(),
+  seriesUid: z.string(),
+  modality: z.string(),
+  description: z.string(),
+  instances: z.number().int().nonnegative(),
+  retrievedAt: z.string(),
+})
+export type SeriesManifest = z.infer<typeof SeriesManifestSchema>
 
 export interface RetrieveProgress {
   received: number
@@ -68,9 +70,11 @@ export function seriesCacheFolder(ref: SeriesRef, root = pacsCacheDir()): string
   return join(root, serverCacheKey(ref.server.baseUrl), ref.studyUid, ref.seriesUid)
 }
 
+/** The folder's manifest; undefined when there is none or it is not one (edited by hand, cut short). */
 export function readManifest(folder: string): SeriesManifest | undefined {
   try {
-    return JSON.parse(readFileSync(join(folder, MANIFEST), 'utf8')) as SeriesManifest
+    const m = SeriesManifestSchema.safeParse(JSON.parse(readFileSync(join(folder, MANIFEST), 'utf8')))
+    return m.success ? m.data : undefined
   } catch {
     return undefined
   }
@@ -94,29 +98,30 @@ export interface CachedSeries {
 }
 
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+const UID = /^[0-9]+(\.[0-9]+)*$/
 
 /** The header of a DICOM file up to Pixel Data, naturalized; undefined when it is not one. */
-function readHeader(file: string): Record<string, unknown> | undefined {
-  let bytes: Buffer
+async function readHeader(file: string): Promise<Record<string, unknown> | undefined> {
+  const parse = (b: Buffer) => {
+    const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
+  }
   try {
     // the header of a CT slice is a few kB: read a little first, the whole file only when needed
-    const fd = openSync(file, 'r')
+    const fh = await open(file, 'r')
+    let head: Buffer
     try {
-      const head = Buffer.alloc(262144)
-      const n = readSync(fd, head, 0, head.length, 0)
-      bytes = head.subarray(0, n)
+      const buf = Buffer.alloc(262144)
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
+      head = buf.subarray(0, bytesRead)
     } finally {
-      closeSync(fd)
+      await fh.close()
     }
-    if (bytes.byteLength < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined
-    const parse = (b: Buffer) => {
-      const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
-      return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
-    }
+    if (head.byteLength < 132 || head.toString('latin1', 128, 132) !== 'DICM') return undefined
     try {
-      return parse(bytes)
+      return parse(head)
     } catch {
-      return parse(readFileSync(file))
+      return parse(await readFile(file))
     }
   } catch {
     return undefined
@@ -129,28 +134,36 @@ function text(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' ? String(v) : ''
 }
 
-/**
- * Every whole series in the cache (folders with a manifest; downloads in progress are hidden
- * dot-folders and never listed), newest retrieval first. Made for working offline: it reads only
- * local files and never contacts a server.
- */
-export function listCachedSeries(root = pacsCacheDir()): CachedSeries[] {
-  const dirs = (p: string) => {
-    try {
-      return readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory() && CACHE_NAME.test(e.name)).map((e) => e.name)
-    } catch {
-      return []
-    }
+/** Real sub-folders (not links) whose names fit `name`; none when `dir` cannot be read. */
+async function subfolders(dir: string, name: RegExp): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.isSymbolicLink() && name.test(e.name)).map((e) => e.name)
+  } catch {
+    return []
   }
+}
+
+/**
+ * Every whole series in the cache (real folders with a valid manifest; downloads in progress are
+ * hidden dot-folders and never listed), newest retrieval first. Made for working offline: it reads
+ * only local files and never contacts a server. A folder that vanishes meanwhile (a refresh moving
+ * it aside) or holds a damaged manifest is left out, never an error for the whole list.
+ */
+export async function listCachedSeries(root = pacsCacheDir()): Promise<CachedSeries[]> {
   const out: CachedSeries[] = []
-  for (const serverKey of dirs(root)) {
-    for (const study of dirs(join(root, serverKey))) {
-      for (const series of dirs(join(root, serverKey, study))) {
+  for (const serverKey of await subfolders(root, CACHE_NAME)) {
+    for (const study of await subfolders(join(root, serverKey), UID)) {
+      for (const series of await subfolders(join(root, serverKey, study), UID)) {
         const folder = join(root, serverKey, study, series)
         const manifest = readManifest(folder)
         if (!manifest || manifest.seriesUid !== series || manifest.studyUid !== study) continue
-        const files = readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort()
-        const h = files.length ? (readHeader(join(folder, files[0])) ?? {}) : {}
+        let files: string[]
+        try {
+          files = (await readdir(folder)).filter((f) => f.endsWith('.dcm')).sort()
+        } catch {
+          continue
+        }
+        const h = files.length ? ((await readHeader(join(folder, files[0]))) ?? {}) : {}
         const seriesNumber = Number(text(h.SeriesNumber))
         out.push({
           folder,
@@ -161,7 +174,7 @@ export function listCachedSeries(root = pacsCacheDir()): CachedSeries[] {
           patientId: text(h.PatientID),
           studyDate: text(h.StudyDate),
           studyDescription: text(h.StudyDescription),
-          ...(text(h.SeriesNumber) && Number.isFinite(seriesNumber) ? { seriesNumber } : {}),
+          ...(text(h.SeriesNumber) && Number.isInteger(seriesNumber) ? { seriesNumber } : {}),
         })
       }
     }
@@ -169,13 +182,28 @@ export function listCachedSeries(root = pacsCacheDir()): CachedSeries[] {
   return out.sort((a, b) => b.manifest.retrievedAt.localeCompare(a.manifest.retrievedAt))
 }
 
-/** The cache folder of a listed series from its names, refusing anything that is not one (no path from the caller is trusted). */
-export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUid: string, root = pacsCacheDir()): string | undefined {
-  const uid = /^[0-9]+(\.[0-9]+)*$/
-  if (!CACHE_NAME.test(serverKey) || !uid.test(studyUid) || !uid.test(seriesUid)) return undefined
-  const folder = join(root, serverKey, studyUid, seriesUid)
-  const m = readManifest(folder)
-  return m && m.studyUid === studyUid && m.seriesUid === seriesUid ? folder : undefined
+/**
+ * The cache folder of a listed series from its names, with its manifest, refusing anything that is
+ * not one: names that are not cache names or UIDs, a link anywhere on the way (the listing skips
+ * links too), a folder that resolves outside the cache root, a manifest naming another series.
+ * No path from the caller is trusted.
+ */
+export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUid: string, root = pacsCacheDir()): { folder: string; manifest: SeriesManifest } | undefined {
+  if (!CACHE_NAME.test(serverKey) || !UID.test(studyUid) || !UID.test(seriesUid)) return undefined
+  const parts = [serverKey, studyUid, seriesUid]
+  try {
+    for (let i = 1; i <= parts.length; i++) {
+      const st = lstatSync(join(root, ...parts.slice(0, i)))
+      if (!st.isDirectory() || st.isSymbolicLink()) return undefined
+    }
+    const folder = join(root, ...parts)
+    // exact names only (a case-insensitive file system would open "ABC" for "abc": another path, the same series)
+    if (realpathSync.native(folder) !== join(realpathSync.native(root), ...parts)) return undefined
+    const manifest = readManifest(folder)
+    return manifest && manifest.studyUid === studyUid && manifest.seriesUid === seriesUid ? { folder, manifest } : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The UIDs an instance names itself by (Part 10 header up to Pixel Data); undefined if not DICOM. */

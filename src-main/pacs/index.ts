@@ -8,7 +8,7 @@ import { fetchSeries, listCachedSeries, serverCacheKey, type RetrieveProgress } 
 import { DicomwebClient, type StowResult } from './dicomweb.js'
 import { PacsError } from './errors.js'
 import { isPacsInput, parseSeriesRef } from './refs.js'
-import { loadServers, resolveServer } from './servers.js'
+import { loadServers, resolveServer, type PacsServer } from './servers.js'
 
 export { PacsError } from './errors.js'
 export { DicomwebClient } from './dicomweb.js'
@@ -19,11 +19,18 @@ export { loadServers, addServer, removeServer, resolveServer, publicServer, serv
 /**
  * The series kept in the cache as the app and `pacs cached` list them, newest first: what it is,
  * where it came from (the configured server's name; null when none has that URL any more) and its
- * folder. Local files only: no server is contacted.
+ * folder. Local files only: no server is contacted, and an unreadable servers file only loses the
+ * names.
  */
-export function cachedSeriesRows(root?: string) {
-  const byKey = new Map(loadServers().map((s) => [serverCacheKey(s.baseUrl), s.name ?? null]))
-  return listCachedSeries(root).map((c) => ({
+export async function cachedSeriesRows(root?: string) {
+  let servers: PacsServer[] = []
+  try {
+    servers = loadServers()
+  } catch {
+    /* the list is still the user's series; the names come back with a readable servers file */
+  }
+  const byKey = new Map(servers.map((s) => [serverCacheKey(s.baseUrl), s.name ?? null]))
+  return (await listCachedSeries(root)).map((c) => ({
     folder: c.folder,
     serverKey: c.serverKey,
     server: byKey.get(c.serverKey) ?? null,

@@ -9,7 +9,7 @@
  * with the server down) still opens what was retrieved before.
  */
 import { closeSync, openSync, readSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { ContractError } from '../../src-shared/contract/errors.js'
@@ -151,14 +151,17 @@ export function createPacsService(deps: PacsServiceDeps) {
       },
       async cached() {
         // the page gets names, never the folders (openCached finds them again)
-        return { series: cachedSeriesRows().map(({ folder: _folder, ...row }) => row) }
+        return { series: (await cachedSeriesRows()).map(({ folder: _folder, ...row }) => row) }
       },
       async openCached({ serverKey, studyUid, seriesUid }: { serverKey: string; studyUid: string; seriesUid: string }) {
         // names, not a path: the folder is found under the cache root and must hold its manifest
-        const folder = cachedSeriesFolder(serverKey, studyUid, seriesUid)
-        const m = folder ? readManifest(folder) : undefined
-        if (!folder || !m) throw new ContractError('not-found', `series ${seriesUid} is not in this computer's PACS cache`)
+        const found = cachedSeriesFolder(serverKey, studyUid, seriesUid)
+        if (!found) throw new ContractError('not-found', `series ${seriesUid} is not in this computer's PACS cache`)
+        const { folder, manifest: m } = found
         if (m.modality && m.modality !== 'CT') throw new ContractError('bad-input', `series ${seriesUid} is ${m.modality}, not CT: the SCN segments CT only`)
+        // the cache holds whole series: one with images removed since is not opened as if it were
+        const present = (await readdir(folder)).filter((f) => f.endsWith('.dcm')).length
+        if (present < m.instances) throw new ContractError('bad-input', `series ${seriesUid}: only ${present} of its ${m.instances} images are in the cache; open it from its server again`)
         deps.grantRead(folder)
         return { path: folder, instances: m.instances, modality: m.modality, description: m.description, fromCache: true }
       },

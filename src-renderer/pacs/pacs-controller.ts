@@ -6,7 +6,7 @@
  */
 import { ContractError, createBridgeTransport, createHttpTransport, createScnClient, type ScnClient as ContractClient } from '../../src-shared/contract/index.js'
 import { pageToken } from '../api/web.js'
-import { cachedKey, pacsStore, studyDateQuery, type PacsCachedRow, type PacsSeriesRow } from './pacs-store.js'
+import { cachedKey, pacsStore, studyDateQuery, type PacsCachedRow, type PacsSeriesRow, type PacsState } from './pacs-store.js'
 
 export interface PacsHooks {
   /** opens a host folder as the workstation's volume (volumes.open) */
@@ -16,6 +16,8 @@ export interface PacsHooks {
   /** sends pending label edits to the host; false when they could not be saved */
   saveNow(): Promise<boolean>
 }
+
+const CACHED_LIST_FAILED = 'The series on this computer could not be listed'
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
@@ -60,9 +62,11 @@ export class PacsController {
   async loadCached(): Promise<void> {
     try {
       const { series } = await this.api.pacs.cached({})
-      pacsStore.setState({ cached: series })
+      const error = pacsStore.getState().error
+      pacsStore.setState({ cached: series, error: error?.startsWith(CACHED_LIST_FAILED) ? null : error })
     } catch (e) {
-      pacsStore.setState({ cached: [], error: `The series on this computer could not be listed: ${message(e)}` })
+      // unknown, not "none retrieved yet"
+      pacsStore.setState({ cached: null, error: `${CACHED_LIST_FAILED}: ${message(e)}` })
     }
   }
 
@@ -73,14 +77,23 @@ export class PacsController {
     pacsStore.setState({ openingCached: cachedKey(c), error: null, sent: null })
     try {
       const { path } = await this.api.pacs.openCached({ serverKey: c.serverKey, studyUid: c.studyUid, seriesUid: c.seriesUid })
-      await this.hooks.openFolder(path)
+      await this.openAndRemember(path, { server: c.server ?? c.baseUrl, studyUid: c.studyUid, seriesUid: c.seriesUid, description: c.description, serverKey: c.serverKey })
     } catch (e) {
-      pacsStore.setState({ openingCached: null, error: message(e) })
-      return
+      pacsStore.setState({ error: message(e) })
+    } finally {
+      pacsStore.setState({ openingCached: null })
     }
-    pacsStore.setState({ openingCached: null })
+  }
+
+  /**
+   * Opens the folder in the workstation and, when a volume was opened (the workstation may decline,
+   * e.g. to keep unsaved edits), remembers where it came from: its SEG goes back there.
+   */
+  private async openAndRemember(path: string, from: Omit<NonNullable<PacsState['opened']>, 'volumeId'>): Promise<void> {
+    const before = this.hooks.currentVolumeId()
+    await this.hooks.openFolder(path)
     const volumeId = this.hooks.currentVolumeId()
-    if (volumeId) pacsStore.setState({ opened: { volumeId, server: c.server ?? c.baseUrl, studyUid: c.studyUid, seriesUid: c.seriesUid, description: c.description } })
+    if (volumeId && volumeId !== before) pacsStore.setState({ opened: { volumeId, ...from } })
   }
 
   selectServer(name: string): void {
@@ -144,9 +157,7 @@ export class PacsController {
     }
     pacsStore.setState({ retrieval: null })
     void this.loadCached()
-    await this.hooks.openFolder(path)
-    const volumeId = this.hooks.currentVolumeId()
-    if (volumeId) pacsStore.setState({ opened: { volumeId, server, studyUid: s.studyUid, seriesUid: s.seriesUid, description: s.description } })
+    await this.openAndRemember(path, { server, studyUid: s.studyUid, seriesUid: s.seriesUid, description: s.description })
   }
 
   async cancel(): Promise<void> {

@@ -34,7 +34,7 @@ export interface PacsState {
   /** a retrieval in progress */
   retrieval: { retrieveId: string; seriesUid: string; received: number; total: number; bytes: number } | null
   /** the volume opened from the PACS (its SEG goes back to the same server) */
-  opened: { volumeId: string; server: string; studyUid: string; seriesUid: string; description: string } | null
+  opened: { volumeId: string; server: string; studyUid: string; seriesUid: string; description: string; /** set when opened from the cache list */ serverKey?: string } | null
   sending: boolean
   /** the series kept in the host's cache (null until listed): open without the server */
   cached: PacsCachedRow[] | null

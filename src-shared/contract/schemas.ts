@@ -418,29 +418,31 @@ export const PacsCancelRequestSchema = z.object({ retrieveId: IdSchema }).strict
 export const PacsCancelResultSchema = z.object({ retrieveId: IdSchema, cancelled: z.boolean() })
 export const PacsRetrieveProgressEventSchema = z.object({ retrieveId: IdSchema, received: z.number().int().nonnegative(), total: z.number().int().nonnegative(), bytes: z.number().nonnegative() })
 /** The cache's folder name for a server (<host_port>-<hash>); with the two UIDs it names a cached series */
-export const PacsCacheKeySchema = z.string().max(128).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a cache key is letters, digits, "_", "." or "-"')
+export const PacsCacheKeySchema = z.string().max(320).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a cache key is letters, digits, "_", "." or "-"')
 /** A series kept in the host's cache: listed and opened without the server (offline) */
-export const PacsCachedSeriesSchema = z.object({
-  serverKey: PacsCacheKeySchema,
-  /** the configured server it came from; null when no configured server has that URL any more */
-  server: PacsServerNameSchema.nullable(),
-  /** the server's DICOMweb root (never credentials) */
-  baseUrl: z.string(),
-  studyUid: z.string(),
-  seriesUid: z.string(),
-  modality: z.string(),
-  description: z.string(),
-  seriesNumber: z.number().int().optional(),
-  /** instances retrieved, and the DICOM files present now (fewer: files were removed by hand) */
-  instances: z.number().int().nonnegative(),
-  filesPresent: z.number().int().nonnegative(),
-  /** ISO time of the retrieval */
-  retrievedAt: z.string(),
-  patientName: z.string(),
-  patientId: z.string(),
-  studyDate: z.string(),
-  studyDescription: z.string(),
-})
+export const PacsCachedSeriesSchema = z
+  .object({
+    serverKey: PacsCacheKeySchema,
+    /** the configured server it came from; null when no configured server has that URL any more */
+    server: PacsServerNameSchema.nullable(),
+    /** the server's DICOMweb root (never credentials) */
+    baseUrl: z.string(),
+    studyUid: z.string(),
+    seriesUid: z.string(),
+    modality: z.string(),
+    description: z.string(),
+    seriesNumber: z.number().int().optional(),
+    /** instances retrieved, and the DICOM files present now (fewer: files were removed by hand) */
+    instances: z.number().int().nonnegative(),
+    filesPresent: z.number().int().nonnegative(),
+    /** ISO time of the retrieval */
+    retrievedAt: z.string(),
+    patientName: z.string(),
+    patientId: z.string(),
+    studyDate: z.string(),
+    studyDescription: z.string(),
+  })
+  .strict() // a host folder added to a row by mistake is refused, never passed to the page
 export const PacsCachedResultSchema = z.object({ series: z.array(PacsCachedSeriesSchema) })
 export const PacsOpenCachedRequestSchema = z.object({ serverKey: PacsCacheKeySchema, studyUid: DicomUidSchema, seriesUid: DicomUidSchema }).strict()
 /** A DICOM SEG of the volume's current labels, stored (STOW-RS) on the server its series was retrieved from */

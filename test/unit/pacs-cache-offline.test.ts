@@ -5,18 +5,19 @@
  * unreachable (a closed port), so anything that tried to contact it would fail.
  * The same path against a real Orthanc that goes away is in test/e2e/ui-pacs.test.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generatePhantom } from '../../src-shared/phantom.js'
-import { cachedSeriesFolder, listCachedSeries, MANIFEST, pacsCacheDir, seriesCacheFolder, serverCacheKey, type SeriesManifest } from '../../src-main/pacs/cache.js'
+import { cachedSeriesFolder, listCachedSeries, MANIFEST, pacsCacheDir, seriesCacheFolder, serverCacheKey } from '../../src-main/pacs/cache.js'
 import { createPacsService } from '../../src-main/pacs/service.js'
 import { addServer } from '../../src-main/pacs/servers.js'
 import { readCt } from '../../src-main/volumes/read.js'
 import { ContractError } from '../../src-shared/contract/index.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
+import { writeCachedSeries } from '../fixtures/pacs-cache.js'
 import { runCli } from '../helpers/cli.js'
 
 /** A port nothing listens on: bound, then closed. */
@@ -38,16 +39,11 @@ describe('the PACS cache offline', () => {
   const gone = { studyUid: testUid(), seriesUid: testUid() }
   const thinned = { studyUid: testUid(), seriesUid: testUid() }
   const dims: [number, number, number] = [40, 36, 12]
+  let outside = ''
+  let linkedRef = { studyUid: '', seriesUid: '' }
 
-  /** A series as fetchSeries leaves it: the DICOM files and the manifest, in the folder named by seriesCacheFolder. */
-  function cacheSeries(baseUrl: string, ref: { studyUid: string; seriesUid: string }, opts: { modality?: string; description: string; retrievedAt: string; nz?: number }): string {
-    const folder = seriesCacheFolder({ server: { baseUrl }, ...ref })
-    const vol = generatePhantom({ dims: [dims[0], dims[1], opts.nz ?? dims[2]], spacing: [8, 8, 10], noise: 0, seed: 5 }).ct
-    const files = writeDicomSeries(vol, folder, { ...ref, modality: opts.modality, description: opts.description })
-    const manifest: SeriesManifest = { baseUrl, ...ref, modality: opts.modality ?? 'CT', description: opts.description, instances: files.length, retrievedAt: opts.retrievedAt }
-    writeFileSync(join(folder, MANIFEST), JSON.stringify(manifest))
-    return folder
-  }
+  const cacheSeries = (baseUrl: string, ref: { studyUid: string; seriesUid: string }, opts: { modality?: string; description: string; retrievedAt: string; nz?: number }) =>
+    writeCachedSeries(baseUrl, ref, { ...opts, dims: [dims[0], dims[1], opts.nz ?? dims[2]] })
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'scn-pacs-offline-'))
@@ -65,16 +61,30 @@ describe('the PACS cache offline', () => {
     const partial = join(dirname(seriesCacheFolder({ server: { baseUrl: wardUrl }, ...ct })), `.${testUid()}.partial-1-abcd`)
     writeDicomSeries(generatePhantom({ dims: [8, 8, 2], spacing: [8, 8, 8], noise: 0 }).ct, partial)
     writeDicomSeries(generatePhantom({ dims: [8, 8, 2], spacing: [8, 8, 8], noise: 0 }).ct, seriesCacheFolder({ server: { baseUrl: wardUrl }, studyUid: ct.studyUid, seriesUid: testUid() }))
+    // a manifest damaged by hand (a number where the time goes) spoils only its own entry
+    const damaged = cacheSeries(wardUrl, { studyUid: testUid(), seriesUid: testUid() }, { description: 'damaged', retrievedAt: '2026-12-01T11:00:00.000Z', nz: 2 })
+    writeFileSync(join(damaged, MANIFEST), JSON.stringify({ baseUrl: wardUrl, studyUid: 1, retrievedAt: 5 }))
+    // a link inside the cache to a series folder elsewhere (with a valid manifest): not the cache's
+    outside = mkdtempSync(join(tmpdir(), 'scn-pacs-outside-'))
+    const linked = { studyUid: testUid(), seriesUid: testUid() }
+    const target = join(outside, 'series')
+    writeDicomSeries(generatePhantom({ dims: [8, 8, 2], spacing: [8, 8, 8], noise: 0 }).ct, target)
+    writeFileSync(join(target, MANIFEST), JSON.stringify({ baseUrl: wardUrl, ...linked, modality: 'CT', description: 'linked', instances: 2, retrievedAt: '2026-12-01T12:00:00.000Z' }))
+    linkedRef = linked
+    const linkAt = seriesCacheFolder({ server: { baseUrl: wardUrl }, ...linked })
+    mkdirSync(dirname(linkAt), { recursive: true })
+    symlinkSync(target, linkAt, 'dir')
   })
 
   afterAll(() => {
     if (saved === undefined) delete process.env.SCN_STUDIO_HOME
     else process.env.SCN_STUDIO_HOME = saved
     rmSync(home, { recursive: true, force: true })
+    if (outside) rmSync(outside, { recursive: true, force: true })
   })
 
-  it('lists the whole series only, newest first, with patient and study from the first image', () => {
-    const list = listCachedSeries()
+  it('lists the whole series only, newest first, with patient and study from the first image', async () => {
+    const list = await listCachedSeries()
     expect(list.map((c) => c.manifest.description)).toEqual(['abdomen CT venous', 'T2 axial', 'thinned CT', 'old CT'])
     const first = list[0]
     expect(first.folder).toBe(seriesCacheFolder({ server: { baseUrl: wardUrl }, ...ct }))
@@ -123,9 +133,21 @@ describe('the PACS cache offline', () => {
     const mrRow = series[1]
     await expect(svc.impl.openCached({ serverKey: mrRow.serverKey, studyUid: mrRow.studyUid, seriesUid: mrRow.seriesUid })).rejects.toThrow(/is MR, not CT/)
     await expect(svc.impl.openCached({ serverKey: row.serverKey, studyUid: row.studyUid, seriesUid: testUid() })).rejects.toThrow(/not in this computer's PACS cache/)
+    // a series folder with a valid manifest just outside the cache root: reachable by '..' if names were not checked
+    const escape = join(dirname(pacsCacheDir()), row.studyUid, row.seriesUid)
+    mkdirSync(escape, { recursive: true })
+    writeFileSync(join(escape, MANIFEST), JSON.stringify({ baseUrl: wardUrl, studyUid: row.studyUid, seriesUid: row.seriesUid, modality: 'CT', description: '', instances: 0, retrievedAt: '' }))
     expect(cachedSeriesFolder('..', row.studyUid, row.seriesUid)).toBeUndefined()
+    await expect(svc.impl.openCached({ serverKey: '..', studyUid: row.studyUid, seriesUid: row.seriesUid })).rejects.toThrow(/not in this computer's PACS cache/)
     expect(cachedSeriesFolder(row.serverKey, '..', row.seriesUid)).toBeUndefined()
     expect(cachedSeriesFolder(row.serverKey, row.studyUid, `${row.seriesUid}/..`)).toBeUndefined()
+    rmSync(join(dirname(pacsCacheDir()), row.studyUid), { recursive: true })
+    // the link to a folder outside the cache: neither listed nor opened
+    expect(series.map((s) => s.seriesUid)).not.toContain(linkedRef.seriesUid)
+    expect(cachedSeriesFolder(serverCacheKey(wardUrl), linkedRef.studyUid, linkedRef.seriesUid)).toBeUndefined()
+    // a series with an image removed is not opened as if whole
+    const thin = series[2]
+    await expect(svc.impl.openCached({ serverKey: thin.serverKey, studyUid: thin.studyUid, seriesUid: thin.seriesUid })).rejects.toThrow(/only 4 of its 5 images are in the cache/)
     // a folder whose manifest names another series is not that series
     const elsewhere = join(pacsCacheDir(), row.serverKey, row.studyUid, '1.2.3')
     mkdirSync(elsewhere, { recursive: true })
