@@ -198,6 +198,8 @@ def main():
                 info['runSpacingMm'] = a.run_spacing  # the card's: what the engine feeds it
             if args.get('window'):
                 info['inputWindowHu'] = [float(v) for v in str(args['window']).split(',')]
+            if args.get('organ_dice'):
+                info['organDiceWeight'] = args['organ_dice']
         init_from = args.get('init_from')
         if init_from and a.initialised_from:
             info['initialisedFrom'] = a.initialised_from
@@ -228,7 +230,9 @@ def main():
                 'keptFrom': f"{loc_release['id']} {loc_release['version']} (localization network unchanged)"},
             'segmentation': run_info(ck_seg),
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
-            'losses': 'generalized Dice (absent organs weighted as the smallest present one) + sigmoid cross-entropy (local, spatial); localization: generalized Dice + softmax cross-entropy',
+            'losses': 'generalized Dice (absent organs weighted as the smallest present one) + sigmoid cross-entropy (local, spatial)'
+                      + (f" + {ck_seg['args']['organ_dice']:g} x mean soft Dice over the organs present (train.py --organ-dice)" if ck_seg['args'].get('organ_dice') else '')
+                      + '; localization: generalized Dice + softmax cross-entropy',
             'augmentation': 'translation 20 mm, rotation 0.35 rad, scale 0.2 (+0.1 per axis), elastic 8^3 grid (<=15 mm), intensity shift/scale 0.2; '
                             'realism (scn/data.py Realism): per-organ HU shifts (contrast phase), liver lesions, thick-slice blur, noise, L40/W400 window clipping; '
                             f"thin slabs {ck_seg['args'].get('slab_min_mm', 25.0):g}-220 mm seen as the engine sees them"
