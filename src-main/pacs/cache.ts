@@ -100,14 +100,20 @@ export interface CachedSeries {
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 const UID = /^[0-9]+(\.[0-9]+)*$/
 
-/** The header of a DICOM file up to Pixel Data, naturalized; undefined when it is not one. */
-async function readHeader(file: string): Promise<Record<string, unknown> | undefined> {
-  const parse = (b: Buffer) => {
-    const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
-    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
-  }
+/** A Part 10 file's header up to Pixel Data, naturalized; undefined when the bytes are not one (or are cut inside the header). */
+function part10Header(bytes: Uint8Array): Record<string, unknown> | undefined {
+  if (bytes.byteLength < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') return undefined
   try {
-    // the header of a CT slice is a few kB: read a little first, the whole file only when needed
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+}
+
+/** The header of a DICOM file: a CT slice's is a few kB, so a little is read first, the whole file only when needed. */
+async function readHeader(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
     const fh = await open(file, 'r')
     let head: Buffer
     try {
@@ -117,12 +123,7 @@ async function readHeader(file: string): Promise<Record<string, unknown> | undef
     } finally {
       await fh.close()
     }
-    if (head.byteLength < 132 || head.toString('latin1', 128, 132) !== 'DICM') return undefined
-    try {
-      return parse(head)
-    } catch {
-      return parse(await readFile(file))
-    }
+    return part10Header(head) ?? (head.byteLength === 262144 ? part10Header(await readFile(file)) : undefined)
   } catch {
     return undefined
   }
@@ -208,15 +209,8 @@ export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUi
 
 /** The UIDs an instance names itself by (Part 10 header up to Pixel Data); undefined if not DICOM. */
 function instanceUids(bytes: Uint8Array): { series: string; sop: string } | undefined {
-  if (bytes.byteLength < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') return undefined
-  try {
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-    const parsed = dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false })
-    const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
-    return { series: String(n.SeriesInstanceUID ?? ''), sop: String(n.SOPInstanceUID ?? '') }
-  } catch {
-    return undefined
-  }
+  const n = part10Header(bytes)
+  return n && { series: String(n.SeriesInstanceUID ?? ''), sop: String(n.SOPInstanceUID ?? '') }
 }
 
 async function writeDurable(file: string, data: Uint8Array): Promise<void> {
