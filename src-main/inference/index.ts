@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads'
 import type { CtVolume, LabelVolume } from '../../src-shared/volume.js'
 import { listModels, resolveModel, type ModelEntry } from './models.js'
 import { collectGarbage } from './gc.js'
+import { workerScriptUrl } from '../util/worker-url.js'
 import type { DeviceChoice } from './onnx-session.js'
 import { SegmentCancelledError, type SegmentProgress, type SegmentReport, type SessionPreset } from './types.js'
 import type { RunRequest, WorkerMessage } from './worker.js'
@@ -48,7 +49,7 @@ export interface PrestartedEngine {
 const READY_WAIT_MS = 60_000
 
 function startWorker(): Worker {
-  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url))
+  const worker = new Worker(workerScriptUrl('./worker-entry.mjs', import.meta.url))
   live.add(worker)
   worker.once('exit', () => live.delete(worker))
   return worker

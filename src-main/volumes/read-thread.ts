@@ -7,6 +7,7 @@
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads'
 import { resolveInputPath } from './input.js'
+import { workerScriptUrl } from '../util/worker-url.js'
 import { VolumeError, type VolumeErrorCode } from './errors.js'
 import type { ReadOptions } from './read.js'
 import type { ReadReply, ReadRequest } from './read-worker.js'
@@ -48,7 +49,7 @@ function stopWorker(w: Worker, why: string): void {
 function readerThread(): Worker {
   if (worker) return worker
   // SHARE_ENV: limits set in process.env (SCN_STUDIO_MAX_VOXELS, ...) apply to reads at once
-  const w = new Worker(new URL('./read-worker-entry.mjs', import.meta.url), { env: SHARE_ENV })
+  const w = new Worker(workerScriptUrl('./read-worker-entry.mjs', import.meta.url), { env: SHARE_ENV })
   w.on('message', (reply: ReadReply) => {
     const p = pending.get(reply.id)
     if (!p) return

@@ -1,7 +1,8 @@
 /**
  * The Electron host without Electron: its policy functions, the preload bundle (one global, checked
  * channels), the channel list against the contract, and electron-builder.yml against
- * electron-builder's own schema. The live window is covered by test/e2e/electron.test.ts.
+ * electron-builder's own schema. The live window is covered by test/e2e/electron.test.ts, the packed
+ * app's workers by electron-package.test.ts.
  */
 import { execFileSync } from 'node:child_process'
 import { runInNewContext } from 'node:vm'
@@ -131,7 +132,7 @@ describe('electron-builder.yml', () => {
     expect(c.linux.target).toEqual(['AppImage', 'deb'])
     expect(c.win.target).toEqual(['nsis'])
     expect(c.mac.target).toEqual(['dmg'])
-    expect(c.asarUnpack).toEqual(expect.arrayContaining(['models/**', 'node_modules/onnxruntime-node/**', '**/*.node', 'dist/electron/worker-entry.mjs', 'dist/electron/worker.js', 'dist/electron/read-worker-entry.mjs', 'dist/electron/read-worker.js']))
+    expect(c.asarUnpack).toEqual(expect.arrayContaining(['models/**', 'node_modules/onnxruntime-node/**', '**/*.node', 'dist/electron/worker-entry.mjs', 'dist/electron/worker.js', 'dist/electron/read-worker-entry.mjs', 'dist/electron/read-worker.js', 'dist/electron/chunks/**', 'dist/electron/package.json', 'node_modules/onnxruntime-common/**']))
     expect(c.files).toEqual(expect.arrayContaining(['models/**', 'dist/renderer/**', 'dist/electron/**']))
     expect(c.extraMetadata.main).toBe('dist/electron/main.mjs')
   })
