@@ -32,14 +32,17 @@ const [, inference, reader] = await Promise.all([
 mkdirSync(out, { recursive: true })
 
 // itk-wasm finds a pipeline at <folder of the calling module>/pipelines/<name>.{js,wasm.zst}: copy
-// each pipeline that a bundled file names next to that file, from the package that ships it.
-const pipelineSources = ['@itk-wasm/image-io', '@itk-wasm/dicom'].map((p) => join(root, 'node_modules', p, 'dist', 'pipelines'))
+// each pipeline that a bundled file names next to that file, from the itk-wasm package bundled into
+// it. Only chunks/ is unpacked (electron-builder.yml), so itk-wasm code must stay in a chunk.
 let pipelines = 0
-for (const file of Object.keys({ ...inference.metafile.outputs, ...reader.metafile.outputs })) {
-  const code = readFileSync(join(root, file), 'utf8')
-  for (const [, name] of code.matchAll(/["']pipelines["'],\s*["']([a-z0-9-]+)["']/g)) {
-    const from = pipelineSources.find((d) => existsSync(join(d, `${name}.js`)))
-    if (!from) throw new Error(`${file} loads the itk-wasm pipeline ${name}, which no known package ships`)
+for (const [file, output] of Object.entries({ ...inference.metafile.outputs, ...reader.metafile.outputs })) {
+  const packages = new Set(Object.keys(output.inputs).flatMap((i) => i.match(/node_modules\/(@itk-wasm\/[^/]+)\//)?.[1] ?? []))
+  const names = [...readFileSync(join(root, file), 'utf8').matchAll(/["']pipelines["'],\s*["']([a-z0-9-]+)["']/g)].map((m) => m[1])
+  if (names.length === 0) continue
+  if (!file.startsWith('dist/electron/chunks/')) throw new Error(`${file} loads itk-wasm pipelines but is not in dist/electron/chunks/, which the app unpacks: keep itk-wasm behind a dynamic import`)
+  for (const name of names) {
+    const from = [...packages].map((p) => join(root, 'node_modules', p, 'dist', 'pipelines')).find((d) => existsSync(join(d, `${name}.js`)))
+    if (!from) throw new Error(`${file} loads the itk-wasm pipeline ${name}, which none of its packages (${[...packages].join(', ')}) ships`)
     mkdirSync(join(root, dirname(file), 'pipelines'), { recursive: true })
     for (const ext of ['.js', '.wasm.zst']) copyFileSync(join(from, name + ext), join(root, dirname(file), 'pipelines', name + ext))
     pipelines++

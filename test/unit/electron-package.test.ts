@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { workerScriptUrl } from '../../src-main/util/worker-url.js'
@@ -62,6 +62,8 @@ async function ask<T>(entry: string, requests: object[], transfer: (r: object) =
 describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builder, Linux dir target)', () => {
   let tmp: string
   let unpacked: string
+  /** where the app starts a worker: beside main.mjs inside app.asar, moved out by workerScriptUrl */
+  let workerEntry: (name: string) => string
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'scn-package-'))
@@ -85,11 +87,18 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
       targets: Platform.LINUX.createTarget('dir'),
       config: { ...config, electronDist: fakeElectron, electronFuses: null, directories: { ...(config.directories as object), output: join(tmp, 'out') } },
     })
-    unpacked = join(tmp, 'out', 'linux-unpacked', 'resources', 'app.asar.unpacked')
+    const resources = join(tmp, 'out', 'linux-unpacked', 'resources')
+    unpacked = join(resources, 'app.asar.unpacked')
+    const packedMain = pathToFileURL(join(resources, 'app.asar', 'dist', 'electron', 'main.mjs'))
+    workerEntry = (name) => fileURLToPath(workerScriptUrl(`./${name}`, packedMain))
   }, 300_000)
 
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('starts workers from the unpacked folder', () => {
+    expect(workerEntry('worker-entry.mjs')).toBe(join(unpacked, 'dist', 'electron', 'worker-entry.mjs'))
   })
 
   it('unpacks both workers, their chunks and pipelines, ONNX Runtime and the models, and nothing of the main bundle', () => {
@@ -102,6 +111,11 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
     expect(readdirSync(join(electron, 'chunks', 'pipelines'))).toEqual(expect.arrayContaining(['nrrd-read-image.wasm.zst', 'read-image-dicom-file-series.wasm.zst']))
     expect(readdirSync(join(unpacked, 'node_modules')).sort()).toEqual(expect.arrayContaining(['onnxruntime-common', 'onnxruntime-node']))
     expect(existsSync(join(unpacked, 'models', 'scn-flare-organs', 'model.json'))).toBe(true)
+    // the archive keeps the main bundle and what it imports, and no longer carries itk-wasm
+    const asar = require('@electron/asar') as { listPackage(p: string, o: object): string[] }
+    const listed = asar.listPackage(join(unpacked, '..', 'app.asar'), {}).map((f) => f.split('\\').join('/'))
+    for (const f of ['/dist/electron/main.mjs', '/dist/electron/preload.cjs', '/node_modules/dcmjs/package.json', '/node_modules/zod/package.json']) expect(listed, f).toContain(f)
+    expect(listed.filter((f) => /\/node_modules\/(@itk-wasm|itk-wasm)\//.test(f))).toEqual([])
   })
 
   it('the volume reader reads NIfTI, NRRD and a DICOM series from the unpacked folder alone, as the source reader does', async () => {
@@ -116,8 +130,9 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
       { id: 2, kind: 'labels', path: join(data, 'labels.nrrd') },
       { id: 3, kind: 'ct', path: join(data, 'dicom') },
       { id: 4, kind: 'ct', path: join(data, 'missing.nrrd') },
+      { id: 5, kind: 'dicom-series', path: join(data, 'dicom') },
     ]
-    const replies = await ask<{ id: number; ok: boolean; volume?: Volume; error?: { message: string } }>(join(unpacked, 'dist', 'electron', 'read-worker-entry.mjs'), requests)
+    const replies = await ask<{ id: number; ok: boolean; volume?: Volume; error?: { message: string } }>(workerEntry('read-worker-entry.mjs'), requests)
     const byId = new Map(replies.map((r) => [r.id, r]))
     const expected: Record<number, Volume> = {
       1: await readCt(join(data, 'ct.nii.gz')),
@@ -134,6 +149,8 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
     expect(Array.from(byId.get(2)!.volume!.data)).toEqual(Array.from(p.labels.data))
     expect(byId.get(4)!.ok).toBe(false)
     expect(byId.get(4)!.error!.message).toContain('missing.nrrd')
+    const series = (byId.get(5) as unknown as { series: { sliceCount: number; modality: string }[] }).series
+    expect(series.map((x) => [x.modality, x.sliceCount])).toEqual([['CT', p.ct.dims[2]]])
   }, 120_000)
 
   it('the inference worker runs the packaged model from the unpacked folder alone, with the labels the source engine gives', async () => {
@@ -142,7 +159,7 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
     const card = readModelCard(join(modelDir, 'model.json'))
     const ct = { dims: p.ct.dims, spacing: p.ct.spacing, origin: p.ct.origin, direction: p.ct.direction, data: p.ct.data, meta: { ...p.ct.meta } }
     const run = { type: 'run', ct, model: { dir: modelDir, card }, device: 'cpu', sessionPreset: 'low-memory', cancelFlag: new Int32Array(new SharedArrayBuffer(4)) }
-    const [reply] = await ask<{ type: string; labels?: Volume; message?: string }>(join(unpacked, 'dist', 'electron', 'worker-entry.mjs'), [run], () => [], (m) => m.type === 'result' || m.type === 'error' || m.type === 'cancelled')
+    const [reply] = await ask<{ type: string; labels?: Volume; message?: string }>(workerEntry('worker-entry.mjs'), [run], () => [], (m) => m.type === 'result' || m.type === 'error' || m.type === 'cancelled')
     expect(reply.type, reply.message).toBe('result')
     const ours = await runScn(p.ct, { device: 'cpu' })
     expect(reply.labels!.dims).toEqual(ours.labels.dims)
