@@ -8,7 +8,7 @@
  * bundles, never only inside app.asar, which a worker thread cannot be relied on to read.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -40,7 +40,7 @@ describe('workerScriptUrl', () => {
 })
 
 /** Posts each request to a worker started at `entry` and collects one reply per request. */
-async function ask<T>(entry: string, requests: object[], transfer: (r: object) => ArrayBuffer[] = () => [], done: (msg: { type?: string; id?: number }) => boolean = (m) => m.id !== undefined): Promise<T[]> {
+async function ask<T>(entry: string, requests: object[], done: (msg: { type?: string; id?: number }) => boolean = (m) => m.id !== undefined): Promise<T[]> {
   const w = new Worker(pathToFileURL(entry))
   const replies: T[] = []
   try {
@@ -52,7 +52,7 @@ async function ask<T>(entry: string, requests: object[], transfer: (r: object) =
       })
       w.on('error', reject)
       w.on('exit', (code) => reject(new Error(`${entry} exited (code ${code}) after ${replies.length} replies`)))
-      for (const r of requests) w.postMessage(r, transfer(r))
+      for (const r of requests) w.postMessage(r)
     })
   } finally {
     await w.terminate()
@@ -76,7 +76,6 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
     writeFileSync(join(fakeElectron, 'electron'), '#!/bin/sh\nexit 1\n')
     chmodSync(join(fakeElectron, 'electron'), 0o755)
     const yaml = require('js-yaml') as { load(s: string): Record<string, unknown> }
-    const { readFileSync } = await import('node:fs')
     const config = yaml.load(readFileSync(join(root, 'electron-builder.yml'), 'utf8')) as Record<string, unknown>
     const { build, Platform } = require('electron-builder') as {
       build(o: unknown): Promise<string[]>
@@ -159,7 +158,7 @@ describe.skipIf(process.platform !== 'linux')('the packaged app (electron-builde
     const card = readModelCard(join(modelDir, 'model.json'))
     const ct = { dims: p.ct.dims, spacing: p.ct.spacing, origin: p.ct.origin, direction: p.ct.direction, data: p.ct.data, meta: { ...p.ct.meta } }
     const run = { type: 'run', ct, model: { dir: modelDir, card }, device: 'cpu', sessionPreset: 'low-memory', cancelFlag: new Int32Array(new SharedArrayBuffer(4)) }
-    const [reply] = await ask<{ type: string; labels?: Volume; message?: string }>(workerEntry('worker-entry.mjs'), [run], () => [], (m) => m.type === 'result' || m.type === 'error' || m.type === 'cancelled')
+    const [reply] = await ask<{ type: string; labels?: Volume; message?: string }>(workerEntry('worker-entry.mjs'), [run], (m) => m.type === 'result' || m.type === 'error' || m.type === 'cancelled')
     expect(reply.type, reply.message).toBe('result')
     const ours = await runScn(p.ct, { device: 'cpu' })
     expect(reply.labels!.dims).toEqual(ours.labels.dims)
