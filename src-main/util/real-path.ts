@@ -25,8 +25,11 @@ export function realish(p: string): string {
   return tail.length ? resolve(real, ...tail) : real
 }
 
-/** Whether `child` is `parent` or lies below it (both already resolved). */
+/**
+ * Whether `child` is `parent` or lies below it (both already resolved). Only a `..` path segment
+ * leaves the folder: a file or folder whose name merely starts with two dots (`..scans`) is inside.
+ */
 export function inside(child: string, parent: string): boolean {
   const r = relative(parent, child)
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r))
+  return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r))
 }

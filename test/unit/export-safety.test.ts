@@ -110,6 +110,20 @@ describe('scn-studio export never replaces a source', () => {
     expect(folderHashes(dicom)).toEqual(before)
     expect(existsSync(join(dir, 'seg.dcm'))).toBe(false)
   })
+  it("--new-study cannot replace a folder holding the opened CT, even below a folder named '..scans'", async () => {
+    // the CT at x_ct/..scans/ct.nii.gz: `-o x --new-study` writes its CT series to x_ct/
+    const dir = tmpDir('scn-safety-dotdot-')
+    const p = generatePhantom({ dims: [32, 28, 6], spacing: [9, 9, 12], noise: 0 })
+    const ct = join(dir, 'x_ct', '..scans', 'ct.nii.gz')
+    mkdirSync(join(dir, 'x_ct', '..scans'), { recursive: true })
+    await writeNifti(p.ct, ct)
+    await writeNifti({ ...p.ct, data: p.labels.data, meta: {} }, join(dir, 'l.nii.gz'))
+    const before = sha256(ct)
+    const r = CLI(['export', '--ct', ct, '--labels', join(dir, 'l.nii.gz'), '--format', 'dicom-seg', '--new-study', '--overwrite', '-o', join(dir, 'x')])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/x_ct: the file you opened \(.*ct\.nii\.gz\) lies inside this folder, which the export would replace/)
+    expect(sha256(ct)).toBe(before)
+  })
 })
 
 describe('scn-studio export and existing outputs', () => {

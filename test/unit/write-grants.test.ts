@@ -49,6 +49,17 @@ describe('PathAccess', () => {
     expect(a.sources().sort()).toEqual([ct, dicom].sort())
   })
 
+  it("a name that starts with two dots ('..x', '..ct.nii.gz') lies inside its folder: only a '..' segment leaves it", () => {
+    const a = new PathAccess()
+    a.grant(dir, 'write')
+    a.grant(dicom)
+    writeFileSync(join(dir, '..ct.nii.gz'), 'x')
+    expect(a.allowed(join(dir, '..ct.nii.gz'), 'read')).toBe(true)
+    // a folder named '..x' inside the opened DICOM folder is still inside it: no export goes there
+    expect(() => a.check(join(dicom, '..x', 'seg.dcm'), 'write')).toThrow(/this lies inside .*dicom, which you opened/)
+    expect(a.allowed(join(dir, '..', 'elsewhere.nii.gz'), 'read')).toBe(false)
+  })
+
   it('a read grant alone allows no writes; write grants allow reading', () => {
     const a = new PathAccess()
     a.grant(out)
