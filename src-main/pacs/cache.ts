@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { userDataDir } from '../util/app-paths.js'
 import { DicomwebClient, type SeriesSummary } from './dicomweb.js'
 import { PacsError } from './errors.js'
-import type { SeriesRef } from './refs.js'
+import { isDicomUid, type SeriesRef } from './refs.js'
 
 export const MANIFEST = 'scn-pacs-series.json'
 
@@ -98,7 +98,6 @@ export interface CachedSeries {
 }
 
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
-const UID = /^[0-9]+(\.[0-9]+)*$/
 
 /** A Part 10 file's header up to Pixel Data, naturalized; undefined when the bytes are not one (or are cut inside the header). */
 function part10Header(bytes: Uint8Array): Record<string, unknown> | undefined {
@@ -136,9 +135,9 @@ function text(v: unknown): string {
 }
 
 /** Real sub-folders (not links) whose names fit `name`; none when `dir` cannot be read. */
-async function subfolders(dir: string, name: RegExp): Promise<string[]> {
+async function subfolders(dir: string, named: (name: string) => boolean): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.isSymbolicLink() && name.test(e.name)).map((e) => e.name)
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.isSymbolicLink() && named(e.name)).map((e) => e.name)
   } catch {
     return []
   }
@@ -152,9 +151,9 @@ async function subfolders(dir: string, name: RegExp): Promise<string[]> {
  */
 export async function listCachedSeries(root = pacsCacheDir()): Promise<CachedSeries[]> {
   const out: CachedSeries[] = []
-  for (const serverKey of await subfolders(root, CACHE_NAME)) {
-    for (const study of await subfolders(join(root, serverKey), UID)) {
-      for (const series of await subfolders(join(root, serverKey, study), UID)) {
+  for (const serverKey of await subfolders(root, (n) => CACHE_NAME.test(n))) {
+    for (const study of await subfolders(join(root, serverKey), isDicomUid)) {
+      for (const series of await subfolders(join(root, serverKey, study), isDicomUid)) {
         const folder = join(root, serverKey, study, series)
         const manifest = readManifest(folder)
         if (!manifest || manifest.seriesUid !== series || manifest.studyUid !== study) continue
@@ -190,7 +189,7 @@ export async function listCachedSeries(root = pacsCacheDir()): Promise<CachedSer
  * No path from the caller is trusted.
  */
 export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUid: string, root = pacsCacheDir()): { folder: string; manifest: SeriesManifest } | undefined {
-  if (!CACHE_NAME.test(serverKey) || !UID.test(studyUid) || !UID.test(seriesUid)) return undefined
+  if (!CACHE_NAME.test(serverKey) || !isDicomUid(studyUid) || !isDicomUid(seriesUid)) return undefined
   const parts = [serverKey, studyUid, seriesUid]
   try {
     for (let i = 1; i <= parts.length; i++) {
@@ -210,7 +209,7 @@ export function cachedSeriesFolder(serverKey: string, studyUid: string, seriesUi
 /** The UIDs an instance names itself by (Part 10 header up to Pixel Data); undefined if not DICOM. */
 function instanceUids(bytes: Uint8Array): { series: string; sop: string } | undefined {
   const n = part10Header(bytes)
-  return n && { series: String(n.SeriesInstanceUID ?? ''), sop: String(n.SOPInstanceUID ?? '') }
+  return n && { series: String(n.SeriesInstanceUID ?? '').replace(/[\0 ]+$/, ''), sop: String(n.SOPInstanceUID ?? '').replace(/[\0 ]+$/, '') }
 }
 
 async function writeDurable(file: string, data: Uint8Array): Promise<void> {
@@ -285,8 +284,9 @@ export async function fetchSeries(ref: SeriesRef, opts: FetchSeriesOptions = {})
         const uids = instanceUids(bytes)
         if (!uids) throw new PacsError('bad-instance', client.label, seriesUid, `instance ${inst.sopInstanceUid} is not a DICOM Part 10 file`)
         if (uids.series !== seriesUid) throw new PacsError('bad-instance', client.label, seriesUid, `instance ${inst.sopInstanceUid} belongs to series ${uids.series}, not to this one`)
-        const name = /^[0-9.]{1,64}$/.test(uids.sop) ? uids.sop : inst.sopInstanceUid
-        await writeDurable(join(tmp, `${name}.dcm`), bytes)
+        // the file is named by its UID, which searchInstances checked: the server's bytes must carry the same one
+        if (uids.sop !== inst.sopInstanceUid) throw new PacsError('bad-instance', client.label, seriesUid, `instance ${inst.sopInstanceUid} was sent as a file whose SOP Instance UID is ${JSON.stringify(uids.sop.slice(0, 80))}`)
+        await writeDurable(join(tmp, `${inst.sopInstanceUid}.dcm`), bytes)
         progress.received++
         progress.bytes += bytes.byteLength
         await opts.onProgress?.({ ...progress })

@@ -9,6 +9,7 @@
  */
 import { PacsError } from './errors.js'
 import { MultipartError, buildMultipart, parseContentType, parseMultipart } from './multipart.js'
+import { isDicomUid } from './refs.js'
 import { serverLabel, type PacsServer } from './servers.js'
 
 export interface StudyQuery {
@@ -63,19 +64,64 @@ export interface StowResult {
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>
 
+/** The first value of a DICOM JSON attribute as text; '' when absent or not a value (a server's JSON is not trusted). */
 function str(ds: DicomJson, tag: string): string {
-  const v = ds[tag]?.Value?.[0]
-  if (v === undefined || v === null) return ''
-  if (typeof v === 'object') return String((v as { Alphabetic?: string }).Alphabetic ?? '')
-  return String(v)
+  const values = ds[tag]?.Value
+  const v = Array.isArray(values) ? values[0] : undefined
+  if (typeof v === 'string') return v
+  if (typeof v === 'number') return String(v)
+  if (v && typeof v === 'object' && typeof (v as { Alphabetic?: unknown }).Alphabetic === 'string') return (v as { Alphabetic: string }).Alphabetic // PN
+  return ''
 }
 function num(ds: DicomJson, tag: string): number | undefined {
-  const v = Number(ds[tag]?.Value?.[0])
-  return ds[tag]?.Value?.length && Number.isFinite(v) ? v : undefined
+  const t = str(ds, tag)
+  const v = Number(t)
+  return t !== '' && Number.isFinite(v) ? v : undefined
 }
 
 const DICOM_MULTIPART = 'multipart/related; type="application/dicom"'
 const DEFAULT_TIMEOUT_MS = 60_000
+// What one answer may hold before the client stops reading: a server (or something posing as one)
+// must not fill the app's memory. A search answer is a few kB per study; one instance of an
+// enhanced multi-frame CT can be hundreds of MB.
+export const MAX_JSON_ANSWER_BYTES = 64 * 2 ** 20
+export const MAX_INSTANCE_BYTES = 1024 * 2 ** 20
+
+/** A DICOM JSON dataset: an object of attributes, each an object with a `vr` and, if present, a `Value` list. */
+function isDicomJsonDataset(ds: unknown): ds is DicomJson {
+  if (!ds || typeof ds !== 'object' || Array.isArray(ds)) return false
+  return Object.values(ds).every((a) => a && typeof a === 'object' && !Array.isArray(a) && ((a as { Value?: unknown }).Value === undefined || Array.isArray((a as { Value?: unknown }).Value)))
+}
+
+class AnswerTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`answer larger than ${limit} bytes`)
+  }
+}
+
+/** The answer's body, read as it streams in and abandoned past `limit` bytes (a declared Content-Length is checked first). */
+async function readCapped(res: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => {})
+    throw new AnswerTooLarge(limit)
+  }
+  if (!res.body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let total = 0
+  const reader = res.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => {})
+      throw new AnswerTooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks, total))
+}
 
 export interface ClientOptions {
   /** per request, including reading the answer */
@@ -107,7 +153,7 @@ export class DicomwebClient {
   private async exchange(
     path: string,
     init: { method?: string; headers?: Record<string, string>; body?: Uint8Array },
-    ctx: { series?: string; signal?: AbortSignal; accept?: number[] } = {},
+    ctx: { series?: string; signal?: AbortSignal; accept?: number[]; maxBytes?: number } = {},
   ): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
     const url = `${this.server.baseUrl}${path}`
     const method = init.method ?? 'GET'
@@ -117,8 +163,11 @@ export class DicomwebClient {
     let body: Uint8Array
     try {
       res = await fetch(url, { method, headers: { ...init.headers, ...this.authHeader() }, body: init.body as Uint8Array<ArrayBuffer> | undefined, signal, redirect: 'manual' })
-      body = new Uint8Array(await res.arrayBuffer())
+      body = await readCapped(res, ctx.maxBytes ?? MAX_JSON_ANSWER_BYTES)
     } catch (e) {
+      if (e instanceof AnswerTooLarge) {
+        throw new PacsError('bad-response', this.label, ctx.series, `${method} ${path}: the answer is larger than ${Math.round(e.limit / 2 ** 20)} MB, more than DICOMweb sends for this request; not read further`)
+      }
       throw this.networkError(e, method, path, ctx.series, ctx.signal)
     }
     if (res.ok || ctx.accept?.includes(res.status)) return { status: res.status, headers: res.headers, body }
@@ -184,6 +233,8 @@ export class DicomwebClient {
       throw new PacsError('bad-response', this.label, ctx.series, `GET ${path} did not answer JSON (content type ${r.headers.get('content-type') ?? 'none'}): is this the DICOMweb root URL?`)
     }
     if (!Array.isArray(v)) throw new PacsError('bad-response', this.label, ctx.series, `GET ${path} did not answer a QIDO-RS list`)
+    const bad = v.findIndex((ds) => !isDicomJsonDataset(ds))
+    if (bad >= 0) throw new PacsError('bad-response', this.label, ctx.series, `GET ${path} answered a list whose item ${bad + 1} is not a DICOM JSON dataset`)
     return v as DicomJson[]
   }
 
@@ -243,6 +294,8 @@ export class DicomwebClient {
       const page = await this.getJson(`/studies/${studyUid}/series/${seriesUid}/instances${offset ? `?offset=${offset}` : ''}`, { series: seriesUid, signal })
       for (const ds of page) {
         const sop = str(ds, '00080018')
+        // the UID names the cached file and the WADO-RS URL: anything but digits and dots is refused
+        if (sop && !isDicomUid(sop)) throw new PacsError('bad-instance', this.label, seriesUid, `the server lists an instance whose SOP Instance UID is not a DICOM UID: ${JSON.stringify(String(sop).slice(0, 80))}`)
         if (sop) out.set(sop, { sopInstanceUid: sop, sopClassUid: str(ds, '00080016'), instanceNumber: num(ds, '00200013') })
       }
       if (page.length === 0 || out.size === offset || expected === undefined || out.size >= expected) break
@@ -253,11 +306,11 @@ export class DicomwebClient {
   /** WADO-RS one instance, as stored (any transfer syntax; the reader decodes compressed ones). */
   async retrieveInstance(studyUid: string, seriesUid: string, sopInstanceUid: string, signal?: AbortSignal): Promise<Uint8Array> {
     const path = `/studies/${studyUid}/series/${seriesUid}/instances/${sopInstanceUid}`
-    let r = await this.exchange(path, { headers: { accept: this.anyTransferSyntax ? `${DICOM_MULTIPART}; transfer-syntax=*` : DICOM_MULTIPART } }, { series: seriesUid, signal, accept: this.anyTransferSyntax ? [400, 406] : [] })
+    let r = await this.exchange(path, { headers: { accept: this.anyTransferSyntax ? `${DICOM_MULTIPART}; transfer-syntax=*` : DICOM_MULTIPART } }, { series: seriesUid, signal, accept: this.anyTransferSyntax ? [400, 406] : [], maxBytes: MAX_INSTANCE_BYTES })
     if (r.status === 400 || r.status === 406) {
       // an older server that cannot send "as stored": take its default (explicit little endian)
       this.anyTransferSyntax = false
-      r = await this.exchange(path, { headers: { accept: DICOM_MULTIPART } }, { series: seriesUid, signal })
+      r = await this.exchange(path, { headers: { accept: DICOM_MULTIPART } }, { series: seriesUid, signal, maxBytes: MAX_INSTANCE_BYTES })
     }
     const ct = parseContentType(r.headers.get('content-type') ?? '')
     if (ct.type !== 'multipart/related' || !ct.params.boundary) {

@@ -18,11 +18,15 @@ export interface StudyRef {
 }
 
 const UID = /^[0-9]+(\.[0-9]+)*$/
+/** A DICOM UID: digits and dots, at most 64 characters (PS3.5 9.1). Safe as a file name and a URL segment. */
+export function isDicomUid(uid: unknown): uid is string {
+  return typeof uid === 'string' && uid.length <= 64 && UID.test(uid)
+}
 const SERIES_URL = /^(.+?)\/studies\/([^/?#]+)\/series\/([^/?#]+)\/?$/
 const STUDY_URL = /^(.+?)\/studies\/([^/?#]+)\/?$/
 
 function checkUid(kind: string, uid: string, base: string): string {
-  if (!UID.test(uid) || uid.length > 64) throw new PacsError('bad-url', base, undefined, `"${uid}" is not a DICOM ${kind} UID (digits and dots, at most 64 characters)`)
+  if (!isDicomUid(uid)) throw new PacsError('bad-url', base, undefined, `"${uid}" is not a DICOM ${kind} UID (digits and dots, at most 64 characters)`)
   return uid
 }
 

@@ -25,7 +25,7 @@ import { fetchSeries, seriesCacheFolder } from '../../src-main/pacs/cache.js'
 import { readCt } from '../../src-main/volumes/read.js'
 import { PacsError } from '../../src-main/pacs/errors.js'
 import { parseSeriesRef } from '../../src-main/pacs/refs.js'
-import { DicomwebClient } from '../../src-main/pacs/dicomweb.js'
+import { DicomwebClient, MAX_JSON_ANSWER_BYTES } from '../../src-main/pacs/dicomweb.js'
 import { runCli } from '../helpers/cli.js'
 
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
@@ -105,6 +105,118 @@ describe('DICOMweb client faults (a tiny local HTTP server that misbehaves on pu
         expect(h.code).toBe('bad-response')
         expect(h.message).toMatch(/did not answer JSON \(content type text\/html\): is this the DICOMweb root URL\?/)
         expect(`${r.message}${h.message}`).not.toContain('tok-123')
+      },
+    )
+  })
+})
+
+describe('a hostile DICOMweb server (a tiny local HTTP server that lies on purpose)', () => {
+  const STUDY = '1.2.3'
+  const SERIES = '1.2.3.4'
+  /** A Part 10 CT header of this series whose own SOP Instance UID is `sop`. */
+  function part10(sop: string): Buffer {
+    const ds = {
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.2', SOPInstanceUID: sop, SeriesInstanceUID: SERIES, StudyInstanceUID: STUDY, Modality: 'CT',
+      _meta: { TransferSyntaxUID: { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] }, MediaStorageSOPClassUID: { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] }, MediaStorageSOPInstanceUID: { vr: 'UI', Value: ['1.2'] } },
+    }
+    const msg = new dcmjs.data.DicomDict(ds._meta)
+    msg.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(ds)
+    return Buffer.from(msg.write())
+  }
+  /** Lists one instance (QIDO) with the UID `listed`, and sends a file whose own UID is `inFile`. */
+  function lyingServer(listed: string, inFile: string) {
+    const body = part10(inFile)
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(v))
+      if (req.url!.includes('/series?')) return json([{ '0020000E': { vr: 'UI', Value: [SERIES] }, '00080060': { vr: 'CS', Value: ['CT'] }, '00201209': { vr: 'IS', Value: [1] } }])
+      if (req.url!.endsWith('/instances')) return json([{ '00080018': { vr: 'UI', Value: [listed] } }])
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=B' })
+      res.end(Buffer.concat([Buffer.from('--B\r\nContent-Type: application/dicom\r\n\r\n'), body, Buffer.from('\r\n--B--\r\n')]))
+    }
+  }
+  async function withServer(handler: (req: IncomingMessage, res: ServerResponse) => void, fn: (base: string) => Promise<void>) {
+    const srv = createServer(handler)
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
+    try {
+      await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}/dicom-web`)
+    } finally {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+    }
+  }
+
+  it('an instance UID with a path in it is refused; nothing is written outside the cache (or into it)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'scn-pacs-hostile-'))
+    const cacheDir = join(root, 'a', 'b', 'c', 'cache')
+    // the listed UID climbs out of the cache; the file's own UID is no UID at all
+    const evil = `${'../'.repeat(12)}${root.slice(1)}/escaped`
+    await withServer(lyingServer(evil, 'NOT-A-UID'), async (base) => {
+      const e = await fetchSeries({ server: { baseUrl: base }, studyUid: STUDY, seriesUid: SERIES }, { cacheDir }).catch((x) => x)
+      expect(e).toBeInstanceOf(PacsError)
+      expect(e.code).toBe('bad-instance')
+      expect(e.message).toMatch(/series 1\.2\.3\.4: the server lists an instance whose SOP Instance UID is not a DICOM UID: "\.\.\/\.\.\//)
+    })
+    expect(existsSync(join(root, 'escaped.dcm'))).toBe(false)
+    expect(readdirSync(root)).toEqual([]) // refused before the cache folder was made
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('a file whose own SOP Instance UID differs from the one listed is refused, naming both', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'scn-pacs-hostile-'))
+    await withServer(lyingServer('1.2.3.4.5', '1.2.3.4.6'), async (base) => {
+      const e = await fetchSeries({ server: { baseUrl: base }, studyUid: STUDY, seriesUid: SERIES }, { cacheDir }).catch((x) => x)
+      expect(e.code).toBe('bad-instance')
+      expect(e.message).toMatch(/instance 1\.2\.3\.4\.5 was sent as a file whose SOP Instance UID is "1\.2\.3\.4\.6"/)
+    })
+    rmSync(cacheDir, { recursive: true, force: true })
+  })
+
+  it('an endless search answer is abandoned at the cap, in words, with memory well below it', async () => {
+    const chunk = Buffer.alloc(1 << 20, 0x20) // JSON whitespace, streamed with no Content-Length
+    const before = process.memoryUsage().rss
+    let peak = before
+    const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/dicom+json' })
+        let sent = 0
+        const pump = () => {
+          while (sent < 4 * MAX_JSON_ANSWER_BYTES) {
+            sent += chunk.length
+            if (!res.write(chunk)) return void res.once('drain', pump)
+          }
+          res.end('[]')
+        }
+        res.on('error', () => {})
+        pump()
+      },
+      async (base) => {
+        const e = await new DicomwebClient({ baseUrl: base }).searchStudies().catch((x) => x)
+        expect(e).toBeInstanceOf(PacsError)
+        expect(e.code).toBe('bad-response')
+        expect(e.message).toMatch(/GET \/studies\?.*: the answer is larger than 64 MB, more than DICOMweb sends for this request/)
+      },
+    )
+    clearInterval(t)
+    // the client held at most the cap, not the 256 MB the server tried to send
+    expect(peak - before).toBeLessThan(2 * MAX_JSON_ANSWER_BYTES)
+  })
+
+  it('a search list of things that are not DICOM JSON datasets is a bad response naming the item, not a TypeError', async () => {
+    let answer = ''
+    await withServer(
+      (_req, res) => res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(answer),
+      async (base) => {
+        const c = new DicomwebClient({ baseUrl: base })
+        for (const [a, item] of [['[null]', 1], ['[{"0020000D":{"vr":"UI","Value":["1.2"]}}, {"00080061":{"vr":"CS","Value":"CT"}}]', 2], ['[[1]]', 1]] as const) {
+          answer = a
+          const e = await c.searchStudies().catch((x) => x)
+          expect(e, a).toBeInstanceOf(PacsError)
+          expect(e.message).toMatch(new RegExp(`answered a list whose item ${item} is not a DICOM JSON dataset`))
+        }
+        // a value of the wrong type reads as absent rather than as "[object Object]"
+        answer = '[{"0020000D":{"vr":"UI","Value":[{"a":1}]},"00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe^J"}]}}]'
+        expect(await c.searchStudies()).toMatchObject([{ studyUid: '', patientName: 'Doe^J' }])
       },
     )
   })
