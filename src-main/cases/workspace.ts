@@ -538,6 +538,9 @@ export class Workspace implements CaseStore {
     // encode synchronously: the bytes written are a snapshot even if the caller keeps editing
     const bytes = encodeNifti(vol)
     const stats = labelStats(data)
+    // An organ edited after its review loses the approval (or flag) BEFORE its new voxels reach
+    // disk: a crash between the two writes must not leave an approval on voxels no one reviewed.
+    if (editedReviews(c, stats).length) await this.mutateCase(id, (cur) => (demoteEditedReviews(cur, stats), cur))
     await writeFileAtomic(this.labelsPath(id), bytes)
     return this.mutateCase(id, (cur) => {
       const t = now()
@@ -545,16 +548,7 @@ export class Workspace implements CaseStore {
       cur.lastEditAt = t
       if (user && !cur.annotators.includes(user)) cur.annotators.push(user)
       cur.labelTableVersion = this.labelTable.version
-      // an organ edited after its review loses the approval (or flag): the reviewer saw other voxels
-      const values = new Set([...Object.keys(cur.labelStats), ...Object.keys(stats)])
-      for (const v of values) {
-        const before = cur.labelStats[v]?.hash
-        const after = stats[v]?.hash
-        const r = cur.review[v]
-        if (before !== after && r && r.state !== 'pending') {
-          cur.review[v] = { state: 'pending', note: `edited after it was ${r.state} by ${r.reviewer ?? 'a reviewer'} at ${r.at ?? '?'}` }
-        }
-      }
+      demoteEditedReviews(cur, stats)
       cur.labelStats = stats
       if (cur.statusOverride === 'todo') delete cur.statusOverride
       return cur
@@ -571,5 +565,19 @@ export class Workspace implements CaseStore {
   /** Existence check used by exports: the CT of a case is still where the case says. */
   async ctExists(c: CaseFile): Promise<boolean> {
     return stat(this.ctPath(c)).then(() => true, () => false)
+  }
+}
+
+/** Label values whose voxels differ between the case's recorded stats and `stats`, and that carry a review (approved or flagged). */
+function editedReviews(c: CaseFile, stats: CaseFile['labelStats']): string[] {
+  const values = new Set([...Object.keys(c.labelStats), ...Object.keys(stats)])
+  return [...values].filter((v) => c.labelStats[v]?.hash !== stats[v]?.hash && c.review[v] && c.review[v].state !== 'pending')
+}
+
+/** Sets those organs' review back to pending, saying why: the reviewer saw other voxels. */
+function demoteEditedReviews(c: CaseFile, stats: CaseFile['labelStats']): void {
+  for (const v of editedReviews(c, stats)) {
+    const r = c.review[v]
+    c.review[v] = { state: 'pending', note: `edited after it was ${r.state} by ${r.reviewer ?? 'a reviewer'} at ${r.at ?? '?'}` }
   }
 }

@@ -5,7 +5,7 @@
  * the child wrote, and never older than a save the child had reported as done.
  */
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Workspace } from '../../src-main/cases/workspace.js'
@@ -14,6 +14,8 @@ import { readNifti } from '../../src-main/volumes/nifti.js'
 import { mulberry32 } from '../../src-shared/phantom.js'
 import { crashState, stateIndex } from '../fixtures/cases-crash-state.js'
 import { TEST_MODEL, phantomCtFile, tmpDir } from '../fixtures/cases-workspace.js'
+import { labelStats } from '../../src-main/cases/label-stats.js'
+import { deriveStatus, unapprovedValues } from '../../src-main/cases/review.js'
 
 const ITERATIONS = Number(process.env.SCN_CRASH_ITERATIONS ?? 60)
 const BUDGET_MS = 55_000
@@ -99,4 +101,32 @@ describe('crash safety (SIGKILL during autosave)', () => {
     await s.close()
     expect(readdirSync(ws.caseDir(c.id)).filter((f) => f.endsWith('.tmp'))).toEqual([])
   }, 90_000)
+})
+
+describe('crash safety of reviews', () => {
+  it('a crash between the labels and case.json never leaves an approval on voxels no one reviewed', async () => {
+    const dir = tmpDir('scn-crash-review-')
+    const p = await phantomCtFile(dir, { seed: 7 })
+    const ws = await Workspace.open(join(dir, 'ws'), { create: true })
+    const c = await ws.createCase({ ctPath: p.ctPath, ct: p.ct, prediction: { labels: p.labels.data, model: TEST_MODEL } })
+    for (const l of ws.labelTable.labels.filter((l) => l.source === 'model')) await ws.approveOrgan(c.id, l.value, 'reviewer')
+    expect(deriveStatus(await ws.readCase(c.id), ws.labelTable)).toBe('reviewed')
+
+    const hook = new URL('../fixtures/kill-after-labels-rename.cjs', import.meta.url).pathname
+    const child = new URL('../fixtures/cases-review-crash-child.ts', import.meta.url).pathname
+    const r = spawnSync(process.execPath, ['--require', hook, '--import', 'tsx', child, join(dir, 'ws'), c.id], { encoding: 'utf8' })
+    expect(r.signal, r.stderr).toBe('SIGKILL')
+
+    const after = await Workspace.open(join(dir, 'ws'))
+    const cf = await after.readCase(c.id)
+    // the new voxels are on disk (the kill came after the labels were in place) ...
+    const onDisk = labelStats((await after.readCurrentLabels(c.id)).data)
+    expect(onDisk['1'].hash).not.toBe(labelStats(p.labels.data)['1'].hash)
+    // ... and organ 1 is no longer approved, so no export takes it as reviewed
+    expect(cf.review['1']).toMatchObject({ state: 'pending', note: expect.stringMatching(/^edited after it was approved by reviewer/) })
+    expect(unapprovedValues(cf, after.labelTable)).toEqual([1])
+    expect(deriveStatus(cf, after.labelTable)).not.toBe('reviewed')
+    // the organs whose voxels did not change keep their approval
+    expect(cf.review['3']?.state).toBe('approved')
+  })
 })
