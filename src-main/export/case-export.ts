@@ -77,10 +77,15 @@ export async function exportLabels(input: LabelExportInput, format: ExportFormat
   }
 }
 
+/** What an export may never write into or over: the workspace's cases (every case's labels, prediction and case.json). */
+export function workspaceFiles(ws: Workspace): NonNullable<TargetOptions['managed']> {
+  return [{ path: join(ws.dir, 'cases'), what: "the workspace's cases" }]
+}
+
 export async function exportCase(ws: Workspace, id: string, format: ExportFormat, out: string, opts: Omit<ExportOptions, 'caseId'> = {}): Promise<string[]> {
   // write what the editor holds first, so the export is what the user sees
   await ws.sessions.get(id)?.flush()
-  return exportLabels(await caseExportInput(ws, id), format, out, { caseId: id, ...opts })
+  return exportLabels(await caseExportInput(ws, id), format, out, { caseId: id, ...opts, managed: [...workspaceFiles(ws), ...(opts.managed ?? [])] })
 }
 
 export interface WorkspaceExportOptions extends TargetOptions {
@@ -109,7 +114,7 @@ export async function exportWorkspace(ws: Workspace, out: string, opts: Workspac
     if (withLesions) lesionRows.push(...lesionReport(id, input))
   }
   if (cases.length === 0) throw new ExportError(`${ws.dir}: no cases with status ${statuses.join(' or ')} to export`)
-  checkTargets(nnunetTargets(out, cases.map((c) => c.id), withLesions), cases.flatMap((c) => sourcesOf(c.input)), opts)
+  checkTargets(nnunetTargets(out, cases.map((c) => c.id), withLesions), cases.flatMap((c) => sourcesOf(c.input)), { ...opts, managed: [...workspaceFiles(ws), ...(opts.managed ?? [])] })
   const files = await exportNnunetDataset(out, cases, { ignoreUnapproved: opts.ignoreUnapproved, name: ws.name })
   files.push(...(await writeOrganReport(join(out, 'organ-volumes'), rows)))
   if (withLesions) files.push(...(await writeLesionReport(join(out, 'lesions'), lesionRows)))

@@ -48,6 +48,8 @@ export interface TargetOptions {
   overwrite?: boolean
   /** more opened sources no export may write over or into (other open volumes, the CLI's --prediction) */
   protect?: string[]
+  /** files and folders SCN Studio keeps for itself (a workspace's cases), with what they are, for the message */
+  managed?: { path: string; what: string }[]
 }
 
 /** The opened sources an export of `input` must leave alone: its CT (file or DICOM folder) and labels file. */
@@ -76,6 +78,11 @@ export function checkTargets(targets: string[], sources: string[], opts: TargetO
       if (rt === s.real) throw new ExportError(`${t}: this is the ${kindOf(s.real)} you opened; exporting there would replace it. Choose another file name`, 'source')
       if (inside(rt, s.real)) throw new ExportError(`${t}: this lies inside the ${kindOf(s.real)} you opened (${s.path}); exports never write into an opened source. Choose a folder outside it`, 'source')
       if (inside(s.real, rt)) throw new ExportError(`${t}: the ${kindOf(s.real)} you opened (${s.path}) lies inside this folder, which the export would replace. Choose another folder`, 'source')
+    }
+    for (const m of opts.managed ?? []) {
+      const real = realish(m.path)
+      if (inside(rt, real)) throw new ExportError(`${t}: this is or lies inside ${m.what} (${m.path}), which SCN Studio keeps; an export there would replace its files. Choose a folder outside it`, 'source')
+      if (inside(real, rt)) throw new ExportError(`${t}: ${m.what} (${m.path}) lies inside this folder, which the export would replace. Choose another folder`, 'source')
     }
   }
   if (opts.overwrite) return

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os'
 import { ContractError } from '../../src-shared/contract/errors.js'
 import type { AddLabelRequestSchema, CaseStatus, CaseSummary as CaseSummaryDto, LabelClassDto, LabelTableView, OrganReviewState, ReviewAction, UpdateLabelRequestSchema } from '../../src-shared/contract/schemas.js'
 import { TEAM_PRESETS, Workspace, isLesion, presetByName, reviewItems, type CaseFile, type CaseSession, type CaseListing, type LabelTable } from '../cases/index.js'
-import { exportCase, exportLabels, exportWorkspace, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
+import { exportCase, exportLabels, exportWorkspace, workspaceFiles, type ExportFormat, type ExportOptions, type WorkspaceExportOptions } from '../export/case-export.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { geometryOf } from '../../src-shared/volume.js'
 import type { OpenVolume } from './volume-store.js'
@@ -290,7 +290,7 @@ export class WorkspaceService {
       },
       format,
       out,
-      opts,
+      { ...opts, managed: [...workspaceFiles(ws), ...(opts.managed ?? [])] },
     )
   }
 

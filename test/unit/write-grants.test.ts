@@ -176,6 +176,34 @@ describe('exports through the Electron IPC wire', () => {
     expect(existsSync(join(dir, 'labels.nii.gz'))).toBe(false)
   })
 
+  it("the workspace's own files are never an export target: not a case's labels, not its case.json, not the cases folder", async () => {
+    // another case in the workspace (B), made from a second CT
+    const p2 = generatePhantom({ dims: [24, 20, 6], spacing: [10, 10, 14], noise: 0, seed: 5 })
+    const ct2 = join(dir, 'ct2.nii.gz')
+    await writeNifti(p2.ct, ct2)
+    openChoice = ct2
+    await ok('files.showOpenDialog', { kind: 'file' })
+    const v2 = await ok<{ volume: { volumeId: string } }>('volumes.open', { path: ct2 })
+    const b = await ok<{ caseId: string }>('cases.create', { volumeId: v2.volume.volumeId })
+    const caseDir = join(dir, 'workspace', 'cases', b.caseId)
+    // a workspace export into a case folder (it saves the open cases' edits first, then refuses)
+    const ws = await ipc('export.workspace', { outPath: join(caseDir, 'dataset'), overwrite: true, statuses: ['todo', 'in-progress', 'reviewed'] })
+    expect(ws).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringMatching(/inside the workspace's cases/) } })
+    expect(existsSync(join(caseDir, 'dataset'))).toBe(false)
+    const before = hashes(caseDir)
+    for (const [format, outPath] of [
+      ['nifti', join(caseDir, 'labels.nii.gz')],
+      ['nifti', join(caseDir, 'case.json')],
+      ['nnunet', join(dir, 'workspace', 'cases')],
+    ]) {
+      const r = await ipc('export.run', { volumeId, format, outPath, overwrite: true })
+      expect(r, outPath).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringMatching(/the workspace's cases/) } })
+    }
+    expect(hashes(caseDir)).toEqual(before)
+    // exports beside the cases, in the workspace, still work
+    expect((await exportRun(join(dir, 'workspace', 'exports', 'c.nii.gz'))).ok).toBe(true)
+  })
+
   it("an existing target answers 'exists' (the app asks), and overwrite: true replaces it atomically", async () => {
     const out = join(dir, 'workspace', 'exports', 'again.nii.gz')
     expect((await exportRun(out)).ok).toBe(true)
