@@ -287,10 +287,18 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
         const ws = await cases.workspace()
         const c = await ws.readCase(caseId)
         const ctPath = ws.ctPath(c)
-        // choosing a case in the workspace opens its CT: that is the user opening it
-        access.grant(ctPath)
-        const r = await openVolume(ctPath, c.ct.seriesUid)
-        if (r.status !== 'opened') throw new ContractError('failed', `case ${caseId}: its CT folder holds several series and the case names none`)
+        // choosing a case in the workspace opens its CT: that is the user opening it. case.json is
+        // a file on disk, not the user's choice: if its CT does not open, the grant is taken back
+        const granted = !access.allowed(ctPath)
+        if (granted) access.grant(ctPath)
+        let r: Awaited<ReturnType<typeof openVolume>>
+        try {
+          r = await openVolume(ctPath, c.ct.seriesUid)
+          if (r.status !== 'opened') throw new ContractError('failed', `case ${caseId}: its CT folder holds several series and the case names none`)
+        } catch (e) {
+          if (granted) access.revoke(ctPath)
+          throw e
+        }
         const v = store.get(r.volume.volumeId)
         if (v.caseId !== caseId) {
           if (v.caseId) throw new ContractError('conflict', `case ${caseId}: its CT is open as case ${v.caseId}; close that first`)

@@ -67,6 +67,13 @@ export class PathAccess {
     return true
   }
 
+  /** Undo a read grant made for an open that then failed (the path was not opened after all). */
+  revoke(path: string): void {
+    const real = realish(path)
+    this.grants = this.grants.filter((g) => !(g.path === real && g.mode === 'read'))
+    this.opened = this.opened.filter((o) => o !== real)
+  }
+
   /** Record a file or folder the app reads from (an opened CT or labels file): never an output. */
   addSource(path: string): void {
     const real = realish(path)

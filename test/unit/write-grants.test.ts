@@ -204,6 +204,31 @@ describe('exports through the Electron IPC wire', () => {
     expect((await exportRun(join(dir, 'workspace', 'exports', 'c.nii.gz'))).ok).toBe(true)
   })
 
+  it("a case whose case.json names a CT that does not open grants nothing: the page still cannot read that folder", async () => {
+    const privateDir = join(dir, 'private', 'sub')
+    mkdirSync(privateDir, { recursive: true })
+    const other = join(privateDir, 'other-patient.nii.gz')
+    await writeNifti(generatePhantom({ dims: [24, 20, 6], spacing: [10, 10, 14], noise: 0, seed: 9 }).ct, other)
+    // a case made as usual, then its case.json edited (a shared or copied workspace) to name a private folder
+    const ct3 = join(dir, 'ct3.nii.gz')
+    await writeNifti(generatePhantom({ dims: [24, 20, 6], spacing: [10, 10, 14], noise: 0, seed: 8 }).ct, ct3)
+    openChoice = ct3
+    await ok('files.showOpenDialog', { kind: 'file' })
+    const v3 = await ok<{ volume: { volumeId: string } }>('volumes.open', { path: ct3 })
+    const c = await ok<{ caseId: string }>('cases.create', { volumeId: v3.volume.volumeId })
+    await ok('volumes.close', { volumeId: v3.volume.volumeId })
+    const caseJson = join(dir, 'workspace', 'cases', c.caseId, 'case.json')
+    const j = JSON.parse(readFileSync(caseJson, 'utf8'))
+    j.ct.path = join(dir, 'private')
+    writeFileSync(caseJson, JSON.stringify(j))
+    expect(rt.access.allowed(join(dir, 'private'))).toBe(false)
+    const r = await ipc('cases.open', { caseId: c.caseId })
+    expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/private: no DICOM files found/) } })
+    expect(rt.access.allowed(other)).toBe(false)
+    expect(await ipc('volumes.open', { path: other })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    expect(rt.access.sources()).not.toContain(join(dir, 'private'))
+  })
+
   it("an existing target answers 'exists' (the app asks), and overwrite: true replaces it atomically", async () => {
     const out = join(dir, 'workspace', 'exports', 'again.nii.gz')
     expect((await exportRun(out)).ok).toBe(true)
