@@ -5,7 +5,8 @@
  * which says the case is complete, is last), so a case killed half-way leaves no half file.
  */
 import { hostname } from 'node:os'
-import { join, relative } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
+import { z } from 'zod'
 import { readCt } from '../volumes/read.js'
 import { encodeNifti } from '../volumes/nifti.js'
 import { VolumeError } from '../volumes/errors.js'
@@ -43,6 +44,32 @@ export class PermanentCaseError extends Error {
 
 export const WORKER_ID = `${hostname()}:${process.pid}`
 
+/**
+ * A job as it arrives from the queue: whoever can write to Redis can write it, so it is checked
+ * before any path is built from it. The case id names files inside the dataset (letters, digits,
+ * dash, underscore: what batch inputs make), and every path is absolute.
+ */
+const CaseJobSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a case id is 1-64 letters, digits, dashes or underscores'),
+  input: z.string().min(1).refine(isAbsolute, 'the input must be an absolute path'),
+  seriesUid: z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID is digits and dots').max(64).optional(),
+  contentHash: z.string().min(1),
+  datasetDir: z.string().min(1).refine(isAbsolute, 'the dataset folder must be an absolute path'),
+  labelsOnly: z.boolean(),
+  modelId: z.string().min(1),
+  modelVersion: z.string().min(1),
+})
+
+/** The job, or a PermanentCaseError saying what is wrong with it (a broken job never succeeds). */
+export function checkCaseJob(job: unknown): CaseJob {
+  const r = CaseJobSchema.safeParse(job)
+  if (!r.success) {
+    const what = r.error.issues.map((i) => `${i.path.join('.') || 'job'}: ${i.message}`).join('; ')
+    throw new PermanentCaseError(`${WORKER_ID}: refused a job that is not a valid case (${what})`)
+  }
+  return r.data
+}
+
 export function caseFiles(datasetDir: string, id: string, labelsOnly: boolean) {
   return {
     labels: join(datasetDir, 'labelsTr', `${id}.nii.gz`),
@@ -64,8 +91,9 @@ export interface RunCaseOptions {
   attempts?: number
 }
 
-export async function runCase(job: CaseJob, opts: RunCaseOptions = {}): Promise<ManifestCase> {
+export async function runCase(jobData: CaseJob, opts: RunCaseOptions = {}): Promise<ManifestCase> {
   const t0 = performance.now()
+  const job = checkCaseJob(jobData)
   let model
   try {
     model = resolveModel(job.modelId)

@@ -23,6 +23,7 @@ import { readCt, readLabels } from '../../src-main/volumes/read.js'
 import { sameGrid } from '../../src-shared/geometry.js'
 import { discoverCases } from '../../src-main/batch/inputs.js'
 import { embeddedPoolSize, sweepTempFiles } from '../../src-main/batch/pool.js'
+import { PermanentCaseError, checkCaseJob, runCase, type CaseJob } from '../../src-main/batch/case-runner.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
 import type { Vec3 } from '../../src-shared/volume.js'
@@ -171,6 +172,37 @@ describe('batch inputs and pool size', () => {
       expect(sweepTempFiles(dir)).toBe(1)
       expect(readdirSync(join(dir, 'labelsTr')).sort()).toEqual(['notes.tmp'])
       expect(readdirSync(dir)).toContain(basename(ours))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a queue job is checked before any path is built from it: no case id or relative path escapes the dataset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scn-batch-job-'))
+    try {
+      mkdirSync(join(dir, 'dataset'))
+      await writeNifti(generatePhantom({ dims: [24, 24, 8], spacing: [10, 10, 12], noise: 0 }).ct, join(dir, 'ct.nii.gz'))
+      writeFileSync(join(dir, 'victim.json'), '{"mine": true}\n')
+      const good = { id: 'ct', input: join(dir, 'ct.nii.gz'), contentHash: 'h', datasetDir: join(dir, 'dataset'), labelsOnly: true, modelId: 'm', modelVersion: '1' }
+      for (const [bad, why] of [
+        [{ ...good, id: '../../victim' }, /id: a case id is 1-64 letters, digits, dashes or underscores/],
+        [{ ...good, id: 'a/b' }, /id: a case id/],
+        [{ ...good, datasetDir: 'dataset' }, /datasetDir: the dataset folder must be an absolute path/],
+        [{ ...good, input: 'ct.nii.gz' }, /input: the input must be an absolute path/],
+        [{ ...good, seriesUid: '1.2/../3' }, /seriesUid: a DICOM UID is digits and dots/],
+        [{ ...good, labelsOnly: 'yes' }, /labelsOnly/],
+      ] as const) {
+        const e = await runCase(bad as unknown as CaseJob, { device: 'cpu' }).catch((x) => x)
+        expect(e, JSON.stringify(bad)).toBeInstanceOf(PermanentCaseError)
+        expect(e.message).toMatch(/refused a job that is not a valid case/)
+        expect(e.message).toMatch(why)
+      }
+      expect(readFileSync(join(dir, 'victim.json'), 'utf8')).toBe('{"mine": true}\n')
+      expect(readdirSync(join(dir, 'dataset'))).toEqual([])
+      // what batch inputs make always passes (long names included)
+      const long = join(dir, `${'x'.repeat(120)}.nii.gz`)
+      await writeNifti(generatePhantom({ dims: [24, 24, 8], spacing: [10, 10, 12], noise: 0 }).ct, long)
+      for (const c of discoverCases([long, join(dir, 'ct.nii.gz')]).cases) expect(checkCaseJob({ ...good, id: c.id, input: c.input }).id).toBe(c.id)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
