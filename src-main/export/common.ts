@@ -4,6 +4,7 @@
  * provenance record.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { basename } from 'node:path'
 import { sameGrid } from '../../src-shared/geometry.js'
 import type { CtVolume, LabelVolume } from '../../src-shared/volume.js'
 import { VolumeError } from '../volumes/errors.js'
@@ -65,12 +66,20 @@ function nonEmpty(path: string): boolean {
   }
 }
 
+/** Longest file name (one path segment) ext4, APFS, NTFS and most others store. */
+const MAX_NAME_BYTES = 255
+
 /**
  * Refuses, before anything is written, an export whose targets (files, or folders it fills) would
  * replace or fill an opened source, or replace what exists without `overwrite`. An empty folder
  * is not "existing": a save dialog may just have created it.
  */
 export function checkTargets(targets: string[], sources: string[], opts: TargetOptions = {}): void {
+  // a name the file system cannot hold fails here, before the first of several files is written
+  for (const t of targets) {
+    const bytes = Buffer.byteLength(basename(t))
+    if (bytes > MAX_NAME_BYTES) throw new ExportError(`${t}: the file name is ${bytes} bytes long, more than file systems allow (${MAX_NAME_BYTES}); nothing was written. Choose a shorter name`)
+  }
   const real = [...sources, ...(opts.protect ?? [])].filter(Boolean).map((s) => ({ path: s, real: realish(s) }))
   for (const t of targets) {
     const rt = realish(t)

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto'
 export async function writeFileAtomic(file: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
   const dir = dirname(file)
   await mkdir(dir, { recursive: true })
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  // the temp name keeps at most 200 bytes of the target's, so any legal target name (255) has a legal temp name
+  const tmp = join(dir, `.${headBytes(basename(file), 200)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   const fh = await open(tmp, 'w', opts.mode)
   try {
     await fh.writeFile(data)
@@ -35,4 +36,15 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, o
   } catch {
     /* best effort */
   }
+}
+
+/** The longest start of `name` that is at most `max` bytes in UTF-8 (never cutting a character). */
+function headBytes(name: string, max: number): string {
+  if (Buffer.byteLength(name) <= max) return name
+  let out = ''
+  for (const ch of name) {
+    if (Buffer.byteLength(out + ch) > max) break
+    out += ch
+  }
+  return out
 }

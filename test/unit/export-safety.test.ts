@@ -126,6 +126,24 @@ describe('scn-studio export never replaces a source', () => {
   })
 })
 
+describe('scn-studio export and long file names', () => {
+  it('a legal name exports whole (its temp names stay legal); one whose sidecar would be too long is refused before any file is written', async () => {
+    const { dir } = await niftiCase()
+    // 222 + '.provenance.json' = 238 bytes: legal, but the temp name beside it was 260+
+    const stem = 'a'.repeat(222)
+    const ok = CLI(['export', '--ct', 'ct.nii.gz', '--labels', 'l.nii.gz', '--format', 'nifti', '-o', `${stem}.nii.gz`], dir)
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(readdirSync(dir).filter((f) => f.startsWith(stem)).sort()).toEqual([`${stem}.labels.json`, `${stem}.nii.gz`, `${stem}.provenance.json`])
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    // 245 + '.provenance.json' = 261 bytes: no file system takes it
+    const long = 'b'.repeat(245)
+    const r = CLI(['export', '--ct', 'ct.nii.gz', '--labels', 'l.nii.gz', '--format', 'nifti', '-o', `${long}.nii.gz`], dir)
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(new RegExp(`${long}\\.labels\\.json: the file name is 257 bytes long, more than file systems allow \\(255\\); nothing was written`))
+    expect(readdirSync(dir).filter((f) => f.startsWith('b'))).toEqual([])
+  })
+})
+
 describe('scn-studio export and existing outputs', () => {
   it('an existing target is refused without --overwrite (untouched); with it, replaced atomically', async () => {
     const { dir, labels } = await niftiCase()
