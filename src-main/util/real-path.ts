@@ -18,7 +18,9 @@ export function realish(p: string): string {
   }
   let real = cur
   try {
-    real = realpathSync(cur)
+    // .native: on case-insensitive file systems (macOS, Windows) it returns the name as stored, so
+    // "CT.nii.gz" and "ct.nii.gz" compare equal; the JS realpath keeps the case it was given
+    real = realpathSync.native(cur)
   } catch {
     // unreadable ancestor: compare the plain resolved path
   }
