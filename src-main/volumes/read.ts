@@ -87,15 +87,38 @@ export async function readCt(path: string, opts: ReadOptions = {}): Promise<CtVo
 }
 
 /**
- * A CT in Hounsfield units has air (-1000) around or inside the body and fat below 0. Data with no
- * negative value at all (uint8 0..255 from a screenshot or a "normalised" export, raw scanner
- * values 0..4095 without their rescale) is not HU: the model would see nonsense. We still read it,
- * with a warning that travels to the report.
+ * A CT in Hounsfield units has air (-1000) around or inside the body and fat below 0. Data that is
+ * not HU (uint8 0..255 from a screenshot or a "normalised" export, raw scanner values 0..4095
+ * without their rescale) would make the model see nonsense. We still read it, with a warning that
+ * travels to the report. Values below -1100 are left out of the test: scanners fill the corners
+ * outside the reconstruction circle with padding (-2000, -3024), and when the rescale intercept
+ * is lost that padding is the only negative value in the data.
  */
+const PADDING_BELOW_HU = -1100
+const HU_HIST_MAX = 4000
 function checkHounsfield(v: Volume): void {
   const d = v.data
-  // a CT's first voxels are usually air (< 0): the check ends there instead of scanning 78 M voxels
-  for (let i = 0; i < d.length; i++) if (d[i] < 0) return
+  // a sample of up to ~2 M voxels is plenty for a percentile, and quick on 78 M
+  const stride = Math.max(1, Math.floor(d.length / 2_000_000))
+  const hist = new Uint32Array(HU_HIST_MAX - PADDING_BELOW_HU + 1)
+  let counted = 0
+  for (let i = 0; i < d.length; i += stride) {
+    const x = d[i]
+    if (!(x >= PADDING_BELOW_HU)) continue
+    hist[Math.min(hist.length - 1, Math.floor(x - PADDING_BELOW_HU))]++
+    counted++
+  }
+  if (counted === 0) return // nothing but padding: the segmentation says no organs were found
+  // the lowest 1 % of the scanned values: air (~-1000) in nearly every CT, fat (~-100) in any abdomen
+  let low = PADDING_BELOW_HU
+  for (let b = 0, acc = 0, want = Math.ceil(counted * 0.01); b < hist.length; b++) {
+    acc += hist[b]
+    if (acc >= want) {
+      low = PADDING_BELOW_HU + b
+      break
+    }
+  }
+  if (low <= -50) return
   let min = Infinity
   let max = -Infinity
   for (let i = 0; i < d.length; i++) {
@@ -103,7 +126,12 @@ function checkHounsfield(v: Volume): void {
     if (x < min) min = x
     if (x > max) max = x
   }
-  const why = d instanceof Uint8Array ? 'they are 8-bit values with no rescale' : 'none is below 0 (air is -1000 HU, fat about -100 HU)'
+  const why =
+    d instanceof Uint8Array
+      ? 'they are 8-bit values with no rescale'
+      : min >= 0
+        ? 'none is below 0 (air is -1000 HU, fat about -100 HU)'
+        : `apart from padding below ${PADDING_BELOW_HU}, the lowest 1 % is at ${low}: no air (-1000 HU) or fat (about -100 HU), as when the rescale intercept was lost`
   addWarning(v, `${v.meta.sourcePath ?? 'the volume'}: the data does not look like Hounsfield units (values ${min} .. ${max}: ${why}); the segmentation is unlikely to be usable`)
 }
 

@@ -282,6 +282,28 @@ describe('NaN/Inf voxels and data that is not HU', () => {
     expect(v.meta.warnings?.join('\n')).toMatch(/does not look like Hounsfield units \(values 24 \.\. \d+: none is below 0/)
   })
 
+  it('a lost rescale intercept is caught even with padding outside the reconstruction circle (the only negative values)', async () => {
+    // as a scanner stores it: -2000 in the corners outside the circle, the rest HU + 1024
+    const p = generatePhantom({ dims: [48, 48, 12], spacing: [8, 8, 10], noise: 10 }).ct
+    const outside = (i: number) => {
+      const x = (i % 48) - 23.5
+      const y = (Math.floor(i / 48) % 48) - 23.5
+      return x * x + y * y > 24 * 24
+    }
+    const lost: CtVolume = { ...p, data: Int16Array.from(p.data, (v, i) => (outside(i) ? -2000 : v + 1024)), meta: {} }
+    const f = join(dir, 'lost-intercept.nii.gz')
+    writeFileSync(f, encodeNifti(lost))
+    expect((await readCt(f)).meta.warnings?.join('\n')).toMatch(/does not look like Hounsfield units \(values -2000 \.\. \d+: apart from padding below -1100, the lowest 1 % is at -?\d+: no air .* as when the rescale intercept was lost\)/)
+    // the same CT with its intercept (padding -3024 HU outside the circle), and a field of view
+    // inside the body (fat, no air) are HU: no warning
+    const hu: CtVolume = { ...p, data: Int16Array.from(p.data, (v, i) => (outside(i) ? -3024 : v)), meta: {} }
+    writeFileSync(join(dir, 'hu-padded.nii.gz'), encodeNifti(hu))
+    expect((await readCt(join(dir, 'hu-padded.nii.gz'))).meta.warnings).toBeUndefined()
+    const inside: CtVolume = { ...p, data: Int16Array.from(p.data, (v, i) => (i % 10 === 0 ? -100 : Math.max(v, 20))), meta: {} }
+    writeFileSync(join(dir, 'hu-inside.nii.gz'), encodeNifti(inside))
+    expect((await readCt(join(dir, 'hu-inside.nii.gz'))).meta.warnings).toBeUndefined()
+  })
+
   it('a CT in HU gets no warning', async () => {
     const f = join(dir, 'hu.nii.gz')
     writeFileSync(f, encodeNifti(small()))
