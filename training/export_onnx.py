@@ -64,7 +64,8 @@ def export_segmentation(net: SpatialConfigurationNet, path: str) -> None:
 
 
 def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0,
-                z_padding: str = 'constant', seg_normalization: Optional[dict] = None) -> Dict[str, dict]:
+                z_padding: str = 'constant', seg_normalization: Optional[dict] = None,
+                in_plane_padding: str = 'constant') -> Dict[str, dict]:
     """Preprocessing contract of the FLARE21 SCN (docs/scn-model.md; localization/main.py, scn/main.py).
     seg_spacing: the segmentation input spacing the network was trained at (the authors: 2 mm).
     margin_mm: margin around the localized box (the authors: 10 mm; train.py --engine-crops draws
@@ -72,6 +73,8 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
     (train.py --engine-crops trains on such slabs; 0 = always localize, as the authors).
     z_padding: 'replicate' when the segmentation run was trained with --z-replicate (beyond the CT's
     first and last slice the network saw those slices repeated), else 'constant' (-1024 HU).
+    in_plane_padding: 'replicate' to have the engine repeat the in-plane edges of the field of view
+    instead of padding with air (a field of view that cuts the body; chosen by measurement).
     seg_normalization: the segmentation stage's 'clip-scale' (scn/data.py Normalization.card(); a run
     trained with --window has an offset); default the authors' HU / 2048."""
     norm = {'type': 'clip-scale', 'scale': 2048, 'min': -1, 'max': 1}
@@ -91,7 +94,7 @@ def stage_cards(seg_spacing: float = 2.0, margin_mm: float = 10.0, min_scan_exte
             'normalization': seg_normalization or norm, 'padValue': -1024, 'smoothingSigmaMm': seg_spacing / 2,
             # training samples the smoothed CT trilinearly (scn/data.py), so the engine should too
             'resampling': 'linear',
-            'inputName': 'image', 'outputName': 'probs', 'zPadding': z_padding,
+            'inputName': 'image', 'outputName': 'probs', 'zPadding': z_padding, 'inPlanePadding': in_plane_padding,
         },
     }
 
@@ -100,10 +103,10 @@ def build_card(model_id: str, version: str, description: str, license_: str, tra
                labels: Optional[List[dict]] = None, metrics: Optional[list] = None,
                training: Optional[dict] = None, source: Optional[dict] = None, seg_spacing: float = 2.0,
                margin_mm: float = 10.0, min_scan_extent_mm: float = 0.0, z_padding: str = 'constant',
-               seg_normalization: Optional[dict] = None) -> dict:
+               seg_normalization: Optional[dict] = None, in_plane_padding: str = 'constant') -> dict:
     card = {
         'id': model_id, 'version': version, 'description': description, 'license': license_,
-        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm, z_padding, seg_normalization),
+        'trainingData': training_data, 'labels': labels or FLARE_LABELS, 'stages': stage_cards(seg_spacing, margin_mm, min_scan_extent_mm, z_padding, seg_normalization, in_plane_padding),
         'metrics': metrics or [],
     }
     if training is not None:

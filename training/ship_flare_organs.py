@@ -157,6 +157,9 @@ def main():
     ap.add_argument('--companion-loc', default='',
                     help='localization run folder of the same recipe with real cases held out: measured (with the shipped '
                          'segmentation network) on those cases, whole and cut to shorter fields of view')
+    ap.add_argument('--in-plane-padding', choices=['constant', 'replicate'], default='constant',
+                    help="card segmentation.inPlanePadding: 'replicate' has the engine repeat the edges of a field of view that "
+                         'cuts the body instead of padding with air (an engine choice, measured; training crops stay inside the scan in-plane)')
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--initialised-from', default='',
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
@@ -240,7 +243,7 @@ def main():
             'history': a.history,
         },
         seg_spacing=seg_spacing, margin_mm=a.margin, min_scan_extent_mm=a.min_scan_extent,
-        z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant',
+        z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant', in_plane_padding=a.in_plane_padding,
         seg_normalization=Normalization.of_run(ck_seg['args']).card(),
         source={'architecture': 'franzthaler/FLARE21-EfficientSCN (GPL-3.0 code; re-implemented, weights trained here)',
                 'code': 'training/ (make_real_dataset.py, train.py, export_onnx.py, ship_flare_organs.py)'},

@@ -132,6 +132,7 @@ export function flare21Stages(files: Record<NetworkKind, string> = ONNX_FILE): M
       padValue: 0,
       // ... on every side (their slabs end in 0 HU too)
       zPadding: 'constant' as const,
+      inPlanePadding: 'constant' as const,
       smoothingSigmaMm: 1,
       resampling: 'area' as const,
       inputName: 'image',

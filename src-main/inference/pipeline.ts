@@ -296,9 +296,12 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   const segGrid = centredGrid(centre, segSpacing, segDims)
   const sigmaVox = ct.spacing.map((s) => seg.smoothingSigmaMm / s) as Vec3
   const radius = Math.max(...sigmaVox.map((s) => Math.ceil(s * 4 + 0.5)))
-  // zPadding 'replicate': the crop reaches beyond the first and last slice, repeating them, so the
-  // network sees anatomy going on instead of air where a slab (or a scan cut through an organ) ends
-  const block = coveringIndexBox(ct, segGrid, radius + 1, seg.zPadding === 'replicate' ? sliceAxis(ct) : undefined)
+  // 'replicate' padding: the crop reaches beyond the first and last slice (zPadding) or the in-plane
+  // field of view (inPlanePadding), repeating the edge voxels, so the network sees anatomy going on
+  // instead of air where a slab, or a field of view that cuts the body, ends
+  const slices = sliceAxis(ct)
+  const repeated = ([0, 1, 2] as const).filter((a) => (a === slices ? seg.zPadding : seg.inPlanePadding) === 'replicate')
+  const block = coveringIndexBox(ct, segGrid, radius + 1, repeated)
   let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
   if (!block) {
     segInput.fill(seg.padValue)

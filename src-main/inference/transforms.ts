@@ -250,14 +250,14 @@ export function worldBoxOfIndexBox(grid: Geometry, box: { min: Vec3; max: Vec3 }
  * `pad` voxels. With `unclampedAxis` the box is not clamped along that axis: it may reach beyond the
  * volume there, for cropToFloat32's edge replication.
  */
-export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number, unclampedAxis?: 0 | 1 | 2): { min: Vec3; max: Vec3 } | null {
+export function coveringIndexBox(src: Geometry, dst: Geometry, pad: number, unclampedAxes: readonly (0 | 1 | 2)[] = []): { min: Vec3; max: Vec3 } | null {
   const { min, max } = edgeCornerBounds(indexMap(src, dst), dst.dims)
   const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(min[a]) - pad)) as Vec3
   const hi = [0, 1, 2].map((a) => Math.min(src.dims[a] - 1, Math.ceil(max[a]) + pad)) as Vec3
   if (lo.some((v, a) => v > hi[a])) return null
-  if (unclampedAxis !== undefined) {
-    lo[unclampedAxis] = Math.min(lo[unclampedAxis], Math.floor(min[unclampedAxis]) - pad)
-    hi[unclampedAxis] = Math.max(hi[unclampedAxis], Math.ceil(max[unclampedAxis]) + pad)
+  for (const a of unclampedAxes) {
+    lo[a] = Math.min(lo[a], Math.floor(min[a]) - pad)
+    hi[a] = Math.max(hi[a], Math.ceil(max[a]) + pad)
   }
   return { min: lo, max: hi }
 }

@@ -84,8 +84,10 @@ describe('grids', () => {
     const slab: Geometry = { dims: [10, 10, 3], spacing: [1, 1, 5], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }
     const tall = centredGrid([4.5, 4.5, 5], [4, 4, 4], [4, 4, 8]) // z edges -11..21 mm: index -2.2..4.2
     expect(coveringIndexBox(slab, tall, 0)).toEqual({ min: [0, 0, 0], max: [9, 9, 2] })
-    expect(coveringIndexBox(slab, tall, 0, 2)).toEqual({ min: [0, 0, -3], max: [9, 9, 5] })
-    expect(coveringIndexBox(slab, tall, 1, 2)).toEqual({ min: [0, 0, -4], max: [9, 9, 6] })
+    expect(coveringIndexBox(slab, tall, 0, [2])).toEqual({ min: [0, 0, -3], max: [9, 9, 5] })
+    expect(coveringIndexBox(slab, tall, 1, [2])).toEqual({ min: [0, 0, -4], max: [9, 9, 6] })
+    // every axis unclamped (zPadding and inPlanePadding 'replicate'): x and y reach beyond too
+    expect(coveringIndexBox(slab, centredGrid([4.5, 4.5, 5], [4, 4, 4], [4, 4, 8]), 0, [0, 1, 2])).toEqual({ min: [-4, -4, -3], max: [13, 13, 5] })
   })
   it('sliceAxis is the index axis nearest the foot-head axis', () => {
     const g = (direction: Mat3): Geometry => ({ dims: [2, 2, 2], spacing: [1, 1, 1], origin: [0, 0, 0], direction })
