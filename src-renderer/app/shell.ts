@@ -17,6 +17,7 @@ import { CommandRegistry } from './commands.js'
 import { keyHandler } from './keys.js'
 import { casesStore } from '../store/cases-store.js'
 import { cursorStore } from '../store/cursor-store.js'
+import { editStore } from '../store/edit-store.js'
 import { labelsStore } from '../store/labels-store.js'
 import { LabelsController } from '../labels/labels-controller.js'
 import { exportStore } from '../store/export-store.js'
@@ -55,7 +56,7 @@ export class AppShell {
     this.segmentation = new SegmentationController(this.client, this.editing, current)
     this.labels = new LabelsController(this.client, this.editing)
 
-    this.viewer.canLeave = saveNow
+    this.viewer.canLeave = () => this.keepBeforeLeaving()
     this.autosave.onSaved = () => this.cases.afterSave()
     this.autosave.onHostStateChanged = (byHost) => this.cases.hostStateChanged(byHost)
     // per-volume state of every domain starts afresh, in this order, before the view says 'ready'
@@ -65,6 +66,8 @@ export class AppShell {
       this.cases.opened(c)
       this.segmentation.opened(c)
       void this.labels.refresh()
+      if (this.keptNotice) editStore.setState({ notice: this.keptNotice })
+      this.keptNotice = null
     })
 
     this.commands.registerAll(
@@ -106,6 +109,26 @@ export class AppShell {
       return true
     }
     return false
+  }
+
+  /** said once the next volume is open: where the labels of the one before went */
+  private keptNotice: string | null = null
+
+  /**
+   * Before another CT replaces the open one: the host must have every edit, and a volume that is
+   * not a workspace case keeps its labels only in the host's memory, which closing it frees. So
+   * changed labels (edits, a prediction) are kept as a case first, and the user is told where.
+   * False (nothing else opens) when either fails.
+   */
+  private async keepBeforeLeaving(): Promise<boolean> {
+    if (!(await this.autosave.saveNow())) return false
+    const c = this.viewer.current
+    if (!c || this.client.kind === 'demo' || casesStore.getState().openCaseId || !this.autosave.hasChanges) return true
+    await this.cases.saveAsCase()
+    const kept = casesStore.getState().openCaseId
+    if (!kept) return false
+    this.keptNotice = `Your labels on ${c.name} were kept as a case (${kept}, in the Cases panel) before the next CT opened.`
+    return true
   }
 
   /** opens a host path as the viewer's volume (panels such as PACS use it) */

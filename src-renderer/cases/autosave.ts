@@ -35,6 +35,8 @@ export class Autosave {
   private timer: ReturnType<typeof setTimeout> | null = null
   /** the page holds edits the host has not stored */
   private dirty = false
+  /** the labels of this volume changed since it opened (edits, an applied prediction) */
+  private changed = false
   private saving: Promise<void> | null = null
   private failures = 0
   /** the merge of a stale save is being applied: its voxels are the host's, not edits to send */
@@ -56,16 +58,23 @@ export class Autosave {
     this.current = c
     this.session = session
     this.dirty = false
+    this.changed = false
     this.failures = 0
     this.clearTimer()
     const [nx, ny, nz] = session.grid.dims
     this.tracker = new LabelsPatchTracker(nx * ny * nz)
     this.detach = session.onChange((ch) => {
       if (this.client.kind === 'demo' || this.merging) return // the demo keeps nothing
+      this.changed = true
       this.tracker.track(ch.indices)
       this.schedule()
     })
     saveStore.setState({ save: 'saved', saveError: null, hostSaveError: null })
+  }
+
+  /** Whether the open volume's labels changed since it opened (work a user would not want dropped). */
+  get hasChanges(): boolean {
+    return this.changed
   }
 
   /** Stops saving (the page is going away); pending edits stay unsent. */
