@@ -251,7 +251,11 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 
   const warnings: string[] = [...(ct.meta.warnings ?? [])]
   const ctBox = worldEdgeBox(ct)
-  const scanExtentZ = ctBox.max[2] - ctBox.min[2]
+  // how much of the body the scan covers from foot to head: its own thickness (slices x spacing
+  // along the slice axis), not its world box, which a tilted or oblique slab inflates (a 55 mm slab
+  // tilted by 20 degrees spans 130 mm of z and was sent to localization as a whole scan)
+  const sa = sliceAxis(ct)
+  const scanExtentZ = Math.min(ctBox.max[2] - ctBox.min[2], ct.dims[sa] * ct.spacing[sa])
   const isSlab = scanExtentZ < loc.minScanExtentMm
 
   // 1-2. Localization: the CT at 6 mm, the localization network, the foreground box. Only these
@@ -299,8 +303,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   // 'replicate' padding: the crop reaches beyond the first and last slice (zPadding) or the in-plane
   // field of view (inPlanePadding), repeating the edge voxels, so the network sees anatomy going on
   // instead of air where a slab, or a field of view that cuts the body, ends
-  const slices = sliceAxis(ct)
-  const repeated = ([0, 1, 2] as const).filter((a) => (a === slices ? seg.zPadding : seg.inPlanePadding) === 'replicate')
+  const repeated = ([0, 1, 2] as const).filter((a) => (a === sa ? seg.zPadding : seg.inPlanePadding) === 'replicate')
   const block = coveringIndexBox(ct, segGrid, radius + 1, repeated)
   let segInput: Float32Array | null = new Float32Array(voxelCount(segDims))
   if (!block) {

@@ -86,6 +86,17 @@ describe.skipIf(!hasOnnx)('segmenting what the localization stage cannot see', (
     expect(plain.report.stageSeconds.localization).toBeGreaterThan(0)
   })
 
+  it('a tilted slab is still a slab: its thickness counts, not the taller world box its tilt makes', async () => {
+    // the same 50 mm slab, its grid tilted 20 degrees about x: the world box spans ~140 mm of z
+    const ph = generatePhantom({ dims: [96, 80, 10], spacing: [4, 4, 5], centre: [0, 0, 50], noise: 0, seed: 4 })
+    const c = Math.cos((20 * Math.PI) / 180)
+    const sn = Math.sin((20 * Math.PI) / 180)
+    const tilted: CtVolume = { ...ph.ct, direction: [1, 0, 0, 0, c, sn, 0, -sn, c] }
+    const { report } = await runScn(tilted, { device: 'cpu', modelId: 'synthetic-slab' })
+    expect(report.warnings.join(' ')).toMatch(/covers only 50 mm .*slab.*whole field of view/)
+    expect(report.stageSeconds.localization).toBe(0)
+  })
+
   it('an all-air CT: exit 0, empty labels, and a warning that no organs were found (CLI, --json and report file)', async () => {
     const ph = generatePhantom({ dims: [64, 64, 40], spacing: [4, 4, 5], noise: 0 })
     const air: CtVolume = { ...ph.ct, data: new Int16Array(ph.ct.data.length).fill(-1024) }
