@@ -8,7 +8,10 @@
  *  3. more strokes and Preview again replace that step (refine); Accept keeps it and clears the
  *     seeds; Cancel takes it back.
  * Voxels grown as background keep what they had (a lesion grown inside the liver never erases the
- * liver around it), and locked labels are walls the growth neither enters nor changes.
+ * liver around it), and locked labels are walls the growth neither enters nor changes. So is every
+ * other label the user did not seed on: the seeded labels may take over only the labels their seeds
+ * lie on (a lesion seeded inside the liver grows into the liver) and unlabelled voxels, never a
+ * neighbouring organ nobody touched (liver seeds next to the spleen used to turn the spleen into liver).
  */
 import { editStore } from '../store/edit-store.js'
 import { labelName, labelsStore, lockedValues } from '../store/labels-store.js'
@@ -87,6 +90,14 @@ export class GrowController {
     const seeds = new Uint8Array(n)
     const locked = new Uint8Array(n)
     const lockedSet = lockedValues()
+    // labels the growth may change: the seeded ones, and those their seeds were painted on
+    const open = new Set<number>([0])
+    for (const [idx, v] of this.seeds) {
+      if (v === DEFAULT_BACKGROUND) continue
+      open.add(v)
+      const k = Math.floor(idx / (nx * ny))
+      open.add(grid.slices[k]![idx - k * nx * ny]!)
+    }
     let o = 0
     for (let k = box.min[2]; k <= box.max[2]; k++) {
       const slice = grid.slices[k]!
@@ -94,7 +105,7 @@ export class GrowController {
         for (let i = box.min[0]; i <= box.max[0]; i++, o++) {
           const off = i + nx * j
           boxCt[o] = ct.data[off + nx * ny * k]!
-          if (lockedSet.has(slice[off]!)) locked[o] = 1
+          if (lockedSet.has(slice[off]!) || !open.has(slice[off]!)) locked[o] = 1
           const s = this.seeds.get(off + nx * ny * k)
           if (s !== undefined) seeds[o] = s
         }

@@ -18,6 +18,12 @@ import {
 } from '../../src-renderer/editing/grow-from-seeds.js'
 import { GrowCancelledError, GrowClient, type GrowWorkerLike } from '../../src-renderer/editing/grow-client.js'
 import { mulberry32 } from '../../src-shared/phantom.js'
+import { GrowController } from '../../src-renderer/editing/grow-controller.js'
+import { EditSession } from '../../src-renderer/editing/session.js'
+import { gridFromArray, gridToArray } from '../../src-renderer/editing/grid.js'
+import { sphere } from '../../src-renderer/editing/strategies.js'
+import { editStore } from '../../src-renderer/store/edit-store.js'
+import { labelsStore } from '../../src-renderer/store/labels-store.js'
 import type { Vec3 } from '../../src-shared/volume.js'
 
 const BG = 255
@@ -458,5 +464,58 @@ describe('GrowClient', () => {
     await expect(second).resolves.toBeDefined()
     await expect(client.grow({ ...input, box: { min: [100, 0, 0], max: [120, 5, 5] } })).rejects.toThrow(/empty box/)
     await expect(client.grow({ ...input, spacing: [0, 1, 1], box: undefined })).rejects.toThrow(/spacing/)
+  })
+})
+
+describe('GrowController: which labels the growth may take over', () => {
+  // a 40x30x8 scene of one tissue (60 HU) in air: the left half unlabelled, the right half spleen (3)
+  const dims: Vec3 = [40, 30, 8]
+  const spacing: Vec3 = [2, 2, 2]
+  function scene() {
+    const n = dims[0] * dims[1] * dims[2]
+    const ct = new Int16Array(n).fill(-1000)
+    const labels = new Uint8Array(n)
+    for (let k = 0; k < dims[2]; k++)
+      for (let j = 5; j < 25; j++)
+        for (let i = 5; i < 35; i++) {
+          ct[idx(dims, i, j, k)] = 60
+          if (i >= 20) labels[idx(dims, i, j, k)] = 3
+        }
+    const session = new EditSession(gridFromArray(dims, spacing, labels), { dims, data: ct })
+    return { session, grow: new GrowController(session), labels: () => gridToArray(session.grid) }
+  }
+  const count = (a: Uint8Array, v: number) => a.reduce((c, x) => c + (x === v ? 1 : 0), 0)
+
+  it('liver seeds next to a spleen nobody seeded grow into the unlabelled tissue only: the spleen stays whole', async () => {
+    const { grow, labels } = scene()
+    const spleen = count(labels(), 3)
+    labelsStore.setState({ activeValue: 1 })
+    editStore.setState({ growBackground: false })
+    grow.paintSeeds(sphere([10, 15, 4], 4, spacing))
+    editStore.setState({ growBackground: true })
+    grow.paintSeeds(sphere([2, 2, 4], 2, spacing)) // background in the air
+    await grow.runPreview()
+    const after = labels()
+    expect(count(after, 3)).toBe(spleen)
+    expect(count(after, 1)).toBeGreaterThan(0.9 * 15 * 20 * dims[2]) // the unlabelled half of the tissue
+    grow.cancel()
+  })
+
+  it('seeds painted on a label may take it over (a lesion seeded inside an organ grows into it)', async () => {
+    const { grow, labels } = scene()
+    labelsStore.setState({ activeValue: 5 })
+    editStore.setState({ growBackground: false })
+    grow.paintSeeds(sphere([27, 15, 4], 4, spacing)) // on the spleen
+    editStore.setState({ growBackground: true })
+    grow.paintSeeds(sphere([2, 2, 4], 2, spacing))
+    await grow.runPreview()
+    const after = labels()
+    // label 5 took the spleen it was seeded on (the tissue is one: nothing tells them apart)
+    let inSpleen = 0
+    for (let k = 0; k < dims[2]; k++) for (let j = 5; j < 25; j++) for (let i = 20; i < 35; i++) if (after[idx(dims, i, j, k)] === 5) inSpleen++
+    expect(inSpleen).toBeGreaterThan(0.9 * 15 * 20 * dims[2])
+    grow.cancel()
+    editStore.setState({ growBackground: false })
+    labelsStore.setState({ activeValue: 1 })
   })
 })
