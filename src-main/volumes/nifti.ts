@@ -209,6 +209,7 @@ export function readNifti(file: string): Volume {
   else if (h.qformCode > 0) affine = qformAffine(h)
   else affine = [spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0]
   if (!affine.every(Number.isFinite)) throw new VolumeError('bad-geometry', file, 'the orientation (sform/qform) contains values that are not numbers')
+  const orientationWarning = h.sformCode > 0 && h.qformCode > 0 ? formsDisagree(dims, affine, qformAffine(h)) : undefined
   let geometry: Geometry
   try {
     geometry = geometryFromAffine(dims, rasToLps(affine))
@@ -250,7 +251,7 @@ export function readNifti(file: string): Volume {
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset + voxOffset, n * dt.bytes)
     const data = dt.name === 'int16' ? new Int16Array(n) : new Uint8Array(n)
     new Uint8Array(data.buffer).set(bytes)
-    return { ...geometry, data, meta: { sourcePath: file, description: h.descrip || undefined } }
+    return { ...geometry, data, meta: { sourcePath: file, description: h.descrip || undefined, ...(orientationWarning ? { warnings: [`${file}: ${orientationWarning}`] } : {}) } }
   }
 
   // Pick the smallest faithful output type: uint8 stays uint8, integer data that fits int16 becomes
@@ -272,7 +273,29 @@ export function readNifti(file: string): Volume {
     if (scaled) v = v * slope + inter
     data[i] = v
   }
-  return { ...geometry, data, meta: { sourcePath: file, description: h.descrip || undefined } }
+  return { ...geometry, data, meta: { sourcePath: file, description: h.descrip || undefined, ...(orientationWarning ? { warnings: [`${file}: ${orientationWarning}`] } : {}) } }
+}
+
+/**
+ * A header with both orientations set whose sform and qform put the image in different places:
+ * we use the sform (nibabel's rule), but a viewer that reads the qform (ITK in some versions) shows
+ * the CT, and every label written for it, elsewhere. Worth saying when a corner moves by over 1 mm.
+ */
+function formsDisagree(dims: number[], sform: Affine, qform: Affine): string | undefined {
+  let worst = 0
+  for (const ci of [0, dims[0] - 1])
+    for (const cj of [0, dims[1] - 1])
+      for (const ck of [0, dims[2] - 1]) {
+        let d2 = 0
+        for (let r = 0; r < 3; r++) {
+          const a = sform[r * 4] * ci + sform[r * 4 + 1] * cj + sform[r * 4 + 2] * ck + sform[r * 4 + 3]
+          const b = qform[r * 4] * ci + qform[r * 4 + 1] * cj + qform[r * 4 + 2] * ck + qform[r * 4 + 3]
+          d2 += (a - b) ** 2
+        }
+        worst = Math.max(worst, Math.sqrt(d2))
+      }
+  if (!(worst > 1)) return undefined
+  return `the header's two orientations (sform and qform) disagree by up to ${worst.toFixed(1)} mm; SCN Studio uses the sform (as nibabel does), and writes labels with both set to it. A viewer that reads the qform will show this CT elsewhere: check the orientation before trusting the labels`
 }
 
 /** NIfTI quaternion parameters for a direction matrix (RAS), following nifti_mat44_to_quatern. */

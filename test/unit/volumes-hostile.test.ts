@@ -304,6 +304,20 @@ describe('NaN/Inf voxels and data that is not HU', () => {
     expect((await readCt(join(dir, 'hu-inside.nii.gz'))).meta.warnings).toBeUndefined()
   })
 
+  it("a NIfTI whose sform and qform disagree is read by its sform, with a warning that says by how much", async () => {
+    const bytes = Buffer.from(encodeNifti(small(), false))
+    const f = join(dir, 'forms-agree.nii')
+    writeFileSync(f, bytes)
+    expect((await readCt(f)).meta.warnings).toBeUndefined()
+    // qoffset_x (byte 268) moved 50 mm: the qform now puts the CT 50 mm to the side
+    bytes.writeFloatLE(bytes.readFloatLE(268) + 50, 268)
+    const g = join(dir, 'forms-disagree.nii')
+    writeFileSync(g, bytes)
+    const v = await readCt(g)
+    expect(v.origin).toEqual((await readCt(f)).origin) // the sform's geometry, unchanged
+    expect(v.meta.warnings?.join('\n')).toMatch(/forms-disagree\.nii: the header's two orientations \(sform and qform\) disagree by up to 50\.0 mm; SCN Studio uses the sform/)
+  })
+
   it('a CT in HU gets no warning', async () => {
     const f = join(dir, 'hu.nii.gz')
     writeFileSync(f, encodeNifti(small()))
