@@ -64,6 +64,7 @@ export class AppShell {
       const session = this.editing.start(c, grid)
       this.autosave.attach(c, session)
       this.cases.opened(c)
+      this.exporter.opened()
       this.segmentation.opened(c)
       void this.labels.refresh()
       if (this.keptNotice) editStore.setState({ notice: this.keptNotice })

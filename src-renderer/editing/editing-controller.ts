@@ -80,8 +80,15 @@ export class EditingController {
   }
 
   setTool(tool: ToolName): void {
-    // switching tools is a store write only: nothing here may touch the volume
-    editStore.setState({ tool, notice: null })
+    // Leaving grow from seeds (Escape is "cancel tool") takes its preview back and drops the seeds:
+    // only Accept keeps a preview. Otherwise switching tools is a store write only.
+    const was = editStore.getState()
+    const dropped = was.tool === 'grow-from-seeds' && tool !== 'grow-from-seeds' && (was.grow.previewing || was.grow.seeds > 0)
+    if (dropped) {
+      this.tools?.grow.cancel()
+      this.tools?.drawSeeds()
+    }
+    editStore.setState({ tool, notice: dropped && was.grow.previewing ? 'Grow from seeds: the preview was taken back (Accept keeps a preview).' : null })
   }
 
   undo(): void {

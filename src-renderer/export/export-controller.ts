@@ -30,6 +30,12 @@ export class ExportController {
     })
   }
 
+  /** Another volume is open: the last export's outcome (and a pending replace question) was about the one before. */
+  opened(): void {
+    this.refusedForSave = false
+    exportStore.setState({ exported: null, exportError: null, exportConfirm: null })
+  }
+
   /** Default export target: <workspace>/exports/<case name>-<format><extension>. */
   async suggestPath(format: ExportFormat): Promise<string> {
     const dir = await this.client.workspaceDir().catch(() => null)

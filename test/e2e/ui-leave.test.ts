@@ -60,8 +60,13 @@ describe.skipIf(SKIP)('leaving a CT that is not a case (web host)', () => {
     const liver = await page.evaluate(() => window.__scn!.countValue(1))
     expect(liver).toBeGreaterThan(0)
 
+    // an export path typed for this CT (the export panel's field)
+    const exportField = page.locator('[data-testid=export-path]')
+    await exportField.fill(join(h.host.dir, 'workspace', 'exports', 'phantom-labels.nii.gz'))
     await openPath(otherCt())
     await page.waitForSelector('[data-testid=notice]', { timeout: 30_000 })
+    // the path was for the CT before: the next export must not write the new labels under its name
+    expect(await exportField.inputValue()).toBe('')
     const notice = await page.textContent('[data-testid=notice]')
     expect(notice).toMatch(/^Your labels on .+ were kept as a case \(([A-Za-z0-9_-]+), in the Cases panel\) before the next CT opened\.$/)
     const caseId = /\(([A-Za-z0-9_-]+), in the Cases panel\)/.exec(notice!)![1]!

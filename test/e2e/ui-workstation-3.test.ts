@@ -268,6 +268,43 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await page.keyboard.press('Escape')
   }, 180_000)
 
+  it('grow from seeds at 1280x720: Preview, Accept and Cancel are in sight; Escape takes a preview back', async () => {
+    await page.setViewportSize({ width: 1280, height: 720 })
+    await waitForViewports(page)
+    const before = await page.evaluate(() => window.__scn!.labelsChecksum())
+    const k = Math.round(await page.evaluate(() => window.__scn!.pickAt('axial', 10, 10)[2]))
+    await page.click('[data-testid=label-row-5]')
+    await page.keyboard.press('g')
+    const stroke = async (a: V3, b: V3) => {
+      await page.mouse.move(...(await at(a)))
+      await page.mouse.down()
+      await page.mouse.move(...(await at(b)), { steps: 4 })
+      await page.mouse.up()
+    }
+    const lc = voxelOf(LESION.centre)
+    await stroke([lc[0] - 1, lc[1], k], [lc[0] + 1, lc[1], k])
+    await page.click('[data-testid=grow-seed-background]')
+    await stroke([2, 2, k], [8, 2, k])
+    await page.click('[data-testid=grow-seed-background]')
+    await page.click('[data-testid=grow-preview]')
+    await page.waitForSelector('[data-testid=grow-status][data-previewing=true]', { timeout: 60_000 })
+    expect(await page.evaluate(() => window.__scn!.labelsChecksum())).not.toBe(before)
+    for (const id of ['grow-preview', 'grow-accept', 'grow-cancel']) {
+      const b = await box(id)
+      expect(b.x + b.width, `${id} ends at ${b.x + b.width} px`).toBeLessThanOrEqual(1280)
+      expect(await page.isVisible(`[data-testid=${id}]`)).toBe(true)
+    }
+    // the grow tool's row has no scissors options (they are the scissors tools')
+    expect(await page.locator('[data-testid=scissors-mode]').count()).toBe(0)
+    await page.screenshot({ path: join('test-results', 'screenshots', 'ui-ws3-grow-1280x720.png') })
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.evaluate(() => window.__scn!.labelsChecksum())).toBe(before)
+    expect(await page.textContent('[data-testid=notice]')).toBe('Grow from seeds: the preview was taken back (Accept keeps a preview).')
+    expect(await page.getAttribute('[data-testid=tool-options]', 'data-tool')).toBe('navigate')
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await waitForViewports(page)
+  }, 180_000)
+
   it('delete a label with voxels: asks, erases them as one undo step, retires the value; undo brings them back', async () => {
     const count = await page.evaluate(() => window.__scn!.countValue(5))
     expect(count).toBeGreaterThan(0)
@@ -350,6 +387,18 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await expect.poll(async () => Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))).toBeGreaterThan(r0)
     await page.keyboard.press('Control+z')
     await page.keyboard.press('Escape')
+    // a drag rotates it (the rotate tool must be registered with Cornerstone: it once was not,
+    // and the drag did nothing)
+    const b3 = await box('viewport-3d')
+    const shot3d = () => page.locator('[data-testid=viewport-3d]').screenshot()
+    const beforeDrag = await shot3d()
+    await page.mouse.move(b3.x + b3.width * 0.4, b3.y + b3.height * 0.5)
+    await page.mouse.down()
+    await page.mouse.move(b3.x + b3.width * 0.7, b3.y + b3.height * 0.55, { steps: 8 })
+    await page.mouse.up()
+    await page.waitForTimeout(500)
+    expect((await shot3d()).equals(beforeDrag), 'the 3D view looks the same after a drag').toBe(false)
+    await page.click('[data-testid=reset-3d]')
     // double-click: the 3D pane fills the views; again: back
     await page.dblclick('[data-testid=viewport-3d]')
     const big = await box('viewport-3d')
