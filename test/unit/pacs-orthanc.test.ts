@@ -64,17 +64,19 @@ describe('multipart/related parser', () => {
   })
 })
 
-describe('DICOMweb client faults (a tiny local HTTP server that misbehaves on purpose)', () => {
-  async function withServer(handler: (req: IncomingMessage, res: ServerResponse) => void, fn: (base: string) => Promise<void>) {
-    const srv = createServer(handler)
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-    try {
-      await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}/dicom-web`)
-    } finally {
-      srv.closeAllConnections()
-      await new Promise((r) => srv.close(r))
-    }
+/** A tiny local HTTP server on a free port for `fn`, closed afterwards (its base URL ends in /dicom-web). */
+async function withServer(handler: (req: IncomingMessage, res: ServerResponse) => void, fn: (base: string) => Promise<void>) {
+  const srv = createServer(handler)
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
+  try {
+    await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}/dicom-web`)
+  } finally {
+    srv.closeAllConnections()
+    await new Promise((r) => srv.close(r))
   }
+}
+
+describe('DICOMweb client faults (a tiny local HTTP server that misbehaves on purpose)', () => {
   it('an answer that stops inside an instance is "interrupted", not a short instance', async () => {
     await withServer(
       (_req, res) => {
@@ -132,16 +134,6 @@ describe('a hostile DICOMweb server (a tiny local HTTP server that lies on purpo
       if (req.url!.endsWith('/instances')) return json([{ '00080018': { vr: 'UI', Value: [listed] } }])
       res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=B' })
       res.end(Buffer.concat([Buffer.from('--B\r\nContent-Type: application/dicom\r\n\r\n'), body, Buffer.from('\r\n--B--\r\n')]))
-    }
-  }
-  async function withServer(handler: (req: IncomingMessage, res: ServerResponse) => void, fn: (base: string) => Promise<void>) {
-    const srv = createServer(handler)
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-    try {
-      await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}/dicom-web`)
-    } finally {
-      srv.closeAllConnections()
-      await new Promise((r) => srv.close(r))
     }
   }
 
