@@ -59,7 +59,8 @@ export class SegmentationController {
     // the edits are measured against the prediction the user saw, not the one this run brings
     const reference = this.prediction
     this.abort = new AbortController()
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null, warnings: [] })
+    // the last run's outcome goes with its warnings: a cancel or failure must not sit next to it
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null, warnings: [], lastRun: null })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
       const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal, modelId)
