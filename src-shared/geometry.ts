@@ -165,6 +165,48 @@ export function sameGrid(a: Geometry, b: Geometry, tolMm = 1e-3): boolean {
   return a.direction.every((d, i) => Math.abs(d - b.direction[i]) < 1e-5)
 }
 
+/**
+ * When `src` and `dst` hold the same voxels in another axis order or direction (a signed axis
+ * permutation: a label map written by another tool, RAS against LPS, slices stored foot-first),
+ * the flat `src` index of every `dst` voxel (x fastest); null when the lattices differ in any
+ * other way (spacing, shift, size, tilt), where voxels cannot be matched without interpolating.
+ */
+export function sameLatticeIndex(src: Geometry, dst: Geometry, tolVox = 1e-3): Int32Array | null {
+  const m = composeAffine(worldToIndexAffine(src), indexToWorldAffine(dst)) // dst index -> src index
+  const step = [0, 0, 0]
+  const count = [0, 0, 0]
+  for (let j = 0; j < 3; j++) {
+    let axis = -1
+    for (let i = 0; i < 3; i++) {
+      const v = m[i * 4 + j]
+      if (Math.abs(Math.abs(v) - 1) <= tolVox) {
+        if (axis >= 0) return null
+        axis = i
+      } else if (Math.abs(v) > tolVox) return null
+    }
+    if (axis < 0 || count[axis]++ > 0 || src.dims[axis] !== dst.dims[j]) return null
+    step[j] = Math.sign(m[axis * 4 + j]) * (axis === 0 ? 1 : axis === 1 ? src.dims[0] : src.dims[0] * src.dims[1])
+  }
+  const start = [0, 1, 2].map((i) => m[i * 4 + 3])
+  if (start.some((v) => Math.abs(v - Math.round(v)) > tolVox)) return null
+  const s = start.map(Math.round)
+  // every dst corner must land inside src (same sizes per axis, so then every voxel does)
+  const far = applyAffine(m, [dst.dims[0] - 1, dst.dims[1] - 1, dst.dims[2] - 1]).map(Math.round)
+  for (let i = 0; i < 3; i++) {
+    if (Math.min(s[i], far[i]) !== 0 || Math.max(s[i], far[i]) !== src.dims[i] - 1) return null
+  }
+  const out = new Int32Array(dst.dims[0] * dst.dims[1] * dst.dims[2])
+  let o = 0
+  const base = s[0] + s[1] * src.dims[0] + s[2] * src.dims[0] * src.dims[1]
+  for (let k = 0; k < dst.dims[2]; k++) {
+    for (let jj = 0; jj < dst.dims[1]; jj++) {
+      let p = base + jj * step[1] + k * step[2]
+      for (let i = 0; i < dst.dims[0]; i++, p += step[0]) out[o++] = p
+    }
+  }
+  return out
+}
+
 /** World-space (LPS) axis-aligned bounding box of all voxel centres. */
 export function worldBounds(g: Geometry): { min: Vec3; max: Vec3 } {
   const a = indexToWorldAffine(g)

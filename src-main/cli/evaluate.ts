@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander'
 import { readLabels } from '../volumes/read.js'
-import { sameGrid } from '../../src-shared/geometry.js'
+import { sameGrid, sameLatticeIndex } from '../../src-shared/geometry.js'
 import { VolumeError } from '../volumes/errors.js'
 import { resolveInputPath } from '../volumes/input.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
@@ -22,6 +22,8 @@ export interface EvaluateReport {
   pred: string
   truth: string
   toleranceMm: number
+  /** the prediction was stored in another axis order or direction and was reordered onto the truth's grid (exact) */
+  predReordered: boolean
   organs: (LabelMetrics & { name: string })[]
   mean: { dice: number; nsd: number }
 }
@@ -30,20 +32,29 @@ export async function evaluateFiles(predPath: string, truthPath: string, o: Eval
   const tolerance = o.tolerance === undefined ? 1 : Number(o.tolerance)
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error(`--tolerance must be a number of mm >= 0 (got "${o.tolerance}")`)
   const [pred, truth] = await Promise.all([readLabels(predPath), readLabels(truthPath)])
-  if (!sameGrid(pred, truth)) {
-    throw new VolumeError('dims-mismatch', predPath, `its grid (${pred.dims.join('x')} at ${pred.spacing.map((s) => s.toFixed(3)).join('x')} mm) differs from ${truthPath} (${truth.dims.join('x')} at ${truth.spacing.map((s) => s.toFixed(3)).join('x')} mm, origin/direction compared too): resample one onto the other first`)
+  let predOnTruth = pred.data
+  const predReordered = !sameGrid(pred, truth)
+  if (predReordered) {
+    // the same voxels stored another way round (another tool's axis order, RAS against LPS) are
+    // matched exactly; anything else would need interpolation, which would change the score
+    const index = sameLatticeIndex(pred, truth)
+    if (!index) {
+      throw new VolumeError('dims-mismatch', predPath, `its grid (${pred.dims.join('x')} at ${pred.spacing.map((s) => s.toFixed(3)).join('x')} mm) differs from ${truthPath} (${truth.dims.join('x')} at ${truth.spacing.map((s) => s.toFixed(3)).join('x')} mm, origin/direction compared too) by more than an axis order or direction: resample one onto the other first`)
+    }
+    predOnTruth = new Uint8Array(index.length)
+    for (let v = 0; v < index.length; v++) predOnTruth[v] = pred.data[index[v]]
   }
   const truthData = o.map ? applyLabelMap(truth.data, parseLabelMap(o.map)) : truth.data
-  const predData = o.mapPred ? applyLabelMap(pred.data, parseLabelMap(o.mapPred)) : pred.data
+  const predData = o.mapPred ? applyLabelMap(predOnTruth, parseLabelMap(o.mapPred)) : predOnTruth
   const values = o.labels ? o.labels.split(',').map((s) => Number(s.trim())) : FLARE_LABELS.map((l) => l.value)
   if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 255)) throw new Error(`--labels must list label values 1..255 (got "${o.labels}")`)
-  const metrics = evaluateLabels(predData, truthData, pred.dims, pred.spacing, values, tolerance)
+  const metrics = evaluateLabels(predData, truthData, truth.dims, truth.spacing, values, tolerance)
   const organs = metrics.map((m) => ({ ...m, name: FLARE_LABELS.find((l) => l.value === m.label)?.name ?? `label ${m.label}` }))
   const mean = {
     dice: organs.reduce((s, m) => s + m.dice, 0) / Math.max(1, organs.length),
     nsd: organs.reduce((s, m) => s + m.nsd, 0) / Math.max(1, organs.length),
   }
-  return { pred: predPath, truth: truthPath, toleranceMm: tolerance, organs, mean }
+  return { pred: predPath, truth: truthPath, toleranceMm: tolerance, predReordered, organs, mean }
 }
 
 export function formatReport(r: EvaluateReport): string {
@@ -52,6 +63,7 @@ export function formatReport(r: EvaluateReport): string {
   const lines = [
     `prediction ${r.pred}`,
     `truth      ${r.truth}`,
+    ...(r.predReordered ? ['(the prediction is stored in another axis order or direction: its voxels were matched to the truth\'s exactly)'] : []),
     `${pad('organ', 12)}${'Dice'.padStart(9)}${`NSD@${r.toleranceMm}mm`.padStart(11)}${'pred mL'.padStart(10)}${'truth mL'.padStart(10)}${'diff mL'.padStart(10)}`,
   ]
   for (const m of r.organs) {

@@ -165,6 +165,40 @@ describe('scn-studio evaluate', () => {
     await expect(evaluateFiles(join(dir, 'a.nii.gz'), join(dir, 'b.nii.gz'))).rejects.toThrow(/a\.nii\.gz: its grid/)
   })
 
+  it('matches a prediction stored in another axis order and direction voxel for voxel', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scn-eval-'))
+    const { labels } = generatePhantom({ dims: [40, 32, 24], spacing: [8, 7, 9], noise: 0 })
+    const [nx, ny, nz] = labels.dims
+    await writeVolume(labels, join(dir, 'truth.nii.gz'))
+    // the same voxels with x and y swapped and the new y running the other way (another tool's
+    // layout), the spleen dropped so that a wrong match cannot score like the right one
+    const d = labels.direction
+    const col = (c: number) => [d[c], d[3 + c], d[6 + c]]
+    const c0 = col(1)
+    const c1 = col(0).map((v) => -v)
+    const c2 = col(2)
+    const far = [0, 1, 2].map((i) => labels.origin[i] + (nx - 1) * labels.spacing[0] * col(0)[i]) as Vec3
+    const data = new Uint8Array(nx * ny * nz)
+    for (let k = 0; k < nz; k++) {
+      for (let j = 0; j < nx; j++) {
+        for (let i = 0; i < ny; i++) {
+          const v = labels.data[nx - 1 - j + i * nx + k * nx * ny]
+          data[i + j * ny + k * ny * nx] = v === 3 ? 0 : v
+        }
+      }
+    }
+    const turned = { ...labels, dims: [ny, nx, nz] as Vec3, spacing: [labels.spacing[1], labels.spacing[0], labels.spacing[2]] as Vec3, origin: far,
+      direction: [c0[0], c1[0], c2[0], c0[1], c1[1], c2[1], c0[2], c1[2], c2[2]] as typeof d, data }
+    await writeVolume(turned, join(dir, 'pred.nii.gz'))
+    const r = await evaluateFiles(join(dir, 'pred.nii.gz'), join(dir, 'truth.nii.gz'))
+    expect(r.predReordered).toBe(true)
+    expect(r.organs.map((o) => o.dice)).toEqual([1, 1, 0, 1])
+    expect(r.organs[0].volumePredMl).toBeCloseTo(r.organs[0].volumeTruthMl, 6)
+    // one voxel's shift is not the same lattice: refused, not interpolated
+    await writeVolume({ ...turned, origin: [far[0] + c0[0] * 7, far[1] + c0[1] * 7, far[2] + c0[2] * 7] as Vec3 }, join(dir, 'shifted.nii.gz'))
+    await expect(evaluateFiles(join(dir, 'shifted.nii.gz'), join(dir, 'truth.nii.gz'))).rejects.toThrow(/shifted\.nii\.gz: its grid .* by more than an axis order/)
+  })
+
   const seg = sharedData('totalsegmentator/example_seg_fast_force_split.nii.gz')
   it.skipIf(!seg)(`maps TotalSegmentator ids onto ours (${NEEDS_DATA})`, async () => {
     const r = await evaluateFiles(seg!, seg!, { map: '5:1,2:2,3:2,1:3,7:4', mapPred: '5:1,2:2,3:2,1:3,7:4' })
