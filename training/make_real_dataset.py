@@ -33,10 +33,19 @@ from scn.labels import FLARE_LABELS, TOTALSEGMENTATOR_TO_FLARE  # noqa: E402
 
 AMOS_TO_FLARE = {6: 1, 2: 2, 3: 2, 1: 3, 10: 4}
 AMOS_WINDOW_HU = (-160.0, 240.0)
+# --neighbours: the structures next to our organs that a network confuses with them (gallbladder,
+# oesophagus, stomach, aorta, inferior vena cava, adrenal glands, duodenum), labelled in every real
+# case (AMOS manually, TotalSegmentator automatically), become one extra value, NEIGHBOUR, for
+# train.py --neighbour-weight. They stay background for every other purpose.
+NEIGHBOUR = 5
+AMOS_NEIGHBOURS = (4, 5, 7, 8, 9, 11, 12, 13)
+TOTALSEGMENTATOR_NEIGHBOURS = (4, 6, 8, 9, 15, 19, 52, 63)  # v2 ids, checked by position in example_ct
 
 
-def map_labels(labels: np.ndarray, mapping: dict) -> np.ndarray:
+def map_labels(labels: np.ndarray, mapping: dict, neighbours=()) -> np.ndarray:
     lut = np.zeros(256, np.uint8)
+    for a in neighbours:
+        lut[a] = NEIGHBOUR
     for a, b in mapping.items():
         lut[a] = b
     return lut[labels.astype(np.uint8)]
@@ -139,10 +148,16 @@ def main(argv=None):
     ap.add_argument('--data', default=os.environ.get('SCN_STUDIO_TEST_DATA', os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data')))
     ap.add_argument('--out', required=True, help='dataset folder to write (outside the repository)')
     ap.add_argument('--exclude', default='', help='comma-separated case names to leave out (e.g. a held-out case)')
+    ap.add_argument('--neighbours', action='store_true',
+                    help=f'label the organs\' neighbours (gallbladder, stomach, duodenum, great vessels, ...) {NEIGHBOUR} for train.py --neighbour-weight')
     a = ap.parse_args(argv)
+    nb_amos = AMOS_NEIGHBOURS if a.neighbours else ()
+    nb_ts = TOTALSEGMENTATOR_NEIGHBOURS if a.neighbours else ()
     data = os.path.abspath(a.data)
     exclude = set(filter(None, a.exclude.split(',')))
     names = {l['name']: l['value'] for l in FLARE_LABELS}
+    if a.neighbours:
+        names['neighbour'] = NEIGHBOUR
     meta = {}
     written = []
 
@@ -151,7 +166,7 @@ def main(argv=None):
             print(f'{name}: left out (--exclude)')
             return
         write_nnunet_case(a.out, name, np.round(image).astype(np.int16), labels, spacing, names, origin_lps=origin, extra={name: info} if info else None)
-        present = {l['name']: int((labels == l['value']).sum()) for l in FLARE_LABELS}
+        present = {n: int((labels == v).sum()) for n, v in names.items()}
         print(f'{name}: {labels.shape[::-1]} (x,y,z) at {tuple(round(s, 3) for s in spacing[::-1])} mm; voxels {present}')
         written.append(name)
 
@@ -159,7 +174,7 @@ def main(argv=None):
     if os.path.exists(os.path.join(ts, 'example_ct.nii.gz')):
         img, sp = load_nifti_lps(os.path.join(ts, 'example_ct.nii.gz'))
         lab, _ = load_nifti_lps(os.path.join(ts, 'example_seg_fast_force_split.nii.gz'), np.int32)
-        put('example_ct', img, map_labels(lab, TOTALSEGMENTATOR_TO_FLARE), sp, None,
+        put('example_ct', img, map_labels(lab, TOTALSEGMENTATOR_TO_FLARE, nb_ts), sp, None,
             {'source': 'TotalSegmentator example_ct', 'license': 'Apache-2.0', 'labels': 'automatic (TotalSegmentator fast)'})
     else:
         print(f'{ts}: example_ct not found, skipped')
@@ -168,7 +183,7 @@ def main(argv=None):
     if os.path.exists(os.path.join(a18, 'amos_0018_ct_from_window.nii.gz')):
         img, sp = load_nifti_lps(os.path.join(a18, 'amos_0018_ct_from_window.nii.gz'))
         lab, _ = load_nifti_lps(os.path.join(a18, 'amos_0018_labels.nii.gz'), np.int32)
-        put('amos_0018', img, map_labels(lab, AMOS_TO_FLARE), sp, None,
+        put('amos_0018', img, map_labels(lab, AMOS_TO_FLARE, nb_amos), sp, None,
             {'source': 'AMOS 2022 amos_0018', 'license': 'CC BY 4.0', 'labels': 'manual', 'windowHU': list(AMOS_WINDOW_HU)})
     else:
         print(f'{a18}: not found, skipped')
@@ -179,7 +194,7 @@ def main(argv=None):
         lab, sp2, origin2, _ = read_dicom_stack_lps(os.path.join(slab, 'msk'))
         if img.shape != lab.shape or not np.allclose(sp, sp2) or not np.allclose(origin, origin2):
             raise SystemExit(f'{slab}: label DICOMs are not on the image grid')
-        put('amos_0001-slab', img, map_labels(np.round(lab).astype(np.uint8), AMOS_TO_FLARE), sp, origin,
+        put('amos_0001-slab', img, map_labels(np.round(lab).astype(np.uint8), AMOS_TO_FLARE, nb_amos), sp, origin,
             {'source': 'AMOS 2022 amos_0001 slices 60-70', 'license': 'CC BY 4.0', 'labels': 'manual'})
     else:
         print(f'{slab}: not found, skipped')

@@ -80,6 +80,11 @@ def build_sources(a, rng):
                 print(f'{name}: left out (--exclude)', flush=True)
                 continue
             case = load_case(img, lab, label_map, name)
+            if a.neighbour_weight > 0 and a.stage == 'segmentation':
+                case.neighbour = a.organs + 1
+                case.labels[case.labels > a.organs + 1] = 0
+            else:  # values above the organs (a dataset made with --neighbours) are background
+                case.labels[case.labels > a.organs] = 0
             window = facts.get(name, {}).get('windowHU')
             case.window = tuple(window) if window else None
             for _ in range(max(1, a.real_weight)):
@@ -250,7 +255,7 @@ def train(a) -> dict:
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
             out = model(xt)
-        parts = localization_losses(out, yt) if a.stage == 'localization' else scn_losses(out, yt, organs + 1, a.organ_dice)
+        parts = localization_losses(out, yt) if a.stage == 'localization' else scn_losses(out, yt, organs + 1, a.organ_dice, a.neighbour_weight)
         loss = sum(parts.values()) + REG_CONSTANT * l2_kernels(model)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -315,6 +320,9 @@ def parser():
                          'With --init-from, the first layers are rescaled so that the network starts where it was inside the window')
     ap.add_argument('--organ-dice', type=float, default=0.0,
                     help='weight of a mean soft Dice over the organs present (nnU-Net style), added to the authors\' losses')
+    ap.add_argument('--neighbour-weight', type=float, default=0.0,
+                    help='segmentation: with a dataset made by make_real_dataset.py --neighbours, the organs\' neighbours (value organs+1) '
+                         'count this many times in the cross-entropies (background everywhere else)')
     ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
     ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')

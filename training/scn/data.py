@@ -27,6 +27,9 @@ class Case:
     smoothed: Dict[float, np.ndarray] = field(default_factory=dict)
     # (low, high) HU when the stored CT was windowed (its voxels are clipped to that range)
     window: Optional[Tuple[float, float]] = None
+    # label value of the organs' neighbours (make_real_dataset.py --neighbours): background that the
+    # loss weighs more (train.py --neighbour-weight), never part of the organ box
+    neighbour: Optional[int] = None
 
     def image_smoothed(self, sigma_mm: float) -> np.ndarray:
         """Gaussian-smoothed CT (sigma in mm), cached: the engine smooths before it downsamples."""
@@ -38,7 +41,8 @@ class Case:
 
     def organ_box_mm(self) -> Tuple[np.ndarray, np.ndarray]:
         """(min, max) of the labelled voxels in case mm ([z, y, x] = index * spacing)."""
-        idx = np.argwhere(self.labels > 0)
+        organs = self.labels > 0 if self.neighbour is None else (self.labels > 0) & (self.labels != self.neighbour)
+        idx = np.argwhere(organs)
         if len(idx) == 0:
             c = (np.array(self.labels.shape) - 1) / 2 * np.array(self.spacing)
             return c, c
@@ -369,7 +373,7 @@ def fov_draw(case: Case, rng: np.random.Generator, min_mm: float = 200.0) -> Cas
         return case
     length = int(rng.integers(keep, n + 1))
     z0 = int(rng.integers(0, n - length + 1))
-    cut = Case(case.name, case.image[z0:z0 + length], case.labels[z0:z0 + length], case.spacing, window=case.window)
+    cut = Case(case.name, case.image[z0:z0 + length], case.labels[z0:z0 + length], case.spacing, window=case.window, neighbour=case.neighbour)
     cut.smoothed = {k: v[z0:z0 + length] for k, v in case.smoothed.items()}
     return cut
 

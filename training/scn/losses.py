@@ -46,8 +46,8 @@ def organ_soft_dice_loss(onehot: torch.Tensor, probs: torch.Tensor, epsilon: flo
     return ((1 - dice) * present).sum() / n
 
 
-def sigmoid_ce(onehot: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits.float(), onehot)
+def sigmoid_ce(onehot: torch.Tensor, logits: torch.Tensor, weight: torch.Tensor = None) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits.float(), onehot, weight=weight)
 
 
 def l2_kernels(module: torch.nn.Module) -> torch.Tensor:
@@ -55,13 +55,21 @@ def l2_kernels(module: torch.nn.Module) -> torch.Tensor:
     return sum((p.float() ** 2).sum() for n, p in module.named_parameters() if n.endswith('weight'))
 
 
-def scn_losses(outputs, labels: torch.Tensor, num_labels: int, organ_dice: float = 0.0) -> dict:
+def scn_losses(outputs, labels: torch.Tensor, num_labels: int, organ_dice: float = 0.0, neighbour_weight: float = 0.0) -> dict:
+    """labels: values 0..num_labels-1, and with neighbour_weight > 0 also num_labels (an organ's
+    neighbour: background whose voxels count neighbour_weight times in the cross-entropies, so that
+    the stomach wall, gallbladder or vessels next to an organ are not taken for it)."""
     local_logits, spatial_logits, merged, probs = outputs
+    weight = None
+    if neighbour_weight > 0:
+        near = labels == num_labels
+        labels = torch.where(near, torch.zeros_like(labels), labels)
+        weight = (1 + (neighbour_weight - 1) * near.float())[:, None]
     oh = one_hot(labels, num_labels)
     parts = {
         'dice': generalized_dice_loss(oh, probs.float()),
-        'ce_local': sigmoid_ce(oh, local_logits),
-        'ce_spatial': sigmoid_ce(oh, spatial_logits),
+        'ce_local': sigmoid_ce(oh, local_logits, weight),
+        'ce_spatial': sigmoid_ce(oh, spatial_logits, weight),
     }
     if organ_dice:
         parts['organ_dice'] = organ_dice * organ_soft_dice_loss(oh, probs.float())

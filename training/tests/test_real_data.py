@@ -8,7 +8,7 @@ import torch
 
 import make_real_dataset
 from scn.data import Case, Realism, apply_realism, load_case, nnunet_cases, organ_box_draw, sample, slab_draw, Augment, dataset_case_facts, SEG_VALID
-from scn.losses import generalized_dice_loss, one_hot, organ_soft_dice_loss
+from scn.losses import generalized_dice_loss, one_hot, organ_soft_dice_loss, scn_losses
 from scn.phantom import generate_phantom
 
 DATA = os.environ.get('SCN_STUDIO_TEST_DATA')
@@ -105,6 +105,39 @@ def test_organ_dice_weighs_a_large_organ_like_a_small_one():
     fp = oh.clone()
     fp[0, 3, 0, 15, 15] = 1  # a false positive of an absent organ: the cross-entropy's job, not this term's
     assert float(organ_soft_dice_loss(oh, fp)) == pytest.approx(0, abs=1e-6)
+
+
+def test_neighbours_are_background_that_the_cross_entropy_weighs_more():
+    labels = torch.zeros((1, 8, 8, 8), dtype=torch.long)
+    labels[0, 2:5, 2:6, 2:6] = 1  # liver
+    labels[0, 5:7, 2:6, 2:6] = 5  # its neighbour (organs + 1)
+    torch.manual_seed(0)
+    outs = [torch.randn(1, 5, 8, 8, 8) for _ in range(3)]
+    probs = torch.softmax(outs[2], 1)
+    plain = labels.clone()
+    plain[plain == 5] = 0
+    base = scn_losses((outs[0], outs[1], outs[2], probs), plain, 5)
+    same = scn_losses((outs[0], outs[1], outs[2], probs), labels, 5, neighbour_weight=1.0)
+    heavy = scn_losses((outs[0], outs[1], outs[2], probs), labels, 5, neighbour_weight=3.0)
+    for k in base:  # weight 1: exactly background; the Dice terms never see the neighbour
+        assert float(same[k]) == pytest.approx(float(base[k]), rel=1e-6)
+    assert float(heavy['dice']) == pytest.approx(float(base['dice']), rel=1e-6)
+    # weight 3: the neighbour's voxels count three times in the mean of the cross-entropy
+    near = (labels == 5)[:, None].float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(outs[0], one_hot(plain, 5), reduction='none')
+    assert float(heavy['ce_local']) == pytest.approx(float((bce * (1 + 2 * near)).mean()), rel=1e-5)
+    assert float(heavy['ce_local']) > float(base['ce_local'])
+
+
+def test_the_organ_box_leaves_out_the_neighbours():
+    lab = np.zeros((20, 20, 20), np.uint8)
+    lab[5:8, 5:8, 5:8] = 1
+    lab[12:18, 5:8, 5:8] = 5
+    case = Case('n', np.zeros(lab.shape, np.float32), lab, (2.0, 2.0, 2.0), neighbour=5)
+    lo, hi = case.organ_box_mm()
+    assert list(lo) == [10, 10, 10] and list(hi) == [14, 14, 14]
+    assert make_real_dataset.map_labels(np.array([6, 7, 10, 14, 4]), make_real_dataset.AMOS_TO_FLARE, make_real_dataset.AMOS_NEIGHBOURS).tolist() == [1, 5, 4, 0, 5]
+    assert make_real_dataset.map_labels(np.array([6, 7, 4]), make_real_dataset.AMOS_TO_FLARE).tolist() == [1, 0, 0]
 
 
 @pytest.mark.skipif(not DATA, reason='needs ../shared/data (set SCN_STUDIO_TEST_DATA)')
