@@ -65,6 +65,8 @@ export interface LabelFigures {
   stdHu: number | null
   added: number | null
   removed: number | null
+  /** voxels of this value in the prediction (null without one) */
+  predicted: number | null
   dice: number | null
 }
 
@@ -81,6 +83,7 @@ export function figures(s: Sums, value: number, voxelMm3: number, hasPrediction:
     stdHu: variance === null ? null : Math.sqrt(variance),
     added: hasPrediction ? n - inter : null,
     removed: hasPrediction ? pred - inter : null,
+    predicted: hasPrediction ? pred : null,
     dice: hasPrediction ? (n + pred > 0 ? (2 * inter) / (n + pred) : 1) : null,
   }
 }

@@ -105,6 +105,9 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     expect(row.anatomicRegion?.code).toBe('10200004')
     // the new label is the active one, and the 5 key picks it as the fifth row
     expect(await page.getAttribute('[data-testid=label-row-5]', 'class')).toContain('active')
+    // the model does not predict the team's new label: no Dice against the prediction, not 0.000
+    expect(await page.textContent('[data-testid=organ-dice-5]')).toBe('—')
+    expect(await page.textContent('[data-testid=organ-dice-1]')).toMatch(/^[01]\.\d{3}$/)
     await page.keyboard.press('1')
     await page.keyboard.press('5')
     expect(await page.getAttribute('[data-testid=label-row-5]', 'class')).toContain('active')
