@@ -3,7 +3,7 @@
  * of these and forward calls to it with `dispatch` (src-shared/contract/validate.ts).
  */
 import { readFileSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { ContractError } from '../../src-shared/contract/errors.js'
 import { applyLabelPatch, decodeLabelPatch } from '../../src-shared/contract/label-patch.js'
 import type { OpenVolumeResult, VolumeSummary } from '../../src-shared/contract/schemas.js'
@@ -97,8 +97,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     const data = ct.data
     const vol: Volume<Int16Array> = { ...geometryOf(ct), data, meta: ct.meta }
     const summary: Omit<VolumeSummary, 'volumeId'> = {
-      // NIfTI 'descrip' is often a tool's name; only DICOM series descriptions name the scan.
-      name: format === 'dicom' && ct.meta.description ? ct.meta.description : basename(real),
+      name: volumeName(real, format, ct.meta.description),
       path: real,
       format,
       geometry: geometryOf(ct),
@@ -344,4 +343,17 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
       await cases.dispose()
     },
   }
+}
+
+/**
+ * What a volume is called in the UI, and its case unless the user names it. A DICOM series by its
+ * description (NIfTI 'descrip' is often a tool's name, so files go by their file name); a series
+ * without one by its folder and the folder above it, since exports put series in folders named
+ * "img", "DICOM" or "series1".
+ */
+export function volumeName(path: string, format: string, description?: string): string {
+  if (format !== 'dicom') return basename(path)
+  if (description?.trim()) return description.trim()
+  const parent = basename(dirname(path))
+  return parent && parent !== basename(path) ? `${parent} ${basename(path)}` : basename(path)
 }

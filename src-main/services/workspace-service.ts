@@ -196,7 +196,8 @@ export class WorkspaceService {
     const ws = await this.workspace()
     const c = await ws.createCase({
       ctPath: v.summary.path,
-      name,
+      // a DICOM folder's own name ("img", "DICOM") says nothing: the series' name does
+      name: name ?? (v.summary.format === 'dicom' ? v.summary.name : undefined),
       seriesUid: v.summary.seriesUid,
       ct: geometryOf(v.ct),
       prediction: v.prediction && v.predictionModel ? { labels: v.prediction.data, model: v.predictionModel } : undefined,

@@ -88,6 +88,19 @@ describe('a DICOM folder given at launch', () => {
     // a subfolder of the launch folder is inside what the user opened
     expect((await t.client.volumes.open({ path: join(folder, 'a') })).status).toBe('opened')
   })
+
+  it('names a DICOM volume and its case by the series, or by its folders when it has no description', async () => {
+    const a = await t.client.volumes.open({ path: join(folder, 'a') })
+    if (a.status !== 'opened') throw new Error('expected opened')
+    expect((await t.client.cases.create({ volumeId: a.volume.volumeId })).name).toBe('abdomen venous')
+    // an export folder called "img" inside the patient's folder, no SeriesDescription
+    const { ct } = generatePhantom({ dims: [24, 24, 6], spacing: [12, 12, 30], seed: 6 })
+    writeDicomSeries(ct, join(folder, 'patient-7', 'img'), { description: '' })
+    const img = await t.client.volumes.open({ path: join(folder, 'patient-7', 'img') })
+    if (img.status !== 'opened') throw new Error('expected opened')
+    expect(img.volume.name).toBe('patient-7 img')
+    expect((await t.client.cases.create({ volumeId: img.volume.volumeId })).name).toBe('patient-7 img')
+  })
 })
 
 describe('PathAccess', () => {
