@@ -1,4 +1,5 @@
 /** Public types of the SCN engine (re-exported by index.ts). */
+import { SEGMENT_STAGES, type SegmentStageName } from '../../src-shared/segment-stages.js'
 import type { DeviceChoice } from './onnx-session.js'
 
 export type { DeviceChoice }
@@ -41,16 +42,9 @@ export interface SegmentReport {
  */
 export type SessionPreset = 'low-memory' | 'mem-pattern-off' | 'ort-defaults'
 
-/** Stages in run order, with the share of a typical run's time each takes (for the progress fraction). */
-export const STAGES = [
-  { stage: 'localization-input', weight: 0.08, label: 'preparing the localization input' },
-  { stage: 'localization', weight: 0.12, label: 'finding the abdomen (localization network)' },
-  { stage: 'segmentation-input', weight: 0.12, label: 'preparing the segmentation input' },
-  { stage: 'segmentation', weight: 0.5, label: 'segmenting organs (segmentation network)' },
-  { stage: 'labels', weight: 0.18, label: 'resampling labels onto the CT grid' },
-] as const
-
-export type StageName = (typeof STAGES)[number]['stage']
+/** Stages in run order (src-shared/segment-stages.ts, shared with the app's progress line). */
+export const STAGES = SEGMENT_STAGES
+export type StageName = SegmentStageName
 
 export class SegmentCancelledError extends Error {
   constructor() {

@@ -208,7 +208,7 @@ export class ContractScnClient implements ScnClient {
     let runId: string | null = null
     let settle: ((e: RunFinishedEvent) => void) | null = null
     const offProgress = this.api.segmentation.onProgress((p) => {
-      if (p.volumeId === caseId && (runId === null || p.runId === runId)) onProgress({ fraction: p.fraction, stage: p.message || p.stage })
+      if (p.volumeId === caseId && (runId === null || p.runId === runId)) onProgress({ fraction: p.fraction, stage: p.stage, message: p.message })
     })
     const offFinished = this.api.segmentation.onFinished((f) => {
       finished.set(f.runId, f)

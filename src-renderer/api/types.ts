@@ -52,7 +52,10 @@ export interface LoadedCase {
 export interface SegmentProgress {
   /** 0..1 */
   fraction: number
+  /** the engine's stage name (src-shared/segment-stages.ts; other engines may name their own) */
   stage: string
+  /** the engine's detail line (grid sizes, voxel counts): for a tooltip, not for the status line */
+  message?: string
 }
 
 export interface SegmentResult {

@@ -60,10 +60,10 @@ export class SegmentationController {
     const reference = this.prediction
     this.abort = new AbortController()
     // the last run's outcome goes with its warnings: a cancel or failure must not sit next to it
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', error: null, warnings: [], lastRun: null })
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], lastRun: null })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
-      const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage }), this.abort.signal, modelId)
+      const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage, stageDetail: p.message ?? '' }), this.abort.signal, modelId)
       const now = this.editing.session
       if (this.current() !== c || !now) throw new PlainError('Another CT was opened while the model ran: its result was not applied.')
       if (r.labels.length !== gridToArray(now.grid).length) throw new PlainError('The model returned labels of the wrong size for this CT.')

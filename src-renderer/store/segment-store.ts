@@ -7,7 +7,10 @@ export type SegmentMode = 'replace' | 'fill-unedited'
 export interface SegmentState {
   running: boolean
   fraction: number
+  /** the engine's stage name; the status line shows it in words (segmentStageLabel) */
   stage: string
+  /** the engine's detail line for the stage */
+  stageDetail: string
   error: string | null
   /** overlayMs: from the engine's "finished" to the prediction drawn in the views (issue 15) */
   lastRun: { model: string; seconds: number; overlayMs?: number } | null
@@ -26,6 +29,7 @@ export const segmentStore = createStore<SegmentState>(() => ({
   running: false,
   fraction: 0,
   stage: '',
+  stageDetail: '',
   error: null,
   lastRun: null,
   warnings: [],

@@ -220,6 +220,11 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
       await page.click('[data-testid=segment-replace]', { timeout: 10_000 })
       await page.waitForSelector('[data-testid=segment-progress]', { timeout: 10_000 })
       await page.waitForSelector('[data-testid=segment-stage]')
+      // the stage in words, not the engine's name for it
+      // the stage in words; the engine's detail line ('step 1 of 2' here) only as a tooltip
+      await page.waitForSelector('[data-testid=segment-stage][data-stage=synthetic]')
+      expect(await page.textContent('[data-testid=segment-stage]')).toMatch(/^Segmenting: synthetic \(\d+%\)$/)
+      expect(await page.getAttribute('[data-testid=segment-stage]', 'title')).toMatch(/^step \d of 2$/)
       expect(await layout()).toEqual(idle)
       await screenshot(page, 'ui-safety-running-1280x800')
       await page.click('[data-testid=cancel-segmentation]')
