@@ -97,6 +97,23 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
     await waitSaved()
     expect(Array.from(await labels('current'))).toEqual(Array.from(await labels('prediction')))
     await shoot('warnings')
+    // the status area is a fixed height: two warnings do not fit, and it says so; the button
+    // scrolls to them, and goes once nothing is left below
+    const inView = (sel: string) =>
+      page.evaluate((s) => {
+        const el = document.querySelectorAll(s)[document.querySelectorAll(s).length - 1]!.getBoundingClientRect()
+        const box = document.querySelector('.view-info')!.getBoundingClientRect()
+        return el.top >= box.top && el.bottom <= box.bottom
+      }, sel)
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.waitForSelector('[data-testid=status-more]')
+    expect(await inView('[data-testid=segment-warning]')).toBe(false)
+    await page.click('[data-testid=status-more]')
+    await page.waitForSelector('[data-testid=status-more]', { state: 'detached' })
+    expect(await inView('[data-testid=segment-warning]')).toBe(true)
+    await screenshot(page, 'ui-safety-warnings-scrolled-1280x800')
+    await page.evaluate(() => document.querySelector('.view-info')!.scrollTo({ top: 0 }))
+    await page.setViewportSize({ width: 1400, height: 900 })
   })
 
   it('Segment on an edited case asks first; Cancel and Escape leave the labelmap as it was and run nothing', async () => {
