@@ -117,6 +117,23 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     const b = await box()
     k = Math.round((await page.evaluate(([w, hh]) => window.__scn!.pickAt('axial', w / 2, hh / 2), [b.width, b.height] as const))[2])
     expect(await page.evaluate(() => window.__scn!.countValue(1))).toBeGreaterThan(0)
+    // with a case open, the help lies over everything: every pane (the 3D one too, and its
+    // buttons) and the status area are under it
+    await page.keyboard.press('?')
+    await page.waitForSelector('[data-testid=help-overlay]')
+    const covered = await page.evaluate(() =>
+      ['.pane', '.pane-actions', '.view-info'].flatMap((sel) =>
+        Array.from(document.querySelectorAll(sel)).map((el) => {
+          const r = el.getBoundingClientRect()
+          const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)
+          return `${sel}: ${hit?.closest('[data-testid=help-overlay]') ? 'under the help' : hit?.className}`
+        }),
+      ),
+    )
+    expect(covered.length).toBeGreaterThan(5)
+    for (const c of covered) expect(c).toMatch(/under the help$/)
+    await page.keyboard.press('Escape')
+    await page.waitForSelector('[data-testid=help-overlay]', { state: 'detached', timeout: 5_000 })
   })
 
   it('readout: HU, voxel, slice n/N, LPS mm and the label under the pointer, following the pointer', async () => {
