@@ -167,14 +167,17 @@ export function sameGrid(a: Geometry, b: Geometry, tolMm = 1e-3): boolean {
 
 /**
  * When `src` and `dst` hold the same voxels in another axis order or direction (a signed axis
- * permutation: a label map written by another tool, RAS against LPS, slices stored foot-first),
- * the flat `src` index of every `dst` voxel (x fastest); null when the lattices differ in any
- * other way (spacing, shift, size, tilt), where voxels cannot be matched without interpolating.
+ * permutation: a label map written by another tool, RAS against LPS, slices stored foot-first):
+ * where `dst` voxel (0,0,0) is in `src` (flat index) and the flat `src` step of one `dst` step
+ * along each axis. Null when the lattices differ in any other way (spacing, shift, size, tilt),
+ * where voxels cannot be matched without interpolating; every voxel centre, the far corner
+ * included, must land on a `src` centre within `tolVox`.
  */
-export function sameLatticeIndex(src: Geometry, dst: Geometry, tolVox = 1e-3): Int32Array | null {
+export function sameLatticeMap(src: Geometry, dst: Geometry, tolVox = 1e-3): { start: number; step: Vec3; identity: boolean } | null {
   const m = composeAffine(worldToIndexAffine(src), indexToWorldAffine(dst)) // dst index -> src index
-  const step = [0, 0, 0]
-  const count = [0, 0, 0]
+  const stride = [1, src.dims[0], src.dims[0] * src.dims[1]]
+  const step: Vec3 = [0, 0, 0]
+  const used = [false, false, false]
   for (let j = 0; j < 3; j++) {
     let axis = -1
     for (let i = 0; i < 3; i++) {
@@ -184,27 +187,30 @@ export function sameLatticeIndex(src: Geometry, dst: Geometry, tolVox = 1e-3): I
         axis = i
       } else if (Math.abs(v) > tolVox) return null
     }
-    if (axis < 0 || count[axis]++ > 0 || src.dims[axis] !== dst.dims[j]) return null
-    step[j] = Math.sign(m[axis * 4 + j]) * (axis === 0 ? 1 : axis === 1 ? src.dims[0] : src.dims[0] * src.dims[1])
+    if (axis < 0 || used[axis] || src.dims[axis] !== dst.dims[j]) return null
+    used[axis] = true
+    step[j] = Math.sign(m[axis * 4 + j]) * stride[axis]
   }
-  const start = [0, 1, 2].map((i) => m[i * 4 + 3])
-  if (start.some((v) => Math.abs(v - Math.round(v)) > tolVox)) return null
-  const s = start.map(Math.round)
-  // every dst corner must land inside src (same sizes per axis, so then every voxel does)
-  const far = applyAffine(m, [dst.dims[0] - 1, dst.dims[1] - 1, dst.dims[2] - 1]).map(Math.round)
+  // both corners on src voxel centres, and together spanning src exactly (no drift across the grid)
+  const near = [m[3], m[7], m[11]]
+  const far = applyAffine(m, [dst.dims[0] - 1, dst.dims[1] - 1, dst.dims[2] - 1])
   for (let i = 0; i < 3; i++) {
-    if (Math.min(s[i], far[i]) !== 0 || Math.max(s[i], far[i]) !== src.dims[i] - 1) return null
+    if (Math.abs(near[i] - Math.round(near[i])) > tolVox || Math.abs(far[i] - Math.round(far[i])) > tolVox) return null
+    if (Math.min(Math.round(near[i]), Math.round(far[i])) !== 0 || Math.max(Math.round(near[i]), Math.round(far[i])) !== src.dims[i] - 1) return null
   }
-  const out = new Int32Array(dst.dims[0] * dst.dims[1] * dst.dims[2])
+  const start = Math.round(near[0]) * stride[0] + Math.round(near[1]) * stride[1] + Math.round(near[2]) * stride[2]
+  return { start, step, identity: start === 0 && step[0] === stride[0] && step[1] === stride[1] && step[2] === stride[2] }
+}
+
+/** `src`'s voxels in `dst`'s order (x fastest) for a map from sameLatticeMap: an exact copy, no interpolation. */
+export function copyOntoLattice<T extends ArrayLike<number> & { length: number }>(data: T, map: { start: number; step: Vec3 }, dstDims: Vec3, out: { [i: number]: number }): void {
   let o = 0
-  const base = s[0] + s[1] * src.dims[0] + s[2] * src.dims[0] * src.dims[1]
-  for (let k = 0; k < dst.dims[2]; k++) {
-    for (let jj = 0; jj < dst.dims[1]; jj++) {
-      let p = base + jj * step[1] + k * step[2]
-      for (let i = 0; i < dst.dims[0]; i++, p += step[0]) out[o++] = p
+  for (let k = 0; k < dstDims[2]; k++) {
+    for (let j = 0; j < dstDims[1]; j++) {
+      let p = map.start + j * map.step[1] + k * map.step[2]
+      for (let i = 0; i < dstDims[0]; i++, p += map.step[0]) out[o++] = data[p]
     }
   }
-  return out
 }
 
 /** World-space (LPS) axis-aligned bounding box of all voxel centres. */

@@ -36,7 +36,9 @@ AMOS_WINDOW_HU = (-160.0, 240.0)
 # --neighbours: the structures next to our organs that a network confuses with them (gallbladder,
 # oesophagus, stomach, aorta, inferior vena cava, adrenal glands, duodenum), labelled in every real
 # case (AMOS manually, TotalSegmentator automatically), become one extra value, NEIGHBOUR, for
-# train.py --neighbour-weight. They stay background for every other purpose.
+# train.py --neighbour-weight: background for the organ box and the Dice terms, weighted in the
+# cross-entropies, and shifted in HU as one group by the realism augmentation's per-label shift (as
+# each organ is), so that the network cannot lean on the neighbours' own HU. Other runs zero them.
 NEIGHBOUR = 5
 AMOS_NEIGHBOURS = (4, 5, 7, 8, 9, 11, 12, 13)
 TOTALSEGMENTATOR_NEIGHBOURS = (4, 6, 8, 9, 15, 19, 52, 63)  # v2 ids, checked by position in example_ct

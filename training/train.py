@@ -73,14 +73,24 @@ def build_sources(a, rng):
     """Real cases and a phantom pool."""
     label_map = parse_label_map(a.label_map) if a.label_map else None
     real = []
+    neighbours = a.neighbour_weight > 0 and a.stage == 'segmentation'
     for folder in a.data or []:
         facts = dataset_case_facts(folder)
+        if neighbours:
+            # the neighbours' value is the dataset's (make_real_dataset.py --neighbours), and must be
+            # the one after the organs, the value scn_losses reads as "neighbour"
+            with open(os.path.join(folder, 'dataset.json')) as f:
+                nb = json.load(f).get('labels', {}).get('neighbour')
+            if nb is None:
+                raise SystemExit(f'{folder}: --neighbour-weight needs a dataset made with make_real_dataset.py --neighbours (its dataset.json has no "neighbour" label)')
+            if (label_map.get(nb) if label_map else nb) != a.organs + 1:
+                raise SystemExit(f'{folder}: its neighbour label {nb} must be (or be mapped to) {a.organs + 1}, the value after the {a.organs} organs')
         for name, img, lab in nnunet_cases(folder):
             if name in (a.exclude or '').split(','):
                 print(f'{name}: left out (--exclude)', flush=True)
                 continue
             case = load_case(img, lab, label_map, name)
-            if a.neighbour_weight > 0 and a.stage == 'segmentation':
+            if neighbours:
                 case.neighbour = a.organs + 1
                 case.labels[case.labels > a.organs + 1] = 0
             else:  # values above the organs (a dataset made with --neighbours) are background
@@ -91,7 +101,9 @@ def build_sources(a, rng):
                 real.append(case)
     for pair in a.case or []:
         img, lab = pair.split(',')
-        real.append(load_case(img, lab, label_map))
+        case = load_case(img, lab, label_map)
+        case.labels[case.labels > a.organs] = 0  # (a pair carries no neighbour label)
+        real.append(case)
     phantoms = []
     for i in range(a.phantoms):
         im, lb, sp = generate_phantom(a.seed * 1000 + i)

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander'
 import { readLabels } from '../volumes/read.js'
-import { sameGrid, sameLatticeIndex } from '../../src-shared/geometry.js'
+import { copyOntoLattice, sameGrid, sameLatticeMap } from '../../src-shared/geometry.js'
 import { VolumeError } from '../volumes/errors.js'
 import { resolveInputPath } from '../volumes/input.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
@@ -33,16 +33,19 @@ export async function evaluateFiles(predPath: string, truthPath: string, o: Eval
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error(`--tolerance must be a number of mm >= 0 (got "${o.tolerance}")`)
   const [pred, truth] = await Promise.all([readLabels(predPath), readLabels(truthPath)])
   let predOnTruth = pred.data
-  const predReordered = !sameGrid(pred, truth)
-  if (predReordered) {
+  let predReordered = false
+  if (!sameGrid(pred, truth)) {
     // the same voxels stored another way round (another tool's axis order, RAS against LPS) are
     // matched exactly; anything else would need interpolation, which would change the score
-    const index = sameLatticeIndex(pred, truth)
-    if (!index) {
+    const map = sameLatticeMap(pred, truth)
+    if (!map) {
       throw new VolumeError('dims-mismatch', predPath, `its grid (${pred.dims.join('x')} at ${pred.spacing.map((s) => s.toFixed(3)).join('x')} mm) differs from ${truthPath} (${truth.dims.join('x')} at ${truth.spacing.map((s) => s.toFixed(3)).join('x')} mm, origin/direction compared too) by more than an axis order or direction: resample one onto the other first`)
     }
-    predOnTruth = new Uint8Array(index.length)
-    for (let v = 0; v < index.length; v++) predOnTruth[v] = pred.data[index[v]]
+    if (!map.identity) {
+      predOnTruth = new Uint8Array(pred.data.length)
+      copyOntoLattice(pred.data, map, truth.dims, predOnTruth)
+      predReordered = true
+    }
   }
   const truthData = o.map ? applyLabelMap(truth.data, parseLabelMap(o.map)) : truth.data
   const predData = o.mapPred ? applyLabelMap(predOnTruth, parseLabelMap(o.mapPred)) : predOnTruth

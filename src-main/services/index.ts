@@ -97,7 +97,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
     const data = ct.data
     const vol: Volume<Int16Array> = { ...geometryOf(ct), data, meta: ct.meta }
     const summary: Omit<VolumeSummary, 'volumeId'> = {
-      name: volumeName(real, format, ct.meta.description),
+      name: volumeName(real, format, ct.meta.description, statSync(real).isDirectory()),
       path: real,
       format,
       geometry: geometryOf(ct),
@@ -349,11 +349,12 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
  * What a volume is called in the UI, and its case unless the user names it. A DICOM series by its
  * description (NIfTI 'descrip' is often a tool's name, so files go by their file name); a series
  * without one by its folder and the folder above it, since exports put series in folders named
- * "img", "DICOM" or "series1".
+ * "img", "DICOM" or "series1" (a series opened by one of its files goes by the folder it is in).
  */
-export function volumeName(path: string, format: string, description?: string): string {
+export function volumeName(path: string, format: string, description: string | undefined, isFolder: boolean): string {
   if (format !== 'dicom') return basename(path)
   if (description?.trim()) return description.trim()
-  const parent = basename(dirname(path))
-  return parent && parent !== basename(path) ? `${parent} ${basename(path)}` : basename(path)
+  const folder = isFolder ? path : dirname(path)
+  const parent = basename(dirname(folder))
+  return parent && parent !== basename(folder) ? `${parent} ${basename(folder)}` : basename(folder)
 }

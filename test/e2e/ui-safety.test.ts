@@ -237,7 +237,6 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
       await page.click('[data-testid=segment-replace]', { timeout: 10_000 })
       await page.waitForSelector('[data-testid=segment-progress]', { timeout: 10_000 })
       await page.waitForSelector('[data-testid=segment-stage]')
-      // the stage in words, not the engine's name for it
       // the stage in words; the engine's detail line ('step 1 of 2' here) only as a tooltip
       await page.waitForSelector('[data-testid=segment-stage][data-stage=synthetic]')
       expect(await page.textContent('[data-testid=segment-stage]')).toMatch(/^Segmenting: synthetic \(\d+%\)$/)

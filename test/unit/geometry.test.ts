@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
   applyAffine, geometryFromAffine, indexToWorld, indexToWorldAffine, mat3Mul, orientationCode, rasAffine,
-  rotationMatrix, worldToIndex, worldBounds,
+  rotationMatrix, worldToIndex, worldBounds, sameLatticeMap, copyOntoLattice,
 } from '../../src-shared/geometry.js'
+import { SEGMENT_STAGES, segmentStageLabel } from '../../src-shared/segment-stages.js'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { encodeNifti } from '../../src-main/volumes/nifti.js'
 import { readNifti } from '../../src-main/volumes/nifti.js'
@@ -109,5 +110,45 @@ describe('phantom', () => {
     }
     expect(compared).toBeGreaterThan(3000)
     expect(same / compared).toBeGreaterThan(0.99)
+  })
+})
+
+describe('sameLatticeMap', () => {
+  const base: Geometry = { dims: [512, 400, 30], spacing: [0.7, 0.7, 5], origin: [-180, -150, 20], direction: rotationMatrix([0.2, 0.1, 1], 0.3) }
+  const col = (g: Geometry, c: number) => [g.direction[c], g.direction[3 + c], g.direction[6 + c]]
+
+  it('maps every voxel of a z-flipped, x/y-swapped copy back to its own voxel', () => {
+    // dst axis 0 = src y, dst axis 1 = src x, dst axis 2 = src z reversed (slices stored foot-first)
+    const cy = col(base, 1), cx = col(base, 0), cz = col(base, 2).map((v) => -v)
+    const top = indexToWorld(base, [0, 0, 29])
+    const dst: Geometry = { dims: [400, 512, 30], spacing: [0.7, 0.7, 5], origin: top, direction: [cy[0], cx[0], cz[0], cy[1], cx[1], cz[1], cy[2], cx[2], cz[2]] as Mat3 }
+    const map = sameLatticeMap(base, dst)!
+    expect(map.identity).toBe(false)
+    const src = new Uint32Array(512 * 400 * 30).map((_, i) => i)
+    const out = new Uint32Array(src.length)
+    copyOntoLattice(src, map, dst.dims, out)
+    // each dst voxel holds the flat index of the src voxel at the same world point
+    for (const [i, j, k] of [[0, 0, 0], [399, 511, 29], [17, 300, 4], [250, 3, 28]]) {
+      const s = worldToIndex(base, indexToWorld(dst, [i, j, k])).map(Math.round)
+      expect(out[i + j * 400 + k * 400 * 512]).toBe(s[0] + s[1] * 512 + s[2] * 512 * 400)
+    }
+  })
+
+  it('is the identity for the same grid, and refuses drift, shifts and other sizes', () => {
+    expect(sameLatticeMap(base, base)).toMatchObject({ start: 0, identity: true })
+    // 0.7006 mm over 512 voxels drifts 0.44 voxel at the far edge: not the same voxels
+    expect(sameLatticeMap(base, { ...base, spacing: [0.7006, 0.7, 5] })).toBeNull()
+    expect(sameLatticeMap(base, { ...base, origin: indexToWorld(base, [1, 0, 0]) })).toBeNull()
+    expect(sameLatticeMap(base, { ...base, dims: [512, 400, 29] })).toBeNull()
+    expect(sameLatticeMap(base, { ...base, direction: rotationMatrix([0.2, 0.1, 1], 0.31) })).toBeNull()
+  })
+})
+
+describe('segment stages', () => {
+  it('every engine stage has words; unknown names read without hyphens', () => {
+    expect(segmentStageLabel('localization')).toBe('finding the abdomen (localization network)')
+    expect(segmentStageLabel('start')).toBe('starting')
+    expect(segmentStageLabel('some-other-step')).toBe('some other step')
+    for (const s of SEGMENT_STAGES) expect(segmentStageLabel(s.stage)).not.toMatch(/-/)
   })
 })

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PathAccess } from '../../src-main/services/path-access.js'
+import { volumeName } from '../../src-main/services/index.js'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { startTestHost, writePhantom, type TestHost } from '../helpers/web-host.js'
@@ -100,6 +101,9 @@ describe('a DICOM folder given at launch', () => {
     if (img.status !== 'opened') throw new Error('expected opened')
     expect(img.volume.name).toBe('patient-7 img')
     expect((await t.client.cases.create({ volumeId: img.volume.volumeId })).name).toBe('patient-7 img')
+    // opened by one of its files, the series goes by its folders too, not by the file's name
+    expect(volumeName(join(folder, 'patient-7', 'img', 'IM0001.dcm'), 'dicom', '', false)).toBe('patient-7 img')
+    expect(volumeName(join(folder, 'ct.nii.gz'), 'nifti', 'tool 1.0', false)).toBe('ct.nii.gz')
   })
 })
 

@@ -208,7 +208,7 @@ class Realism:
     # one phase to the other: the leave-one-out slab lost its kidney rims.
     phase_hu: Tuple[Tuple[float, float], ...] = ((50.0, 125.0), (25.0, 190.0), (40.0, 130.0), (35.0, 110.0))
     phase_jitter_hu: float = 20.0   # per organ, on top of the phase (fatty liver, arterial spleen)
-    p_organ_shift: float = 0.5      # per-organ HU shift, each organ its own
+    p_organ_shift: float = 0.5      # per-label HU shift, each organ its own (and the neighbours, when labelled, as one group)
     organ_shift_hu: float = 30.0
     p_noise: float = 0.4            # white noise, sd up to noise_hu
     noise_hu: float = 12.0

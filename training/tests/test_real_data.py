@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import make_real_dataset
-from scn.data import Case, Realism, apply_realism, load_case, nnunet_cases, organ_box_draw, sample, slab_draw, Augment, dataset_case_facts, SEG_VALID
+from scn.data import Case, Realism, apply_realism, load_case, nnunet_cases, organ_box_draw, sample, slab_draw, Augment, dataset_case_facts, SEG_VALID, write_nnunet_case
 from scn.losses import generalized_dice_loss, one_hot, organ_soft_dice_loss, scn_losses
 from scn.phantom import generate_phantom
 
@@ -173,3 +173,22 @@ def test_real_dataset_in_the_engine_frame(tmp_path):
     # the world position of the first DICOM slice's first pixel ([-233, 373.43, 321.5] LPS) is kept
     ijk = np.linalg.inv(aff) @ np.array([233, -373.43, 321.5, 1])
     assert np.allclose(ijk[:3], [0, 767, 0], atol=1e-3)
+
+
+def test_train_reads_the_neighbour_value_from_the_dataset_and_refuses_one_without(tmp_path):
+    import train
+    img, lab, sp = generate_phantom(5, shape_zyx=(24, 20, 28), spacing=6.0, synth_intensity=False)
+    names = {'liver': 1, 'kidney': 2, 'spleen': 3, 'pancreas': 4}
+    write_nnunet_case(str(tmp_path / 'plain'), 'c1', img, lab, sp, names)
+    nb = lab.copy()
+    nb[0:2] = 5  # a neighbour in the first slices
+    write_nnunet_case(str(tmp_path / 'nb'), 'c1', img, nb, sp, {**names, 'neighbour': 5})
+    args = lambda folder, w: train.parser().parse_args(['--data', str(tmp_path / folder), '--neighbour-weight', str(w)])
+    with pytest.raises(SystemExit, match='no "neighbour" label'):
+        train.build_sources(args('plain', 3), np.random.default_rng(0))
+    real, _ = train.build_sources(args('nb', 3), np.random.default_rng(0))
+    assert real[0].neighbour == 5 and (real[0].labels == 5).sum() == (nb == 5).sum()
+    real, _ = train.build_sources(args('nb', 0), np.random.default_rng(0))  # off: neighbours are background
+    assert real[0].neighbour is None and (real[0].labels == 5).sum() == 0
+    with pytest.raises(SystemExit, match='must be'):
+        train.build_sources(train.parser().parse_args(['--data', str(tmp_path / 'nb'), '--neighbour-weight', '3', '--organs', '3']), np.random.default_rng(0))
