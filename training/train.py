@@ -76,11 +76,11 @@ def build_sources(a, rng):
     neighbours = a.neighbour_weight > 0 and a.stage == 'segmentation'
     for folder in a.data or []:
         facts = dataset_case_facts(folder)
+        # the neighbours' value is the dataset's (make_real_dataset.py --neighbours); with
+        # --neighbour-weight it must be the one after the organs, the value scn_losses reads as "neighbour"
+        ds_json = os.path.join(folder, 'dataset.json')
+        nb = json.load(open(ds_json)).get('labels', {}).get('neighbour') if os.path.exists(ds_json) else None
         if neighbours:
-            # the neighbours' value is the dataset's (make_real_dataset.py --neighbours), and must be
-            # the one after the organs, the value scn_losses reads as "neighbour"
-            with open(os.path.join(folder, 'dataset.json')) as f:
-                nb = json.load(f).get('labels', {}).get('neighbour')
             if nb is None:
                 raise SystemExit(f'{folder}: --neighbour-weight needs a dataset made with make_real_dataset.py --neighbours (its dataset.json has no "neighbour" label)')
             if (label_map.get(nb) if label_map else nb) != a.organs + 1:
@@ -92,18 +92,15 @@ def build_sources(a, rng):
             case = load_case(img, lab, label_map, name)
             if neighbours:
                 case.neighbour = a.organs + 1
-                case.labels[case.labels > a.organs + 1] = 0
-            else:  # values above the organs (a dataset made with --neighbours) are background
-                case.labels[case.labels > a.organs] = 0
+            elif nb is not None:  # without --neighbour-weight the neighbours are background
+                case.labels[case.labels == (label_map.get(nb, 0) if label_map else nb)] = 0
             window = facts.get(name, {}).get('windowHU')
             case.window = tuple(window) if window else None
             for _ in range(max(1, a.real_weight)):
                 real.append(case)
     for pair in a.case or []:
         img, lab = pair.split(',')
-        case = load_case(img, lab, label_map)
-        case.labels[case.labels > a.organs] = 0  # (a pair carries no neighbour label)
-        real.append(case)
+        real.append(load_case(img, lab, label_map))
     phantoms = []
     for i in range(a.phantoms):
         im, lb, sp = generate_phantom(a.seed * 1000 + i)
