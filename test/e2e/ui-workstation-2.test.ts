@@ -16,6 +16,7 @@ import type { Volume } from '../../src-shared/volume.js'
 import { browserSkipReason, screenshot, startHarness, waitForViewports, type Harness } from './harness.js'
 import { waitReady } from './ui-browser.js'
 import type {} from '../../src-renderer/test-api.js'
+import { syntheticEngine } from '../helpers/synthetic-engine.js'
 
 const SKIP = !!browserSkipReason()
 type V3 = [number, number, number]
@@ -29,6 +30,9 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
   let ct: Volume
   let k = 0
   let emptyAxial: { x: number; y: number; width: number; height: number }
+  // runs started while set wait for Cancel: the real model on this small phantom can finish before
+  // the click lands (CI saw the Cancel button detach under the pointer)
+  let hold = false
 
   const readout = async () => (await page.textContent('[data-testid=cursor-readout]')) ?? ''
   const box = async (view = 'axial') => (await page.locator(`[data-testid=viewport-${view}]`).boundingBox())!
@@ -57,7 +61,7 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
   }
 
   beforeAll(async () => {
-    h = await startHarness()
+    h = await startHarness({ engine: syntheticEngine({ holdUntilCancelled: () => hold }) })
     page = h.page
     await waitReady(page)
     ct = readNifti(h.host.phantomPath)
@@ -251,12 +255,17 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
   })
 
   it("opening another CT clears the last segmentation's outcome from the status area (seen at 1280x720 and 1920x1080)", async () => {
-    await page.click('[data-testid=run-segmentation]')
-    // on an edited labelmap Segment asks first (ui-safety tests the choice)
-    await page.waitForSelector('[data-testid=segment-replace], [data-testid=cancel-segmentation]', { timeout: 10_000 })
-    if (await page.locator('[data-testid=segment-replace]').count()) await page.click('[data-testid=segment-replace]')
-    await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
-    await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    hold = true
+    try {
+      await page.click('[data-testid=run-segmentation]')
+      // on an edited labelmap Segment asks first (ui-safety tests the choice)
+      await page.waitForSelector('[data-testid=segment-replace], [data-testid=cancel-segmentation]', { timeout: 10_000 })
+      if (await page.locator('[data-testid=segment-replace]').count()) await page.click('[data-testid=segment-replace]')
+      await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
+      await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    } finally {
+      hold = false
+    }
     expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
     await page.fill('[data-testid=open-path]', h.host.phantomPath)
     await page.click('[data-testid=open]')

@@ -21,6 +21,8 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
   let h: Harness
   let page: Page
   let volumeId: string
+  // runs started while set wait for Cancel, so the cancel test never races a finished run
+  let hold = false
   // phantom 64x64x40 at 5x5x8 mm (the host helper's default)
   const voxelMl = (5 * 5 * 8) / 1000
 
@@ -32,7 +34,7 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
 
   beforeAll(async () => {
     // slow enough (8 x 250 ms) that Cancel always lands while the run is going, even on a busy machine
-    h = await startHarness({ engine: syntheticEngine({ steps: 8, stepMs: 250 }) })
+    h = await startHarness({ engine: syntheticEngine({ steps: 8, stepMs: 250, holdUntilCancelled: () => hold }) })
     page = h.page
     await waitReady(page)
     await waitForViewports(page)
@@ -226,11 +228,16 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
 
   it('cancelling a segmentation leaves the labels as they were and says so', async () => {
     const sum0 = await checksum()
-    await page.click('[data-testid=run-segmentation]')
-    // the brushed liver is an edit since the prediction, so Segment asks first (ui-safety tests the choice)
-    await page.click('[data-testid=segment-replace]', { timeout: 10_000 })
-    await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
-    await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    hold = true
+    try {
+      await page.click('[data-testid=run-segmentation]')
+      // the brushed liver is an edit since the prediction, so Segment asks first (ui-safety tests the choice)
+      await page.click('[data-testid=segment-replace]', { timeout: 10_000 })
+      await page.click('[data-testid=cancel-segmentation]', { timeout: 10_000 })
+      await page.waitForSelector('[data-testid=segment-error]', { timeout: 20_000 })
+    } finally {
+      hold = false
+    }
     expect(await page.textContent('[data-testid=segment-error]')).toBe('Segmentation cancelled.')
     // not next to "Prediction from ... in 8.2 s" of the run before, which read as a contradiction
     expect(await page.locator('[data-testid=segment-done]').count()).toBe(0)
