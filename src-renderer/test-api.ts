@@ -39,6 +39,8 @@ export interface ScnTestApi {
   /** continuous voxel index under a canvas point */
   pickAt(view: ViewName, x: number, y: number): V3
   sliceIndex(view: ViewName): number
+  /** the 3D view's direction of projection and up vector (LPS unit vectors), null before it is set up */
+  camera3d(): { direction: V3; viewUp: V3 } | null
   /** camera parallel scale (smaller = zoomed in) */
   parallelScale(view: ViewName): number
   dabTimes(): { ms: number; voxels: number }[]

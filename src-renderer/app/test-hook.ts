@@ -78,6 +78,7 @@ export function testHook(app: AppShell): ScnTestApi {
     pickAt: (view, x, y) => viewer.pick(view, x, y).ijk,
     sliceIndex: (view) => viewer.viewport(view).getSliceIndex(),
     parallelScale: (view) => viewer.parallelScale(view),
+    camera3d: () => viewer.camera3d(),
     dabTimes: () => editing.tools?.dabTimes.slice() ?? [],
   }
 }

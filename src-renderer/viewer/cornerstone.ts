@@ -8,9 +8,7 @@ export function initCornerstone(): Promise<void> {
   ready ??= (async () => {
     await coreInit()
     toolsInit()
-    // TrackballRotateTool (the 3D view's drag) is not added: with it registered, a double-click on the
-    // 3D pane left the page unresponsive in Chromium/SwiftShader (the browser tests time out); until
-    // that is understood the 3D view turns with its reset button and zooms with the wheel only
+    // the 3D view turns with orbit-3d.ts, not TrackballRotateTool (see there why)
     for (const t of [CrosshairsTool, PanTool, ZoomTool, WindowLevelTool, StackScrollTool]) addTool(t)
   })()
   return ready

@@ -6,7 +6,6 @@
 import { Enums, eventTarget, RenderingEngine, setVolumesForViewports, utilities as csUtilities, type Types } from '@cornerstonejs/core'
 import {
   CrosshairsTool,
-  TrackballRotateTool,
   Enums as ToolEnums,
   PanTool,
   segmentation,
@@ -25,6 +24,7 @@ import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volum
 import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
 import { voiRange, windowFromRange } from './presets.js'
 import { styleLabelActor, type Label3dRow } from './labels-3d.js'
+import { attachOrbitDrag } from './orbit-3d.js'
 
 import { VIEW_NAMES, type ViewName } from '../names.js'
 export { VIEW_NAMES, type ViewName }
@@ -49,6 +49,9 @@ export class Viewer {
   private cleanup: (() => void)[] = []
   /** called with fresh orientation letters whenever a camera changes */
   onOrientation: (view: ViewName, letters: OrientationLetters) => void = () => {}
+
+  /** the 3D view's orientation as set up (front, head up): what its reset returns to */
+  private initialView3d: { viewPlaneNormal: Types.Point3; viewUp: Types.Point3 } | null = null
 
   /** the label rows the 3D view shows (kept for re-styling after load) */
   private rows3d: readonly Label3dRow[] = []
@@ -117,7 +120,7 @@ export class Viewer {
     return this.volumes.labelSlices
   }
 
-  /** The 3D view: the labelmap volume ray-cast with the label colours, rotated by dragging (labels-3d.ts). */
+  /** The 3D view: the labelmap volume ray-cast with the label colours (labels-3d.ts), turned by dragging (orbit-3d.ts). */
   private async load3d(geometry: GridGeometry): Promise<void> {
     const minSpacing = Math.min(...geometry.spacing)
     await setVolumesForViewports(
@@ -128,17 +131,19 @@ export class Viewer {
     ToolGroupManager.destroyToolGroup(TOOL_GROUP_3D_ID)
     const group = ToolGroupManager.createToolGroup(TOOL_GROUP_3D_ID)!
     group.addViewport(VIEWPORT_3D_ID, ENGINE_ID)
-    group.addTool(TrackballRotateTool.toolName)
     group.addTool(ZoomTool.toolName)
     group.addTool(PanTool.toolName)
     const B = ToolEnums.MouseBindings
-    group.setToolActive(TrackballRotateTool.toolName, { bindings: [{ mouseButton: B.Primary }] })
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: B.Secondary }, { mouseButton: B.Wheel }] })
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: B.Auxiliary }] })
     const vp = this.engine!.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport
     // seen from the front (the coronal orientation), head up, the whole labelmap in view
     vp.resetCamera()
+    const { viewPlaneNormal, viewUp } = vp.getCamera()
+    this.initialView3d = viewPlaneNormal && viewUp ? { viewPlaneNormal: [...viewPlaneNormal] as Types.Point3, viewUp: [...viewUp] as Types.Point3 } : null
     const el = this.element3d!
+    const engine = this.engine!
+    this.cleanup.push(attachOrbitDrag(el, () => (engine.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined) ?? null))
     const onRendered = (): void => viewerStore.setState((s) => ({ renders3d: s.renders3d + 1 }))
     el.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered)
     this.cleanup.push(() => el.removeEventListener(Enums.Events.IMAGE_RENDERED, onRendered))
@@ -160,11 +165,14 @@ export class Viewer {
     this.engine.getViewport(VIEWPORT_3D_ID)?.render()
   }
 
-  /** Back to the default 3D camera (the whole labelmap in view). */
+  /** Back to the default 3D camera: seen from the front again, the whole labelmap in view. */
   reset3d(): void {
     const vp = this.engine?.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined
-    vp?.resetCamera()
-    vp?.render()
+    if (!vp) return
+    // resetCamera re-centres and re-zooms but keeps a turned view turned
+    if (this.initialView3d) vp.setCamera({ ...this.initialView3d })
+    vp.resetCamera()
+    vp.render()
   }
 
   private setupTools(ids: string[]): void {
@@ -327,6 +335,15 @@ export class Viewer {
   /** Canvas sizes follow the layout (window resize, side panel): keep the camera, refit the canvas. */
   resize(): void {
     this.engine?.resize(true, true)
+  }
+
+  /** The 3D camera's direction of projection and up vector (null before the 3D view is set up), for tests. */
+  camera3d(): { direction: Vec3; viewUp: Vec3 } | null {
+    const vp = this.engine?.getViewport(VIEWPORT_3D_ID)
+    const c = vp?.getCamera()
+    if (!c?.viewPlaneNormal || !c.viewUp) return null
+    // Cornerstone's viewPlaneNormal points from the focal point to the camera
+    return { direction: c.viewPlaneNormal.map((v) => -v) as Vec3, viewUp: [...c.viewUp] as Vec3 }
   }
 
   /** Zoom level of a view (parallel scale: smaller = zoomed in), for tests. */

@@ -390,6 +390,23 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await expect.poll(async () => Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))).toBeGreaterThan(r0)
     await page.keyboard.press('Control+z')
     await page.keyboard.press('Escape')
+    // a drag turns the 3D view (0.5 degree per pixel, about the screen's vertical: up is kept), and
+    // its reset button turns it back; neither hangs the page (Cornerstone's trackball tool did)
+    const cam0 = (await page.evaluate(() => window.__scn!.camera3d()))!
+    const v3 = await box('viewport-3d')
+    const r1 = Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))
+    await page.mouse.move(v3.x + v3.width * 0.3, v3.y + v3.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(v3.x + v3.width * 0.3 + 120, v3.y + v3.height / 2, { steps: 6 })
+    await page.mouse.up()
+    await expect.poll(async () => Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))).toBeGreaterThan(r1)
+    const cam1 = (await page.evaluate(() => window.__scn!.camera3d()))!
+    const deg = (a: V3, b: V3) => (Math.acos(Math.min(1, a[0] * b[0] + a[1] * b[1] + a[2] * b[2])) * 180) / Math.PI
+    expect(deg(cam0.direction, cam1.direction)).toBeCloseTo(60, 0)
+    expect(deg(cam0.viewUp, cam1.viewUp)).toBeLessThan(0.01)
+    await screenshot(page, 'ui-ws3-3d-turned')
+    await page.click('[data-testid=reset-3d]')
+    await expect.poll(async () => deg(cam0.direction, (await page.evaluate(() => window.__scn!.camera3d()))!.direction)).toBeLessThan(0.01)
     // double-click: the 3D pane fills the views; again: back
     await page.dblclick('[data-testid=viewport-3d]')
     const big = await box('viewport-3d')
