@@ -24,6 +24,10 @@ export interface ScnTestApi {
   setTool(tool: ToolId): void
   /** one dab at a voxel on a view's plane as its own undo step: voxels changed, ms in the page */
   dabAt(view: ViewName, ijk: V3, tool?: ToolId): { changed: number; ms: number }
+  /** writes the open case's undo history to the browser's store now (it is kept across a reload) */
+  keepHistoryNow(): Promise<void>
+  /** undo and redo depth of the open volume's history */
+  historyDepth(): { undo: number; redo: number }
   timeUndo(): number
   timeRedo(): number
   timeToolSwitch(tool: ToolId): number

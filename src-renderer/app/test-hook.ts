@@ -79,6 +79,11 @@ export function testHook(app: AppShell): ScnTestApi {
     sliceIndex: (view) => viewer.viewport(view).getSliceIndex(),
     parallelScale: (view) => viewer.parallelScale(view),
     camera3d: () => viewer.camera3d(),
+    keepHistoryNow: () => editing.keeper.flush(),
+    historyDepth: () => {
+      const d = editing.session?.history.depth
+      return { undo: d?.undo ?? 0, redo: d?.redo ?? 0 }
+    },
     dabTimes: () => editing.tools?.dabTimes.slice() ?? [],
   }
 }

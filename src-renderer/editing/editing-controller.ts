@@ -14,6 +14,7 @@ import { viewerStore } from '../store/viewer-store.js'
 import { EditController } from './controller.js'
 import { gridToArray, type LabelGrid } from './grid.js'
 import { EditSession } from './session.js'
+import { HistoryKeeper, indexedDbVault } from './history-keeper.js'
 
 export class EditingController {
   session: EditSession | null = null
@@ -22,6 +23,8 @@ export class EditingController {
   private stats: StatsClient | null = null
   private geometry: LoadedCase['geometry'] | null = null
   private detach: (() => void)[] = []
+  /** the undo history of a workspace case, kept across a reload */
+  readonly keeper = new HistoryKeeper(indexedDbVault())
 
   constructor(private readonly viewer: Viewer, private readonly els: { viewports: Record<ViewName, HTMLDivElement>; overlays: Record<ViewName, SVGSVGElement> }) {
     labelsStore.subscribe((s, prev) => {
@@ -62,6 +65,7 @@ export class EditingController {
       this.stats?.change(ch)
     })
     editStore.setState({ undoLabel: null, redoLabel: null, editCount: 0, notice: null })
+    void this.keeper.attach(c.workspaceCaseId ?? null, session)
     return session
   }
 

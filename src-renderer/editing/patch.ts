@@ -124,6 +124,21 @@ export function applyPatch(grid: LabelGrid, p: Patch, direction: 'undo' | 'redo'
 }
 
 /**
+ * Does the grid hold the patch's "after" values (it can be undone) or its "before" values (it can
+ * be redone)? Undo writes blindly, so a history that no longer describes the labelmap (one kept
+ * across a reload, labels replaced behind its back) would corrupt it: this is checked first.
+ */
+export function patchMatches(grid: LabelGrid, p: Patch, side: 'before' | 'after'): boolean {
+  const values = side === 'after' ? p.after : p.before
+  const n = grid.dims[0] * grid.dims[1]
+  for (let x = 0; x < p.indices.length; x++) {
+    const idx = p.indices[x]!
+    if (grid.slices[(idx / n) | 0]?.[idx % n] !== values[x]) return false
+  }
+  return true
+}
+
+/**
  * Builds the patch that turns the grid into `target` (e.g. applying a model prediction) and writes
  * it. Two passes (count, then fill) so a whole-volume change allocates its arrays exactly once.
  */

@@ -5,7 +5,7 @@
  */
 import { editStore } from '../store/edit-store.js'
 import { History, describePatch } from './history.js'
-import { diffPatch, type Patch } from './patch.js'
+import { diffPatch, patchMatches, type Patch } from './patch.js'
 import type { CtGrid, LabelGrid } from './grid.js'
 
 export interface Change {
@@ -20,6 +20,7 @@ export type ChangeListener = (c: Change) => void
 export class EditSession {
   readonly history = new History()
   private listeners = new Set<ChangeListener>()
+  private historyListeners = new Set<() => void>()
 
   constructor(readonly grid: LabelGrid, readonly ct: CtGrid) {}
 
@@ -32,7 +33,14 @@ export class EditSession {
     for (const l of this.listeners) l(c)
   }
 
+  /** `l` hears every change of the undo history (an edit, undo, redo, adopting or dropping it). */
+  onHistory(l: () => void): () => void {
+    this.historyListeners.add(l)
+    return () => this.historyListeners.delete(l)
+  }
+
   private publish(): void {
+    for (const l of this.historyListeners) l()
     editStore.setState((s) => ({
       undoLabel: this.history.nextUndo ? describePatch(this.history.nextUndo) : null,
       redoLabel: this.history.nextRedo ? describePatch(this.history.nextRedo) : null,
@@ -52,6 +60,7 @@ export class EditSession {
 
   undo(): Patch | null {
     const p = this.history.undo(this.grid)
+    if (p === 'stale') return this.stale()
     if (p) {
       this.emit({ indices: p.indices, before: p.after, after: p.before, slices: p.slices })
       this.publish()
@@ -61,11 +70,28 @@ export class EditSession {
 
   redo(): Patch | null {
     const p = this.history.redo(this.grid)
+    if (p === 'stale') return this.stale()
     if (p) {
       this.emit(p)
       this.publish()
     }
     return p
+  }
+
+  private stale(): null {
+    this.publish()
+    editStore.setState({ notice: 'The undo history no longer matched the labels, so it was cleared; the labels are unchanged.' })
+    return null
+  }
+
+  /** A history kept from before (history-keeper.ts), taken only if the labelmap holds its result. */
+  adoptHistory(done: Patch[], undone: Patch[]): boolean {
+    const top = done.at(-1)
+    const next = undone.at(-1)
+    if ((top && !patchMatches(this.grid, top, 'after')) || (next && !patchMatches(this.grid, next, 'before'))) return false
+    this.history.restore(done, undone)
+    this.publish()
+    return true
   }
 
   /** Replaces the labelmap with a model prediction as ONE undoable step (locked organs kept). */

@@ -460,8 +460,17 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await page.keyboard.press('Escape')
   }, 180_000)
 
-  it('a reload reopens the open case', async () => {
+  it('a reload reopens the open case, and Undo still takes back the last stroke', async () => {
     expect(new URL(page.url()).hash).toBe(`#case=${caseId}`)
+    // a kidney dab (as the brush makes it), saved to the host, its history kept in the browser
+    const was = await page.evaluate(() => window.__scn!.labelAt([30, 40, 24]))
+    expect(was).not.toBe(2)
+    await page.evaluate(() => window.__scn!.setActiveLabel(2))
+    expect((await page.evaluate(() => window.__scn!.dabAt('axial', [30, 40, 24], 'brush'))).changed).toBeGreaterThan(0)
+    expect(await page.evaluate(() => window.__scn!.labelAt([30, 40, 24]))).toBe(2)
+    const depth = await page.evaluate(() => window.__scn!.historyDepth())
+    await page.waitForSelector('[data-testid=save-state]', { state: 'detached', timeout: 30_000 })
+    await page.evaluate(() => window.__scn!.keepHistoryNow())
     await page.reload()
     await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('[data-testid=load-state]')?.getAttribute('data-state') ?? ''), null, { timeout: 120_000 })
     expect(await page.textContent('[data-testid=error]').catch(() => null)).toBeNull()
@@ -469,6 +478,16 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
     await waitForViewports(page)
     expect(await page.textContent('[data-testid=case-name]')).toContain('phantom with a liver lesion')
     expect(await page.getAttribute(`[data-testid=case-${caseId}]`, 'class')).toContain('active')
+    // the history came back with the labels (it is adopted only onto the labels it leads to)
+    await expect.poll(() => page.evaluate(() => window.__scn!.historyDepth())).toEqual(depth)
+    expect(await page.textContent('[data-testid=undo-label]')).toMatch(/^Undo: Brush kidney/)
+    expect(await page.evaluate(() => window.__scn!.labelAt([30, 40, 24]))).toBe(2)
+    await page.keyboard.press('Control+z')
+    expect(await page.evaluate(() => window.__scn!.labelAt([30, 40, 24]))).toBe(was)
+    await page.keyboard.press('Control+Shift+z')
+    expect(await page.evaluate(() => window.__scn!.labelAt([30, 40, 24]))).toBe(2)
+    await page.keyboard.press('Control+z')
+    expect(h.errors).toEqual([])
   }, 180_000)
 
   it('a lost host says so, and the page keeps what it has', async () => {

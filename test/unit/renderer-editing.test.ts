@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest'
 import { countValue, gridFromArray, gridToArray, type Vec3 } from '../../src-renderer/editing/grid.js'
 import { History, describePatch } from '../../src-renderer/editing/history.js'
-import { PatchBuilder, applyPatch, diffPatch } from '../../src-renderer/editing/patch.js'
+import { PatchBuilder, applyPatch, diffPatch, patchMatches } from '../../src-renderer/editing/patch.js'
+import { EditSession } from '../../src-renderer/editing/session.js'
+import { newestWithin } from '../../src-renderer/editing/history-keeper.js'
+import { editStore } from '../../src-renderer/store/edit-store.js'
 import { floodFill, interpolateSlices, smallIslands } from '../../src-renderer/editing/regions.js'
 import { circle, erase, huRange, outside, paint, plane, prism, rectangle, sphere, stamp, unlocked, wholeVolume } from '../../src-renderer/editing/strategies.js'
 
@@ -142,6 +145,77 @@ describe('patches and history', () => {
       h.redo(g)
       expect(checksum(gridToArray(g))).toBe(snapshots[s])
     }
+  })
+
+  it('an undo onto labels that no longer hold its result is refused, the history dropped and the labels untouched', () => {
+    const g = grid()
+    const h = new History()
+    const b = new PatchBuilder(g)
+    stamp(g, circle([20, 15, 10], 4, g.spacing, 2), paint(1), [], b)
+    const p = b.build('Brush liver')
+    h.push(p)
+    expect(patchMatches(g, p, 'after')).toBe(true)
+    // the labels change behind the history's back (e.g. replaced while the history was kept elsewhere)
+    applyPatch(g, p, 'undo')
+    stamp(g, circle([20, 15, 10], 2, g.spacing, 2), paint(3), [], new PatchBuilder(g))
+    const before = checksum(gridToArray(g))
+    expect(h.undo(g)).toBe('stale')
+    expect(checksum(gridToArray(g))).toBe(before)
+    expect(h.depth).toEqual({ undo: 0, redo: 0, bytes: 0 })
+  })
+
+  it('a history taken out (snapshot) and put back (restore) undoes and redoes as before', () => {
+    const g = grid()
+    const h = new History()
+    const sums = [checksum(gridToArray(g))]
+    for (const [v, r] of [[1, 5], [2, 3], [1, 2]] as const) {
+      const b = new PatchBuilder(g)
+      stamp(g, circle([18 + v, 15, 10], r, g.spacing, 2), paint(v), [], b)
+      h.push(b.build(`Brush ${v}`))
+      sums.push(checksum(gridToArray(g)))
+    }
+    h.undo(g)
+    const { done, undone } = h.snapshot()
+    const again = new History()
+    again.restore([...done], [...undone])
+    expect(again.depth).toEqual(h.depth)
+    expect(again.redo(g)).not.toBe('stale')
+    expect(checksum(gridToArray(g))).toBe(sums[3])
+    again.undo(g)
+    again.undo(g)
+    again.undo(g)
+    expect(checksum(gridToArray(g))).toBe(sums[0])
+  })
+
+  it('a session adopts a kept history only when its labelmap holds the newest entry (and can redo the next)', () => {
+    const dims: Vec3 = [40, 30, 20]
+    const ct = { dims, data: new Int16Array(40 * 30 * 20) }
+    const g = grid(dims)
+    const first = new EditSession(g, ct)
+    const b = new PatchBuilder(g)
+    stamp(g, circle([20, 15, 10], 4, g.spacing, 2), paint(2), [], b)
+    first.commit(b.build('Brush kidney'))
+    const kept = first.history.snapshot()
+    // the same labels reopened (the autosave had them): adopted, and Undo names the stroke
+    const reopened = new EditSession(gridFromArray(dims, g.spacing, gridToArray(g)), ct)
+    expect(reopened.adoptHistory([...kept.done], [...kept.undone])).toBe(true)
+    expect(editStore.getState().undoLabel).toMatch(/^Brush kidney \(\d+ voxels\)$/)
+    expect(reopened.undo()).not.toBeNull()
+    expect(countValue(reopened.grid, 2)).toBe(0)
+    // labels without the stroke (it never reached the host): refused, nothing written
+    const older = new EditSession(grid(dims), ct)
+    expect(older.adoptHistory([...kept.done], [...kept.undone])).toBe(false)
+    expect(older.history.depth.undo).toBe(0)
+    expect(countValue(older.grid, 2)).toBe(0)
+  })
+
+  it('the kept part of a stack is its newest entries that fit the budget', () => {
+    const mk = (n: number) => ({ name: String(n), indices: new Uint32Array(n), before: new Uint8Array(n), after: new Uint8Array(n), slices: [] })
+    const stack = [mk(10), mk(1000), mk(20), mk(30)]
+    // 6 bytes per voxel: 180 + 120 fit in 400, the 6000 below them does not (nor anything under it)
+    expect(newestWithin(stack, 400).kept.map((p) => p.name)).toEqual(['20', '30'])
+    expect(newestWithin(stack, 400).bytes).toBe(300)
+    expect(newestWithin(stack, 1e9).kept.length).toBe(4)
   })
 
   it('a new edit clears the redo branch; names say what undo will undo', () => {
