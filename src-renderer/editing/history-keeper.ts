@@ -156,8 +156,10 @@ export class HistoryKeeper {
   async attach(key: string | null, session: EditSession): Promise<boolean> {
     this.detach?.()
     this.detach = null
+    // the case before keeps its last change (a save still waiting for its delay)
+    const before = this.flush()
     this.flushNow = null
-    if (this.timer) clearTimeout(this.timer)
+    await before
     if (!key || !this.vault) return false
     const vault = this.vault
     let ids = new Map<Patch, number>()
