@@ -203,6 +203,8 @@ def main():
                 info['inputWindowHu'] = [float(v) for v in str(args['window']).split(',')]
             if args.get('organ_dice'):
                 info['organDiceWeight'] = args['organ_dice']
+            if args.get('neighbour_weight'):
+                info['neighbourWeight'] = args['neighbour_weight']
         init_from = args.get('init_from')
         if init_from and a.initialised_from:
             info['initialisedFrom'] = a.initialised_from
@@ -235,6 +237,9 @@ def main():
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
             'losses': 'generalized Dice (absent organs weighted as the smallest present one) + sigmoid cross-entropy (local, spatial)'
                       + (f" + {ck_seg['args']['organ_dice']:g} x mean soft Dice over the organs present (train.py --organ-dice)" if ck_seg['args'].get('organ_dice') else '')
+                      + (f"; in both cross-entropies the organs' labelled neighbours (make_real_dataset.py --neighbours: stomach, duodenum, "
+                         f"gallbladder, oesophagus, aorta, IVC, adrenals ...) count {ck_seg['args']['neighbour_weight']:g} x as background "
+                         '(train.py --neighbour-weight)' if ck_seg['args'].get('neighbour_weight') else '')
                       + '; localization: generalized Dice + softmax cross-entropy',
             'augmentation': 'translation 20 mm, rotation 0.35 rad, scale 0.2 (+0.1 per axis), elastic 8^3 grid (<=15 mm), intensity shift/scale 0.2; '
                             'realism (scn/data.py Realism): per-organ HU shifts (contrast phase), liver lesions, thick-slice blur, noise, L40/W400 window clipping; '
@@ -309,6 +314,16 @@ def main():
         card['training']['companionLocalization'] = {**run_info(ck_cl), 'role': 'leave-one-out estimate of the localization recipe; not the shipped weights'}
 
     evaluation = []
+    carried = []
+    if loc_release is not None and not a.companion_loc:
+        # the localization ships unchanged: its leave-one-out rows from the release it is kept from
+        # still describe it (they were measured with that release's segmentation network: said so)
+        old_eval = os.path.join(a.loc, 'evaluation.json')
+        if os.path.exists(old_eval):
+            src = f"{loc_release['id']} {loc_release['version']}"
+            # rows that release itself carried keep the release they were measured in
+            carried = [e if 'measuredWith' in e else {**e, 'group': f"{LOC_COMPANION}, measured in {src}", 'measuredWith': f'{src} (its segmentation network)'}
+                       for e in json.load(open(old_eval)).get('cases', []) if e.get('group', '').startswith(LOC_COMPANION)]
     for i, (group, name, ct, truth) in enumerate(cases):
         pred = os.path.join(work, f'{i:02d}_{name.replace(" ", "_")}_pred.nii.gz')
         model_dir = companion_dir if group == COMPANION else loc_companion_dir if group == LOC_COMPANION else a.out
@@ -318,6 +333,7 @@ def main():
                            'seconds': round(sum(report['stageSeconds'].values()), 2), 'warnings': report['warnings'], 'organs': organs})
         print(f'{group:18} {name:36} ' + ', '.join(f"{o} {v['dice']:.3f}/{v['nsd']:.3f}" if v['present'] else f'{o} absent' for o, v in organs.items()), flush=True)
 
+    evaluation += carried
     metrics = []
     for e in evaluation:
         for organ, v in e['organs'].items():
@@ -343,6 +359,8 @@ def main():
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
         + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if companion_dir else '') +
         (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if loc_companion_dir else '') +
+        (f"Localization kept from {carried[0]['measuredWith'].split(' (')[0]}, measured there on CTs it never saw (with that release's segmentation network): "
+         f"{summary(carried[0]['group'])}. " if carried else '') +
         f'Training-set real (not generalisation): {summary("training-set real")}. '
         'Few real cases and CPU-only training: expect masks to need correction on your scans; measure on your own data with '
         '`scn-studio evaluate` and retrain on the exported dataset (training/README.md).')
