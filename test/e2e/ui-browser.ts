@@ -26,3 +26,28 @@ export async function statsVersion(page: Page): Promise<number> {
 export async function waitStatsAfter(page: Page, version: number): Promise<void> {
   await page.waitForFunction((v) => Number(document.querySelector('[data-testid=stats-version]')?.getAttribute('data-version')) > v, version, { timeout: 30_000 })
 }
+
+/**
+ * Starts watching for `selector` before an action and returns a check that says whether it was
+ * ever in the page since. A waitForSelector polls, so on a fast machine it can miss an element
+ * that lived a few milliseconds (a progress bar of a run that finished at once); a
+ * MutationObserver sees every insertion.
+ */
+export async function watchAppearance(page: Page, selector: string): Promise<() => Promise<boolean>> {
+  const key = `__seen:${selector}`
+  await page.evaluate(
+    ({ selector, key }) => {
+      const w = window as unknown as Record<string, unknown>
+      w[key] = !!document.querySelector(selector)
+      const observer = new MutationObserver(() => {
+        if (document.querySelector(selector)) {
+          w[key] = true
+          observer.disconnect()
+        }
+      })
+      observer.observe(document.body, { childList: true, subtree: true, attributes: true })
+    },
+    { selector, key },
+  )
+  return () => page.evaluate((key) => (window as unknown as Record<string, unknown>)[key] === true, key)
+}

@@ -10,7 +10,7 @@ import { readNifti } from '../../src-main/volumes/nifti.js'
 import type { Page } from 'playwright-core'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { browserSkipReason, labelCounts, sampleViewport, screenshot, startHarness, waitForViewports, type Harness } from './harness.js'
-import { statsVersion, waitReady, waitStatsAfter } from './ui-browser.js'
+import { statsVersion, waitReady, waitStatsAfter, watchAppearance } from './ui-browser.js'
 import type {} from '../../src-renderer/test-api.js'
 
 const SKIP = !!browserSkipReason()
@@ -71,9 +71,10 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
 
   it('segments with a progress bar; the prediction becomes the labelmap as one undoable step', async () => {
     const v0 = await statsVersion(page)
+    const progressShown = await watchAppearance(page, '[data-testid=segment-progress]')
     await page.click('[data-testid=run-segmentation]')
-    await page.waitForSelector('[data-testid=segment-progress]', { timeout: 10_000 })
     await page.waitForSelector('[data-testid=segment-done]', { timeout: 60_000 })
+    expect(await progressShown()).toBe(true)
     await waitStats(v0)
     const pred = await labelCounts(h.client, volumeId, 'prediction')
     for (const v of [1, 2, 3, 4]) {

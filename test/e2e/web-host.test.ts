@@ -21,6 +21,7 @@ import { hasPythonModules } from '../helpers/python.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { startTestHost } from '../helpers/web-host.js'
 import type {} from '../../src-renderer/test-api.js'
+import { watchAppearance } from './ui-browser.js'
 import { browserSkipReason, ensureRendererBuilt, labelCounts, ROOT, sampleViewport, screenshot, startHarness, VIEWS, waitForViewports, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
@@ -79,11 +80,14 @@ describe.skipIf(!!skip)(`web host in Chromium, segmenting with ${engineName}`, (
       expect(options).toContain(SYNTHETIC_ID)
       await h.page.selectOption('[data-testid=model-select]', SYNTHETIC_ID)
     }
+    const progressShown = await watchAppearance(h.page, '[data-testid=segment-progress]')
     await h.page.click('[data-testid=run-segmentation]')
-    // progress shows in the page while the run goes on
-    await h.page.waitForSelector('[data-testid=segment-progress]', { timeout: 30_000 })
-    await screenshot(h.page, 'web-host-2-progress')
+    // progress shows in the page while the run goes on (seen by an observer: a fast run may end
+    // before a poll would catch it; the screenshot only when it is still there)
+    await h.page.waitForSelector('[data-testid=segment-progress], [data-testid=segment-done]', { timeout: 30_000 })
+    if (await h.page.locator('[data-testid=segment-progress]').count()) await screenshot(h.page, 'web-host-2-progress')
     await h.page.waitForSelector('[data-testid=segment-done]', { timeout: 300_000 })
+    expect(await progressShown()).toBe(true)
     off()
     if (!useFallbackEngine) expect(await h.page.textContent('[data-testid=segment-done]')).toContain(`${SYNTHETIC_ID} on`)
     expect(progress.length).toBeGreaterThan(1)
