@@ -170,6 +170,11 @@ export interface ReadDicomOptions {
   seriesUid?: string
   /** modalities accepted; default CT only, because the SCN is a CT model */
   modalities?: string[]
+  /**
+   * the series is a label map stored as images (AMOS' masks, a reference segmentation): any
+   * modality, and a tilted stack is resampled nearest-neighbour so its values stay labels
+   */
+  labels?: boolean
 }
 
 export interface OrderedSlices {
@@ -257,8 +262,10 @@ function checkPixelSpacing(folder: string, slices: DicomSlice[]): void {
  * in-plane (bilinear, as dcm2niix corrects gantry tilt), on a grid widened to keep every acquired
  * pixel. Slice k's pixel (i, j) is at p0 + d_k n + offsets[k] + i dx row + j dy col; output voxel
  * (i', j', k) is at origin + i' dx row + j' dy col + d_k n with origin = p0 + imin dx row + jmin dy col.
+ * A label series (`labels`) takes the nearest pixel instead and 0 where no slice data: interpolating
+ * would invent values between two labels (1 and 3 blend to 2) and pad with a number that is no label.
  */
-function resampleSheared(vol: Volume, offsets: Vec3[], row: Vec3, col: Vec3): { shifted: number } {
+function resampleSheared(vol: Volume, offsets: Vec3[], row: Vec3, col: Vec3, labels = false): { shifted: number } {
   const [nx, ny, nz] = vol.dims
   const [dx, dy] = vol.spacing
   const a = offsets.map((r) => dot(r, row) / dx)
@@ -281,6 +288,12 @@ function resampleSheared(vol: Volume, offsets: Vec3[], row: Vec3, col: Vec3): { 
       const fy = y - j0
       for (let io = 0; io < mx; io++) {
         const x = imin + io - a[k]
+        if (labels) {
+          const ii = Math.round(x)
+          const jj = Math.round(y)
+          out[k * mx * my + jo * mx + io] = ii >= 0 && ii < nx && jj >= 0 && jj < ny ? src[base + jj * nx + ii] : 0
+          continue
+        }
         const i0 = Math.floor(x)
         const fx = x - i0
         let v = 0
@@ -324,7 +337,7 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   const mine = slices.filter((s) => s.seriesUid === uid)
   if (mine.length === 0) throw new VolumeError('unknown-series', folder, `no series with UID ${uid} in this folder`)
   const modalities = opts.modalities ?? ['CT']
-  if (!modalities.includes(mine[0].modality)) {
+  if (!opts.labels && !modalities.includes(mine[0].modality)) {
     throw new VolumeError('wrong-modality', folder, `the series is ${mine[0].modality || 'of unknown modality'}, not ${modalities.join('/')}: SCN Studio segments CT scans`)
   }
   const noPixels = mine.find((s) => !s.hasPixelData)
@@ -370,10 +383,10 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   if (ordered.length > 1 && shear > Math.max(0.01, 0.01 * Math.min(vol.spacing[0], vol.spacing[1]))) {
     const step = [0, 1, 2].map((i) => ordered[ordered.length - 1].position![i] - ordered[0].position![i]) as Vec3
     const tilt = (Math.acos(Math.min(1, Math.abs(dot(step, normal)) / norm(step))) * 180) / Math.PI
-    const { shifted } = resampleSheared(vol, offsets, [o[0], o[1], o[2]], [o[3], o[4], o[5]])
+    const { shifted } = resampleSheared(vol, offsets, [o[0], o[1], o[2]], [o[3], o[4], o[5]], opts.labels)
     vol.meta.warnings = [
       `${folder}: the slice positions step ${tilt.toFixed(1)}° off the slice normal (gantry tilt or sideways drift; up to ${shifted.toFixed(2)} mm by the last slice): ` +
-        `each slice was shifted in-plane onto an orthogonal grid (${vol.dims.join('×')}, linear interpolation, ${PAD_HU} HU where no slice data), as dcm2niix corrects gantry tilt`,
+        `each slice was shifted in-plane onto an orthogonal grid (${vol.dims.join('×')}, ${opts.labels ? 'nearest pixel, label 0' : `linear interpolation, ${PAD_HU} HU`} where no slice data), as dcm2niix corrects gantry tilt`,
     ]
   }
   return vol

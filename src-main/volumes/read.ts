@@ -23,6 +23,8 @@ export function detectFormat(path: string): VolumeFormat {
 export interface ReadOptions {
   /** DICOM: the series to read when a folder holds several */
   seriesUid?: string
+  /** DICOM: a label map stored as an image series (any modality; a tilted stack keeps its label values) */
+  labels?: boolean
 }
 
 /** The volume as stored in the file, nothing replaced: labels must see their values as they are. */
@@ -38,7 +40,7 @@ async function readStored(path: string, opts: ReadOptions = {}): Promise<Volume>
     case 'metaimage':
       return readMetaImage(path)
     case 'dicom':
-      return readDicomSeries(path, { seriesUid: opts.seriesUid })
+      return readDicomSeries(path, { seriesUid: opts.seriesUid, labels: opts.labels })
   }
 }
 
@@ -163,7 +165,7 @@ export function int16Hu(v: Volume): { volume: Volume<Int16Array>; rounded: boole
 
 /** A labelmap: integer values 0..255 as Uint8Array. */
 export async function readLabels(path: string): Promise<LabelVolume> {
-  const v = await readStored(path)
+  const v = await readStored(path, { labels: true })
   if (v.data instanceof Uint8Array) return v as LabelVolume
   const data = new Uint8Array(v.data.length)
   for (let i = 0; i < data.length; i++) {
