@@ -205,6 +205,8 @@ def main():
                 info['organDiceWeight'] = args['organ_dice']
             if args.get('neighbour_weight'):
                 info['neighbourWeight'] = args['neighbour_weight']
+            if args.get('organ_warp'):
+                info['organWarp'] = args['organ_warp']
         init_from = args.get('init_from')
         if init_from and a.initialised_from:
             info['initialisedFrom'] = a.initialised_from
@@ -244,7 +246,9 @@ def main():
             'augmentation': 'translation 20 mm, rotation 0.35 rad, scale 0.2 (+0.1 per axis), elastic 8^3 grid (<=15 mm), intensity shift/scale 0.2; '
                             'realism (scn/data.py Realism): per-organ HU shifts (contrast phase), liver lesions, thick-slice blur, noise, L40/W400 window clipping; '
                             f"thin slabs {ck_seg['args'].get('slab_min_mm', 25.0):g}-220 mm seen as the engine sees them"
-                            + ('; beyond the first and last slice (of a scan or a slab) those slices repeated, as the card\'s zPadding replicate' if ck_seg['args'].get('z_replicate') else ''),
+                            + ('; beyond the first and last slice (of a scan or a slab) those slices repeated, as the card\'s zPadding replicate' if ck_seg['args'].get('z_replicate') else '')
+                            + (f"; in {ck_seg['args']['organ_warp']:g} of crops single organs grown or shrunk x0.75-1.35 about their centre against their neighbours "
+                               '(scn/data.py OrganWarp, train.py --organ-warp)' if ck_seg['args'].get('organ_warp') else ''),
             'history': a.history,
         },
         seg_spacing=seg_spacing, margin_mm=a.margin, min_scan_extent_mm=a.min_scan_extent,

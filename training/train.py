@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scn.data import (Augment, Case, Normalization, Realism, dataset_case_facts, fov_draw, load_case, localization_sample, nnunet_cases,  # noqa: E402
+from scn.data import (Augment, Case, Normalization, OrganWarp, Realism, dataset_case_facts, fov_draw, load_case, localization_sample, nnunet_cases,  # noqa: E402
                       organ_box_draw, sample, segmentation_centre, slab_draw)
 from scn.labels import parse_label_map  # noqa: E402
 from scn.losses import l2_kernels, localization_losses, scn_losses  # noqa: E402
@@ -144,6 +144,7 @@ def train(a) -> dict:
     np.random.seed(a.seed)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
+    warp_rng = np.random.default_rng([a.seed, 1])
     input_norm = segmentation_normalization(a)
     device = torch.device(a.device if a.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
     os.makedirs(a.out, exist_ok=True)
@@ -199,6 +200,8 @@ def train(a) -> dict:
         for g in opt.param_groups:  # --lr applies on resume too (e.g. to change the schedule)
             g['lr'] = a.lr
         rng.bit_generator.state = ck['rng']
+        if 'warp_rng' in ck.get('extra', {}):
+            warp_rng.bit_generator.state = ck['extra']['warp_rng']
         torch.set_rng_state(ck['torch_rng'])
         print(f'resumed {ckpt_path} at iteration {start}', flush=True)
 
@@ -208,6 +211,8 @@ def train(a) -> dict:
     # a slab's edges are axis-aligned planes at inference: small rotations only
     slab_aug = Augment(translation_mm=10, rotation_rad=0.08) if not a.no_augment else Augment.none()
     realism = Realism() if not (a.no_augment or a.no_realism) else None
+    # its own generator: a run with --organ-warp draws the same crops as the same run without it
+    warp = (OrganWarp(p=a.organ_warp), warp_rng) if a.organ_warp > 0 and a.stage == 'segmentation' and not a.no_augment else None
     log_path = os.path.join(a.out, 'log.csv')
     new_log = not (a.resume and os.path.exists(log_path))
     if not new_log:
@@ -252,14 +257,14 @@ def train(a) -> dict:
                 # or a thin slab's whole field of view (pipeline.ts); smoothed with sigma = spacing / 2
                 if rng.random() < a.slab_ratio:
                     sz, centre, zr = slab_draw(case, a.spacing, rng, (a.slab_min_mm, 220.0))
-                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism, z_replicate=a.z_replicate, norm=input_norm)
+                    x, y = sample(case, sz, a.spacing, centre, rng, slab_aug, a.spacing / 2, zrange_mm=zr, realism=realism, z_replicate=a.z_replicate, norm=input_norm, organ_warp=warp)
                     src += ':slab'
                 else:
                     sz, centre = organ_box_draw(case, a.spacing, rng)
-                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism, z_replicate=a.z_replicate, norm=input_norm)
+                    x, y = sample(case, sz, a.spacing, centre, rng, aug, a.spacing / 2, realism=realism, z_replicate=a.z_replicate, norm=input_norm, organ_warp=warp)
             else:
                 # the CT is smoothed with sigma = spacing / 2 (1 mm at the authors' 2 mm) before sampling
-                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism, norm=input_norm)
+                x, y = sample(case, size, a.spacing, segmentation_centre(case, size, a.spacing, rng), rng, aug, a.spacing / 2, realism=realism, norm=input_norm, organ_warp=warp)
         xt = torch.from_numpy(x)[None, None].to(device)
         yt = torch.from_numpy(y.astype(np.int64))[None].to(device)
         with torch.autocast(device_type=device.type, enabled=use_amp):
@@ -285,10 +290,10 @@ def train(a) -> dict:
             recent = np.mean(losses_seen[-a.log_every:])
             print(f'{a.stage} it {it} loss {recent:.4f} ({time.time() - t0:.0f} s)', flush=True)
         if it % a.checkpoint_every == 0:
-            save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0})
+            save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0, 'warp_rng': warp_rng.bit_generator.state})
     log.close()
     if it > start:
-        save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0})
+        save_checkpoint(ckpt_path, model, ema, opt, it, a, rng, {'seconds': time.time() - t0, 'warp_rng': warp_rng.bit_generator.state})
     return {'iterations': it, 'seconds': time.time() - t0, 'losses': losses_seen, 'checkpoint': ckpt_path}
 
 
@@ -332,6 +337,8 @@ def parser():
     ap.add_argument('--neighbour-weight', type=float, default=0.0,
                     help='segmentation: with a dataset made by make_real_dataset.py --neighbours, the organs\' neighbours (value organs+1) '
                          'count this many times in the cross-entropies (background everywhere else)')
+    ap.add_argument('--organ-warp', type=float, default=0.0,
+                    help='segmentation: share of crops in which single organs are grown or shrunk against their neighbours (scn/data.py OrganWarp; 0 = off)')
     ap.add_argument('--real-weight', type=int, default=1, help='each real case counts this many times in the pool')
     ap.add_argument('--exclude', default='', help='comma-separated dataset case names to leave out (held-out cases)')
     ap.add_argument('--no-amp', action='store_true')

@@ -30,6 +30,21 @@ class Case:
     # label value of the organs' neighbours (make_real_dataset.py --neighbours): background that the
     # loss weighs more (train.py --neighbour-weight), never part of the organ box
     neighbour: Optional[int] = None
+    _organ_shapes: Optional[Dict[int, Tuple[np.ndarray, float]]] = field(default=None, repr=False)
+
+    def organ_shapes_mm(self) -> Dict[int, Tuple[np.ndarray, float]]:
+        """Each labelled organ's centroid (case mm) and equivalent-sphere radius (mm), cached."""
+        if self._organ_shapes is None:
+            sp = np.array(self.spacing)
+            shapes = {}
+            for k in np.unique(self.labels):
+                if k == 0 or k == self.neighbour:
+                    continue
+                idx = np.argwhere(self.labels == k)
+                volume = len(idx) * float(np.prod(sp))
+                shapes[int(k)] = (idx.mean(0) * sp, float((3 * volume / (4 * np.pi)) ** (1 / 3)))
+            self._organ_shapes = shapes
+        return self._organ_shapes
 
     def image_smoothed(self, sigma_mm: float) -> np.ndarray:
         """Gaussian-smoothed CT (sigma in mm), cached: the engine smooths before it downsamples."""
@@ -263,6 +278,39 @@ def apply_realism(img: np.ndarray, lab: np.ndarray, inside: np.ndarray, rng: np.
     return img
 
 
+@dataclass
+class OrganWarp:
+    """
+    Each organ grown or shrunk about its own centre, its surroundings following smoothly (issue 12).
+    Three real cases show three livers, three spleens and three spatial configurations; the
+    similarity and elastic transforms scale the whole crop, never one organ against its neighbours
+    (hepatomegaly beside a small spleen, an atrophic kidney, a large pancreas head), which is what the
+    SCN's spatial-configuration branch must not overfit. The displacement is d * (1/s - 1) * w with
+    w = exp(-|d|^2 / 2 sigma^2), sigma = spread x the organ's equivalent radius: for s in
+    [0.75, 1.35] the map stays one-to-one (radial Jacobian >= 1 - 0.45 |1/s - 1| > 0).
+    """
+    p: float = 0.5                                  # share of crops warped
+    p_organ: float = 0.6                            # each organ present in the case, independently
+    scale: Tuple[float, float] = (0.75, 1.35)       # log-uniform linear scale of an organ
+    spread: float = 1.2
+
+
+def organ_warp_points(pts: np.ndarray, case: Case, rng: np.random.Generator, warp: OrganWarp) -> np.ndarray:
+    """pts: [3, N] sample points in case mm; returns the points that show each drawn organ scaled."""
+    if rng.random() >= warp.p:
+        return pts
+    out = pts.copy()
+    for k, (centre, radius) in sorted(case.organ_shapes_mm().items()):
+        if rng.random() >= warp.p_organ or radius <= 0:
+            continue
+        s = float(np.exp(rng.uniform(*np.log(warp.scale))))
+        d = out - centre[:, None]
+        sigma = warp.spread * radius
+        w = np.exp(-np.sum(d * d, 0) / (2 * sigma * sigma))
+        out += d * ((1 / s - 1) * w)[None]   # sampling nearer the centre shows the organ larger
+    return out
+
+
 def _rotation(angles):
     out = np.eye(3)
     for axis, a in enumerate(angles):
@@ -277,7 +325,8 @@ def _rotation(angles):
 def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: np.ndarray, rng: np.random.Generator,
            aug: Augment, smoothing_mm: float, pad_hu: float = -1024.0, zrange_mm: Optional[Tuple[float, float]] = None,
            realism: Optional[Realism] = None, z_replicate: bool = False,
-           norm: 'Normalization' = None) -> Tuple[np.ndarray, np.ndarray]:
+           norm: 'Normalization' = None,
+           organ_warp: Optional[Tuple[OrganWarp, np.random.Generator]] = None) -> Tuple[np.ndarray, np.ndarray]:
     """
     Resamples case onto a [z,y,x] grid of out_size at out_spacing centred at centre_mm (case mm),
     with a random similarity + elastic transform. Returns (normalised image float32, labels uint8).
@@ -285,7 +334,9 @@ def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: n
     edge of a real slab). realism: scanner/phase/lesion augmentation (Realism). z_replicate: beyond
     the case's (or the slab's) first and last slice repeat those slices, image and labels, instead
     of padding (the engine's zPadding 'replicate', src-main/inference/pipeline.ts). norm: HU -> network
-    input (the card's normalization; default the authors' clip(HU / 2048, -1, 1)).
+    input (the card's normalization; default the authors' clip(HU / 2048, -1, 1)). organ_warp: scale
+    single organs against their neighbours (OrganWarp), drawn from its own generator so that a run
+    with it draws the same crops as one without.
     """
     size = np.array(out_size)
     grid = np.stack(np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * out_spacing for n in size], indexing='ij'), 0).reshape(3, -1)
@@ -303,6 +354,8 @@ def sample(case: Case, out_size: Sequence[int], out_spacing: float, centre_mm: n
         for d in range(3):
             coarse = rng.uniform(-1, 1, (aug.elastic_grid,) * 3) * amp[d]
             pts[d] += ndimage.zoom(coarse, size / aug.elastic_grid, order=3, mode='nearest')[: size[0], : size[1], : size[2]].reshape(-1)
+    if organ_warp is not None:
+        pts = organ_warp_points(pts, case, organ_warp[1], organ_warp[0])
     if z_replicate:
         lo, hi = zrange_mm if zrange_mm is not None else (0.0, (case.image.shape[0] - 1) * case.spacing[0])
         pts[0] = np.clip(pts[0], max(lo, 0.0), min(hi, (case.image.shape[0] - 1) * case.spacing[0]))

@@ -125,6 +125,54 @@ def test_lesions_stay_inside_the_liver_and_reach_mass_size():
     assert largest > 4 / 3 * np.pi * 6 ** 3  # at least one lesion wider than 6 voxels in radius
 
 
+def test_organ_warp_scales_one_organ_against_its_neighbours_without_folding():
+    from scn.data import OrganWarp, organ_warp_points
+    # two balls 40 mm apart at 2 mm: warping only the first grows or shrinks it, the second barely moves
+    zz, yy, xx = np.mgrid[:40, :40, :60] * 2.0
+    lab = np.zeros((40, 40, 60), np.uint8)
+    lab[(zz - 40) ** 2 + (yy - 40) ** 2 + (xx - 30) ** 2 <= 12 ** 2] = 1
+    lab[(zz - 40) ** 2 + (yy - 40) ** 2 + (xx - 90) ** 2 <= 12 ** 2] = 2
+    case = Case('t', lab.astype(np.float32) * 100, lab, (2.0, 2.0, 2.0))
+    centre, radius = case.organ_shapes_mm()[1]
+    assert np.allclose(centre, [40, 40, 30], atol=0.5) and abs(radius - 12) < 1.5  # index * spacing, mm
+    rng = np.random.default_rng(0)
+    for s in (0.75, 1.35):
+        warp = OrganWarp(p=1.0, p_organ=1.0, scale=(s, s))
+        first = np.where(lab == 2, 0, lab).astype(np.uint8)
+        only_first = Case('t', first.astype(np.float32) * 100, first, case.spacing)
+        centre_mm = (np.array(lab.shape) - 1) / 2 * 2.0
+        x, y = sample(only_first, lab.shape, 2.0, centre_mm, rng, Augment.none(), 0.0, organ_warp=(warp, rng))
+        grown = (y == 1).sum() / (lab == 1).sum()
+        assert (grown > 1.4) if s > 1 else (grown < 0.75)
+        bright = x > 50 / 2048  # image and labels move together (linear vs nearest at the border)
+        assert (bright & (y == 1)).sum() > 0.9 * max(bright.sum(), (y == 1).sum())
+        # one-to-one: along the line through the centre, the warped points keep their order
+        line = np.zeros((3, 200))
+        line[0], line[1] = centre[0], centre[1]
+        line[2] = np.linspace(centre[2] - 80, centre[2] + 80, 200)
+        moved = organ_warp_points(line, only_first, rng, warp)
+        assert np.all(np.diff(moved[2]) > 0)
+    # both organs, each drawn on its own: the second ball keeps its size when only the first is drawn
+    rng = np.random.default_rng(1)
+    sizes = []
+    for _ in range(30):
+        warp = OrganWarp(p=1.0, p_organ=0.5, scale=(0.75, 1.35))
+        _, y = sample(case, lab.shape, 2.0, (np.array(lab.shape) - 1) / 2 * 2.0, rng, Augment.none(), 0.0, organ_warp=(warp, rng))
+        sizes.append([(y == 1).sum() / (lab == 1).sum(), (y == 2).sum() / (lab == 2).sum()])
+    sizes = np.array(sizes)
+    assert np.abs(sizes[:, 0] - sizes[:, 1]).max() > 0.3  # organs scaled independently
+
+
+def test_organ_warp_draws_from_its_own_generator(tmp_path):
+    # a run with --organ-warp trains on the same sequence of cases and crops as without
+    args = ['--stage', 'segmentation', '--phantoms', '2', '--phantom-ratio', '1', '--spacing', '6', '--size', '32,32,32',
+            '--iterations', '3', '--threads', '1', '--seed', '9', '--log-every', '1']
+    train.train(train.parser().parse_args(args + ['--out', str(tmp_path / 'a')]))
+    train.train(train.parser().parse_args(args + ['--out', str(tmp_path / 'b'), '--organ-warp', '1']))
+    src = [[r.split(',')[-1] for r in open(tmp_path / d / 'log.csv').read().split('\n')[1:] if r] for d in 'ab']
+    assert src[0] == src[1] and len(src[0]) == 3
+
+
 def test_fov_draw_cuts_a_field_of_at_least_the_minimum_with_labels_and_smoothing_aligned():
     from scn.data import fov_draw
     rng = np.random.default_rng(5)
