@@ -25,6 +25,7 @@ import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../..
 import { voiRange, windowFromRange } from './presets.js'
 import { styleLabelActor, type Label3dRow } from './labels-3d.js'
 import { attachOrbitDrag } from './orbit-3d.js'
+import { boxCorners, fitCorners, labelIndexBounds } from './fit-3d.js'
 
 import { VIEW_NAMES, type ViewName } from '../names.js'
 export { VIEW_NAMES, type ViewName }
@@ -137,10 +138,11 @@ export class Viewer {
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: B.Secondary }, { mouseButton: B.Wheel }] })
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: B.Auxiliary }] })
     const vp = this.engine!.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport
-    // seen from the front (the coronal orientation), head up, the whole labelmap in view
+    // seen from the front (the coronal orientation), head up, the labels framed (fit-3d.ts)
     vp.resetCamera()
     const { viewPlaneNormal, viewUp } = vp.getCamera()
     this.initialView3d = viewPlaneNormal && viewUp ? { viewPlaneNormal: [...viewPlaneNormal] as Types.Point3, viewUp: [...viewUp] as Types.Point3 } : null
+    this.frameLabels3d(vp)
     const el = this.element3d!
     const engine = this.engine!
     this.cleanup.push(attachOrbitDrag(el, () => (engine.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined) ?? null))
@@ -165,14 +167,33 @@ export class Viewer {
     this.engine.getViewport(VIEWPORT_3D_ID)?.render()
   }
 
-  /** Back to the default 3D camera: seen from the front again, the whole labelmap in view. */
+  /** Back to the default 3D camera: seen from the front again, the labels as they are now framed. */
   reset3d(): void {
     const vp = this.engine?.getViewport(VIEWPORT_3D_ID) as Types.IVolumeViewport | undefined
     if (!vp) return
     // resetCamera re-centres and re-zooms but keeps a turned view turned
     if (this.initialView3d) vp.setCamera({ ...this.initialView3d })
     vp.resetCamera()
+    this.frameLabels3d(vp)
     vp.render()
+  }
+
+  /**
+   * Centres the 3D camera on the labelled voxels and fits their box with a margin (the whole grid
+   * when nothing is labelled); Cornerstone's own fit is the whole volume edge to edge.
+   */
+  private frameLabels3d(vp: Types.IVolumeViewport): void {
+    if (!this.geometry || !this.volumes) return
+    const g = this.geometry
+    const box = labelIndexBounds(this.volumes.labelSlices, g.dims) ?? { min: [0, 0, 0] as Vec3, max: g.dims.map((n) => n - 1) as Vec3 }
+    const cam = vp.getCamera()
+    if (!cam.viewPlaneNormal || !cam.viewUp || !cam.position || !cam.focalPoint) return
+    const distance = Math.hypot(...([0, 1, 2].map((i) => cam.position![i]! - cam.focalPoint![i]!) as Vec3)) || 1000
+    const canvas = vp.canvas
+    const aspect = canvas.clientWidth > 0 && canvas.clientHeight > 0 ? canvas.clientWidth / canvas.clientHeight : 1
+    // Cornerstone's viewPlaneNormal points from the focal point to the camera
+    const fit = fitCorners(boxCorners(g, box), cam.viewPlaneNormal.map((v) => -v) as Vec3, [...cam.viewUp] as Vec3, aspect, distance)
+    vp.setCamera({ focalPoint: fit.focalPoint as Types.Point3, position: fit.position as Types.Point3, parallelScale: fit.parallelScale })
   }
 
   private setupTools(ids: string[]): void {
