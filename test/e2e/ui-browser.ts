@@ -51,3 +51,36 @@ export async function watchAppearance(page: Page, selector: string): Promise<() 
   )
   return () => page.evaluate((key) => (window as unknown as Record<string, unknown>)[key] === true, key)
 }
+
+/**
+ * What the labels tint in the 3D pane: the count of pixels away from its dark background
+ * (rgb(15, 18, 23)) and their bounding box as fractions of the canvas (top/left inclusive, bottom/right exclusive).
+ */
+export async function tinted3d(page: Page): Promise<{ count: number; top: number; bottom: number; left: number; right: number }> {
+  return page.evaluate(() => {
+    const cv = document.querySelector('[data-testid=viewport-3d] canvas') as HTMLCanvasElement
+    const c = document.createElement('canvas')
+    c.width = cv.width
+    c.height = cv.height
+    const g = c.getContext('2d')!
+    g.drawImage(cv, 0, 0)
+    const d = g.getImageData(0, 0, c.width, c.height).data
+    let count = 0
+    let top = Infinity
+    let bottom = -1
+    let left = Infinity
+    let right = -1
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) {
+        const i = 4 * (y * c.width + x)
+        if (Math.abs(d[i]! - 15) + Math.abs(d[i + 1]! - 18) + Math.abs(d[i + 2]! - 23) <= 40) continue
+        count++
+        top = Math.min(top, y)
+        bottom = Math.max(bottom, y)
+        left = Math.min(left, x)
+        right = Math.max(right, x)
+      }
+    }
+    return { count, top: top / c.height, bottom: (bottom + 1) / c.height, left: left / c.width, right: (right + 1) / c.width }
+  })
+}

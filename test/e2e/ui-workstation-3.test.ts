@@ -17,7 +17,7 @@ import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { generatePhantom } from '../../src-shared/phantom.js'
 import type { Volume } from '../../src-shared/volume.js'
 import { browserSkipReason, screenshot, startHarness, waitForViewports, type Harness } from './harness.js'
-import { waitReady } from './ui-browser.js'
+import { tinted3d, waitReady } from './ui-browser.js'
 import type {} from '../../src-renderer/test-api.js'
 
 const SKIP = !!browserSkipReason()
@@ -364,19 +364,7 @@ describe.skipIf(SKIP)('segment list, lesions, grow from seeds, 3D view (web host
   it('3D view: renders the labels, enlarges on double-click, can take any pane; screenshots', async () => {
     expect(Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))).toBeGreaterThan(0)
     // the 3D canvas shows label colours on its dark background
-    const coloured = await page.evaluate(() => {
-      const cv = document.querySelector('[data-testid=viewport-3d] canvas') as HTMLCanvasElement
-      const c = document.createElement('canvas')
-      c.width = cv.width
-      c.height = cv.height
-      const g = c.getContext('2d')!
-      g.drawImage(cv, 0, 0)
-      const d = g.getImageData(0, 0, c.width, c.height).data
-      let k = 0
-      // the background is rgb(15, 18, 23): count what the labels tint away from it
-      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - 15) + Math.abs(d[i + 1]! - 18) + Math.abs(d[i + 2]! - 23) > 40) k++
-      return k
-    })
+    const coloured = (await tinted3d(page)).count
     expect(coloured).toBeGreaterThan(200)
     const grid = await box('viewport-axial')
     const r0 = Number(await page.getAttribute('[data-testid=viewport-3d]', 'data-renders'))
