@@ -6,7 +6,7 @@
  * looks, with a margin; with nothing labelled it fits the whole grid the same way.
  */
 import type { Geometry, Vec3 } from '../../src-shared/volume.js'
-import { cross, indexToWorld } from '../../src-shared/geometry.js'
+import { cross, dot, indexToWorld, norm } from '../../src-shared/geometry.js'
 
 /** space left around the labels: the fitted box takes 1 / FIT_MARGIN of the pane's height or width */
 export const FIT_MARGIN = 1.15
@@ -83,13 +83,12 @@ export interface FittedCamera {
  */
 export function fitCorners(corners: readonly Vec3[], direction: Vec3, viewUp: Vec3, aspect: number, distance: number, margin = FIT_MARGIN): FittedCamera {
   const unit = (v: Vec3): Vec3 => {
-    const l = Math.hypot(v[0], v[1], v[2]) || 1
+    const l = norm(v) || 1
     return [v[0] / l, v[1] / l, v[2] / l]
   }
   const dir = unit(direction)
   const right = unit(cross(dir, viewUp))
   const up = unit(cross(right, dir))
-  const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
   const lo = [Infinity, Infinity, Infinity]
   const hi = [-Infinity, -Infinity, -Infinity]
   for (const p of corners) {

@@ -21,7 +21,7 @@ import { viewerStore } from '../store/viewer-store.js'
 import { editStore } from '../store/edit-store.js'
 import { initCornerstone } from './cornerstone.js'
 import { createCaseVolumes, removeCaseVolumes, type CsVolumes } from './ct-volume.js'
-import { cross, dominantIndexAxis, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
+import { cross, dominantIndexAxis, norm, orientationLetter, worldToIndex } from '../../src-shared/geometry.js'
 import { voiRange, windowFromRange } from './presets.js'
 import { styleLabelActor, type Label3dRow } from './labels-3d.js'
 import { attachOrbitDrag } from './orbit-3d.js'
@@ -188,7 +188,7 @@ export class Viewer {
     const box = labelIndexBounds(this.volumes.labelSlices, g.dims) ?? { min: [0, 0, 0] as Vec3, max: g.dims.map((n) => n - 1) as Vec3 }
     const cam = vp.getCamera()
     if (!cam.viewPlaneNormal || !cam.viewUp || !cam.position || !cam.focalPoint) return
-    const distance = Math.hypot(...([0, 1, 2].map((i) => cam.position![i]! - cam.focalPoint![i]!) as Vec3)) || 1000
+    const distance = norm([0, 1, 2].map((i) => cam.position![i]! - cam.focalPoint![i]!) as Vec3) || 1000
     const canvas = vp.canvas
     const aspect = canvas.clientWidth > 0 && canvas.clientHeight > 0 ? canvas.clientWidth / canvas.clientHeight : 1
     // Cornerstone's viewPlaneNormal points from the focal point to the camera

@@ -93,7 +93,7 @@ describe.skipIf(!!browserSkipReason())('3D view framing (web host)', () => {
   })
 
   it('organs in a long scan fill the pane (framed on the labels, not on the 800 mm grid); screenshots at two sizes', async () => {
-    for (const [w, hh] of [[1400, 900], [1024, 700]] as const) {
+    for (const [w, hh] of [[1280, 720], [1920, 1080]] as const) {
       await page.setViewportSize({ width: w, height: hh })
       await open('organs')
       const b = await tinted3d(page)
