@@ -86,6 +86,13 @@ export const ModelCardSchema = z.object({
        * Where the body lies inside the field of view the edges are air either way.
        */
       inPlanePadding: z.enum(['constant', 'replicate']).default('constant'),
+      /**
+       * Border trim (CT models): where the label changes on the segmentation grid (within one of its
+       * voxels of an organ border), organ voxels whose CT value is below this HU become background.
+       * The coarse grid's borders cut through the fat around an organ; the CT's voxels say where it
+       * ends (transforms.ts probsToLabels). Absent: the labels are the interpolated argmax alone.
+       */
+      borderTrimBelowHu: z.number().min(-1024).max(3071).optional(),
     }),
   }),
   metrics: z

@@ -17,6 +17,7 @@ import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice,
 import { collectGarbage } from './gc.js'
 import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
 import {
+  belowHuBits,
   mainClusterBox,
   bodyWorldBox,
   croppedLatticeGrid,
@@ -317,6 +318,8 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
     resampleToGrid(sub, segGrid, seg.resampling, seg.padValue, segInput)
   }
   clipScale(segInput, seg.normalization.scale, seg.normalization.min, seg.normalization.max, seg.normalization.offset)
+  // what the border trim of step 5 needs of the CT, one bit a voxel, before its voxels may go
+  const trimBelow = seg.borderTrimBelowHu === undefined ? undefined : belowHuBits(ct.data, seg.borderTrimBelowHu)
   if (opts.releaseCt) {
     // from here on only the CT's geometry is needed
     ;(ct as { data: CtVolume['data'] }).data = new Int16Array(0)
@@ -336,15 +339,24 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   if (segRun.channels < maxLabel + 1) throw new Error(`${join(dir, seg.file)}: the segmentation output has ${segRun.channels} channels, the card's labels need ${maxLabel + 1}`)
   progress.end()
 
-  // 5. Probabilities back onto the CT's own grid (linear, inside the crop only), argmax.
+  // 5. Probabilities back onto the CT's own grid (linear, inside the crop only), argmax; at label
+  // borders, organ voxels below the card's borderTrimBelowHu (fat, air) become background.
   progress.start('labels')
   let lastEmit = 0
-  probsToLabels(segRun.probs, segRun.channels, segGrid, ct, labels.data, (f) => {
-    if (f - lastEmit >= 0.05 || f === 1) {
-      lastEmit = f
-      progress.emit(f, 'resampling labels onto the CT grid')
-    }
-  })
+  probsToLabels(
+    segRun.probs,
+    segRun.channels,
+    segGrid,
+    ct,
+    labels.data,
+    (f) => {
+      if (f - lastEmit >= 0.05 || f === 1) {
+        lastEmit = f
+        progress.emit(f, 'resampling labels onto the CT grid')
+      }
+    },
+    trimBelow,
+  )
   progress.end()
 
   const organs = organVolumes(labels, card)

@@ -524,12 +524,50 @@ export function argmaxChannels(probs: Float32Array, nChannels: number, nVoxels: 
 }
 
 /**
+ * The voxels of `data` below `hu`, one bit each (bit i & 7 of byte i >> 3): what the border trim
+ * of probsToLabels reads, kept after the CT's own voxels are released (1/16 of an int16 CT).
+ */
+export function belowHuBits(data: ArrayLike<number>, hu: number): Uint8Array {
+  const n = data.length
+  const bits = new Uint8Array((n + 7) >> 3)
+  const full = n >> 3
+  // eight voxels a byte without branches: ~90 ms on a 512x512x300 CT (twice as fast as an if per voxel)
+  for (let b = 0, i = 0; b < full; b++, i += 8) {
+    bits[b] =
+      +(data[i] < hu) |
+      (+(data[i + 1] < hu) << 1) |
+      (+(data[i + 2] < hu) << 2) |
+      (+(data[i + 3] < hu) << 3) |
+      (+(data[i + 4] < hu) << 4) |
+      (+(data[i + 5] < hu) << 5) |
+      (+(data[i + 6] < hu) << 6) |
+      (+(data[i + 7] < hu) << 7)
+  }
+  for (let i = full * 8; i < n; i++) if (data[i] < hu) bits[i >> 3] |= 1 << (i & 7)
+  return bits
+}
+
+/**
  * Writes argmax(linear interpolation of `probs`) into `labels` (on `target`'s grid, any
  * direction) for the target voxels inside the model grid `grid`; voxels outside keep their value.
  * Shortcut: where all 8 neighbouring model voxels have the same argmax, any convex combination has
  * it too, so the channels are read only at label borders. Returns the number of voxels written.
+ *
+ * `trimBelow` (belowHuBits of the target's CT): at those label borders, the voxels within one model
+ * voxel of a change of label, a voxel whose CT value is below the threshold becomes background
+ * instead of an organ. The coarse grid's borders run through the fat and air around an organ (its
+ * 3-15 % over-segmentation, docs/scn-model.md); the CT's own voxels say where the organ ends. Deep
+ * inside an organ (all 8 model voxels agree) nothing changes: a fat-containing lesion stays.
  */
-export function probsToLabels(probs: Float32Array, nChannels: number, grid: Geometry, target: Geometry, labels: Uint8Array, onRow?: (fraction: number) => void): number {
+export function probsToLabels(
+  probs: Float32Array,
+  nChannels: number,
+  grid: Geometry,
+  target: Geometry,
+  labels: Uint8Array,
+  onRow?: (fraction: number) => void,
+  trimBelow?: Uint8Array,
+): number {
   const [gx, gy, gz] = grid.dims
   const nv = gx * gy * gz
   const hard = argmaxChannels(probs, nChannels, nv)
@@ -586,7 +624,7 @@ export function probsToLabels(probs: Float32Array, nChannels: number, grid: Geom
             best = c
           }
         }
-        labels[t] = best
+        labels[t] = best !== 0 && trimBelow !== undefined && (trimBelow[t >> 3] >> (t & 7)) & 1 ? 0 : best
       }
     }
     onRow?.((k - box.min[2] + 1) / rows)

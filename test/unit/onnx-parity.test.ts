@@ -128,4 +128,14 @@ describe('model cards written by training/export_onnx.py', () => {
     for (const m of card.metrics) expect(m.dataset).toMatch(/training|held-out/i)
     for (const s of [card.stages.localization, card.stages.segmentation]) expect(existsSync(join(SHIPPED, s.file))).toBe(true)
   })
+
+  it('a border trim threshold is a HU value or absent', () => {
+    const file = join(SHIPPED, 'model.json')
+    const card = JSON.parse(readFileSync(file, 'utf8'))
+    const withTrim = (v: unknown) => ({ ...card, stages: { ...card.stages, segmentation: { ...card.stages.segmentation, borderTrimBelowHu: v } } })
+    expect(parseModelCard(file, withTrim(-30)).stages.segmentation.borderTrimBelowHu).toBe(-30)
+    expect(parseModelCard(file, withTrim(undefined)).stages.segmentation.borderTrimBelowHu).toBeUndefined()
+    expect(() => parseModelCard(file, withTrim(-5000))).toThrow(/borderTrimBelowHu/)
+    expect(() => parseModelCard(file, withTrim('-30'))).toThrow(/borderTrimBelowHu/)
+  })
 })

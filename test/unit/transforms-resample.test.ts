@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   argmaxChannels,
+  belowHuBits,
   centredGrid,
   clipScale,
   cropToFloat32,
@@ -178,6 +179,52 @@ describe('labels from probabilities', () => {
       let best = 0
       for (let c = 1; c < 3; c++) if (chans[c][v] > chans[best][v]) best = c
       expect(labels[v], `voxel ${v}`).toBe(best)
+    }
+  })
+  it('belowHuBits packs one bit a voxel, voxel i in bit i & 7 of byte i >> 3', () => {
+    const bits = belowHuBits(Int16Array.from([-100, 50, -31, -30, 0, 0, 0, 0, -500]), -30)
+    expect(Array.from(bits)).toEqual([0b101, 0b1])
+  })
+  it('the border trim removes fat and air from organ borders, and only there', () => {
+    // model grid: 4 mm voxels, the organ on voxels 2..5 of each axis (centres -6..6 mm): the
+    // interpolated border lies at +-8 mm. The CT (1 mm voxels) has the organ (60 HU) inside +-7 mm:
+    // the coarse border runs 1 mm into fat (-100 HU) on every face but one, where muscle (40 HU,
+    // x > 7 mm) touches it; a 2 mm fat focus sits at the organ's centre, far from any border.
+    const grid = centredGrid([0, 0, 0], [4, 4, 4], [8, 8, 8])
+    const n = 8 * 8 * 8
+    const probs = new Float32Array(2 * n)
+    for (let k = 0, v = 0; k < 8; k++)
+      for (let j = 0; j < 8; j++)
+        for (let i = 0; i < 8; i++, v++) {
+          const organ = [i, j, k].every((a) => a >= 2 && a <= 5)
+          probs[v] = organ ? 0.1 : 0.9
+          probs[n + v] = organ ? 0.9 : 0.1
+        }
+    const target = centredGrid([0, 0, 0], [1, 1, 1], [30, 30, 30])
+    const ct = new Int16Array(30 ** 3)
+    const world = (v: number) => [v % 30, Math.floor(v / 30) % 30, Math.floor(v / 900)].map((a) => a - 14.5)
+    for (let v = 0; v < ct.length; v++) {
+      const [x, y, z] = world(v)
+      const inOrgan = Math.max(Math.abs(x), Math.abs(y), Math.abs(z)) < 7
+      const focus = Math.max(Math.abs(x), Math.abs(y), Math.abs(z)) < 1
+      ct[v] = focus ? -100 : inOrgan ? 60 : x > 7 ? 40 : -100
+    }
+    const plain = new Uint8Array(ct.length)
+    probsToLabels(probs, 2, grid, target, plain)
+    const trimmed = new Uint8Array(ct.length)
+    probsToLabels(probs, 2, grid, target, trimmed, undefined, belowHuBits(ct, -30))
+    const count = (l: Uint8Array, where: (x: number) => boolean = () => true) => l.reduce((a, b, v) => a + (where(world(v)[0]) ? b : 0), 0)
+    // the coarse border (rounded at edges and corners by the interpolation) runs up to 1 mm into the fat
+    expect(count(plain)).toBeGreaterThan(14 ** 3 + 1000)
+    expect(count(plain)).toBeLessThanOrEqual(16 ** 3)
+    // trimmed: the organ's own 14^3 voxels, and what the coarse border holds of the muscle (not fat: kept)
+    expect(count(plain, (x) => x > 7)).toBeGreaterThan(100)
+    expect(count(trimmed)).toBe(14 ** 3 + count(plain, (x) => x > 7))
+    for (let v = 0; v < ct.length; v++) {
+      const [x, y, z] = world(v)
+      if (Math.max(Math.abs(x), Math.abs(y), Math.abs(z)) < 1) expect(trimmed[v], `fat focus voxel ${v}`).toBe(1)
+      else if (ct[v] >= -30 || plain[v] === 0) expect(trimmed[v], `voxel ${v}`).toBe(plain[v])
+      else expect(trimmed[v], `fat voxel ${v} on the border`).toBe(0)
     }
   })
 })
