@@ -140,9 +140,12 @@ def score(pred_path, truth_path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--loc', required=True,
+    ap.add_argument('--loc', default='',
                     help='localization run folder (checkpoint.pt), or a released model folder whose localization stage is kept unchanged')
-    ap.add_argument('--seg', required=True, help='segmentation run folder (checkpoint.pt)')
+    ap.add_argument('--seg', required=True,
+                    help='segmentation run folder (checkpoint.pt), or a released model folder: then both its networks ship byte for '
+                         'byte with its training record, only the engine settings of the card change (--border-trim-below-hu, '
+                         '--in-plane-padding, --run-spacing), every figure is measured again, and its leave-one-out rows carry over')
     ap.add_argument('--dataset', required=True, help='the nnU-Net dataset the runs trained on (training/make_real_dataset.py)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--version', required=True)
@@ -157,13 +160,21 @@ def main():
     ap.add_argument('--companion-loc', default='',
                     help='localization run folder of the same recipe with real cases held out: measured (with the shipped '
                          'segmentation network) on those cases, whole and cut to shorter fields of view')
-    ap.add_argument('--in-plane-padding', choices=['constant', 'replicate'], default='constant',
+    ap.add_argument('--border-trim-below-hu', type=float, default=None,
+                    help='card segmentation.borderTrimBelowHu: at label borders the engine turns organ voxels below this HU '
+                         '(fat, air) into background (an engine choice, measured)')
+    ap.add_argument('--in-plane-padding', choices=['constant', 'replicate'], default=None,
                     help="card segmentation.inPlanePadding: 'replicate' has the engine repeat the edges of a field of view that "
-                         'cuts the body instead of padding with air (an engine choice, measured; training crops stay inside the scan in-plane)')
+                         'cuts the body instead of padding with air (an engine choice, measured; training crops stay inside the scan in-plane); '
+                         'default constant, or the released card\'s')
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--initialised-from', default='',
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
     a = ap.parse_args()
+    if os.path.exists(os.path.join(a.seg, 'model.json')):
+        return recard(a)
+    if not a.loc:
+        ap.error('--loc is required with a segmentation run folder')
     loc, seg = LocalizationNet(), SpatialConfigurationNet(len(FLARE_LABELS))
     # a released model folder: its localization network ships unchanged (only the SCN was retrained),
     # and its card's record of how that network was trained carries over
@@ -252,30 +263,17 @@ def main():
             'history': a.history,
         },
         seg_spacing=seg_spacing, margin_mm=a.margin, min_scan_extent_mm=a.min_scan_extent,
-        z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant', in_plane_padding=a.in_plane_padding,
+        z_padding='replicate' if ck_seg['args'].get('z_replicate') else 'constant', in_plane_padding=a.in_plane_padding or 'constant',
         seg_normalization=Normalization.of_run(ck_seg['args']).card(),
         source={'architecture': 'franzthaler/FLARE21-EfficientSCN (GPL-3.0 code; re-implemented, weights trained here)',
                 'code': 'training/ (make_real_dataset.py, train.py, export_onnx.py, ship_flare_organs.py)'},
     )
+    if a.border_trim_below_hu is not None:
+        card['stages']['segmentation']['borderTrimBelowHu'] = a.border_trim_below_hu
     write_model_folder(loc, seg, a.out, card)
 
     work = tempfile.mkdtemp(prefix='scn-ship-eval-')
-    cases = []
-    for name, img, lab in nnunet_cases(a.dataset):
-        original = ORIGINAL_INPUTS.get(name)
-        ct = os.path.join(DATA, original) if original and os.path.isdir(os.path.join(DATA, original)) else img
-        cases.append(('held-out real' if name in excluded else 'training-set real', name, ct, lab))
-    # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on); scored on
-    # the organs their reference holds, from their original files
-    for name, info in sorted(eval_only.items()):
-        original = os.path.join(DATA, info['input']) if info.get('input') else ''
-        ct = original if original and os.path.exists(original) else os.path.join(a.dataset, 'evalOnly', f'{name}_0000.nii.gz')
-        cases.append(('held-out real', name, ct, os.path.join(a.dataset, 'evalOnly', f'{name}.nii.gz')))
-    for name, seed, scale, spacing, fov_z, centre_z in PHANTOMS:
-        d = os.path.join(work, f'ts{seed}')
-        subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z)],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        cases.append(('held-out phantoms', name, os.path.join(d, 'ts_phantom_ct.nii.gz'), os.path.join(d, 'ts_phantom_labels.nii.gz')))
+    cases = measured_cases(a.dataset, excluded, eval_only, work)
 
     companion_dir = None
     if a.companion_seg:
@@ -317,20 +315,102 @@ def main():
                 cases.append((LOC_COMPANION, f'{name}, {probe}', *pair))
         card['training']['companionLocalization'] = {**run_info(ck_cl), 'role': 'leave-one-out estimate of the localization recipe; not the shipped weights'}
 
-    evaluation = []
     carried = []
     if loc_release is not None and not a.companion_loc:
         # the localization ships unchanged: its leave-one-out rows from the release it is kept from
         # still describe it (they were measured with that release's segmentation network: said so)
-        old_eval = os.path.join(a.loc, 'evaluation.json')
-        if os.path.exists(old_eval):
-            src = f"{loc_release['id']} {loc_release['version']}"
-            # rows that release itself carried keep the release they were measured in
-            carried = [e if 'measuredWith' in e else {**e, 'group': f"{LOC_COMPANION}, measured in {src}", 'measuredWith': f'{src} (its segmentation network)'}
-                       for e in json.load(open(old_eval)).get('cases', []) if e.get('group', '').startswith(LOC_COMPANION)]
+        carried = carried_rows(a.loc, (LOC_COMPANION,), "(with that release's segmentation network)")
+    model_dirs = {COMPANION: companion_dir, LOC_COMPANION: loc_companion_dir}
+    measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spacing, train_spacing, work)
+
+
+def measured_cases(dataset, excluded, eval_only, work):
+    """(group, name, CT, reference) of every case the card measures: the dataset's real cases (from their
+    original DICOM where they came from one), its evaluation-only cases, and the held-out phantoms."""
+    cases = []
+    for name, img, lab in nnunet_cases(dataset):
+        original = ORIGINAL_INPUTS.get(name)
+        ct = os.path.join(DATA, original) if original and os.path.isdir(os.path.join(DATA, original)) else img
+        cases.append(('held-out real' if name in excluded else 'training-set real', name, ct, lab))
+    # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on); scored on
+    # the organs their reference holds, from their original files
+    for name, info in sorted(eval_only.items()):
+        original = os.path.join(DATA, info['input']) if info.get('input') else ''
+        ct = original if original and os.path.exists(original) else os.path.join(dataset, 'evalOnly', f'{name}_0000.nii.gz')
+        cases.append(('held-out real', name, ct, os.path.join(dataset, 'evalOnly', f'{name}.nii.gz')))
+    for name, seed, scale, spacing, fov_z, centre_z in PHANTOMS:
+        d = os.path.join(work, f'ts{seed}')
+        subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z)],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        cases.append(('held-out phantoms', name, os.path.join(d, 'ts_phantom_ct.nii.gz'), os.path.join(d, 'ts_phantom_labels.nii.gz')))
+
+    return cases
+
+
+def carried_rows(release_dir, groups, network_note):
+    """The rows of a release's evaluation.json in these groups (leave-one-out companions that are not
+    re-run), each saying which release measured it; rows that release itself carried keep theirs."""
+    path = os.path.join(release_dir, 'evaluation.json')
+    if not os.path.exists(path):
+        return []
+    rel = json.load(open(os.path.join(release_dir, 'model.json')))
+    src = f"{rel['id']} {rel['version']}"
+    def group(g):  # 'held-out real (how)' -> 'held-out real (how, measured in src)': what the demo and the app parse
+        return f'{g[:-1]}, measured in {src})' if g.endswith(')') else f'{g} (measured in {src})'
+    return [e if 'measuredWith' in e else {**e, 'group': group(e['group']), 'measuredWith': f'{src} {network_note}'}
+            for e in json.load(open(path)).get('cases', []) if e.get('group', '').startswith(tuple(g.rstrip(')') for g in groups))]
+
+
+def recard(a):
+    """--seg is a released model folder: its two networks ship byte for byte and its card's training
+    record carries over; the engine settings given change, and every figure is measured again (the
+    leave-one-out companion rows, whose runs are not re-run, carry over marked with their release)."""
+    rel = json.load(open(os.path.join(a.seg, 'model.json')))
+    card = json.loads(json.dumps(rel))
+    card['version'] = a.version
+    seg_card = card['stages']['segmentation']
+    a.min_scan_extent = card['stages']['localization']['minScanExtentMm']  # the card's, for the description
+    if a.run_spacing:
+        seg_card['spacing'] = [a.run_spacing] * 3
+    if a.in_plane_padding:
+        seg_card['inPlanePadding'] = a.in_plane_padding
+    if a.border_trim_below_hu is not None:
+        seg_card['borderTrimBelowHu'] = a.border_trim_below_hu
+    record = card.setdefault('training', {})
+    record['recardedFrom'] = {'model': f"{rel['id']} {rel['version']}", 'networks': 'both ONNX files byte for byte',
+                              'changes': a.history or 'engine settings of the card only'}
+    os.makedirs(a.out, exist_ok=True)
+    for stage in ('localization', 'segmentation'):
+        f = card['stages'][stage]['file']
+        if os.path.abspath(os.path.join(a.seg, f)) != os.path.abspath(os.path.join(a.out, f)):
+            shutil.copyfile(os.path.join(a.seg, f), os.path.join(a.out, f))
+    write_json(os.path.join(a.out, 'model.json'), card)  # the engine measures with the new settings
+    trained = record.get('segmentation', {})
+    excluded = set(trained.get('heldOut', [])) & set(record.get('localization', {}).get('heldOut', []))
+    eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
+    trained_on = [n for n, _, _ in nnunet_cases(a.dataset) if n not in excluded]
+    work = tempfile.mkdtemp(prefix='scn-ship-eval-')
+    cases = measured_cases(a.dataset, excluded, eval_only, work)
+    carried = carried_rows(a.seg, (COMPANION, LOC_COMPANION), "(before this card's engine settings)")
+    train_spacing = float(trained.get('spacingMm', seg_card['spacing'][0]))
+    measure_and_write(a, card, cases, {}, carried, trained_on, float(seg_card['spacing'][0]), train_spacing, work)
+
+
+def write_json(path, value):
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    with open(path + '.tmp', 'w') as f:
+        json.dump(value, f, indent=2)
+        f.write('\n')
+    os.replace(path + '.tmp', path)
+
+
+def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spacing, train_spacing, work):
+    """Every case through `scn-studio segment` with the model in a.out (or the companion folder of its
+    group), then the card's metrics and description and evaluation.json, written atomically."""
+    evaluation = []
     for i, (group, name, ct, truth) in enumerate(cases):
         pred = os.path.join(work, f'{i:02d}_{name.replace(" ", "_")}_pred.nii.gz')
-        model_dir = companion_dir if group == COMPANION else loc_companion_dir if group == LOC_COMPANION else a.out
+        model_dir = model_dirs.get(group) or a.out
         report = engine_segment(model_dir, 'scn-flare-organs', ct, pred)
         organs = score(pred, truth)
         evaluation.append({'group': group, 'case': name, 'input': os.path.relpath(ct, DATA) if ct.startswith(os.path.abspath(DATA)) else os.path.basename(ct),
@@ -360,19 +440,19 @@ def main():
         f'2-core CPU (no GPU) from {len(trained_on)} real CTs ({", ".join(trained_on)}) plus synthetic phantoms. Segmentation at {seg_spacing:g} mm '
         + (f'(trained at {train_spacing:g} mm; the authors: 2 mm). ' if seg_spacing != train_spacing else '(the authors: 2 mm). ') +
         f'Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
+        + (f"At label borders, organ voxels below {card['stages']['segmentation']['borderTrimBelowHu']:g} HU (fat, air) become background. "
+           if card['stages']['segmentation'].get('borderTrimBelowHu') is not None else '') +
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
-        + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if companion_dir else '') +
-        (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if loc_companion_dir else '') +
-        (f"Localization kept from {carried[0]['measuredWith'].split(' (')[0]}, measured there on CTs it never saw (with that release's segmentation network): "
-         f"{summary(carried[0]['group'])}. " if carried else '') +
+        + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if summary(COMPANION) else '') +
+        (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if summary(LOC_COMPANION) else '') +
+        ''.join(f"Carried from {rows[0]['measuredWith']}, not re-run: {g.split(', measured in ')[0]}): {summary(g)}. "
+                for g in dict.fromkeys(e['group'] for e in carried) for rows in [[e for e in carried if e['group'] == g]]) +
         f'Training-set real (not generalisation): {summary("training-set real")}. '
         'Few real cases and CPU-only training: expect masks to need correction on your scans; measure on your own data with '
         '`scn-studio evaluate` and retrain on the exported dataset (training/README.md).')
-    write_model_folder(loc, seg, a.out, card)
-    with open(os.path.join(a.out, 'evaluation.json.tmp'), 'w') as f:
-        json.dump({'model': f'scn-flare-organs {a.version}', 'engine': 'scn-studio segment --device cpu', 'cases': evaluation}, f, indent=2)
-        f.write('\n')
-    os.replace(os.path.join(a.out, 'evaluation.json.tmp'), os.path.join(a.out, 'evaluation.json'))
+    # the networks are in a.out already (written or copied before measuring): only the card changes
+    write_json(os.path.join(a.out, 'model.json'), card)
+    write_json(os.path.join(a.out, 'evaluation.json'), {'model': f'scn-flare-organs {a.version}', 'engine': 'scn-studio segment --device cpu', 'cases': evaluation})
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({'out': a.out, 'metrics': len(metrics)}))
 
