@@ -335,4 +335,28 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
     await page.setViewportSize({ width: 1400, height: 900 })
     await page.waitForTimeout(500)
   })
+
+  it('on a 1024 px wide window every toolbar control is on screen (the path field and the undo name narrow)', async () => {
+    const clipped = () =>
+      page.evaluate(() => {
+        const row = document.querySelector('.toolbar-row') as HTMLElement
+        const right = row.getBoundingClientRect().right
+        const controls = [...row.querySelectorAll('button, input, select')].filter((e) => (e as HTMLElement).offsetParent !== null)
+        const boxes = controls.map((e) => e.getBoundingClientRect())
+        // past the row's end, squeezed to a sliver, or under the next control
+        return controls
+          .filter((_, i) => boxes[i].right > right + 0.5 || boxes[i].width < 20 || (i + 1 < boxes.length && boxes[i].right > boxes[i + 1].left + 0.5))
+          .map((e) => (e as HTMLElement).dataset.testid ?? e.tagName)
+      })
+    for (const width of [1024, 1140, 1280]) {
+      await page.setViewportSize({ width, height: 700 })
+      await page.waitForTimeout(300)
+      expect(await clipped(), `cut off at ${width} px`).toEqual([])
+      await screenshot(page, `ui-10-toolbar-${width}`)
+    }
+    // the path field stays usable
+    expect((await page.locator('[data-testid=open-path]').boundingBox())!.width).toBeGreaterThan(60)
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await page.waitForTimeout(500)
+  })
 })
