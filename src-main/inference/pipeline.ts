@@ -6,7 +6,8 @@
  * Memory plan (512x512x300 int16 CT = 157 MB): the localization input is built straight from the
  * CT (no reoriented or float copy of the whole CT); the segmentation stage copies and smooths only
  * the CT block under the crop; each ONNX session is released before the next stage; the
- * probabilities are resampled back only inside the crop, reading channels only at label borders.
+ * probabilities are resampled back only inside the crop, reading channels only at label borders;
+ * a card's border trim keeps one bit per CT voxel (below its HU or not) instead of the CT itself.
  */
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
