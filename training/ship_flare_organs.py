@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -343,7 +344,6 @@ def measured_cases(dataset, excluded, eval_only, work):
         subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         cases.append(('held-out phantoms', name, os.path.join(d, 'ts_phantom_ct.nii.gz'), os.path.join(d, 'ts_phantom_labels.nii.gz')))
-
     return cases
 
 
@@ -445,7 +445,7 @@ def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spaci
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
         + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if summary(COMPANION) else '') +
         (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if summary(LOC_COMPANION) else '') +
-        ''.join(f"Carried from {rows[0]['measuredWith']}, not re-run: {g.split(', measured in ')[0]}): {summary(g)}. "
+        ''.join(f"Carried from {rows[0]['measuredWith']}, not re-run: {re.sub(r', measured in [^)]*', '', g)}: {summary(g)}. "
                 for g in dict.fromkeys(e['group'] for e in carried) for rows in [[e for e in carried if e['group'] == g]]) +
         f'Training-set real (not generalisation): {summary("training-set real")}. '
         'Few real cases and CPU-only training: expect masks to need correction on your scans; measure on your own data with '

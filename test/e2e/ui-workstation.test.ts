@@ -348,8 +348,8 @@ describe.skipIf(SKIP)('workstation UI in Chromium (web host)', () => {
           .filter((_, i) => boxes[i].right > right + 0.5 || boxes[i].width < 20 || (i + 1 < boxes.length && boxes[i].right > boxes[i + 1].left + 0.5))
           .map((e) => (e as HTMLElement).dataset.testid ?? e.tagName)
       })
-    for (const width of [1024, 1140, 1280]) {
-      await page.setViewportSize({ width, height: 700 })
+    for (const [width, height] of [[1024, 700], [1140, 700], [1280, 720], [1920, 1080]]) {
+      await page.setViewportSize({ width, height })
       await page.waitForTimeout(300)
       expect(await clipped(), `cut off at ${width} px`).toEqual([])
       await screenshot(page, `ui-10-toolbar-${width}`)
