@@ -93,6 +93,13 @@ export const ModelCardSchema = z.object({
        * ends (transforms.ts probsToLabels). Absent: the labels are the interpolated argmax alone.
        */
       borderTrimBelowHu: z.number().min(-1024).max(3071).optional(),
+      /**
+       * Further segmentation networks (ONNX files in the model folder) with the same input and
+       * output as `file`: the engine runs each on the same input, one session at a time, and
+       * averages their probabilities. Runs trained from different seeds err in different places on
+       * scans unlike their training cases; their mean errs less (training/README.md, issue 12).
+       */
+      ensembleFiles: z.array(z.string().min(1)).max(7).optional(),
     }),
   }),
   metrics: z
@@ -118,6 +125,11 @@ export class ModelCardError extends Error {
     super(`${file}: ${problem}`)
     this.name = 'ModelCardError'
   }
+}
+
+/** Every ONNX file a card names, relative to its folder (localization, segmentation, ensemble members). */
+export function modelFiles(card: ModelCard): string[] {
+  return [card.stages.localization.file, card.stages.segmentation.file, ...(card.stages.segmentation.ensembleFiles ?? [])]
 }
 
 export function parseModelCard(file: string, json: unknown): ModelCard {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { appModelsDir, userModelsDir } from '../util/app-paths.js'
-import { ModelCardError, readModelCard, type ModelCard } from './model-card.js'
+import { ModelCardError, modelFiles, readModelCard, type ModelCard } from './model-card.js'
 
 export const DEFAULT_MODEL_ID = 'scn-flare-organs'
 
@@ -43,8 +43,8 @@ function scan(root: string, source: 'app' | 'user'): ModelEntry[] {
     if (!existsSync(cardFile)) continue
     try {
       const card = readModelCard(cardFile)
-      for (const stage of [card.stages.localization, card.stages.segmentation]) {
-        const f = join(dir, stage.file)
+      for (const file of modelFiles(card)) {
+        const f = join(dir, file)
         if (!existsSync(f)) throw new ModelCardError(f, `the ONNX file named in ${cardFile} is missing`)
       }
       out.push({ id: card.id, version: card.version, description: card.description, dir, source, card })

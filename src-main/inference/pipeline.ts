@@ -155,6 +155,29 @@ async function runStage(modelDir: string, stage: StageCard, kind: 'localization'
   return { probs: t.data as Float32Array, channels: Number(d[1]), provider, skipped }
 }
 
+/**
+ * The card's segmentation network, and each of its ensembleFiles in turn on the same input (one
+ * session open at a time), their probabilities averaged into the first run's array.
+ */
+async function runSegmentationNetworks(modelDir: string, seg: ModelCard['stages']['segmentation'], device: DeviceChoice, preset: SessionPreset, input: Float32Array, dims: Vec3, progress: StageProgress): Promise<StageRun> {
+  const files = [seg.file, ...(seg.ensembleFiles ?? [])]
+  const sum = await runStage(modelDir, seg, 'segmentation', device, preset, input, dims)
+  for (let k = 1; k < files.length; k++) {
+    progress.emit(k / files.length, `segmentation network ${k + 1} of ${files.length}`)
+    const run = await runStage(modelDir, { ...seg, file: files[k] }, 'segmentation', sum.provider, preset, input, dims)
+    if (run.channels !== sum.channels) throw new Error(`${join(modelDir, files[k])}: the segmentation output has ${run.channels} channels, ${seg.file} has ${sum.channels}; ensemble members must share their labels`)
+    const a = sum.probs
+    const b = run.probs
+    for (let i = 0; i < a.length; i++) a[i] += b[i]
+  }
+  if (files.length > 1) {
+    const a = sum.probs
+    const w = 1 / files.length
+    for (let i = 0; i < a.length; i++) a[i] *= w
+  }
+  return sum
+}
+
 /** The stage hooks of the pipeline's progress (start/emit/end per stage); optional for other callers. */
 export interface StageProgress {
   start(stage: StageName, message?: string): void
@@ -331,7 +354,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 
   // 4. Segmentation network: merged normalised probabilities, channel c = label value c.
   progress.start('segmentation')
-  const segRun = await runStage(dir, seg, 'segmentation', segDevice, preset, segInput, segDims)
+  const segRun = await runSegmentationNetworks(dir, seg, segDevice, preset, segInput, segDims, progress)
   segInput = null
   if (isSlab) {
     provider = segRun.provider

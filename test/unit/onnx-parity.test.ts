@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import * as ort from 'onnxruntime-node'
 import { openSession } from '../../src-main/inference/onnx-session.js'
-import { readModelCard, parseModelCard } from '../../src-main/inference/model-card.js'
+import { modelFiles, readModelCard, parseModelCard } from '../../src-main/inference/model-card.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { hasPythonModules, runPythonJson, PYTHON } from '../helpers/python.js'
 
@@ -126,7 +126,7 @@ describe('model cards written by training/export_onnx.py', () => {
     expect(card.metrics.length).toBeGreaterThan(0)
     // every metric names its data set; training-set numbers say so
     for (const m of card.metrics) expect(m.dataset).toMatch(/training|held-out/i)
-    for (const s of [card.stages.localization, card.stages.segmentation]) expect(existsSync(join(SHIPPED, s.file))).toBe(true)
+    for (const f of modelFiles(card)) expect(existsSync(join(SHIPPED, f)), f).toBe(true)
   })
 
   it('a border trim threshold is a HU value or absent', () => {
