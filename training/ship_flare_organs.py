@@ -37,7 +37,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from export_onnx import build_card, load_weights, write_model_folder  # noqa: E402
+from export_onnx import build_card, export_segmentation, load_weights, write_model_folder  # noqa: E402
 from scn.data import Normalization, dataset_case_facts, nnunet_cases  # noqa: E402
 from scn.labels import FLARE_LABELS  # noqa: E402
 from scn.metrics import evaluate  # noqa: E402
@@ -168,12 +168,18 @@ def main():
                     help="card segmentation.inPlanePadding: 'replicate' has the engine repeat the edges of a field of view that "
                          'cuts the body instead of padding with air (an engine choice, measured; training crops stay inside the scan in-plane); '
                          'default constant, or the released card\'s')
+    ap.add_argument('--ensemble-run', action='append', default=[],
+                    help='with a released --seg folder: a segmentation run folder (checkpoint.pt) whose EMA weights ship beside the '
+                         "released networks as segmentation-<k>.onnx in the card's segmentation.ensembleFiles; the engine averages "
+                         "the networks' probabilities (repeatable)")
     ap.add_argument('--history', default='', help='free text: how the runs went (restarts, learning-rate changes)')
     ap.add_argument('--initialised-from', default='',
                     help='the model (id version) the runs were fine-tuned from, when --init-from\'s folder has been replaced since (e.g. by this script)')
     a = ap.parse_args()
     if os.path.exists(os.path.join(a.seg, 'model.json')):
         return recard(a)
+    if a.ensemble_run:
+        ap.error('--ensemble-run needs a released model folder as --seg')
     if not a.loc:
         ap.error('--loc is required with a segmentation run folder')
     loc, seg = LocalizationNet(), SpatialConfigurationNet(len(FLARE_LABELS))
@@ -196,40 +202,6 @@ def main():
     excluded = held_out(ck_seg['args']) & loc_held
     facts = dataset_case_facts(a.dataset)
 
-    def run_info(ck):
-        args = ck['args']
-        info = {'iterations': ck['iteration'], 'secondsOfLastPhase': round(ck.get('extra', {}).get('seconds', 0)),
-                'crops': 'engine-like (organ box + 5-40 mm margin; thin slabs ' + str(args.get('slab_ratio')) + ' of draws, whole field of view)' if args.get('engine_crops') else args['size'],
-                'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
-                'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
-                'realism': not args.get('no_realism', False), 'heldOut': sorted(held_out(args))}
-        if args['stage'] == 'localization' and args.get('engine_crops'):
-            info['crops'] = 'the whole scan at 6 mm in the smallest valid grid that covers it, as the engine'
-        if args['stage'] == 'localization' and args.get('fov_ratio'):
-            info['fieldOfViewCuts'] = f"{args['fov_ratio']} of draws cut to a random foot-to-head field of at least {args.get('fov_min_mm', 200.0):g} mm"
-        if args['stage'] == 'segmentation':
-            info['spacingMm'] = args.get('spacing', 2.0)
-            if a.run_spacing and a.run_spacing != info['spacingMm']:
-                info['runSpacingMm'] = a.run_spacing  # the card's: what the engine feeds it
-            if args.get('window'):
-                info['inputWindowHu'] = [float(v) for v in str(args['window']).split(',')]
-            if args.get('organ_dice'):
-                info['organDiceWeight'] = args['organ_dice']
-            if args.get('neighbour_weight'):
-                info['neighbourWeight'] = args['neighbour_weight']
-            if args.get('organ_warp'):
-                info['organWarp'] = args['organ_warp']
-        init_from = args.get('init_from')
-        if init_from and a.initialised_from:
-            info['initialisedFrom'] = a.initialised_from
-        elif init_from:
-            card_path = os.path.join(init_from, 'model.json')
-            prev = json.load(open(card_path)) if os.path.exists(card_path) else {}
-            info['initialisedFrom'] = f"{prev['id']} {prev['version']}" if prev else init_from
-        else:
-            info['init'] = args.get('init', 'pytorch')
-        return info
-
     trained_on = [n for n, _, _ in nnunet_cases(a.dataset) if n not in excluded]
     # evaluation-only real cases (make_real_dataset.py: partial labels, never trained on)
     eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
@@ -244,10 +216,10 @@ def main():
         training={
             'hardware': f'CPU only: {cpu_name()}, 1-2 threads per stage (shared 2-core machine, niced); no GPU was available',
             'framework': f'PyTorch {torch.__version__}',
-            'localization': run_info(ck_loc) if loc_release is None else {
+            'localization': run_info(ck_loc, a) if loc_release is None else {
                 **loc_release.get('training', {}).get('localization', {}),
                 'keptFrom': f"{loc_release['id']} {loc_release['version']} (localization network unchanged)"},
-            'segmentation': run_info(ck_seg),
+            'segmentation': run_info(ck_seg, a),
             'weights': 'exponential moving average (0.999 with warm-up) of the Adam iterates',
             'losses': 'generalized Dice (absent organs weighted as the smallest present one) + sigmoid cross-entropy (local, spatial)'
                       + (f" + {ck_seg['args']['organ_dice']:g} x mean soft Dice over the organs present (train.py --organ-dice)" if ck_seg['args'].get('organ_dice') else '')
@@ -291,7 +263,7 @@ def main():
         for group, name, ct, lab in list(cases):
             if name in held and group == 'training-set real':
                 cases.append((COMPANION, name, ct, lab))
-        companion_info = {**run_info(ck_comp), 'role': 'leave-one-out estimate of this recipe; not the shipped weights'}
+        companion_info = {**run_info(ck_comp, a), 'role': 'leave-one-out estimate of this recipe; not the shipped weights'}
         card['training']['companionSegmentation'] = companion_info
 
     loc_companion_dir = None
@@ -314,7 +286,7 @@ def main():
                     continue  # a slab: the localization stage does not run on it
                 pair = cut_field(img, lab, first, last, os.path.join(work, f'field-{name}-{first}-{last}'))
                 cases.append((LOC_COMPANION, f'{name}, {probe}', *pair))
-        card['training']['companionLocalization'] = {**run_info(ck_cl), 'role': 'leave-one-out estimate of the localization recipe; not the shipped weights'}
+        card['training']['companionLocalization'] = {**run_info(ck_cl, a), 'role': 'leave-one-out estimate of the localization recipe; not the shipped weights'}
 
     carried = []
     if loc_release is not None and not a.companion_loc:
@@ -361,6 +333,42 @@ def carried_rows(release_dir, groups, network_note):
             for e in json.load(open(path)).get('cases', []) if e.get('group', '').startswith(tuple(g.rstrip(')') for g in groups))]
 
 
+def run_info(ck, a):
+    """The card's record of one training run (its checkpoint's args): data, crops, recipe, start."""
+    args = ck['args']
+    info = {'iterations': ck['iteration'], 'secondsOfLastPhase': round(ck.get('extra', {}).get('seconds', 0)),
+            'crops': 'engine-like (organ box + 5-40 mm margin; thin slabs ' + str(args.get('slab_ratio')) + ' of draws, whole field of view)' if args.get('engine_crops') else args['size'],
+            'phantoms': args['phantoms'], 'phantomRatio': args['phantom_ratio'], 'realWeight': args.get('real_weight', 1),
+            'seed': args['seed'], 'threads': args['threads'], 'lr': args['lr'], 'ema': args['ema'],
+            'realism': not args.get('no_realism', False), 'heldOut': sorted(held_out(args))}
+    if args['stage'] == 'localization' and args.get('engine_crops'):
+        info['crops'] = 'the whole scan at 6 mm in the smallest valid grid that covers it, as the engine'
+    if args['stage'] == 'localization' and args.get('fov_ratio'):
+        info['fieldOfViewCuts'] = f"{args['fov_ratio']} of draws cut to a random foot-to-head field of at least {args.get('fov_min_mm', 200.0):g} mm"
+    if args['stage'] == 'segmentation':
+        info['spacingMm'] = args.get('spacing', 2.0)
+        if a.run_spacing and a.run_spacing != info['spacingMm']:
+            info['runSpacingMm'] = a.run_spacing  # the card's: what the engine feeds it
+        if args.get('window'):
+            info['inputWindowHu'] = [float(v) for v in str(args['window']).split(',')]
+        if args.get('organ_dice'):
+            info['organDiceWeight'] = args['organ_dice']
+        if args.get('neighbour_weight'):
+            info['neighbourWeight'] = args['neighbour_weight']
+        if args.get('organ_warp'):
+            info['organWarp'] = args['organ_warp']
+    init_from = args.get('init_from')
+    if init_from and a.initialised_from:
+        info['initialisedFrom'] = a.initialised_from
+    elif init_from:
+        card_path = os.path.join(init_from, 'model.json')
+        prev = json.load(open(card_path)) if os.path.exists(card_path) else {}
+        info['initialisedFrom'] = f"{prev['id']} {prev['version']}" if prev else init_from
+    else:
+        info['init'] = args.get('init', 'pytorch')
+    return info
+
+
 def recard(a):
     """--seg is a released model folder: its two networks ship byte for byte and its card's training
     record carries over; the engine settings given change, and every figure is measured again (the
@@ -377,16 +385,19 @@ def recard(a):
     if a.border_trim_below_hu is not None:
         seg_card['borderTrimBelowHu'] = a.border_trim_below_hu
     record = card.setdefault('training', {})
-    record['recardedFrom'] = {'model': f"{rel['id']} {rel['version']}", 'networks': 'both ONNX files byte for byte',
+    released = [card['stages']['localization']['file'], seg_card['file'], *seg_card.get('ensembleFiles', [])]
+    record['recardedFrom'] = {'model': f"{rel['id']} {rel['version']}", 'networks': f"{', '.join(released)} byte for byte",
                               'changes': a.history or 'engine settings of the card only'}
     os.makedirs(a.out, exist_ok=True)
-    for stage in ('localization', 'segmentation'):
-        f = card['stages'][stage]['file']
+    for f in released:
         if os.path.abspath(os.path.join(a.seg, f)) != os.path.abspath(os.path.join(a.out, f)):
             shutil.copyfile(os.path.join(a.seg, f), os.path.join(a.out, f))
-    write_json(os.path.join(a.out, 'model.json'), card)  # the engine measures with the new settings
     trained = record.get('segmentation', {})
     excluded = set(trained.get('heldOut', [])) & set(record.get('localization', {}).get('heldOut', []))
+    for run in a.ensemble_run:
+        member = add_ensemble_member(run, a, card)
+        excluded &= set(member['heldOut'])  # held out only where no network trained on it
+    write_json(os.path.join(a.out, 'model.json'), card)  # the engine measures with the new settings
     eval_only = json.load(open(os.path.join(a.dataset, 'dataset.json'))).get('scn_studio', {}).get('evalOnly', {})
     trained_on = [n for n, _, _ in nnunet_cases(a.dataset) if n not in excluded]
     work = tempfile.mkdtemp(prefix='scn-ship-eval-')
@@ -394,6 +405,26 @@ def recard(a):
     carried = carried_rows(a.seg, (COMPANION, LOC_COMPANION), "(before this card's engine settings)")
     train_spacing = float(trained.get('spacingMm', seg_card['spacing'][0]))
     measure_and_write(a, card, cases, {}, carried, trained_on, float(seg_card['spacing'][0]), train_spacing, work)
+
+
+def add_ensemble_member(run, a, card):
+    """Exports a segmentation run's EMA weights into a.out as the card's next ensemble file and records
+    the run in card['training']['ensemble']; the run must read its input as the card's network does."""
+    seg_card = card['stages']['segmentation']
+    net = SpatialConfigurationNet(len(FLARE_LABELS))
+    ck = load_weights(os.path.join(run, 'checkpoint.pt'), net)
+    if ck['args'].get('stage') != 'segmentation':
+        raise SystemExit(f'{run}: not a segmentation run')
+    norm = Normalization.of_run(ck['args']).card()
+    if {**norm, 'offset': norm.get('offset', 0)} != {**seg_card['normalization'], 'offset': seg_card['normalization'].get('offset', 0)}:
+        raise SystemExit(f"{run}: the run's input normalization {norm} is not the card's {seg_card['normalization']}; ensemble members share their input")
+    files = seg_card.setdefault('ensembleFiles', [])
+    f = f'segmentation-{len(files) + 2}.onnx'
+    export_segmentation(net, os.path.join(a.out, f))
+    files.append(f)
+    info = {**run_info(ck, a), 'file': f}
+    card['training'].setdefault('ensemble', []).append(info)
+    return info
 
 
 def write_json(path, value):
@@ -439,6 +470,8 @@ def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spaci
         'FLARE21 SpatialConfiguration-Net (EfficientSCN layout) for liver, kidneys, spleen and pancreas, trained by SCN Studio on a shared '
         f'2-core CPU (no GPU) from {len(trained_on)} real CTs ({", ".join(trained_on)}) plus synthetic phantoms. Segmentation at {seg_spacing:g} mm '
         + (f'(trained at {train_spacing:g} mm; the authors: 2 mm). ' if seg_spacing != train_spacing else '(the authors: 2 mm). ') +
+        (f"The segmentation is the mean of {1 + len(card['stages']['segmentation']['ensembleFiles'])} separately trained networks' probabilities. "
+           if card['stages']['segmentation'].get('ensembleFiles') else '') +
         f'Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
         + (f"At label borders, organ voxels below {card['stages']['segmentation']['borderTrimBelowHu']:g} HU (fat, air) become background. "
            if card['stages']['segmentation'].get('borderTrimBelowHu') is not None else '') +

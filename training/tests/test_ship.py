@@ -32,3 +32,50 @@ def test_carried_rows_keep_the_demos_group_format_and_name_their_release(tmp_pat
 
 def test_no_evaluation_no_rows(tmp_path):
     assert S.carried_rows(str(tmp_path), (S.COMPANION,), '') == []
+
+
+def fake_run(path, window, exclude=''):
+    """A segmentation run folder with a checkpoint of random weights and the args train.py records."""
+    import torch
+    from scn.networks import SpatialConfigurationNet
+    os.makedirs(path, exist_ok=True)
+    torch.manual_seed(0)
+    state = SpatialConfigurationNet(4).state_dict()
+    args = {'stage': 'segmentation', 'window': window, 'exclude': exclude, 'engine_crops': True, 'slab_ratio': 0.45,
+            'phantoms': 8, 'phantom_ratio': 0.2, 'real_weight': 4, 'seed': 93, 'threads': 2, 'lr': 3e-4, 'ema': 0.999,
+            'spacing': 4.0, 'init_from': None}
+    torch.save({'model': state, 'ema': state, 'iteration': 7, 'args': args, 'extra': {'seconds': 12.0}}, os.path.join(path, 'checkpoint.pt'))
+    return str(path)
+
+
+class Args:
+    run_spacing = 3.5
+    initialised_from = ''
+
+
+def test_an_ensemble_member_is_exported_next_to_the_card_and_recorded(tmp_path):
+    import onnx
+    card = {'stages': {'segmentation': {'file': 'segmentation.onnx', 'normalization': {'type': 'clip-scale', 'scale': 200.0, 'min': -1, 'max': 1, 'offset': 40.0}}},
+            'training': {}}
+    Args.out = str(tmp_path / 'out')
+    os.makedirs(Args.out)
+    info = S.add_ensemble_member(fake_run(tmp_path / 'run', '-160,240', 'amos_0018'), Args, card)
+    assert card['stages']['segmentation']['ensembleFiles'] == ['segmentation-2.onnx']
+    m = onnx.load(os.path.join(Args.out, 'segmentation-2.onnx'))
+    assert [o.name for o in m.graph.output] == ['probs']
+    assert info['file'] == 'segmentation-2.onnx' and info['iterations'] == 7 and info['seed'] == 93
+    assert info['heldOut'] == ['amos_0018'] and info['runSpacingMm'] == 3.5
+    assert card['training']['ensemble'] == [info]
+    # a second member gets the next name
+    S.add_ensemble_member(fake_run(tmp_path / 'run2', '-160,240'), Args, card)
+    assert card['stages']['segmentation']['ensembleFiles'] == ['segmentation-2.onnx', 'segmentation-3.onnx']
+
+
+def test_an_ensemble_member_must_read_its_input_as_the_card_does(tmp_path):
+    import pytest
+    card = {'stages': {'segmentation': {'file': 'segmentation.onnx', 'normalization': {'type': 'clip-scale', 'scale': 2048.0, 'min': -1, 'max': 1}}},
+            'training': {}}
+    Args.out = str(tmp_path)
+    with pytest.raises(SystemExit, match='input normalization'):
+        S.add_ensemble_member(fake_run(tmp_path / 'run', '-160,240'), Args, card)
+    assert 'ensembleFiles' not in card['stages']['segmentation']
