@@ -76,6 +76,10 @@ function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1440,
     height: 900,
+    // the narrowest window whose toolbar keeps every control on screen (test/e2e/ui-workstation.test.ts
+    // checks 1024x700; below it the presets and help were cut off)
+    minWidth: 1024,
+    minHeight: 700,
     title: 'SCN Studio',
     show: false,
     backgroundColor: '#111418',
