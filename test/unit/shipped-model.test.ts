@@ -39,6 +39,27 @@ function cardDice(organ: string, dataset: string | RegExp): number {
   return m.value
 }
 
+/** The shipped folder installed among the test's user models under `id`, its segmentation card edited. */
+function installShipped(id: string, edit: (seg: Record<string, unknown>) => Record<string, unknown>): void {
+  const dir = join(home, 'models', id)
+  cpSync(SHIPPED, dir, { recursive: true })
+  const card = JSON.parse(readFileSync(join(SHIPPED, 'model.json'), 'utf8'))
+  // (JSON drops the fields an edit sets to undefined)
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...card, id, stages: { ...card.stages, segmentation: edit(card.stages.segmentation) } }))
+}
+
+/** Writes a CT as NIfTI; the function returned segments it with a model id and returns the labels. */
+async function phantomSegmenter(tag: string, ct: Volume): Promise<(model: string) => Uint8Array> {
+  const file = join(home, `${tag}_ct.nii.gz`)
+  await writeNifti(ct, file)
+  return (model: string) => {
+    const out = join(home, `${tag}_${model}.nii.gz`)
+    const r = cli(['segment', file, '-o', out, '--model', model, '--device', 'cpu', '--overwrite'])
+    expect(r.code, r.stderr).toBe(0)
+    return readNifti(out).data as Uint8Array
+  }
+}
+
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'scn-shipped-'))
 })
@@ -75,21 +96,10 @@ describe.skipIf(!existsSync(join(SHIPPED, 'model.json')))('the shipped model thr
     "its card's border trim only turns organ voxels of fat and air into background, and the organs gain from it",
     async () => {
       // the same networks with the trim taken out of the card, installed beside it under another id
-      const untrimmed = join(home, 'models', 'untrimmed')
-      cpSync(SHIPPED, untrimmed, { recursive: true })
-      const card = JSON.parse(readFileSync(join(untrimmed, 'model.json'), 'utf8'))
-      const below = card.stages.segmentation.borderTrimBelowHu as number
-      delete card.stages.segmentation.borderTrimBelowHu
-      writeFileSync(join(untrimmed, 'model.json'), JSON.stringify({ ...card, id: 'untrimmed' }))
+      const below = readModelCard(join(SHIPPED, 'model.json')).stages.segmentation.borderTrimBelowHu as number
+      installShipped('untrimmed', (seg) => ({ ...seg, borderTrimBelowHu: undefined }))
       const ph = generatePhantom({ dims: [240, 200, 110], spacing: [1.5, 1.5, 3], seed: 77 })
-      const ct = join(home, 'trim_ct.nii.gz')
-      await writeNifti(ph.ct, ct)
-      const segmented = (model: string) => {
-        const out = join(home, `trim_${model}.nii.gz`)
-        const r = cli(['segment', ct, '-o', out, '--model', model, '--device', 'cpu', '--overwrite'])
-        expect(r.code, r.stderr).toBe(0)
-        return readNifti(out).data as Uint8Array
-      }
+      const segmented = await phantomSegmenter('trim', ph.ct)
       const plain = segmented('untrimmed')
       const trimmed = segmented('scn-flare-organs')
       let changed = 0
