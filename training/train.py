@@ -103,7 +103,7 @@ def build_sources(a, rng):
         real.append(load_case(img, lab, label_map))
     phantoms = []
     for i in range(a.phantoms):
-        im, lb, sp = generate_phantom(a.seed * 1000 + i)
+        im, lb, sp = generate_phantom(a.seed * 1000 + i, thorax=a.phantom_thorax)
         phantoms.append(Case(f'phantom{i}', im.astype(np.float32), lb, sp))
     if not real and not phantoms:
         raise SystemExit('train.py: no training data (give --data, --case or --phantoms)')
@@ -305,6 +305,8 @@ def parser():
     ap.add_argument('--label-map', help='source:target label values, e.g. 5:1,2:2,3:2,1:3,7:4; unlisted -> 0')
     ap.add_argument('--organs', type=int, default=4, help='number of organ labels (values 1..N)')
     ap.add_argument('--phantoms', type=int, default=0, help='synthetic phantoms in the pool')
+    ap.add_argument('--phantom-thorax', action='store_true',
+                    help='phantoms with lungs and a heart above a diaphragm (scn/phantom.py), not an abdomen that goes on upwards')
     ap.add_argument('--phantom-ratio', type=float, default=0.5, help='share of iterations drawn from phantoms')
     ap.add_argument('--size', default=None, help='crop size z,y,x (valid sizes; default 64 segmentation, 64 localization)')
     ap.add_argument('--spacing', type=float, default=2.0,

@@ -14,8 +14,9 @@ import numpy as np
 from scipy import ndimage
 
 HU = {'fat': -100, 'muscle': 50, 'bone': 450, 'liver': 100, 'kidney': 160, 'spleen': 120, 'pancreas': 80,
-      'soft': 20, 'vessel': 180, 'stomach': 10, 'gas': -700}
+      'soft': 20, 'vessel': 180, 'stomach': 10, 'gas': -700, 'lung': -850, 'myocardium': 90}
 TISSUES = ['fat', 'muscle', 'bone', 'liver', 'kidney', 'spleen', 'pancreas', 'soft', 'vessel', 'stomach', 'gas']
+THORAX_TISSUES = ['lung', 'myocardium']  # drawn by the thorax's own generator (generate_phantom thorax=True)
 
 
 def _rot(rng, max_rad):
@@ -25,6 +26,41 @@ def _rot(rng, max_rad):
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
     return rz @ ry @ rx
+
+
+def _put_thorax(rng, X, Y, Z, s, inner, liver, spine, vessels, ribs, put, mean, std, synth_intensity):
+    """Diaphragm, lungs and heart above the liver; returns the mask below the diaphragm (where organs may be).
+    The domes follow the liver's top (right) and sit lower on the left and under the heart (central
+    tendon); the diaphragm reaches further down at the back and the sides (the costophrenic recesses)."""
+    top = liver.c[2] + liver.r[2] * rng.uniform(0.8, 1.0)
+    z_left = top - rng.uniform(0, 25) * s
+    z_centre = min(top, z_left) - rng.uniform(5, 25) * s
+    dome = (z_centre + (top - z_centre) * np.exp(-((X + 60 * s) / (55 * s)) ** 2)
+            + (z_left - z_centre) * np.exp(-((X - 65 * s) / (50 * s)) ** 2)
+            - rng.uniform(0.3, 0.7) * np.clip(Y - 10 * s, 0, None) - 0.4 * np.clip(np.abs(X) - 100 * s, 0, None))
+    thickness = rng.uniform(3, 7)
+    chest = inner & (Z > dome)
+    heart = _Ellipsoid(rng, [15, -30, 0], [60, 45, 55], 12, (0.85, 1.15), 0.3, s)
+    heart.c[2] = z_centre + heart.r[2] * rng.uniform(0.6, 0.9)  # resting on the central tendon
+    hq = heart.q(X, Y, Z)
+    chambers = rng.uniform(0.35, 0.6) ** 2
+    mediastinum = chest & (np.abs(X - 5 * s) < 30 * s) & (Y > -15 * s)
+    if synth_intensity:
+        mean['lung'], mean['myocardium'] = rng.uniform(-1000, -200), rng.uniform(-200, 300)
+    else:
+        mean['lung'] = HU['lung'] + rng.uniform(-60, 60)
+        # half the hearts' muscle as dense as this phantom's liver: the confusion the network must learn to avoid
+        mean['myocardium'] = mean['liver'] + rng.uniform(-25, 25) if rng.random() < 0.5 else HU['myocardium'] + rng.uniform(-40, 40)
+    std['lung'], std['myocardium'] = rng.uniform(20, 80), rng.uniform(3, 25)
+    put(chest, 'lung')
+    put(mediastinum, 'soft')
+    put(chest & (hq <= 1.25), 'fat')  # pericardial fat
+    put(chest & (hq <= 1), 'myocardium')
+    put(chest & (hq <= chambers), 'vessel')  # blood, as dense as the great vessels
+    put(inner & (Z > dome - thickness) & (Z <= dome), 'muscle')  # the diaphragm
+    put(chest & (spine | ribs), 'bone')
+    put(chest & vessels & ~(hq <= 1), 'vessel')
+    return Z <= dome - thickness
 
 
 class _Ellipsoid:
@@ -39,8 +75,14 @@ class _Ellipsoid:
         return (d[0] / self.r[0]) ** 2 + (d[1] / self.r[1]) ** 2 + (d[2] / self.r[2]) ** 2
 
 
-def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_intensity=None):
-    """Returns (image int16 HU [z,y,x], labels uint8 [z,y,x] FLARE values, spacing (sz,sy,sx))."""
+def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_intensity=None, thorax=False):
+    """Returns (image int16 HU [z,y,x], labels uint8 [z,y,x] FLARE values, spacing (sz,sy,sx)).
+
+    thorax: above a diaphragm that caps the liver and spleen, lungs and a heart (train.py --phantom-thorax).
+    Without it the abdomen simply continues upwards, so the networks never see the lower heart that sits
+    on the liver in every scan reaching the dome (its blood and muscle have liver-like HU; a network that
+    did not see AMOS 0018 spilled 130-330 mL of liver into it there). Its draws come from their own
+    generator, so the abdomen of a phantom is drawn the same with and without it."""
     rng = np.random.default_rng(seed)
     nz, ny, nx = shape_zyx
     s = rng.uniform(0.85, 1.15)
@@ -77,11 +119,12 @@ def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_int
     else:
         mean = {t: HU[t] + rng.uniform(-40, 40) for t in TISSUES}
     std = {t: rng.uniform(3, 25) for t in TISSUES}
+    T_ALL = TISSUES + THORAX_TISSUES
 
     img = np.full(X.shape, -1000.0, np.float32)
     lab = np.zeros(X.shape, np.uint8)
     tissue = np.full(X.shape, -1, np.int8)
-    T = {t: i for i, t in enumerate(TISSUES)}
+    T = {t: i for i, t in enumerate(T_ALL)}
 
     def put(mask, t, label=None):
         tissue[mask] = T[t]
@@ -102,12 +145,17 @@ def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_int
     put(ribs, 'bone')
     put(inner & (aorta | ivc), 'vessel')
     put(inner & (stomach.q(X, Y, Z) <= 1), 'stomach')
+    below_diaphragm = np.ones(X.shape, bool)
+    if thorax:
+        below_diaphragm = _put_thorax(np.random.default_rng([seed, 7]), X, Y, Z, s, inner, liver, spine, aorta | ivc, ribs,
+                                      put, mean, std, synth_intensity)
     pd = p1 - p0
     t = np.clip(((X - p0[0]) * pd[0] + (Y - p0[1]) * pd[1] + (Z - p0[2]) * pd[2]) / (pd @ pd), 0, 1)
     pan = inner & ((X - p0[0] - t * pd[0]) ** 2 + (Y - p0[1] - t * pd[1]) ** 2 + (Z - p0[2] - t * pd[2]) ** 2 <= pr * pr)
-    liv = inner & (liver.q(X, Y, Z) <= 1) & ~((X > -20 * s) & (Y > 20 * s)) & ~pan
-    spl = inner & (spleen.q(X, Y, Z) <= 1) & ~pan & ~liv
-    kid = inner & ((kid_r.q(X, Y, Z) <= 1) | (kid_l.q(X, Y, Z) <= 1)) & ~pan & ~liv & ~spl
+    pan &= below_diaphragm
+    liv = inner & below_diaphragm & (liver.q(X, Y, Z) <= 1) & ~((X > -20 * s) & (Y > 20 * s)) & ~pan
+    spl = inner & below_diaphragm & (spleen.q(X, Y, Z) <= 1) & ~pan & ~liv
+    kid = inner & below_diaphragm & ((kid_r.q(X, Y, Z) <= 1) | (kid_l.q(X, Y, Z) <= 1)) & ~pan & ~liv & ~spl
     put(kid, 'kidney', 2)
     put(spl, 'spleen', 3)
     put(liv, 'liver', 1)

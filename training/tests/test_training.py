@@ -210,6 +210,28 @@ def test_phantoms_vary_but_keep_the_anatomy():
         assert np.argwhere(lab == 1)[:, 2].mean() < np.argwhere(lab == 3)[:, 2].mean()
 
 
+def test_thorax_phantoms_put_lungs_and_a_heart_above_an_unlabelled_liver_top():
+    kw = dict(shape_zyx=(56, 48, 60), spacing=6.0, synth_intensity=False)
+    for seed in (3, 4, 5, 6):
+        img0, lab0, _ = generate_phantom(seed, **kw)
+        img, lab, _ = generate_phantom(seed, thorax=True, **kw)
+        top = np.argwhere(lab == 1)[:, 0].max()
+        # lungs: air-dense tissue above the liver, which the abdomen-only phantom has only as bowel gas
+        tissue0 = img0[top + 2:] > -600
+        assert (img[top + 2:][tissue0] < -600).mean() > 0.2
+        # the diaphragm caps the organs: no label higher than without a thorax, and the liver keeps most of itself
+        assert np.argwhere(lab > 0)[:, 0].max() <= np.argwhere(lab0 > 0)[:, 0].max()
+        assert 0.6 < (lab == 1).sum() / (lab0 == 1).sum() <= 1.0
+        assert set(np.unique(lab)) == {0, 1, 2, 3, 4}
+        # a heart right above the liver, anterior and left of the midline ([z, y, x]: y grows to the back,
+        # x to the left), soft-tissue dense and unlabelled, where the right lung's base is air
+        zc, yc, xc = top + 3, lab.shape[1] // 2, lab.shape[2] // 2
+        heart = img[zc - 1:zc + 3, yc - 8:yc - 2, xc:xc + 6]
+        right_lung = img[zc - 1:zc + 3, yc - 2:yc + 6, xc - 20:xc - 14]
+        assert np.median(heart) > -150 and (lab[zc - 1:zc + 3, yc - 8:yc - 2, xc:xc + 6] == 0).all(), seed
+        assert np.median(right_lung) < -500, seed
+
+
 def test_metrics_by_hand():
     a = np.zeros((10, 10, 10), bool)
     b = np.zeros_like(a)
