@@ -22,6 +22,9 @@ export interface PhantomOptions {
   /** focal liver lesions (world LPS mm): their HU replaces the liver's; the labels stay liver, as in
    *  organ datasets (FLARE) where tumours belong to their organ */
   lesions?: { centre: Vec3; radii: Vec3; hu: number }[]
+  /** a chest above the liver: a diaphragm that caps the organs, lungs, and a heart on the liver's dome
+   *  whose muscle is as dense as liver (without it the abdomen goes on upwards) */
+  thorax?: boolean
 }
 
 export interface Phantom {
@@ -49,7 +52,19 @@ const SPLEEN = FLARE_LABELS.find((l) => l.name === 'spleen')!.value
 const PANCREAS = FLARE_LABELS.find((l) => l.name === 'pancreas')!.value
 
 /** Organ HU means, as in contrast-enhanced portal-venous CT. */
-export const PHANTOM_HU = { air: -1000, fat: -100, muscle: 50, bone: 450, liver: 100, kidney: 160, spleen: 120, pancreas: 80, soft: 20 }
+export const PHANTOM_HU = { air: -1000, fat: -100, muscle: 50, bone: 450, liver: 100, kidney: 160, spleen: 120, pancreas: 80, soft: 20, lung: -850, myocardium: 95, blood: 150 }
+
+/** Height (LPS z, mm) of the diaphragm at (x, y): the right dome on the liver's top, the left one lower,
+ *  the central tendon under the heart lowest, reaching further down at the back and the sides. */
+export function diaphragmZ(x: number, y: number, s: number): number {
+  const right = 103 * s
+  const left = 91 * s
+  const centre = 78 * s
+  return centre + (right - centre) * Math.exp(-(((x + 60 * s) / (55 * s)) ** 2)) + (left - centre) * Math.exp(-(((x - 65 * s) / (50 * s)) ** 2))
+    - 0.5 * Math.max(0, y - 10 * s) - 0.4 * Math.max(0, Math.abs(x) - 100 * s)
+}
+/** the diaphragm's thickness (mm) */
+const DIAPHRAGM_MM = 5
 
 function inside(e: Ellipsoid, x: number, y: number, z: number): number {
   const dx = (x - e.c[0]) / e.r[0]
@@ -84,6 +99,8 @@ export function generatePhantom(opts: PhantomOptions = {}): Phantom {
   const kidneyR: Ellipsoid = { c: [-60 * s, 55 * s, -15 * s], r: [26 * s, 26 * s, 55 * s] }
   const kidneyL: Ellipsoid = { c: [60 * s, 55 * s, -5 * s], r: [26 * s, 26 * s, 55 * s] }
   const spine: Ellipsoid = { c: [0, 75 * s, 0], r: [20 * s, 18 * s, 1e9] }
+  const heart: Ellipsoid = { c: [15 * s, -30 * s, 118 * s], r: [60 * s, 45 * s, 50 * s] }
+  const thorax = opts.thorax ?? false
   // pancreas: a capsule from head (near the duodenum, right of midline) to tail (at the spleen)
   const p0: Vec3 = [-15 * s, 10 * s, 5 * s]
   const p1: Vec3 = [70 * s, 30 * s, 30 * s]
@@ -125,27 +142,41 @@ export function generatePhantom(opts: PhantomOptions = {}): Phantom {
             if (inside(spine, x, y, z) <= 1) hu = PHANTOM_HU.bone
             // ribs: thin rings every 25 mm in the upper abdomen
             const ring = inside(cavity, x, y, z)
-            if (z > 20 * s && ring > 0.88 && ((z / s) % 25 + 25) % 25 < 8) hu = PHANTOM_HU.bone + 150
-            const t = Math.max(0, Math.min(1, ((x - p0[0]) * pd[0] + (y - p0[1]) * pd[1] + (z - p0[2]) * pd[2]) / pl2))
-            const qx = x - (p0[0] + t * pd[0])
-            const qy = y - (p0[1] + t * pd[1])
-            const qz = z - (p0[2] + t * pd[2])
-            if (qx * qx + qy * qy + qz * qz <= pr * pr) {
-              hu = PHANTOM_HU.pancreas
-              lab = PANCREAS
-            } else if (inside(liver, x, y, z) <= 1 && !(x > -20 * s && y > 20 * s)) {
-              hu = PHANTOM_HU.liver + 8 * Math.sin(y * 0.2) * Math.sin(z * 0.15)
-              lab = LIVER
-              for (const l of lesions) if (inside({ c: l.centre, r: l.radii }, x, y, z) <= 1) hu = l.hu
-            } else if (inside(spleen, x, y, z) <= 1) {
-              hu = PHANTOM_HU.spleen
-              lab = SPLEEN
-            } else if (inside(kidneyR, x, y, z) <= 1 || inside(kidneyL, x, y, z) <= 1) {
-              // renal sinus fat in the medial centre of each kidney
-              const kc = x < 0 ? kidneyR : kidneyL
-              const sinus = Math.abs(z - kc.c[2]) < 20 * s && (x < 0 ? x > kc.c[0] + 8 * s : x < kc.c[0] - 8 * s)
-              hu = sinus ? PHANTOM_HU.fat + 40 : PHANTOM_HU.kidney
-              lab = KIDNEY
+            const rib = z > 20 * s && ring > 0.88 && ((z / s) % 25 + 25) % 25 < 8
+            if (rib) hu = PHANTOM_HU.bone + 150
+            const dome = thorax && z > 20 * s ? diaphragmZ(x, y, s) : Infinity
+            if (z > dome) {
+              // the chest: lungs around the heart and the mediastinum; no organ label up here
+              const h = inside(heart, x, y, z)
+              if (h <= 0.2) hu = PHANTOM_HU.blood
+              else if (h <= 1) hu = PHANTOM_HU.myocardium
+              else if (h <= 1.25) hu = PHANTOM_HU.fat
+              else if (Math.abs(x - 5 * s) < 30 * s && y > -15 * s) hu = inside(spine, x, y, z) <= 1 ? PHANTOM_HU.bone : PHANTOM_HU.soft
+              else if (!rib) hu = PHANTOM_HU.lung + 30 * Math.sin(x * 0.3) * Math.cos(z * 0.25)
+            } else if (z > dome - DIAPHRAGM_MM) {
+              if (!rib && inside(spine, x, y, z) > 1) hu = PHANTOM_HU.muscle
+            } else {
+              const t = Math.max(0, Math.min(1, ((x - p0[0]) * pd[0] + (y - p0[1]) * pd[1] + (z - p0[2]) * pd[2]) / pl2))
+              const qx = x - (p0[0] + t * pd[0])
+              const qy = y - (p0[1] + t * pd[1])
+              const qz = z - (p0[2] + t * pd[2])
+              if (qx * qx + qy * qy + qz * qz <= pr * pr) {
+                hu = PHANTOM_HU.pancreas
+                lab = PANCREAS
+              } else if (inside(liver, x, y, z) <= 1 && !(x > -20 * s && y > 20 * s)) {
+                hu = PHANTOM_HU.liver + 8 * Math.sin(y * 0.2) * Math.sin(z * 0.15)
+                lab = LIVER
+                for (const l of lesions) if (inside({ c: l.centre, r: l.radii }, x, y, z) <= 1) hu = l.hu
+              } else if (inside(spleen, x, y, z) <= 1) {
+                hu = PHANTOM_HU.spleen
+                lab = SPLEEN
+              } else if (inside(kidneyR, x, y, z) <= 1 || inside(kidneyL, x, y, z) <= 1) {
+                // renal sinus fat in the medial centre of each kidney
+                const kc = x < 0 ? kidneyR : kidneyL
+                const sinus = Math.abs(z - kc.c[2]) < 20 * s && (x < 0 ? x > kc.c[0] + 8 * s : x < kc.c[0] - 8 * s)
+                hu = sinus ? PHANTOM_HU.fat + 40 : PHANTOM_HU.kidney
+                lab = KIDNEY
+              }
             }
           }
         }

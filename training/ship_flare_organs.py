@@ -59,6 +59,8 @@ PHANTOMS = [
     ('ts-phantom 0.8x0.8x2.5 mm, 750 mm long', 9002, 1.0, '0.8,0.8,2.5', 750, 20),
     ('ts-phantom 5x5x5 mm', 9003, 1.0, '5,5,5', 300, 20),
     ('ts-phantom 50 mm slab, 0.7x0.7x5 mm', 9004, 1.0, '0.7,0.7,5', 50, 40),
+    # lungs and a heart above the diaphragm (the heart's muscle as dense as liver): does the heart stay out of the liver
+    ('ts-phantom reaching the chest, 2x2x3 mm, 400 mm long', 9005, 1.0, '2,2,3', 400, 60, 'thorax'),
 ]
 
 
@@ -311,9 +313,10 @@ def measured_cases(dataset, excluded, eval_only, work):
         original = os.path.join(DATA, info['input']) if info.get('input') else ''
         ct = original if original and os.path.exists(original) else os.path.join(dataset, 'evalOnly', f'{name}_0000.nii.gz')
         cases.append(('held-out real', name, ct, os.path.join(dataset, 'evalOnly', f'{name}.nii.gz')))
-    for name, seed, scale, spacing, fov_z, centre_z in PHANTOMS:
+    for name, seed, scale, spacing, fov_z, centre_z, *extra in PHANTOMS:
         d = os.path.join(work, f'ts{seed}')
-        subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z)],
+        thorax = '1' if 'thorax' in extra else '0'
+        subprocess.run(['npx', 'tsx', os.path.join(HERE, 'make_ts_phantom.ts'), d, str(seed), str(scale), spacing, str(fov_z), str(centre_z), thorax],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         cases.append(('held-out phantoms', name, os.path.join(d, 'ts_phantom_ct.nii.gz'), os.path.join(d, 'ts_phantom_labels.nii.gz')))
     return cases
