@@ -29,7 +29,8 @@ def _rot(rng, max_rad):
 
 
 def _put_thorax(rng, X, Y, Z, s, inner, liver, spine, vessels, ribs, put, mean, std, synth_intensity):
-    """Diaphragm, lungs and heart above the liver; returns the mask below the diaphragm (where organs may be).
+    """Diaphragm, lungs and heart above the liver; returns the mask below the diaphragm (where organs may be)
+    and the liver's left lobe.
     The domes follow the liver's top (right) and sit lower on the left and under the heart (central
     tendon); the diaphragm reaches further down at the back and the sides (the costophrenic recesses)."""
     top = liver.c[2] + liver.r[2] * rng.uniform(0.8, 1.0)
@@ -60,7 +61,12 @@ def _put_thorax(rng, X, Y, Z, s, inner, liver, spine, vessels, ribs, put, mean, 
     put(inner & (Z > dome - thickness) & (Z <= dome), 'muscle')  # the diaphragm
     put(chest & (spine | ribs), 'bone')
     put(chest & vessels & ~(hq <= 1), 'vessel')
-    return Z <= dome - thickness
+    # the left lobe: the liver reaches across the midline, in front of the stomach and right under the
+    # heart (the abdomen-only phantom's liver stops at the midline, so a heart above it alone would teach
+    # that liver-dense tissue there is never liver; real slabs near the dome show both)
+    lobe = _Ellipsoid(rng, [15, -45, 0], [55, 22, 28], 10, (0.7, 1.3), 0.3, s)
+    lobe.c[2] = z_centre - lobe.r[2] * rng.uniform(0.3, 0.8)
+    return Z <= dome - thickness, lobe.q(X, Y, Z) <= 1
 
 
 class _Ellipsoid:
@@ -78,7 +84,8 @@ class _Ellipsoid:
 def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_intensity=None, thorax=False):
     """Returns (image int16 HU [z,y,x], labels uint8 [z,y,x] FLARE values, spacing (sz,sy,sx)).
 
-    thorax: above a diaphragm that caps the liver and spleen, lungs and a heart (train.py --phantom-thorax).
+    thorax: above a diaphragm that caps the liver and spleen, lungs and a heart, and under the heart the
+    liver's left lobe across the midline (train.py --phantom-thorax).
     Without it the abdomen simply continues upwards, so the networks never see the lower heart that sits
     on the liver in every scan reaching the dome (its blood and muscle have liver-like HU; a network that
     did not see AMOS 0018 spilled 130-330 mL of liver into it there). Its draws come from their own
@@ -145,15 +152,15 @@ def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_int
     put(ribs, 'bone')
     put(inner & (aorta | ivc), 'vessel')
     put(inner & (stomach.q(X, Y, Z) <= 1), 'stomach')
-    below_diaphragm = np.ones(X.shape, bool)
+    below_diaphragm, left_lobe = np.ones(X.shape, bool), np.zeros(X.shape, bool)
     if thorax:
-        below_diaphragm = _put_thorax(np.random.default_rng([seed, 7]), X, Y, Z, s, inner, liver, spine, aorta | ivc, ribs,
+        below_diaphragm, left_lobe = _put_thorax(np.random.default_rng([seed, 7]), X, Y, Z, s, inner, liver, spine, aorta | ivc, ribs,
                                       put, mean, std, synth_intensity)
     pd = p1 - p0
     t = np.clip(((X - p0[0]) * pd[0] + (Y - p0[1]) * pd[1] + (Z - p0[2]) * pd[2]) / (pd @ pd), 0, 1)
     pan = inner & ((X - p0[0] - t * pd[0]) ** 2 + (Y - p0[1] - t * pd[1]) ** 2 + (Z - p0[2] - t * pd[2]) ** 2 <= pr * pr)
     pan &= below_diaphragm
-    liv = inner & below_diaphragm & (liver.q(X, Y, Z) <= 1) & ~((X > -20 * s) & (Y > 20 * s)) & ~pan
+    liv = inner & below_diaphragm & (((liver.q(X, Y, Z) <= 1) & ~((X > -20 * s) & (Y > 20 * s))) | left_lobe) & ~pan
     spl = inner & below_diaphragm & (spleen.q(X, Y, Z) <= 1) & ~pan & ~liv
     kid = inner & below_diaphragm & ((kid_r.q(X, Y, Z) <= 1) | (kid_l.q(X, Y, Z) <= 1)) & ~pan & ~liv & ~spl
     put(kid, 'kidney', 2)
