@@ -360,6 +360,8 @@ def run_info(ck, a):
             info['neighbourWeight'] = args['neighbour_weight']
         if args.get('organ_warp'):
             info['organWarp'] = args['organ_warp']
+        if args.get('phantom_thorax'):
+            info['phantomThorax'] = 'phantoms with a diaphragm, lungs, a heart and a liver left lobe (train.py --phantom-thorax)'
     init_from = args.get('init_from')
     if init_from and a.initialised_from:
         info['initialisedFrom'] = a.initialised_from

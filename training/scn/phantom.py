@@ -88,8 +88,8 @@ def generate_phantom(seed: int, shape_zyx=(112, 96, 120), spacing=3.0, synth_int
     liver's left lobe across the midline (train.py --phantom-thorax).
     Without it the abdomen simply continues upwards, so the networks never see the lower heart that sits
     on the liver in every scan reaching the dome (its blood and muscle have liver-like HU; a network that
-    did not see AMOS 0018 spilled 130-330 mL of liver into it there). Its draws come from their own
-    generator, so the abdomen of a phantom is drawn the same with and without it."""
+    did not see AMOS 0018 spilled 140-330 mL of liver into it and onto the dome). Its draws come from
+    their own generator, so a phantom's abdominal anatomy is the same with and without it (its noise is not)."""
     rng = np.random.default_rng(seed)
     nz, ny, nx = shape_zyx
     s = rng.uniform(0.85, 1.15)

@@ -79,3 +79,11 @@ def test_an_ensemble_member_must_read_its_input_as_the_card_does(tmp_path):
     with pytest.raises(SystemExit, match='input normalization'):
         S.add_ensemble_member(fake_run(tmp_path / 'run', '-160,240'), Args, card)
     assert 'ensembleFiles' not in card['stages']['segmentation']
+
+
+def test_the_card_records_which_phantoms_a_run_trained_on(tmp_path):
+    import torch
+    ck = torch.load(os.path.join(fake_run(tmp_path / 'run', '-160,240'), 'checkpoint.pt'))
+    assert 'phantomThorax' not in S.run_info(ck, Args)
+    ck['args']['phantom_thorax'] = True
+    assert 'heart' in S.run_info(ck, Args)['phantomThorax']
