@@ -61,12 +61,17 @@ def _put_thorax(rng, X, Y, Z, s, inner, liver, spine, vessels, ribs, put, mean, 
     put(inner & (Z > dome - thickness) & (Z <= dome), 'muscle')  # the diaphragm
     put(chest & (spine | ribs), 'bone')
     put(chest & vessels & ~(hq <= 1), 'vessel')
-    # the left lobe: the liver reaches across the midline, in front of the stomach and right under the
-    # heart (the abdomen-only phantom's liver stops at the midline, so a heart above it alone would teach
-    # that liver-dense tissue there is never liver; real slabs near the dome show both)
-    lobe = _Ellipsoid(rng, [15, -45, 0], [55, 22, 28], 10, (0.7, 1.3), 0.3, s)
-    lobe.c[2] = z_centre - lobe.r[2] * rng.uniform(0.3, 0.8)
-    return Z <= dome - thickness, lobe.q(X, Y, Z) <= 1
+    # the left lobe, continuous with the right: across the midline in front of the stomach, right under the
+    # heart, tapering to a thin edge towards the left wall (the abdomen-only phantom's liver stops at the
+    # midline, so a heart above it alone taught that liver-dense tissue there is never liver). A first,
+    # small lobe (55x22x28 mm radii, not tapered) was not enough: real lobes at the dome's level reach
+    # two thirds of the way to the left wall and are 60-80 mm thick at the midline (dcmqi's 3-slice CT)
+    lobe = _Ellipsoid(rng, [10, -35, 0], [80, 38, 35], 10, (0.7, 1.25), 0.25, s)
+    lobe.c[2] = z_centre - lobe.r[2] * rng.uniform(0.2, 0.7)
+    d = lobe.frame(X, Y, Z)
+    thin = 1 - rng.uniform(0.5, 0.8) * np.clip(d[0] / lobe.r[0], 0, 1)  # thinner towards the left
+    in_lobe = (d[0] / lobe.r[0]) ** 2 + (d[1] / (lobe.r[1] * thin)) ** 2 + (d[2] / lobe.r[2]) ** 2 <= 1
+    return Z <= dome - thickness, in_lobe
 
 
 class _Ellipsoid:
@@ -75,9 +80,12 @@ class _Ellipsoid:
         self.r = np.array(r, float) * s * rng.uniform(*scale_range, 3)
         self.R = _rot(rng, rot_rad)
 
+    def frame(self, X, Y, Z):
+        """Coordinates in the ellipsoid's own rotated frame, centred on it ([3, ...])."""
+        return np.tensordot(self.R.T, np.stack([X - self.c[0], Y - self.c[1], Z - self.c[2]], 0), axes=1)
+
     def q(self, X, Y, Z):
-        d = np.stack([X - self.c[0], Y - self.c[1], Z - self.c[2]], 0)
-        d = np.tensordot(self.R.T, d, axes=1)
+        d = self.frame(X, Y, Z)
         return (d[0] / self.r[0]) ** 2 + (d[1] / self.r[1]) ** 2 + (d[2] / self.r[2]) ** 2
 
 
