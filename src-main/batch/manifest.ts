@@ -14,7 +14,7 @@ import type { LabelTable } from '../cases/schemas.js'
 export const MANIFEST_FILE = 'manifest.json'
 export const VOLUMES_CSV = 'organ_volumes.csv'
 
-const OrganSchema = z.object({ value: z.number(), name: z.string(), voxels: z.number(), volumeMl: z.number() })
+const OrganSchema = z.object({ value: z.number(), name: z.string(), voxels: z.number(), volumeMl: z.number(), unsureFraction: z.number().optional() })
 
 export const ManifestCaseSchema = z.object({
   id: z.string(),

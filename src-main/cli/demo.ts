@@ -41,11 +41,15 @@ export function registerDemo(program: Command): void {
         `model ${report.modelId} ${report.modelVersion} on ${report.provider}${report.skippedProviders.length ? ` (${report.skippedProviders.map((s) => `${s.provider} skipped: ${s.reason}`).join('; ')})` : ''}`,
         `time: ${STAGES.filter((s) => s.stage in report.stageSeconds).map((s) => `${s.stage} ${report.stageSeconds[s.stage].toFixed(2)} s`).join(', ')}; total ${((performance.now() - t0) / 1000).toFixed(1)} s; peak memory ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
         '',
-        `${'organ'.padEnd(10)} ${'predicted'.padStart(12)} ${'truth'.padStart(12)}   Dice   NSD@2mm`,
+        // unsure: the share of the organ's voxels the network chose by < 0.5 probability (the report's
+        // unsureFraction; above 30 % the report asks for a review)
+        `${'organ'.padEnd(10)} ${'predicted'.padStart(12)} ${'truth'.padStart(12)}   Dice   NSD@2mm  unsure`,
       ]
       for (const m of metrics) {
         const name = FLARE_LABELS.find((l) => l.value === m.label)!.name
-        lines.push(`${name.padEnd(10)} ${m.volumePredMl.toFixed(1).padStart(9)} mL ${m.volumeTruthMl.toFixed(1).padStart(9)} mL  ${m.dice.toFixed(3)}  ${m.nsd.toFixed(3)}`)
+        const unsure = report.organs.find((o) => o.value === m.label)?.unsureFraction
+        const pct = unsure === undefined ? '-' : `${Math.round(unsure * 100)} %`
+        lines.push(`${name.padEnd(10)} ${m.volumePredMl.toFixed(1).padStart(9)} mL ${m.volumeTruthMl.toFixed(1).padStart(9)} mL  ${m.dice.toFixed(3)}  ${m.nsd.toFixed(3)}  ${pct.padStart(6)}`)
       }
       for (const w of report.warnings) lines.push(`warning: ${w}`)
       lines.push('', `labels: ${join(out, 'demo-labels.nii.gz')}`)

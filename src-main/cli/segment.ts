@@ -71,7 +71,10 @@ export function formatSummary(r: SegmentCliReport): string {
   lines.push(`    ${'total'.padEnd(20)} ${r.totalSeconds.toFixed(2).padStart(7)} s (including reading and writing)`)
   lines.push(`  peak memory  ${mb(r.peakRssBytes)} (resident set size of the whole process)`)
   lines.push('  organ volumes:')
-  for (const o of r.organs) lines.push(`    ${o.name.padEnd(12)} ${o.volumeMl.toFixed(1).padStart(9)} mL  (${o.voxels} voxels)`)
+  for (const o of r.organs) {
+    const unsure = o.unsureFraction !== undefined && o.voxels > 0 ? `, ${(o.unsureFraction * 100).toFixed(0)} % unsure` : ''
+    lines.push(`    ${o.name.padEnd(12)} ${o.volumeMl.toFixed(1).padStart(9)} mL  (${o.voxels} voxels${unsure})`)
+  }
   if (r.warnings.length) {
     lines.push('  warnings:')
     for (const w of r.warnings) lines.push(`    ! ${w}`)

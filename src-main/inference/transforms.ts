@@ -548,6 +548,27 @@ export function belowHuBits(data: ArrayLike<number>, hu: number): Uint8Array {
 }
 
 /**
+ * What probsToLabels counts of the network's doubt, per channel (label value), over the target voxels
+ * it writes: `won[c]`, the voxels labelled c, and `unsure[c]`, those of them whose winning probability
+ * beats the runner-up by less than `margin`. Counted on the target's (the CT's) own grid, so a scan
+ * thinner than one model voxel still counts (its few model voxel centres may all lie outside it).
+ */
+export interface LabelDoubt {
+  margin: number
+  won: Float64Array
+  unsure: Float64Array
+}
+
+export interface ProbsToLabelsOptions {
+  /** called after each target row (fraction of rows done) */
+  onRow?: (fraction: number) => void
+  /** belowHuBits of the target's CT: the border trim below */
+  trimBelow?: Uint8Array
+  /** counts of the network's doubt (organ channels only; background is not counted) */
+  doubt?: LabelDoubt
+}
+
+/**
  * Writes argmax(linear interpolation of `probs`) into `labels` (on `target`'s grid, any
  * direction) for the target voxels inside the model grid `grid`; voxels outside keep their value.
  * Shortcut: where all 8 neighbouring model voxels have the same argmax, any convex combination has
@@ -558,21 +579,19 @@ export function belowHuBits(data: ArrayLike<number>, hu: number): Uint8Array {
  * instead of an organ. The coarse grid's borders run through the fat and air around an organ (its
  * 3-15 % over-segmentation, docs/scn-model.md); the CT's own voxels say where the organ ends. Deep
  * inside an organ (all 8 model voxels agree) nothing changes: a fat-containing lesion stays.
+ *
+ * `doubt`: at label borders the margin is the interpolated winner minus the interpolated runner-up;
+ * inside a label (the shortcut) it is the model grid's own margin interpolated, a lower bound of the
+ * former that costs one channel instead of all of them.
  */
-export function probsToLabels(
-  probs: Float32Array,
-  nChannels: number,
-  grid: Geometry,
-  target: Geometry,
-  labels: Uint8Array,
-  onRow?: (fraction: number) => void,
-  trimBelow?: Uint8Array,
-): number {
+export function probsToLabels(probs: Float32Array, nChannels: number, grid: Geometry, target: Geometry, labels: Uint8Array, opts: ProbsToLabelsOptions = {}): number {
+  const { onRow, trimBelow, doubt } = opts
   const [gx, gy, gz] = grid.dims
   const nv = gx * gy * gz
   const hard = argmaxChannels(probs, nChannels, nv)
   const box = coveringIndexBox(target, grid, 1)
   if (!box) return 0
+  const gm = doubt ? winningMargins(probs, nChannels, nv, hard) : undefined
   const m = indexMap(grid, target)
   const [tx, ty] = target.dims
   const gxy = gx * gy
@@ -602,32 +621,60 @@ export function probsToLabels(
         const b = x0 + gx * y0 + gxy * z0
         const l = hard[b]
         written++
-        if (l === hard[b + dx] && l === hard[b + dy] && l === hard[b + dy + dx] && l === hard[b + dz] && l === hard[b + dz + dx] && l === hard[b + dz + dy] && l === hard[b + dz + dy + dx]) {
-          labels[t] = l
-          continue
-        }
         const fx = x - x0
         const fy = y - y0
         const fz = z - z0
+        if (l === hard[b + dx] && l === hard[b + dy] && l === hard[b + dy + dx] && l === hard[b + dz] && l === hard[b + dz + dx] && l === hard[b + dz + dy] && l === hard[b + dz + dy + dx]) {
+          labels[t] = l
+          if (gm !== undefined && l !== 0) {
+            doubt!.won[l]++
+            if (trilinear(gm, b, dx, dy, dz, fx, fy, fz) < doubt!.margin) doubt!.unsure[l]++
+          }
+          continue
+        }
         let best = 0
         let bv = -Infinity
+        let second = -Infinity
         for (let c = 0, q = b; c < nChannels; c++, q += nv) {
-          const c00 = probs[q] + fx * (probs[q + dx] - probs[q])
-          const c10 = probs[q + dy] + fx * (probs[q + dy + dx] - probs[q + dy])
-          const c01 = probs[q + dz] + fx * (probs[q + dz + dx] - probs[q + dz])
-          const c11 = probs[q + dz + dy] + fx * (probs[q + dz + dy + dx] - probs[q + dz + dy])
-          const c0 = c00 + fy * (c10 - c00)
-          const c1 = c01 + fy * (c11 - c01)
-          const v = c0 + fz * (c1 - c0)
+          const v = trilinear(probs, q, dx, dy, dz, fx, fy, fz)
           if (v > bv) {
+            second = bv
             bv = v
             best = c
-          }
+          } else if (v > second) second = v
         }
-        labels[t] = best !== 0 && trimBelow !== undefined && (trimBelow[t >> 3] >> (t & 7)) & 1 ? 0 : best
+        const out = best !== 0 && trimBelow !== undefined && (trimBelow[t >> 3] >> (t & 7)) & 1 ? 0 : best
+        labels[t] = out
+        if (doubt !== undefined && out !== 0) {
+          doubt.won[out]++
+          if (bv - second < doubt.margin) doubt.unsure[out]++
+        }
       }
     }
     onRow?.((k - box.min[2] + 1) / rows)
   }
   return written
+}
+
+/** Trilinear interpolation of `f` in the cell whose first corner is `b` (corner offsets dx, dy, dz; fractions fx, fy, fz). */
+function trilinear(f: Float32Array, b: number, dx: number, dy: number, dz: number, fx: number, fy: number, fz: number): number {
+  const c00 = f[b] + fx * (f[b + dx] - f[b])
+  const c10 = f[b + dy] + fx * (f[b + dy + dx] - f[b + dy])
+  const c01 = f[b + dz] + fx * (f[b + dz + dx] - f[b + dz])
+  const c11 = f[b + dz + dy] + fx * (f[b + dz + dy + dx] - f[b + dz + dy])
+  const c0 = c00 + fy * (c10 - c00)
+  const c1 = c01 + fy * (c11 - c01)
+  return c0 + fz * (c1 - c0)
+}
+
+/** Per model voxel: the winning channel's probability minus the best other channel's. */
+export function winningMargins(probs: Float32Array, nChannels: number, nVoxels: number, hard: Uint8Array): Float32Array {
+  const out = new Float32Array(nVoxels)
+  for (let v = 0; v < nVoxels; v++) {
+    const w = hard[v]
+    let second = -Infinity
+    for (let c = 0, q = v; c < nChannels; c++, q += nVoxels) if (c !== w && probs[q] > second) second = probs[q]
+    out[v] = probs[v + w * nVoxels] - second
+  }
+  return out
 }

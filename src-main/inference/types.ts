@@ -23,7 +23,12 @@ export interface SegmentReport {
   stageSeconds: Record<string, number>
   /** the process's peak resident set size so far (worker threads included), bytes */
   peakRssBytes: number
-  organs: { value: number; name: string; voxels: number; volumeMl: number }[]
+  /**
+   * Per card label: voxels and mL on the CT's grid; `unsureFraction`, the share of those voxels whose
+   * label beat the runner-up by less than 0.5 probability (pipeline.ts UNSURE_MARGIN; 0 for an empty
+   * organ). A high share marks an organ to review first; a low one does not prove it right.
+   */
+  organs: { value: number; name: string; voxels: number; volumeMl: number; unsureFraction?: number }[]
   /**
    * What the user must know about this result, in plain sentences (empty when nothing is odd): a
    * slab or a missed localization segmented on the whole field of view, no organ found, implausible

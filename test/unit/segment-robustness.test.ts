@@ -50,6 +50,8 @@ beforeAll(() => {
   const card = writeSyntheticScnModel(dir, 'synthetic-slab')
   card.stages.localization.minScanExtentMm = 150
   writeFileSync(join(dir, 'model.json'), JSON.stringify(card, null, 2))
+  // the same decisions, made with confidence (widthHu 4: organ voxels at up to 0.96 instead of 0.69)
+  writeSyntheticScnModel(join(home, 'models', 'synthetic-sure'), 'synthetic-sure', { widthHu: 4 })
 })
 
 afterAll(() => {
@@ -67,6 +69,43 @@ describe('plausibility warnings', () => {
     expect(plausibilityWarnings(organs([1600, 300, 200, 80]))).toEqual([])
     expect(plausibilityWarnings(organs([7000, 300, 200, 80]))[0]).toMatch(/liver came out at 7000 mL/)
     expect(plausibilityWarnings(organs([1600, 300, 200, 0.5]))[0]).toMatch(/0\.5 mL of pancreas .* fragment/)
+  })
+  it('ask for a review of an organ the model was unsure of (more than 30 % of its voxels won by < 0.5)', () => {
+    const withDoubt = (ml: number[], unsure: number[]) => organs(ml).map((o, i) => ({ ...o, unsureFraction: unsure[i] }))
+    expect(plausibilityWarnings(withDoubt([1600, 300, 200, 80], [0.05, 0.07, 0.04, 0.12]))).toEqual([])
+    expect(plausibilityWarnings(withDoubt([1600, 300, 200, 80], [0.05, 0.07, 0.41, 0.29]))).toEqual([
+      'The model was unsure of 41 % of the spleen it labelled (chosen by a margin under 0.5 probability over another label): review the spleen before use.',
+    ])
+    // an organ not found has nothing to review; a fragment gets the fragment warning alone
+    expect(plausibilityWarnings(withDoubt([1600, 300, 0, 0.5], [0.05, 0.07, 0, 0.9]))).toEqual([expect.stringMatching(/0\.5 mL of pancreas .* fragment/)])
+  })
+})
+
+describe.skipIf(!hasOnnx)("the network's doubt in the report", () => {
+  it('the same labels from a sure and an unsure model: only the unsure one is flagged for review (report, warnings, CLI)', async () => {
+    const ph = generatePhantom({ dims: [72, 64, 48], spacing: [5, 5, 5], noise: 0, seed: 6 })
+    const sure = await runScn(ph.ct, { device: 'cpu', modelId: 'synthetic-sure' })
+    const unsure = await runScn(ph.ct, { device: 'cpu', modelId: 'synthetic-scn' })
+    // widthHu moves the probabilities, not the decisions: the labels agree almost everywhere
+    for (const v of [1, 2, 3, 4]) expect(dice(sure.labels.data, unsure.labels.data, v), `label ${v}`).toBeGreaterThan(0.97)
+    for (const o of sure.report.organs) {
+      expect(o.voxels, o.name).toBeGreaterThan(0)
+      // the sure model doubts only a thin rim where partial volume leaves the organ's HU window
+      expect(o.unsureFraction, o.name).toBeLessThan(0.25)
+      // the unsure model's organ voxels are at most 0.69 against the background's 0.31
+      expect(unsure.report.organs.find((u) => u.value === o.value)!.unsureFraction, o.name).toBe(1)
+    }
+    expect(sure.report.warnings.join(' ')).not.toMatch(/unsure/)
+    for (const name of ['liver', 'kidney', 'spleen', 'pancreas']) expect(unsure.report.warnings).toContain(`The model was unsure of 100 % of the ${name} it labelled (chosen by a margin under 0.5 probability over another label): review the ${name} before use.`)
+    // the CLI prints each organ's share with its volume, and the warning
+    const ctFile = join(home, 'doubt.nii.gz')
+    await writeNifti(ph.ct, ctFile)
+    const r = cli(['segment', ctFile, '-o', join(home, 'doubt_labels.nii.gz'), '--model', 'synthetic-scn'])
+    expect(r.code, r.stderr).toBe(EXIT.ok)
+    expect(r.stdout).toMatch(/liver +[\d.]+ mL +\(\d+ voxels, 100 % unsure\)/)
+    expect(r.stdout).toMatch(/! The model was unsure of 100 % of the liver/)
+    const json = JSON.parse(readFileSync(join(home, 'doubt_labels.nii.gz.report.json'), 'utf8'))
+    expect(json.organs.map((o: { unsureFraction: number }) => o.unsureFraction)).toEqual([1, 1, 1, 1])
   })
 })
 

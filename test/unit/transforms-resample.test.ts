@@ -212,7 +212,7 @@ describe('labels from probabilities', () => {
     const plain = new Uint8Array(ct.length)
     probsToLabels(probs, 2, grid, target, plain)
     const trimmed = new Uint8Array(ct.length)
-    probsToLabels(probs, 2, grid, target, trimmed, undefined, belowHuBits(ct, -30))
+    probsToLabels(probs, 2, grid, target, trimmed, { trimBelow: belowHuBits(ct, -30) })
     const count = (l: Uint8Array, where: (x: number) => boolean = () => true) => l.reduce((a, b, v) => a + (where(world(v)[0]) ? b : 0), 0)
     // the coarse border (rounded at edges and corners by the interpolation) runs up to 1 mm into the fat
     expect(count(plain)).toBeGreaterThan(14 ** 3 + 1000)
@@ -226,5 +226,87 @@ describe('labels from probabilities', () => {
       else if (ct[v] >= -30 || plain[v] === 0) expect(trimmed[v], `voxel ${v}`).toBe(plain[v])
       else expect(trimmed[v], `fat voxel ${v} on the border`).toBe(0)
     }
+  })
+  // the review hint's counts (pipeline.ts UNSURE_MARGIN): per label, the target voxels it won and those won by < margin
+  function bruteDoubt(probs: Float32Array, nc: number, grid: Geometry, target: Geometry, margin: number) {
+    const n = grid.dims[0] * grid.dims[1] * grid.dims[2]
+    const chans = Array.from({ length: nc }, (_, c) => resampleToGrid({ ...grid, data: probs.subarray(c * n, (c + 1) * n) }, target, 'linear', -1))
+    const won = new Array(nc).fill(0)
+    const unsure = new Array(nc).fill(0)
+    for (let v = 0; v < chans[0].length; v++) {
+      if (chans[0][v] === -1) continue // outside the model grid
+      const ranked = chans.map((ch, c) => [ch[v], c]).sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      const best = ranked[0][1]
+      if (best === 0) continue
+      won[best]++
+      if (ranked[0][0] - ranked[1][0] < margin) unsure[best]++
+    }
+    return { won, unsure }
+  }
+  function randomField(grid: Geometry, nc: number, seed: number): Float32Array {
+    const n = grid.dims[0] * grid.dims[1] * grid.dims[2]
+    const probs = new Float32Array(nc * n)
+    let s = seed
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648)
+    for (let v = 0; v < n; v++) {
+      // smooth-ish: an organ blob plus noise, normalised over the channels
+      const w = Array.from({ length: nc }, (_, c) => (c === 0 ? 1 : 4 * Math.exp(-(((v % 7) - 2 * c) ** 2) / 4)) + 0.6 * rnd())
+      const sum = w.reduce((a, b) => a + b, 0)
+      for (let c = 0; c < nc; c++) probs[c * n + v] = w[c] / sum
+    }
+    return probs
+  }
+  it('counts, per organ, the target voxels it won and those it won by less than the margin (two channels: exact)', () => {
+    const grid = centredGrid([0, 0, 0], [2, 2, 2], [6, 5, 4])
+    const target: Geometry = { dims: [15, 13, 11], spacing: [0.9, 0.8, 0.7], origin: [-6, -5, -3.5], direction: mat3Mul(rotationMatrix([0, 0, 1], 0.2), I3) }
+    const probs = randomField(grid, 2, 7)
+    const labels = new Uint8Array(15 * 13 * 11)
+    const doubt = { margin: 0.2, won: new Float64Array(2), unsure: new Float64Array(2) }
+    probsToLabels(probs, 2, grid, target, labels, { doubt })
+    const truth = bruteDoubt(probs, 2, grid, target, 0.2)
+    expect(doubt.won[1]).toBe(labels.reduce((a, l) => a + (l === 1 ? 1 : 0), 0))
+    expect(doubt.won[1]).toBe(truth.won[1])
+    expect(truth.unsure[1]).toBeGreaterThan(0)
+    expect(truth.unsure[1]).toBeLessThan(truth.won[1])
+    // two channels: the margin |p1 - p0| is linear where the label holds, so the shortcut's interpolated margin is exact
+    expect(doubt.unsure[1]).toBe(truth.unsure[1])
+    expect(doubt.won[0]).toBe(0)
+  })
+  it('with more channels the shortcut errs toward doubt: never fewer unsure voxels than full interpolation, and few more', () => {
+    const grid = centredGrid([0, 0, 0], [2, 2, 2], [7, 6, 5])
+    const target: Geometry = { dims: [17, 15, 12], spacing: [0.9, 0.8, 0.9], origin: [-7, -6, -5], direction: mat3Mul(rotationMatrix([1, 1, 0], 0.3), I3) }
+    const probs = randomField(grid, 4, 11)
+    const labels = new Uint8Array(17 * 15 * 12)
+    const doubt = { margin: 0.3, won: new Float64Array(4), unsure: new Float64Array(4) }
+    probsToLabels(probs, 4, grid, target, labels, { doubt })
+    const truth = bruteDoubt(probs, 4, grid, target, 0.3)
+    for (let c = 1; c < 4; c++) {
+      expect(doubt.won[c], `label ${c}`).toBe(truth.won[c])
+      expect(doubt.unsure[c], `label ${c}`).toBeGreaterThanOrEqual(truth.unsure[c])
+      expect(doubt.unsure[c], `label ${c}`).toBeLessThanOrEqual(truth.unsure[c] + 0.1 * truth.won[c])
+    }
+  })
+  it('the doubt counts the labels as written: voxels the border trim turned to background are not counted', () => {
+    const grid = centredGrid([0, 0, 0], [4, 4, 4], [6, 6, 6])
+    const n = 6 ** 3
+    const probs = new Float32Array(2 * n)
+    for (let v = 0; v < n; v++) {
+      const organ = [v % 6, Math.floor(v / 6) % 6, Math.floor(v / 36)].every((a) => a >= 2 && a <= 3)
+      probs[v] = organ ? 0.2 : 0.8
+      probs[n + v] = 1 - probs[v]
+    }
+    const target = centredGrid([0, 0, 0], [1, 1, 1], [20, 20, 20])
+    const fat = new Int16Array(20 ** 3).fill(-100)
+    const plain = { margin: 0.5, won: new Float64Array(2), unsure: new Float64Array(2) }
+    const trimmed = { margin: 0.5, won: new Float64Array(2), unsure: new Float64Array(2) }
+    const a = new Uint8Array(20 ** 3)
+    const b = new Uint8Array(20 ** 3)
+    probsToLabels(probs, 2, grid, target, a, { doubt: plain })
+    probsToLabels(probs, 2, grid, target, b, { doubt: trimmed, trimBelow: belowHuBits(fat, -30) })
+    const count = (l: Uint8Array) => l.reduce((s, x) => s + x, 0)
+    expect(plain.won[1]).toBe(count(a))
+    expect(trimmed.won[1]).toBe(count(b))
+    expect(trimmed.won[1]).toBeLessThan(plain.won[1])
+    expect(trimmed.unsure[1]).toBeLessThan(plain.unsure[1])
   })
 })
