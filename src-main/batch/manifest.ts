@@ -102,14 +102,20 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-/** organ_volumes.csv: one row per finished case, one column per model organ (mL). */
+/**
+ * organ_volumes.csv: one row per finished case, one column per model organ (mL), then each organ's
+ * unsure share (the report's unsureFraction: sort by it to review the doubtful cases first; empty
+ * when the engine that ran the case did not report it).
+ */
 export function organVolumesCsv(table: LabelTable, cases: ManifestCase[]): string {
   const organs = table.labels.filter((l) => l.source === 'model')
-  const rows = [['case', 'input', ...organs.map((o) => `${o.name}_ml`)].map(csvField).join(',')]
+  const rows = [['case', 'input', ...organs.map((o) => `${o.name}_ml`), ...organs.map((o) => `${o.name}_unsure`)].map(csvField).join(',')]
   for (const c of cases) {
     if (c.status !== 'done' || !c.organs) continue
-    const ml = organs.map((o) => c.organs!.find((x) => x.value === o.value)?.volumeMl ?? 0)
-    rows.push([c.id, c.input, ...ml.map((v) => v.toFixed(2))].map(csvField).join(','))
+    const found = organs.map((o) => c.organs!.find((x) => x.value === o.value))
+    const ml = found.map((x) => (x?.volumeMl ?? 0).toFixed(2))
+    const unsure = found.map((x) => (x?.unsureFraction === undefined ? '' : x.unsureFraction.toFixed(3)))
+    rows.push([c.id, c.input, ...ml, ...unsure].map(csvField).join(','))
   }
   return rows.join('\n') + '\n'
 }

@@ -285,8 +285,18 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
     const ds = JSON.parse(readFileSync(join(queueDs(), 'dataset.json'), 'utf8'))
     expect(ds).toMatchObject({ channel_names: { '0': 'CT' }, numTraining: 5, file_ending: '.nii.gz', labels: { background: 0, liver: 1, kidney: 2, spleen: 3, pancreas: 4 } })
     const csv = readFileSync(join(queueDs(), 'organ_volumes.csv'), 'utf8').trim().split('\n')
-    expect(csv[0]).toBe('case,input,liver_ml,kidney_ml,spleen_ml,pancreas_ml')
+    expect(csv[0]).toBe('case,input,liver_ml,kidney_ml,spleen_ml,pancreas_ml,liver_unsure,kidney_unsure,spleen_unsure,pancreas_unsure')
     expect(csv).toHaveLength(6)
+    // each row carries the case's volumes and unsure shares as its report gave them
+    for (const row of csv.slice(1)) {
+      const cells = row.split(',')
+      const c = m.cases.find((x) => x.id === cells[0])!
+      const report = JSON.parse(readFileSync(join(queueDs(), c.report!), 'utf8'))
+      expect(cells.slice(2).map(Number)).toEqual([
+        ...report.organs.map((o: { volumeMl: number }) => Number(o.volumeMl.toFixed(2))),
+        ...report.organs.map((o: { unsureFraction: number }) => Number(o.unsureFraction.toFixed(3))),
+      ])
+    }
 
     // --status: counts and the failure with its message
     const st = cli(['batch', '--status', '--queue', redis!.url, '--json'])
