@@ -17,6 +17,8 @@ import type { ModelCard, StageCard } from './model-card.js'
 import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice, type ProviderName } from './onnx-session.js'
 import { collectGarbage } from './gc.js'
 import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
+// the review hint's margin and threshold, with their calibration
+import { UNSURE_MARGIN, needsReview, unsureSentence } from '../../src-shared/review-hint.js'
 import {
   belowHuBits,
   mainClusterBox,
@@ -405,20 +407,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 const PLAUSIBLE_MAX_ML: Record<string, number> = { liver: 5000, kidney: 1000, spleen: 2000, pancreas: 400 }
 const FRAGMENT_ML = 2
 
-/**
- * The network's doubt as a review hint (training/README.md, "the network's own doubt"): a voxel is
- * unsure when its label beat the runner-up by less than UNSURE_MARGIN probability, counted on the CT's
- * grid. Measured on held-out real CT (AMOS 0018 whole and cut into slabs, dcmqi's 3-slice CT) with 32
- * leave-one-out networks: no organ with Dice >= 0.85 was above 0.3 (162 of them; the highest 0.27),
- * while 25 of 35 failed spleens, 85 of 86 failed pancreases and 77 of 95 organs found where the
- * reference has none were. The shipped 0.8.2 is at 5-14 % for liver, kidney and spleen and 22-24 % for
- * the pancreas it gets right. Above REVIEW_UNSURE the report asks the user to check that organ. A
- * confident error is not caught (13 of 14 failed livers, missing the front of the liver on a 3-slice
- * CT, were at 8-21 %), so no warning is not a guarantee.
- */
-export const UNSURE_MARGIN = 0.5
-export const REVIEW_UNSURE = 0.3
-
+/** ...and an organ the network was unsure of is named for review (src-shared/review-hint.ts). */
 export function plausibilityWarnings(organs: SegmentReport['organs']): string[] {
   const out: string[] = []
   if (organs.every((o) => o.voxels === 0)) {
@@ -429,11 +418,7 @@ export function plausibilityWarnings(organs: SegmentReport['organs']): string[] 
     const max = PLAUSIBLE_MAX_ML[o.name]
     if (max !== undefined && o.volumeMl > max) out.push(`The ${o.name} came out at ${Math.round(o.volumeMl)} mL, more than any ${o.name} should be (${max} mL): check it before use.`)
     else if (o.voxels > 0 && o.volumeMl < FRAGMENT_ML) out.push(`Only ${o.volumeMl.toFixed(1)} mL of ${o.name} was found: probably a fragment rather than the organ.`)
-    else if (o.unsureFraction !== undefined && o.voxels > 0 && o.unsureFraction > REVIEW_UNSURE) {
-      out.push(
-        `The model was unsure of ${Math.round(o.unsureFraction * 100)} % of the ${o.name} it labelled (chosen by a margin under ${UNSURE_MARGIN} probability over another label): review the ${o.name} before use.`,
-      )
-    }
+    else if (o.voxels > 0 && needsReview(o.unsureFraction)) out.push(unsureSentence(o.name, o.unsureFraction!))
   }
   return out
 }

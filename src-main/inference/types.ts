@@ -25,7 +25,7 @@ export interface SegmentReport {
   peakRssBytes: number
   /**
    * Per card label: voxels and mL on the CT's grid; `unsureFraction`, the share of those voxels whose
-   * label beat the runner-up by less than 0.5 probability (pipeline.ts UNSURE_MARGIN; 0 for an empty
+   * label beat the runner-up by less than 0.5 probability (src-shared/review-hint.ts; 0 for an empty
    * organ). A high share marks an organ to review first; a low one does not prove it right.
    */
   organs: { value: number; name: string; voxels: number; volumeMl: number; unsureFraction?: number }[]

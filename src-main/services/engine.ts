@@ -23,6 +23,8 @@ export interface EngineResult {
   provider: string
   /** plain sentences the user must see next to the result (SegmentReport.warnings) */
   warnings: string[]
+  /** each organ's unsure share by label value (SegmentReport organs' unsureFraction); absent: not measured */
+  unsure?: Record<number, number>
 }
 
 export interface SegmentOptions {
@@ -47,7 +49,8 @@ export function inferenceEngine(): SegmentationEngine {
   return {
     async segment(ct, opts) {
       const { labels, report } = await runScn(ct, { modelId: opts.modelId, device: opts.device, signal: opts.signal, onProgress: opts.onProgress })
-      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings }
+      const unsure = Object.fromEntries(report.organs.filter((o) => o.unsureFraction !== undefined).map((o) => [o.value, o.unsureFraction!]))
+      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings, unsure }
     },
     async listModels() {
       const out: ModelList = { models: [], problems: [] }

@@ -247,7 +247,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
               provider: r.provider,
               seconds: (performance.now() - started) / 1000,
               predictionVersion: v.prediction.version,
-              organs: stats.organs.map((o) => ({ value: o.value, name: o.name, voxels: o.voxels, volumeMl: o.volumeMl })),
+              organs: stats.organs.map((o) => ({ value: o.value, name: o.name, voxels: o.voxels, volumeMl: o.volumeMl, ...(r.unsure?.[o.value] !== undefined ? { unsureFraction: r.unsure[o.value] } : {}) })),
               warnings: r.warnings ?? [],
             })
           } catch (e) {

@@ -227,7 +227,8 @@ export class ContractScnClient implements ScnClient {
       if (outcome.outcome === 'cancelled') throw new DOMException('Segmentation cancelled', 'AbortError')
       if (outcome.outcome === 'failed') throw new PlainError(`The segmentation failed: ${outcome.error}`)
       const pred = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'prediction' }))
-      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], finishedAt }
+      const unsure = Object.fromEntries(outcome.organs.filter((o) => o.unsureFraction !== undefined).map((o) => [o.value, o.unsureFraction!]))
+      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], unsure, finishedAt }
     } finally {
       offProgress()
       offFinished()

@@ -64,6 +64,8 @@ export interface SegmentResult {
   seconds: number
   /** what the engine says the user must know about this result (a slab, no organs found), in sentences */
   warnings: string[]
+  /** each organ's unsure share by label value, where the engine measured it (src-shared/review-hint.ts) */
+  unsure?: Record<number, number>
   /** performance.now() when the page heard the engine had finished (result-to-overlay timing) */
   finishedAt?: number
 }

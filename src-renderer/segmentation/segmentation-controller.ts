@@ -23,7 +23,7 @@ export class SegmentationController {
   opened(c: LoadedCase): void {
     this.prediction = c.prediction ?? null
     // the last run's outcome (its warnings, a failure or a cancel, its timing) was about the previous CT
-    segmentStore.setState({ warnings: [], choice: null, error: null, lastRun: null })
+    segmentStore.setState({ warnings: [], unsure: {}, choice: null, error: null, lastRun: null })
   }
 
   async refreshModels(): Promise<void> {
@@ -60,7 +60,7 @@ export class SegmentationController {
     const reference = this.prediction
     this.abort = new AbortController()
     // the last run's outcome goes with its warnings: a cancel or failure must not sit next to it
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], lastRun: null })
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], unsure: {}, lastRun: null })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
       const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage, stageDetail: p.message ?? '' }), this.abort.signal, modelId)
@@ -74,7 +74,7 @@ export class SegmentationController {
       this.prediction = r.labels
       if (fill) this.editing.applyPrediction(r.labels, fillUneditedTarget(now.grid, r.labels, edited), `Apply prediction to unedited organs (${r.model})`)
       else this.editing.applyPrediction(r.labels, r.labels, `Apply prediction (${r.model})`)
-      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings })
+      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings, unsure: r.unsure ?? {} })
       // the overlay is on screen once the frame after the upload has been drawn
       if (r.finishedAt !== undefined) {
         const t = r.finishedAt

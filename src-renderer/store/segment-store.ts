@@ -16,6 +16,8 @@ export interface SegmentState {
   lastRun: { model: string; seconds: number; overlayMs?: number } | null
   /** the engine's warnings about the last result, in plain sentences; cleared when a run starts */
   warnings: string[]
+  /** the last result's unsure share per label value (the organ panel marks those to review); cleared with the warnings */
+  unsure: Record<number, number>
   /** Segment was pressed on an edited labelmap: the user chooses replace / fill unedited / cancel */
   choice: { editedOrgans: string[] } | null
   models: { id: string; description: string }[]
@@ -33,6 +35,7 @@ export const segmentStore = createStore<SegmentState>(() => ({
   error: null,
   lastRun: null,
   warnings: [],
+  unsure: {},
   choice: null,
   models: [],
   modelId: null,

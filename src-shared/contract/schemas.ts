@@ -198,7 +198,14 @@ export const ProgressEventSchema = z.object({
 })
 export type ProgressEvent = z.infer<typeof ProgressEventSchema>
 
-export const OrganVolumeSchema = z.object({ value: z.number().int().min(1).max(255), name: z.string(), voxels: z.number().int().nonnegative(), volumeMl: finite })
+export const OrganVolumeSchema = z.object({
+  value: z.number().int().min(1).max(255),
+  name: z.string(),
+  voxels: z.number().int().nonnegative(),
+  volumeMl: finite,
+  /** the share of the organ's voxels the model chose by < 0.5 probability (src-shared/review-hint.ts); absent: not measured */
+  unsureFraction: finite.min(0).max(1).optional(),
+})
 
 export const RunFinishedEventSchema = z.discriminatedUnion('outcome', [
   z.object({

@@ -44,9 +44,10 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
   let volumeId: string
   let runs = 0
   let warnings: string[] = []
+  let unsure: Record<number, number> = {}
   let hold = false
 
-  const base = syntheticEngine({ steps: 2, stepMs: 20, warnings: () => warnings, holdUntilCancelled: () => hold })
+  const base = syntheticEngine({ steps: 2, stepMs: 20, warnings: () => warnings, unsure: () => unsure, holdUntilCancelled: () => hold })
   // From the second run on, every organ of the prediction moves one voxel along i: the new
   // prediction then differs from the first for every organ, so "kept" and "taken from the new
   // prediction" can be told apart voxel by voxel.
@@ -87,12 +88,18 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
 
   afterAll(async () => h?.close())
 
-  it('the first Segment runs without asking; the engine warnings show next to the result', async () => {
+  it('the first Segment runs without asking; the engine warnings show next to the result, and the organs it was unsure of are tagged', async () => {
     warnings = [SLAB_WARNING, EMPTY_WARNING]
+    // the spleen above the review threshold (0.3), the liver at it, the kidney and pancreas well below
+    unsure = { 1: 0.3, 2: 0.08, 3: 0.41, 4: 0.12 }
     await page.click('[data-testid=run-segmentation]')
     await page.waitForSelector('[data-testid=segment-done]', { timeout: 60_000 })
     expect(await page.locator('[data-testid=segment-choice]').count()).toBe(0)
     expect(await page.locator('[data-testid=segment-warning]').allTextContents()).toEqual([`⚠ ${SLAB_WARNING}`, `⚠ ${EMPTY_WARNING}`])
+    // through the host's event (schema-checked) to the organ panel: only the spleen's row is tagged
+    expect(await page.locator('[data-testid^=organ-unsure-]').count()).toBe(1)
+    expect(await page.textContent('[data-testid=label-row-3] [data-testid=organ-unsure-3]')).toBe('unsure')
+    expect(await page.getAttribute('[data-testid=organ-unsure-3]', 'title')).toMatch(/^The model was unsure of 41 % of this spleen/)
     expect(await page.getAttribute('[data-testid=segment-warnings]', 'role')).toBe('status')
     await waitSaved()
     expect(Array.from(await labels('current'))).toEqual(Array.from(await labels('prediction')))
@@ -161,6 +168,7 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
 
   it('"fill only organs I have not edited" keeps every edited voxel, takes the new prediction elsewhere, and is one undo step', async () => {
     warnings = []
+    unsure = {}
     const before = await labels('current')
     const first = await labels('prediction')
     const sum0 = await checksum()
@@ -169,8 +177,9 @@ describe.skipIf(SKIP)('safety in the workstation UI (web host)', () => {
     await page.click('[data-testid=segment-fill-unedited]', { timeout: 10_000 })
     await page.waitForFunction(() => document.querySelector('[data-testid=undo-label]')?.textContent?.includes('unedited organs'), null, { timeout: 60_000 })
     await waitStatsAfter(page, v0)
-    // the warnings were about the previous result
+    // the warnings and the unsure tags were about the previous result
     expect(await page.locator('[data-testid=segment-warnings]').count()).toBe(0)
+    expect(await page.locator('[data-testid^=organ-unsure-]').count()).toBe(0)
     await waitSaved()
     const after = await labels('current')
     const next = await labels('prediction')

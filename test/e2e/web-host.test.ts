@@ -96,6 +96,12 @@ describe.skipIf(!!skip)(`web host in Chromium, segmenting with ${engineName}`, (
     const predicted = await labelCounts(h.client, volumeId, 'prediction')
     const organs = [1, 2, 3, 4].filter((v) => (predicted[v] ?? 0) > 0)
     expect(organs.length, JSON.stringify(predicted)).toBeGreaterThanOrEqual(2)
+    if (!useFallbackEngine) {
+      // the real engine ran the synthetic SCN, which wins every organ voxel by at most 0.37 probability:
+      // its report's unsure shares reach the page through the host's event, and each organ found is tagged
+      for (const v of organs) await h.page.waitForSelector(`[data-testid=organ-unsure-${v}]`, { timeout: 10_000 })
+      expect(await h.page.getAttribute(`[data-testid=organ-unsure-${organs[0]}]`, 'title')).toMatch(/^The model was unsure of 100 % of this /)
+    }
 
     // the overlay appears: clearly coloured pixels where there were none
     let after = await sampleViewport(h.page, 'axial')

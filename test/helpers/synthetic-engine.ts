@@ -23,6 +23,8 @@ export interface SyntheticEngineOptions {
   holdUntilCancelled?: () => boolean
   /** the warnings a run reports (as the real engine does for a slab or an empty result); none by default */
   warnings?: () => string[]
+  /** the unsure share per label value a run reports (the real engine measures it); none by default */
+  unsure?: () => Record<number, number>
 }
 
 export function syntheticEngine(opts: SyntheticEngineOptions = {}): SegmentationEngine {
@@ -45,7 +47,7 @@ export function syntheticEngine(opts: SyntheticEngineOptions = {}): Segmentation
         await new Promise((r) => setTimeout(r, stepMs))
         if (hold && !o.signal.aborted) await new Promise((r) => o.signal.addEventListener('abort', r, { once: true }))
       }
-      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu', warnings: opts.warnings?.() ?? [] }
+      return { labels: out, modelId: 'synthetic-hu-windows', modelVersion: '1', provider: 'cpu', warnings: opts.warnings?.() ?? [], ...(opts.unsure ? { unsure: opts.unsure() } : {}) }
     },
     async listModels() {
       return { models: [{ id: 'synthetic-hu-windows', version: '1', description: 'HU windows (tests only)', license: 'Apache-2.0', source: 'app', labels: [] }], problems: [] }
