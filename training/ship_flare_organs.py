@@ -440,6 +440,13 @@ def write_json(path, value):
     os.replace(path + '.tmp', path)
 
 
+def with_doubt(organs, report):
+    """Each scored organ with the engine's unsure share beside its Dice (the report's unsureFraction), so
+    evaluation.json shows where the review hint (src-shared/review-hint.ts) fires and where it does not."""
+    doubt = {o['name']: o['unsureFraction'] for o in report['organs'] if 'unsureFraction' in o}
+    return {name: ({**v, 'unsureFraction': doubt[name]} if name in doubt else v) for name, v in organs.items()}
+
+
 def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spacing, train_spacing, work):
     """Every case through `scn-studio segment` with the model in a.out (or the companion folder of its
     group), then the card's metrics and description and evaluation.json, written atomically."""
@@ -448,7 +455,7 @@ def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spaci
         pred = os.path.join(work, f'{i:02d}_{name.replace(" ", "_")}_pred.nii.gz')
         model_dir = model_dirs.get(group) or a.out
         report = engine_segment(model_dir, 'scn-flare-organs', ct, pred)
-        organs = score(pred, truth)
+        organs = with_doubt(score(pred, truth), report)
         evaluation.append({'group': group, 'case': name, 'input': os.path.relpath(ct, DATA) if ct.startswith(os.path.abspath(DATA)) else os.path.basename(ct),
                            'seconds': round(sum(report['stageSeconds'].values()), 2), 'warnings': report['warnings'], 'organs': organs})
         print(f'{group:18} {name:36} ' + ', '.join(f"{o} {v['dice']:.3f}/{v['nsd']:.3f}" if v['present'] else f'{o} absent' for o, v in organs.items()), flush=True)

@@ -87,3 +87,15 @@ def test_the_card_records_which_phantoms_a_run_trained_on(tmp_path):
     assert 'phantomThorax' not in S.run_info(ck, Args)
     ck['args']['phantom_thorax'] = True
     assert 'heart' in S.run_info(ck, Args)['phantomThorax']
+
+
+def test_evaluation_rows_carry_the_engines_doubt_beside_the_scores():
+    organs = {'liver': {'present': True, 'dice': 0.93}, 'pancreas': {'present': False, 'volumePredMl': 0.0}}
+    report = {'organs': [{'value': 1, 'name': 'liver', 'voxels': 9, 'volumeMl': 1.0, 'unsureFraction': 0.07},
+                         {'value': 4, 'name': 'pancreas', 'voxels': 0, 'volumeMl': 0.0, 'unsureFraction': 0}]}
+    out = S.with_doubt(organs, report)
+    assert out['liver'] == {'present': True, 'dice': 0.93, 'unsureFraction': 0.07}
+    assert out['pancreas']['unsureFraction'] == 0
+    assert organs['liver'] == {'present': True, 'dice': 0.93}  # the scores are not changed in place
+    # an engine before the review hint reports no share: the rows stay as they were
+    assert S.with_doubt(organs, {'organs': [{'value': 1, 'name': 'liver', 'voxels': 9, 'volumeMl': 1.0}]}) == organs
