@@ -492,13 +492,7 @@ export function resampleToGrid(src: SampledImage, dst: Geometry, method: Resampl
           const dy = y0 < sy - 1 ? sx : 0
           const dz = z0 < sz - 1 ? sxy : 0
           const b = x0 + sx * y0 + sxy * z0
-          const c00 = d[b] + fx * (d[b + dx] - d[b])
-          const c10 = d[b + dy] + fx * (d[b + dy + dx] - d[b + dy])
-          const c01 = d[b + dz] + fx * (d[b + dz + dx] - d[b + dz])
-          const c11 = d[b + dz + dy] + fx * (d[b + dz + dy + dx] - d[b + dz + dy])
-          const c0 = c00 + fy * (c10 - c00)
-          const c1 = c01 + fy * (c11 - c01)
-          res[o] = c0 + fz * (c1 - c0)
+          res[o] = trilinear(d, b, dx, dy, dz, fx, fy, fz)
         }
       }
     }
@@ -657,7 +651,7 @@ export function probsToLabels(probs: Float32Array, nChannels: number, grid: Geom
 }
 
 /** Trilinear interpolation of `f` in the cell whose first corner is `b` (corner offsets dx, dy, dz; fractions fx, fy, fz). */
-function trilinear(f: Float32Array, b: number, dx: number, dy: number, dz: number, fx: number, fy: number, fz: number): number {
+function trilinear(f: VoxelArray, b: number, dx: number, dy: number, dz: number, fx: number, fy: number, fz: number): number {
   const c00 = f[b] + fx * (f[b + dx] - f[b])
   const c10 = f[b + dy] + fx * (f[b + dy + dx] - f[b + dy])
   const c01 = f[b + dz] + fx * (f[b + dz + dx] - f[b + dz])
