@@ -407,7 +407,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 const PLAUSIBLE_MAX_ML: Record<string, number> = { liver: 5000, kidney: 1000, spleen: 2000, pancreas: 400 }
 const FRAGMENT_ML = 2
 
-/** ...and an organ the network was unsure of is named for review (src-shared/review-hint.ts). */
+/** The warnings above, plus a review request for an organ the network was unsure of (src-shared/review-hint.ts). */
 export function plausibilityWarnings(organs: SegmentReport['organs']): string[] {
   const out: string[] = []
   if (organs.every((o) => o.voxels === 0)) {
