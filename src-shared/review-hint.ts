@@ -19,6 +19,16 @@ export function needsReview(unsureFraction: number | undefined): boolean {
   return unsureFraction !== undefined && unsureFraction > REVIEW_UNSURE
 }
 
+/** Each organ's unsure share by label value, for the organs where it was measured. */
+export function unsureByValue(organs: readonly { value: number; unsureFraction?: number }[]): Record<number, number> {
+  return Object.fromEntries(organs.filter((o) => o.unsureFraction !== undefined).map((o) => [o.value, o.unsureFraction!]))
+}
+
+/** The tooltip of an organ's "unsure" tag in the app. */
+export function unsureTagTitle(organ: string, unsureFraction: number): string {
+  return `The model was unsure of ${Math.round(unsureFraction * 100)} % of this ${organ} (chosen by less than ${UNSURE_MARGIN} probability over another label): check it first`
+}
+
 /** The sentence the report, the CLI and the app use for an organ the model was unsure of. */
 export function unsureSentence(organ: string, unsureFraction: number): string {
   return `The model was unsure of ${Math.round(unsureFraction * 100)} % of the ${organ} it labelled (chosen by a margin under ${UNSURE_MARGIN} probability over another label): review the ${organ} before use.`

@@ -7,6 +7,7 @@
 import type { ModelSummary } from '../../src-shared/contract/schemas.js'
 import { listModels, runScn } from '../inference/index.js'
 import type { Volume } from '../../src-shared/volume.js'
+import { unsureByValue } from '../../src-shared/review-hint.js'
 
 export interface EngineProgress {
   stage: string
@@ -49,8 +50,7 @@ export function inferenceEngine(): SegmentationEngine {
   return {
     async segment(ct, opts) {
       const { labels, report } = await runScn(ct, { modelId: opts.modelId, device: opts.device, signal: opts.signal, onProgress: opts.onProgress })
-      const unsure = Object.fromEntries(report.organs.filter((o) => o.unsureFraction !== undefined).map((o) => [o.value, o.unsureFraction!]))
-      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings, unsure }
+      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings, unsure: unsureByValue(report.organs) }
     },
     async listModels() {
       const out: ModelList = { models: [], problems: [] }

@@ -3,6 +3,7 @@
  * window.scn) to what the renderer needs. CT voxels arrive once as an Int16 frame; labelmaps travel
  * as Uint8 frames both ways; segmentation progress and outcome arrive as events.
  */
+import { unsureByValue } from '../../src-shared/review-hint.js'
 import { ContractError, createScnClient, encodeLabelPatch, type LabelPatch, type LabelTableView, type ScnClient as ContractClient, type RunFinishedEvent, type VolumeSummary } from '../../src-shared/contract/index.js'
 import type { LabelClass } from '../../src-shared/labels.js'
 import { FLARE_LABELS, labelClassesOf } from '../../src-shared/labels.js'
@@ -227,8 +228,7 @@ export class ContractScnClient implements ScnClient {
       if (outcome.outcome === 'cancelled') throw new DOMException('Segmentation cancelled', 'AbortError')
       if (outcome.outcome === 'failed') throw new PlainError(`The segmentation failed: ${outcome.error}`)
       const pred = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'prediction' }))
-      const unsure = Object.fromEntries(outcome.organs.filter((o) => o.unsureFraction !== undefined).map((o) => [o.value, o.unsureFraction!]))
-      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], unsure, finishedAt }
+      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], unsure: unsureByValue(outcome.organs), finishedAt }
     } finally {
       offProgress()
       offFinished()
