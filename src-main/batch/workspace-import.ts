@@ -10,6 +10,7 @@ import { Workspace } from '../cases/workspace.js'
 import type { LabelClass } from '../../src-shared/labels.js'
 import { readLabels } from '../volumes/read.js'
 import { readManifest, ManifestError } from './manifest.js'
+import { unsureByValue } from '../../src-shared/review-hint.js'
 
 export interface WorkspaceImportResult {
   workspace: string
@@ -55,7 +56,11 @@ export async function importBatchToWorkspace(datasetDir: string, workspaceDir: s
         ctPath: c.input,
         name: c.id,
         ...(c.seriesUid ? { seriesUid: c.seriesUid } : {}),
-        prediction: { labels, model: { id: manifest.model.id, version: manifest.model.version, provider: c.provider ?? 'unknown' } },
+        prediction: {
+          labels,
+          model: { id: manifest.model.id, version: manifest.model.version, provider: c.provider ?? 'unknown' },
+          notes: { warnings: c.warnings, unsure: unsureByValue(c.organs ?? []) },
+        },
       })
       result.added.push({ caseId: c.id, workspaceCase: created.id })
     } catch (e) {

@@ -4,7 +4,7 @@
  * not match with a message naming the file and the field, and never "repair" them silently.
  */
 import { z } from 'zod'
-import { CaseStatusSchema, CodedConceptSchema, GeometrySchema, LabelSourceSchema, OrganReviewSchema } from '../../src-shared/contract/schemas.js'
+import { CaseStatusSchema, CodedConceptSchema, GeometrySchema, LabelSourceSchema, OrganReviewSchema, PredictionNotesSchema } from '../../src-shared/contract/schemas.js'
 
 // The case status and organ review are the contract's: the files keep what the wire shows.
 export { CaseStatusSchema, OrganReviewSchema, type CaseStatus, type OrganReview } from '../../src-shared/contract/schemas.js'
@@ -105,7 +105,7 @@ export const CaseFileSchema = z.object({
   firstEditAt: Iso.optional(),
   lastEditAt: Iso.optional(),
   /** the model prediction the labels started from (prediction.nii.gz) */
-  prediction: z.object({ file: z.string().min(1), model: ModelRefSchema, createdAt: Iso }).optional(),
+  prediction: z.object({ file: z.string().min(1), model: ModelRefSchema, createdAt: Iso, notes: PredictionNotesSchema.optional() }).optional(),
   /** people who saved edits, in order of first edit */
   annotators: z.array(z.string()),
   labelTableVersion: z.number().int().min(1),

@@ -23,6 +23,7 @@ import { encodeNifti, readNifti } from '../volumes/nifti.js'
 import { sameGrid } from '../../src-shared/geometry.js'
 import { createLabelVolume, geometryOf, voxelCount, type Geometry, type LabelVolume, type Volume } from '../../src-shared/volume.js'
 import type { LabelClass } from '../../src-shared/labels.js'
+import type { PredictionNotes } from '../../src-shared/contract/schemas.js'
 import {
   CASE_SCHEMA_VERSION,
   CaseFileSchema,
@@ -84,7 +85,7 @@ export interface CreateCaseInput {
   copyCt?: boolean
   /** the CT when the caller has already read it (skips a second read) */
   ct?: Geometry
-  prediction?: { labels: Uint8Array | LabelVolume; model: ModelRef }
+  prediction?: { labels: Uint8Array | LabelVolume; model: ModelRef; notes?: PredictionNotes }
 }
 
 const STATUS_ORDER: Record<CaseStatus, number> = { todo: 0, 'in-progress': 1, flagged: 2, reviewed: 3 }
@@ -292,7 +293,7 @@ export class Workspace implements CaseStore {
       review: {},
     }
     await this.writeCase(CaseFileSchema.parse(c))
-    if (input.prediction) return this.setPrediction(id, input.prediction.labels, input.prediction.model)
+    if (input.prediction) return this.setPrediction(id, input.prediction.labels, input.prediction.model, input.prediction.notes)
     return c
   }
 
@@ -316,15 +317,16 @@ export class Workspace implements CaseStore {
     throw new WorkspaceError('exists', `${join(this.dir, 'cases')}: no free case id for "${base}" (9,999 taken)`)
   }
 
-  /** Stores a model prediction for the case. The current labels are not touched. */
-  async setPrediction(id: string, labels: Uint8Array | LabelVolume, model: ModelRef): Promise<CaseFile> {
+  /** Stores a model prediction for the case, with what the engine said about it (warnings, unsure
+   *  shares). The current labels are not touched. */
+  async setPrediction(id: string, labels: Uint8Array | LabelVolume, model: ModelRef, notes?: PredictionNotes): Promise<CaseFile> {
     const c = await this.readCase(id)
     const vol = this.asCaseVolume(c, labels, 'the prediction')
     await writeFileAtomic(this.predictionPath(id), encodeNifti(vol))
     const hasLabels = existsSync(this.labelsPath(id))
     return this.mutateCase(id, (cur) => ({
       ...cur,
-      prediction: { file: 'prediction.nii.gz', model, createdAt: now() },
+      prediction: { file: 'prediction.nii.gz', model, createdAt: now(), ...(notes ? { notes } : {}) },
       // until the first save the prediction *is* the current labelmap (what a reviewer approves)
       ...(hasLabels ? {} : { labelStats: labelStats(vol.data) }),
     }))

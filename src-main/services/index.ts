@@ -236,6 +236,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
             if (r.labels.length !== v.ct.data.length) throw new Error(`the engine returned ${r.labels.length} labels for ${v.ct.data.length} voxels`)
             v.prediction = { data: r.labels, version: (v.prediction?.version ?? 0) + 1 }
             v.predictionModel = { id: r.modelId, version: r.modelVersion, provider: r.provider }
+            v.predictionNotes = { warnings: r.warnings, unsure: r.unsure ?? {} }
             // a case keeps its prediction on disk (the reference for edits, review and provenance)
             await cases.setPrediction(v)
             const stats = computeStatistics(v.ct.data, r.labels, undefined, v.ct.spacing, await cases.labels())
@@ -303,7 +304,13 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
           if (v.caseId) throw new ContractError('conflict', `case ${caseId}: its CT is open as case ${v.caseId}; close that first`)
           await cases.attach(v, caseId)
         }
-        return { case: await cases.summary(caseId), volume: v.summary }
+        const m = v.predictionModel
+        const at = (await ws.readCase(caseId)).prediction?.createdAt
+        return {
+          case: await cases.summary(caseId),
+          volume: v.summary,
+          ...(m && at ? { prediction: { model: `${m.id} ${m.version} on ${m.provider}`, createdAt: at, ...(v.predictionNotes ? { notes: v.predictionNotes } : {}) } } : {}),
+        }
       },
       get: ({ caseId }) => cases.get(caseId),
       setStatus: ({ caseId, status, comment }) => cases.setStatus(caseId, status, comment),

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ContractError } from '../../src-shared/contract/errors.js'
-import type { VolumeSummary } from '../../src-shared/contract/schemas.js'
+import type { PredictionNotes, VolumeSummary } from '../../src-shared/contract/schemas.js'
 import type { Geometry, Volume } from '../../src-shared/volume.js'
 
 export interface Labelmap {
@@ -21,6 +21,8 @@ export interface OpenVolume {
   prediction?: Labelmap
   /** the model that made the prediction */
   predictionModel?: { id: string; version: string; provider: string }
+  /** what the engine said about the prediction (warnings, unsure shares); a case keeps them */
+  predictionNotes?: PredictionNotes
   /** the workspace case this volume belongs to, when opened as a case */
   caseId?: string
   /** key for re-opening the same source: path + series */

@@ -200,7 +200,7 @@ export class WorkspaceService {
       name: name ?? (v.summary.format === 'dicom' ? v.summary.name : undefined),
       seriesUid: v.summary.seriesUid,
       ct: geometryOf(v.ct),
-      prediction: v.prediction && v.predictionModel ? { labels: v.prediction.data, model: v.predictionModel } : undefined,
+      prediction: v.prediction && v.predictionModel ? { labels: v.prediction.data, model: v.predictionModel, notes: v.predictionNotes } : undefined,
     })
     // attach reads the new case's labels back (the prediction, until a first save): the case starts
     // from the labels the user has instead, edits since the prediction included
@@ -232,6 +232,7 @@ export class WorkspaceService {
     if (pred) {
       v.prediction = { data: pred.data, version: (v.prediction?.version ?? 0) + 1 }
       v.predictionModel = c.prediction?.model
+      v.predictionNotes = c.prediction?.notes
     }
   }
 
@@ -250,7 +251,7 @@ export class WorkspaceService {
 
   async setPrediction(v: OpenVolume): Promise<void> {
     if (!v.caseId || !v.prediction || !v.predictionModel) return
-    await (await this.workspace()).setPrediction(v.caseId, v.prediction.data, v.predictionModel)
+    await (await this.workspace()).setPrediction(v.caseId, v.prediction.data, v.predictionModel, v.predictionNotes)
   }
 
   async closeVolume(volumeId: string): Promise<void> {

@@ -104,7 +104,13 @@ export class ContractScnClient implements ScnClient {
 
   async openCase(caseId: string): Promise<LoadedCase> {
     const r = await call(() => this.api.cases.open({ caseId }))
-    return { ...(await this.load(r.volume)), workspaceCaseId: r.case.caseId, name: r.case.name }
+    const p = r.prediction
+    return {
+      ...(await this.load(r.volume)),
+      workspaceCaseId: r.case.caseId,
+      name: r.case.name,
+      ...(p ? { predictionInfo: { model: p.model, createdAt: p.createdAt, warnings: p.notes?.warnings ?? [], unsure: p.notes?.unsure ?? {} } } : {}),
+    }
   }
 
   async createCase(volumeId: string, name?: string): Promise<CaseSummary> {

@@ -43,6 +43,9 @@ export interface LoadedCase {
   labels?: Uint8Array
   /** the model's prediction if one exists (same grid) — the reference for "added/removed/Dice" */
   prediction?: Uint8Array
+  /** a case's stored prediction: the model, when, and what the engine said about it (warnings,
+   *  each organ's unsure share by label value), shown again when the case reopens */
+  predictionInfo?: { model: string; createdAt: string; warnings: string[]; unsure: Record<number, number> }
   /** label classes of this workspace: FLARE organs plus any added classes */
   labelClasses: readonly LabelClass[]
   /** how the CT was stored on the host (a DICOM SEG of a non-DICOM CT needs a new study) */

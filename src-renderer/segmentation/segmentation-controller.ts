@@ -22,8 +22,17 @@ export class SegmentationController {
 
   opened(c: LoadedCase): void {
     this.prediction = c.prediction ?? null
-    // the last run's outcome (its warnings, a failure or a cancel, its timing) was about the previous CT
-    segmentStore.setState({ warnings: [], unsure: {}, choice: null, error: null, lastRun: null })
+    // the last run's outcome (a failure or a cancel, its timing) was about the previous CT; a case
+    // brings back what the engine said about its own prediction (its warnings, organs to review)
+    const p = c.predictionInfo
+    segmentStore.setState({
+      warnings: p?.warnings ?? [],
+      unsure: p?.unsure ?? {},
+      stored: p ? { model: p.model, createdAt: p.createdAt } : null,
+      choice: null,
+      error: null,
+      lastRun: null,
+    })
   }
 
   async refreshModels(): Promise<void> {
@@ -60,7 +69,7 @@ export class SegmentationController {
     const reference = this.prediction
     this.abort = new AbortController()
     // the last run's outcome goes with its warnings: a cancel or failure must not sit next to it
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], unsure: {}, lastRun: null })
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], unsure: {}, stored: null, lastRun: null })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
       const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage, stageDetail: p.message ?? '' }), this.abort.signal, modelId)

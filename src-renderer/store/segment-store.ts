@@ -14,6 +14,9 @@ export interface SegmentState {
   error: string | null
   /** overlayMs: from the engine's "finished" to the prediction drawn in the views (issue 15) */
   lastRun: { model: string; seconds: number; overlayMs?: number } | null
+  /** a reopened case's stored prediction (model, ISO time): its warnings and unsure shares are shown
+   *  again; null once a run starts or for a plain volume */
+  stored: { model: string; createdAt: string } | null
   /** the engine's warnings about the last result, in plain sentences; cleared when a run starts */
   warnings: string[]
   /** the last result's unsure share per label value (the organ panel marks those to review); cleared with the warnings */
@@ -34,6 +37,7 @@ export const segmentStore = createStore<SegmentState>(() => ({
   stageDetail: '',
   error: null,
   lastRun: null,
+  stored: null,
   warnings: [],
   unsure: {},
   choice: null,

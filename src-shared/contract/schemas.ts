@@ -207,6 +207,16 @@ export const OrganVolumeSchema = z.object({
   unsureFraction: finite.min(0).max(1).optional(),
 })
 
+/** What the engine said about a prediction: kept with a case (case.json) and given back when the case
+ *  opens, so the warnings and the organs to review first are still shown on the next day. */
+export const PredictionNotesSchema = z.object({
+  /** the engine's warnings in plain sentences (SegmentReport.warnings) */
+  warnings: z.array(z.string()).default([]),
+  /** each organ's unsure share, keyed by label value (src-shared/review-hint.ts); absent: not measured */
+  unsure: z.record(z.string().regex(/^\d+$/), finite.min(0).max(1)).default({}),
+})
+export type PredictionNotes = z.infer<typeof PredictionNotesSchema>
+
 export const RunFinishedEventSchema = z.discriminatedUnion('outcome', [
   z.object({
     runId: IdSchema,
@@ -324,7 +334,12 @@ export const ListCasesResultSchema = z.object({
 })
 export const CreateCaseRequestSchema = z.object({ volumeId: IdSchema, name: z.string().min(1).optional() }).strict()
 export const CaseRefSchema = z.object({ caseId: IdSchema }).strict()
-export const OpenCaseResultSchema = z.object({ case: CaseSummarySchema, volume: VolumeSummarySchema })
+export const OpenCaseResultSchema = z.object({
+  case: CaseSummarySchema,
+  volume: VolumeSummarySchema,
+  /** the case's prediction: which model made it, when, and what the engine said about it */
+  prediction: z.object({ model: z.string(), createdAt: z.string(), notes: PredictionNotesSchema.optional() }).optional(),
+})
 /** 'reviewed' is refused until every organ is approved (cases.review); 'flagged' needs a comment. */
 export const SetCaseStatusRequestSchema = z.object({ caseId: IdSchema, status: CaseStatusSchema, comment: z.string().max(2000).optional() }).strict()
 /** Radiologist review of one organ (label value) of a case. */

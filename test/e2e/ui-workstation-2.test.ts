@@ -22,6 +22,8 @@ const SKIP = !!browserSkipReason()
 type V3 = [number, number, number]
 // the host helper's phantom: 64x64x40 at 5x5x8 mm, seed 7
 const DIMS: V3 = [64, 64, 40]
+/** a warning the case's prediction was stored with (cases keep what the engine said) */
+const STORED_WARNING = 'The scan covers only 55 mm of the body along z: segmented on the whole field of view.'
 
 describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state (web host)', () => {
   let h: Harness
@@ -68,7 +70,7 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     // a workspace case made behind the page's back (prediction = the phantom's truth)
     const ws = await Workspace.open(join(h.host.dir, 'workspace'), { create: true, modelLabels: FLARE_LABELS })
     const truth = generatePhantom({ dims: DIMS, spacing: [5, 5, 8], seed: 7 }).labels
-    const c = await ws.createCase({ ctPath: h.host.phantomPath, name: 'phantom segmented', prediction: { labels: truth, model: { id: 'phantom-truth', version: '1', provider: 'cpu' } } })
+    const c = await ws.createCase({ ctPath: h.host.phantomPath, name: 'phantom segmented', prediction: { labels: truth, model: { id: 'phantom-truth', version: '1', provider: 'cpu' }, notes: { warnings: [STORED_WARNING], unsure: { 1: 0.05, 4: 0.46 } } } })
     caseId = c.id
   }, 600_000)
 
@@ -118,6 +120,19 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     expect(await page.isEnabled('[data-testid=tool-brush]')).toBe(true)
     expect(await page.isEnabled('[data-testid=scissors-mode]')).toBe(true)
     expect(await page.inputValue('[data-testid=scissors-mode]')).toBe('erase-inside') // Slicer's default
+    // what the engine said about the case's prediction when it ran is shown again: its warning, the
+    // organ above the review threshold tagged (the pancreas, not the liver), and which model and when
+    expect(await page.locator('[data-testid=segment-warning]').allTextContents()).toEqual([`⚠ ${STORED_WARNING}`])
+    expect(await page.locator('[data-testid^=organ-unsure-]').count()).toBe(1)
+    expect(await page.getAttribute('[data-testid=label-row-4] [data-testid=organ-unsure-4]', 'title')).toMatch(/^The model was unsure of 46 % of this pancreas/)
+    expect(await page.textContent('[data-testid=segment-stored]')).toMatch(/^Prediction from phantom-truth 1 on cpu, /)
+    for (const [w, hh] of [[1280, 720], [1920, 1080]]) {
+      await page.setViewportSize({ width: w!, height: hh! })
+      await waitForViewports(page)
+      await screenshot(page, `ui-ws2-reopened-notes-${w}x${hh}`)
+    }
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await waitForViewports(page)
     const b = await box()
     k = Math.round((await page.evaluate(([w, hh]) => window.__scn!.pickAt('axial', w / 2, hh / 2), [b.width, b.height] as const))[2])
     expect(await page.evaluate(() => window.__scn!.countValue(1))).toBeGreaterThan(0)

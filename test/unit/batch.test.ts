@@ -26,6 +26,7 @@ import { embeddedPoolSize, sweepTempFiles } from '../../src-main/batch/pool.js'
 import { PermanentCaseError, checkCaseJob, runCase, type CaseJob } from '../../src-main/batch/case-runner.js'
 import type { Manifest } from '../../src-main/batch/manifest.js'
 import { Workspace } from '../../src-main/cases/workspace.js'
+import { unsureByValue } from '../../src-shared/review-hint.js'
 import type { Vec3 } from '../../src-shared/volume.js'
 import { CLI_BIN, REPO_ROOT, runCli } from '../helpers/cli.js'
 
@@ -355,8 +356,15 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
     const ws = await Workspace.open(wsDir)
     const { cases } = await ws.listCases()
     expect(cases).toHaveLength(GOOD.length)
+    const manifest: Manifest = JSON.parse(readFileSync(join(embeddedDs(), 'manifest.json'), 'utf8'))
     for (const s of cases) {
       expect(s.hasPrediction).toBe(true)
+      // what the engine said about each case (its warnings, the organs' unsure shares) comes along,
+      // so the app shows it when the case opens
+      const ran = manifest.cases.find((c) => c.id === s.name)!
+      const notes = (await ws.readCase(s.id)).prediction!.notes!
+      expect(Object.keys(notes.unsure).length, s.name).toBeGreaterThan(0)
+      expect(notes).toEqual({ warnings: ran.warnings, unsure: unsureByValue(ran.organs!) })
       expect(s.model).toMatchObject({ id: MODEL, version: '0.0.1-test', provider: 'cpu' })
       const prediction = await ws.readPrediction(s.id)
       expect(Buffer.compare(Buffer.from(prediction!.data), Buffer.from(await labelsOf(join(embeddedDs(), 'labelsTr', `${s.name}.nii.gz`))))).toBe(0)

@@ -37,9 +37,13 @@ describe('cases and export through the contract', () => {
   let caseId: string
   let edited: Uint8Array
   const ws = () => join(t.dir, 'workspace')
+  const caseJson = () => JSON.parse(readFileSync(join(ws(), 'cases', caseId, 'case.json'), 'utf8'))
+  // what the engine said about its prediction: a case keeps it and gives it back when it reopens
+  const WARNING = 'The scan covers 55 mm (head to foot): a slab.'
+  const UNSURE = { 1: 0.06, 4: 0.46 }
 
   beforeAll(async () => {
-    t = await startTestHost({ engine: syntheticEngine({ steps: 2, stepMs: 10 }) })
+    t = await startTestHost({ engine: syntheticEngine({ steps: 2, stepMs: 10, warnings: () => [WARNING], unsure: () => UNSURE }) })
   })
   afterAll(async () => t.close())
 
@@ -55,6 +59,7 @@ describe('cases and export through the contract', () => {
     expect(listed.workspaceDir).toBe(ws())
     expect(listed.cases.map((x) => x.caseId)).toEqual([caseId])
     expect(existsSync(join(ws(), 'cases', caseId, 'prediction.nii.gz'))).toBe(true)
+    expect(caseJson().prediction).toMatchObject({ model: { id: 'synthetic-hu-windows' }, notes: { warnings: [WARNING], unsure: { 1: 0.06, 4: 0.46 } } })
 
     // apply the prediction and paint 500 voxels of pancreas
     const pred = await t.client.labels.get({ volumeId, kind: 'prediction' })
@@ -112,6 +117,19 @@ describe('cases and export through the contract', () => {
       expect(back.data).toEqual(edited)
       const pred = await client.statistics.compute({ volumeId: opened.volume.volumeId })
       expect(pred.organs.find((o) => o.value === 4)?.vsPrediction?.added).toBeGreaterThan(0)
+      // the prediction's model, time, warnings and unsure shares came back with the case
+      expect(opened.prediction).toEqual({
+        model: 'synthetic-hu-windows 1 on cpu',
+        createdAt: caseJson().prediction.createdAt,
+        notes: { warnings: [WARNING], unsure: { 1: 0.06, 4: 0.46 } },
+      })
+      // a new run on the case replaces them with its own (this engine warns of nothing, measures no doubt)
+      const done = new Promise<RunFinishedEvent>((resolve) => {
+        const off = client.segmentation.onFinished((f) => (off(), resolve(f)))
+      })
+      await client.segmentation.run({ volumeId: opened.volume.volumeId })
+      expect((await done).outcome).toBe('done')
+      expect(caseJson().prediction.notes).toEqual({ warnings: [], unsure: {} })
     } finally {
       transport.close()
       await host.close()
