@@ -9,14 +9,17 @@
  * organs found where the reference has none were. The shipped 0.8.2 is at 5-14 % for liver, kidney and
  * spleen and 22-24 % for the pancreas it gets right. A confident error is not caught (13 of 14 failed
  * livers, missing the front of the liver on a 3-slice CT, were at 8-21 %): no flag is not a guarantee.
- * training/README.md has the figures.
+ * training/README.md has the figures. The threshold is a property of the networks it was measured
+ * on: a model card carries its own (segmentation.reviewUnsureAbove), and REVIEW_UNSURE stands in for
+ * cards without one.
  */
 export const UNSURE_MARGIN = 0.5
 export const REVIEW_UNSURE = 0.3
 
-/** True when an organ with this unsure share should be reviewed first (undefined: not measured). */
-export function needsReview(unsureFraction: number | undefined): boolean {
-  return unsureFraction !== undefined && unsureFraction > REVIEW_UNSURE
+/** True when an organ with this unsure share should be reviewed first (undefined: not measured);
+ *  `above`: the model's own threshold (its card's segmentation.reviewUnsureAbove), else ours. */
+export function needsReview(unsureFraction: number | undefined, above = REVIEW_UNSURE): boolean {
+  return unsureFraction !== undefined && unsureFraction > above
 }
 
 /** Each organ's unsure share by label value, for the organs where it was measured. */

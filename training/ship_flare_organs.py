@@ -166,6 +166,10 @@ def main():
     ap.add_argument('--border-trim-below-hu', type=float, default=None,
                     help='card segmentation.borderTrimBelowHu: at label borders the engine turns organ voxels below this HU '
                          '(fat, air) into background (an engine choice, measured)')
+    ap.add_argument('--review-unsure-above', type=float, default=None,
+                    help='card segmentation.reviewUnsureAbove: the unsure share above which the engine flags an organ for review; '
+                         'calibrate it on held-out CT (training/README.md, "The network\'s own doubt"); 0.3 was calibrated on this '
+                         'recipe\'s networks. Default: the released card\'s, else none (the engine then uses 0.3)')
     ap.add_argument('--in-plane-padding', choices=['constant', 'replicate'], default=None,
                     help="card segmentation.inPlanePadding: 'replicate' has the engine repeat the edges of a field of view that "
                          'cuts the body instead of padding with air (an engine choice, measured; training crops stay inside the scan in-plane); '
@@ -245,6 +249,8 @@ def main():
     )
     if a.border_trim_below_hu is not None:
         card['stages']['segmentation']['borderTrimBelowHu'] = a.border_trim_below_hu
+    if a.review_unsure_above is not None:
+        card['stages']['segmentation']['reviewUnsureAbove'] = a.review_unsure_above
     write_model_folder(loc, seg, a.out, card)
 
     work = tempfile.mkdtemp(prefix='scn-ship-eval-')
@@ -389,6 +395,8 @@ def recard(a):
         seg_card['inPlanePadding'] = a.in_plane_padding
     if a.border_trim_below_hu is not None:
         seg_card['borderTrimBelowHu'] = a.border_trim_below_hu
+    if a.review_unsure_above is not None:
+        seg_card['reviewUnsureAbove'] = a.review_unsure_above
     record = card.setdefault('training', {})
     released = [card['stages']['localization']['file'], seg_card['file'], *seg_card.get('ensembleFiles', [])]
     record['recardedFrom'] = {'model': f"{rel['id']} {rel['version']}", 'networks': f"{', '.join(released)} byte for byte",
@@ -487,6 +495,9 @@ def measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spaci
         f'Scans shorter than {a.min_scan_extent:g} mm are segmented on their whole field of view. '
         + (f"At label borders, organ voxels below {card['stages']['segmentation']['borderTrimBelowHu']:g} HU (fat, air) become background. "
            if card['stages']['segmentation'].get('borderTrimBelowHu') is not None else '') +
+        (f"An organ more than {card['stages']['segmentation']['reviewUnsureAbove'] * 100:g} % of whose voxels the network chose by under 0.5 "
+         'probability is flagged for review (calibrated on held-out CT; no flag is not a guarantee). '
+           if card['stages']['segmentation'].get('reviewUnsureAbove') is not None else '') +
         f'Dice through the engine, held-out real: {summary("held-out real") or "none available"}. '
         + (f'Leave-one-out estimate (a run of the same recipe that did not train on it): {summary(COMPANION)}. ' if summary(COMPANION) else '') +
         (f'Localization on CTs it never saw (a companion localization run; the segmentation network trained on them), whole and cut to shorter fields: {summary(LOC_COMPANION)}. ' if summary(LOC_COMPANION) else '') +

@@ -141,6 +141,7 @@ export async function runCase(jobData: CaseJob, opts: RunCaseOptions = {}): Prom
     report: rel(files.report),
     provenance: rel(files.provenance),
     organs: report.organs,
+    ...(report.reviewUnsureAbove !== undefined ? { reviewUnsureAbove: report.reviewUnsureAbove } : {}),
     timings: {
       read: (tRead - t0) / 1000,
       segment: (tSeg - tRead) / 1000,

@@ -31,6 +31,8 @@ export const ManifestCaseSchema = z.object({
   report: z.string().optional(),
   provenance: z.string().optional(),
   organs: z.array(OrganSchema).optional(),
+  /** the share above which the model flags an organ for review (its card's calibration) */
+  reviewUnsureAbove: z.number().min(0).max(1).optional(),
   /** seconds: reading the CT, the SCN (its stages in `stages`), writing, and the whole case */
   timings: z.object({ read: z.number(), segment: z.number(), write: z.number(), total: z.number(), stages: z.record(z.string(), z.number()) }).optional(),
   warnings: z.array(z.string()),

@@ -59,7 +59,7 @@ export async function importBatchToWorkspace(datasetDir: string, workspaceDir: s
         prediction: {
           labels,
           model: { id: manifest.model.id, version: manifest.model.version, provider: c.provider ?? 'unknown' },
-          notes: { warnings: c.warnings, unsure: unsureByValue(c.organs ?? []) },
+          notes: { warnings: c.warnings, unsure: unsureByValue(c.organs ?? []), ...(c.reviewUnsureAbove !== undefined ? { reviewUnsureAbove: c.reviewUnsureAbove } : {}) },
         },
       })
       result.added.push({ caseId: c.id, workspaceCase: created.id })

@@ -94,6 +94,12 @@ export const ModelCardSchema = z.object({
        */
       borderTrimBelowHu: z.number().min(-1024).max(3071).optional(),
       /**
+       * The unsure share above which an organ is flagged for review first (src-shared/review-hint.ts):
+       * a calibration of this network, measured on held-out CT by whoever trained it. Absent: the
+       * threshold calibrated on the SCN Studio networks (REVIEW_UNSURE, 0.3); 1: never flag.
+       */
+      reviewUnsureAbove: z.number().min(0).max(1).optional(),
+      /**
        * Further segmentation networks (ONNX files in the model folder) with the same input and
        * output as `file`: the engine runs each on the same input, one session at a time, and
        * averages their probabilities. Runs trained from different seeds err in different places on

@@ -18,7 +18,7 @@ import { openSession, lowMemorySessionOptions, providerOrder, type DeviceChoice,
 import { collectGarbage } from './gc.js'
 import { SegmentCancelledError, STAGES, type SegmentProgress, type SegmentReport, type SessionPreset, type StageName } from './types.js'
 // the review hint's margin and threshold, with their calibration
-import { UNSURE_MARGIN, needsReview, unsureSentence } from '../../src-shared/review-hint.js'
+import { REVIEW_UNSURE, UNSURE_MARGIN, needsReview, unsureSentence } from '../../src-shared/review-hint.js'
 import {
   belowHuBits,
   mainClusterBox,
@@ -384,7 +384,8 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
   progress.end()
 
   const organs = organVolumes(labels, card, doubt)
-  warnings.push(...plausibilityWarnings(organs))
+  const reviewUnsureAbove = seg.reviewUnsureAbove ?? REVIEW_UNSURE
+  warnings.push(...plausibilityWarnings(organs, reviewUnsureAbove))
   const report: SegmentReport = {
     modelId: card.id,
     modelVersion: card.version,
@@ -393,6 +394,7 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
     stageSeconds: progress.seconds,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     organs,
+    reviewUnsureAbove,
     warnings,
   }
   opts.onProgress?.({ stage: 'done', fraction: 1, message: 'done' })
@@ -407,8 +409,9 @@ export async function runPipeline(ct: CtVolume, model: PipelineModel, opts: Pipe
 const PLAUSIBLE_MAX_ML: Record<string, number> = { liver: 5000, kidney: 1000, spleen: 2000, pancreas: 400 }
 const FRAGMENT_ML = 2
 
-/** The warnings above, plus a review request for an organ the network was unsure of (src-shared/review-hint.ts). */
-export function plausibilityWarnings(organs: SegmentReport['organs']): string[] {
+/** The warnings above, plus a review request for an organ the network was unsure of (a share above
+ *  `reviewAbove`, the card's calibration; src-shared/review-hint.ts). */
+export function plausibilityWarnings(organs: SegmentReport['organs'], reviewAbove = REVIEW_UNSURE): string[] {
   const out: string[] = []
   if (organs.every((o) => o.voxels === 0)) {
     out.push('No organs were found: the labels are empty. If this scan shows the abdomen, segment it by hand or check that it is a CT in Hounsfield units.')
@@ -418,7 +421,7 @@ export function plausibilityWarnings(organs: SegmentReport['organs']): string[] 
     const max = PLAUSIBLE_MAX_ML[o.name]
     if (max !== undefined && o.volumeMl > max) out.push(`The ${o.name} came out at ${Math.round(o.volumeMl)} mL, more than any ${o.name} should be (${max} mL): check it before use.`)
     else if (o.voxels > 0 && o.volumeMl < FRAGMENT_ML) out.push(`Only ${o.volumeMl.toFixed(1)} mL of ${o.name} was found: probably a fragment rather than the organ.`)
-    else if (o.voxels > 0 && needsReview(o.unsureFraction)) out.push(unsureSentence(o.name, o.unsureFraction!))
+    else if (o.voxels > 0 && needsReview(o.unsureFraction, reviewAbove)) out.push(unsureSentence(o.name, o.unsureFraction!))
   }
   return out
 }

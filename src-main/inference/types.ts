@@ -29,6 +29,9 @@ export interface SegmentReport {
    * organ). A high share marks an organ to review first; a low one does not prove it right.
    */
   organs: { value: number; name: string; voxels: number; volumeMl: number; unsureFraction?: number }[]
+  /** the unsure share above which an organ is flagged (the card's segmentation.reviewUnsureAbove, else
+   *  REVIEW_UNSURE); set with the organs' unsureFraction */
+  reviewUnsureAbove?: number
   /**
    * What the user must know about this result, in plain sentences (empty when nothing is odd): a
    * slab or a missed localization segmented on the whole field of view, no organ found, implausible

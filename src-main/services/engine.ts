@@ -26,6 +26,8 @@ export interface EngineResult {
   warnings: string[]
   /** each organ's unsure share by label value (SegmentReport organs' unsureFraction); absent: not measured */
   unsure?: Record<number, number>
+  /** the share above which the model's card flags an organ for review (SegmentReport.reviewUnsureAbove) */
+  reviewUnsureAbove?: number
 }
 
 export interface SegmentOptions {
@@ -50,7 +52,7 @@ export function inferenceEngine(): SegmentationEngine {
   return {
     async segment(ct, opts) {
       const { labels, report } = await runScn(ct, { modelId: opts.modelId, device: opts.device, signal: opts.signal, onProgress: opts.onProgress })
-      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings, unsure: unsureByValue(report.organs) }
+      return { labels: labels.data, modelId: report.modelId, modelVersion: report.modelVersion, provider: report.provider, warnings: report.warnings, unsure: unsureByValue(report.organs), reviewUnsureAbove: report.reviewUnsureAbove }
     },
     async listModels() {
       const out: ModelList = { models: [], problems: [] }

@@ -236,7 +236,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
             if (r.labels.length !== v.ct.data.length) throw new Error(`the engine returned ${r.labels.length} labels for ${v.ct.data.length} voxels`)
             v.prediction = { data: r.labels, version: (v.prediction?.version ?? 0) + 1 }
             v.predictionModel = { id: r.modelId, version: r.modelVersion, provider: r.provider }
-            v.predictionNotes = { warnings: r.warnings, unsure: r.unsure ?? {} }
+            v.predictionNotes = { warnings: r.warnings, unsure: r.unsure ?? {}, ...(r.reviewUnsureAbove !== undefined ? { reviewUnsureAbove: r.reviewUnsureAbove } : {}) }
             // a case keeps its prediction on disk (the reference for edits, review and provenance)
             await cases.setPrediction(v)
             const stats = computeStatistics(v.ct.data, r.labels, undefined, v.ct.spacing, await cases.labels())
@@ -250,6 +250,7 @@ export function createServices(options: ServiceOptions): ServiceRuntime {
               predictionVersion: v.prediction.version,
               organs: stats.organs.map((o) => ({ value: o.value, name: o.name, voxels: o.voxels, volumeMl: o.volumeMl, ...(r.unsure?.[o.value] !== undefined ? { unsureFraction: r.unsure[o.value] } : {}) })),
               warnings: r.warnings ?? [],
+              ...(r.reviewUnsureAbove !== undefined ? { reviewUnsureAbove: r.reviewUnsureAbove } : {}),
             })
           } catch (e) {
             if (abort.signal.aborted || (e as Error).name === 'AbortError') events.emit('segmentation.onFinished', { runId, volumeId, outcome: 'cancelled' })

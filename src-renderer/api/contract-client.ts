@@ -109,7 +109,7 @@ export class ContractScnClient implements ScnClient {
       ...(await this.load(r.volume)),
       workspaceCaseId: r.case.caseId,
       name: r.case.name,
-      ...(p ? { predictionInfo: { model: p.model, createdAt: p.createdAt, warnings: p.notes?.warnings ?? [], unsure: p.notes?.unsure ?? {} } } : {}),
+      ...(p ? { predictionInfo: { model: p.model, createdAt: p.createdAt, warnings: p.notes?.warnings ?? [], unsure: p.notes?.unsure ?? {}, reviewUnsureAbove: p.notes?.reviewUnsureAbove } } : {}),
     }
   }
 
@@ -234,7 +234,7 @@ export class ContractScnClient implements ScnClient {
       if (outcome.outcome === 'cancelled') throw new DOMException('Segmentation cancelled', 'AbortError')
       if (outcome.outcome === 'failed') throw new PlainError(`The segmentation failed: ${outcome.error}`)
       const pred = await call(() => this.api.labels.get({ volumeId: caseId, kind: 'prediction' }))
-      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], unsure: unsureByValue(outcome.organs), finishedAt }
+      return { labels: new Uint8Array(pred.data), model: `${outcome.modelId} on ${outcome.provider}`, seconds: outcome.seconds, warnings: outcome.warnings ?? [], unsure: unsureByValue(outcome.organs), reviewUnsureAbove: outcome.reviewUnsureAbove, finishedAt }
     } finally {
       offProgress()
       offFinished()

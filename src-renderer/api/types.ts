@@ -45,7 +45,7 @@ export interface LoadedCase {
   prediction?: Uint8Array
   /** a case's stored prediction: the model, when, and what the engine said about it (warnings,
    *  each organ's unsure share by label value), shown again when the case reopens */
-  predictionInfo?: { model: string; createdAt: string; warnings: string[]; unsure: Record<number, number> }
+  predictionInfo?: { model: string; createdAt: string; warnings: string[]; unsure: Record<number, number>; reviewUnsureAbove?: number }
   /** label classes of this workspace: FLARE organs plus any added classes */
   labelClasses: readonly LabelClass[]
   /** how the CT was stored on the host (a DICOM SEG of a non-DICOM CT needs a new study) */
@@ -69,6 +69,8 @@ export interface SegmentResult {
   warnings: string[]
   /** each organ's unsure share by label value, where the engine measured it (src-shared/review-hint.ts) */
   unsure?: Record<number, number>
+  /** the share above which this model flags an organ (its card); absent: REVIEW_UNSURE */
+  reviewUnsureAbove?: number
   /** performance.now() when the page heard the engine had finished (result-to-overlay timing) */
   finishedAt?: number
 }

@@ -28,6 +28,7 @@ export class SegmentationController {
     segmentStore.setState({
       warnings: p?.warnings ?? [],
       unsure: p?.unsure ?? {},
+      reviewAbove: p?.reviewUnsureAbove ?? null,
       stored: p ? { model: p.model, createdAt: p.createdAt } : null,
       choice: null,
       error: null,
@@ -69,7 +70,7 @@ export class SegmentationController {
     const reference = this.prediction
     this.abort = new AbortController()
     // the last run's outcome goes with its warnings: a cancel or failure must not sit next to it
-    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], unsure: {}, stored: null, lastRun: null })
+    segmentStore.setState({ running: true, fraction: 0, stage: 'starting', stageDetail: '', error: null, warnings: [], unsure: {}, reviewAbove: null, stored: null, lastRun: null })
     try {
       const modelId = this.client.kind === 'demo' ? undefined : (segmentStore.getState().modelId ?? undefined)
       const r = await this.client.segment(c.caseId, (p) => segmentStore.setState({ fraction: p.fraction, stage: p.stage, stageDetail: p.message ?? '' }), this.abort.signal, modelId)
@@ -83,7 +84,7 @@ export class SegmentationController {
       this.prediction = r.labels
       if (fill) this.editing.applyPrediction(r.labels, fillUneditedTarget(now.grid, r.labels, edited), `Apply prediction to unedited organs (${r.model})`)
       else this.editing.applyPrediction(r.labels, r.labels, `Apply prediction (${r.model})`)
-      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings, unsure: r.unsure ?? {} })
+      segmentStore.setState({ running: false, fraction: 1, stage: 'done', lastRun: { model: r.model, seconds: r.seconds }, warnings: r.warnings, unsure: r.unsure ?? {}, reviewAbove: r.reviewUnsureAbove ?? null })
       // the overlay is on screen once the frame after the upload has been drawn
       if (r.finishedAt !== undefined) {
         const t = r.finishedAt

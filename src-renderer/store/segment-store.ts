@@ -21,6 +21,8 @@ export interface SegmentState {
   warnings: string[]
   /** the last result's unsure share per label value (the organ panel marks those to review); cleared with the warnings */
   unsure: Record<number, number>
+  /** the share above which that result's model flags an organ (its card); null: REVIEW_UNSURE */
+  reviewAbove: number | null
   /** Segment was pressed on an edited labelmap: the user chooses replace / fill unedited / cancel */
   choice: { editedOrgans: string[] } | null
   models: { id: string; description: string }[]
@@ -40,6 +42,7 @@ export const segmentStore = createStore<SegmentState>(() => ({
   stored: null,
   warnings: [],
   unsure: {},
+  reviewAbove: null,
   choice: null,
   models: [],
   modelId: null,

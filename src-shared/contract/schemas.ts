@@ -214,6 +214,8 @@ export const PredictionNotesSchema = z.object({
   warnings: z.array(z.string()).default([]),
   /** each organ's unsure share, keyed by label value (src-shared/review-hint.ts); absent: not measured */
   unsure: z.record(z.string().regex(/^\d+$/), finite.min(0).max(1)).default({}),
+  /** the share above which the model flags an organ for review (its card's calibration) */
+  reviewUnsureAbove: finite.min(0).max(1).optional(),
 })
 export type PredictionNotes = z.infer<typeof PredictionNotesSchema>
 
@@ -230,6 +232,8 @@ export const RunFinishedEventSchema = z.discriminatedUnion('outcome', [
     organs: z.array(OrganVolumeSchema),
     /** the engine's warnings about this result in plain sentences (SegmentReport.warnings) */
     warnings: z.array(z.string()).default([]),
+    /** the unsure share above which this model flags an organ for review (its card; absent: REVIEW_UNSURE) */
+    reviewUnsureAbove: finite.min(0).max(1).optional(),
   }),
   z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('cancelled') }),
   z.object({ runId: IdSchema, volumeId: IdSchema, outcome: z.literal('failed'), error: z.string() }),

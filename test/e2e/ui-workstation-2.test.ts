@@ -70,7 +70,7 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     // a workspace case made behind the page's back (prediction = the phantom's truth)
     const ws = await Workspace.open(join(h.host.dir, 'workspace'), { create: true, modelLabels: FLARE_LABELS })
     const truth = generatePhantom({ dims: DIMS, spacing: [5, 5, 8], seed: 7 }).labels
-    const c = await ws.createCase({ ctPath: h.host.phantomPath, name: 'phantom segmented', prediction: { labels: truth, model: { id: 'phantom-truth', version: '1', provider: 'cpu' }, notes: { warnings: [STORED_WARNING], unsure: { 1: 0.05, 4: 0.46 } } } })
+    const c = await ws.createCase({ ctPath: h.host.phantomPath, name: 'phantom segmented', prediction: { labels: truth, model: { id: 'phantom-truth', version: '1', provider: 'cpu' }, notes: { warnings: [STORED_WARNING], unsure: { 1: 0.05, 3: 0.35, 4: 0.46 }, reviewUnsureAbove: 0.4 } } })
     caseId = c.id
   }, 600_000)
 
@@ -121,7 +121,8 @@ describe.skipIf(SKIP)('workstation readout, scissors modes, keys and empty state
     expect(await page.isEnabled('[data-testid=scissors-mode]')).toBe(true)
     expect(await page.inputValue('[data-testid=scissors-mode]')).toBe('erase-inside') // Slicer's default
     // what the engine said about the case's prediction when it ran is shown again: its warning, the
-    // organ above the review threshold tagged (the pancreas, not the liver), and which model and when
+    // organ above its model's review threshold (0.4) tagged (the pancreas; not the spleen at 0.35, which
+    // the default 0.3 would have flagged), and which model and when
     expect(await page.locator('[data-testid=segment-warning]').allTextContents()).toEqual([`⚠ ${STORED_WARNING}`])
     expect(await page.locator('[data-testid^=organ-unsure-]').count()).toBe(1)
     expect(await page.getAttribute('[data-testid=label-row-4] [data-testid=organ-unsure-4]', 'title')).toMatch(/^The model was unsure of 46 % of this pancreas/)

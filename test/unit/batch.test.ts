@@ -364,7 +364,7 @@ describe.skipIf(!hasOnnx || !hasRedisServer)(`scn-studio batch --queue with two 
       const ran = manifest.cases.find((c) => c.id === s.name)!
       const notes = (await ws.readCase(s.id)).prediction!.notes!
       expect(Object.keys(notes.unsure).length, s.name).toBeGreaterThan(0)
-      expect(notes).toEqual({ warnings: ran.warnings, unsure: unsureByValue(ran.organs!) })
+      expect(notes).toEqual({ warnings: ran.warnings, unsure: unsureByValue(ran.organs!), reviewUnsureAbove: 0.3 })
       expect(s.model).toMatchObject({ id: MODEL, version: '0.0.1-test', provider: 'cpu' })
       const prediction = await ws.readPrediction(s.id)
       expect(Buffer.compare(Buffer.from(prediction!.data), Buffer.from(await labelsOf(join(embeddedDs(), 'labelsTr', `${s.name}.nii.gz`))))).toBe(0)

@@ -6,7 +6,7 @@
  * Uses the synthetic intensity-window model (test/fixtures/synthetic-scn.ts): its answer is known.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +52,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'model.json'), JSON.stringify(card, null, 2))
   // the same decisions, made with confidence (widthHu 4: organ voxels at up to 0.96 instead of 0.69)
   writeSyntheticScnModel(join(home, 'models', 'synthetic-sure'), 'synthetic-sure', { widthHu: 4 })
+  // the unsure model whose card says it is calibrated otherwise: flag only above a share of 1 (never)
+  const calibrated = join(home, 'models', 'synthetic-calibrated')
+  cpSync(join(home, 'models', 'synthetic-scn'), calibrated, { recursive: true })
+  const cal = JSON.parse(readFileSync(join(calibrated, 'model.json'), 'utf8'))
+  writeFileSync(join(calibrated, 'model.json'), JSON.stringify({ ...cal, id: 'synthetic-calibrated', stages: { ...cal.stages, segmentation: { ...cal.stages.segmentation, reviewUnsureAbove: 1 } } }, null, 2))
 })
 
 afterAll(() => {
@@ -78,6 +83,9 @@ describe('plausibility warnings', () => {
     ])
     // an organ not found has nothing to review; a fragment gets the fragment warning alone
     expect(plausibilityWarnings(withDoubt([1600, 300, 0, 0.5], [0.05, 0.07, 0, 0.9]))).toEqual([expect.stringMatching(/0\.5 mL of pancreas .* fragment/)])
+    // a model card's own threshold replaces 0.3
+    expect(plausibilityWarnings(withDoubt([1600, 300, 200, 80], [0.05, 0.07, 0.41, 0.29]), 0.5)).toEqual([])
+    expect(plausibilityWarnings(withDoubt([1600, 300, 200, 80], [0.05, 0.07, 0.41, 0.29]), 0.2).map((w) => w.match(/of the (\w+) it labelled/)![1])).toEqual(['spleen', 'pancreas'])
   })
 })
 
@@ -96,6 +104,12 @@ describe.skipIf(!hasOnnx)("the network's doubt in the report", () => {
       expect(unsure.report.organs.find((u) => u.value === o.value)!.unsureFraction, o.name).toBe(1)
     }
     expect(sure.report.warnings.join(' ')).not.toMatch(/unsure/)
+    expect([sure.report.reviewUnsureAbove, unsure.report.reviewUnsureAbove]).toEqual([0.3, 0.3])
+    // the same network under a card calibrated to flag nothing: the same shares, no review asked
+    const calibrated = await runScn(ph.ct, { device: 'cpu', modelId: 'synthetic-calibrated' })
+    expect(calibrated.report.organs.map((o) => o.unsureFraction)).toEqual([1, 1, 1, 1])
+    expect(calibrated.report.reviewUnsureAbove).toBe(1)
+    expect(calibrated.report.warnings.join(' ')).not.toMatch(/unsure/)
     for (const name of ['liver', 'kidney', 'spleen', 'pancreas']) expect(unsure.report.warnings).toContain(`The model was unsure of 100 % of the ${name} it labelled (chosen by a margin under 0.5 probability over another label): review the ${name} before use.`)
     // the CLI prints each organ's share with its volume, and the warning
     const ctFile = join(home, 'doubt.nii.gz')
