@@ -31,6 +31,12 @@ export interface DicomSlice {
   studyUid: string
   frameOfReferenceUid?: string
   numberOfFrames: number
+  /**
+   * How the slice's stored values become HU and how they are stored: Rescale Slope / Intercept,
+   * Pixel Representation, Bits Allocated / Stored, as one key. A series reader applies one file's
+   * to the whole stack, so slices that differ are read one by one (readDicomSeries).
+   */
+  pixelMapping: string
 }
 
 export interface DicomSeriesInfo {
@@ -109,6 +115,7 @@ export function readDicomHeader(file: string): DicomSlice | null {
     hasPixelData,
     transferSyntax: ts,
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
+    pixelMapping: [num(n.RescaleSlope) ?? 1, num(n.RescaleIntercept) ?? 0, num(n.PixelRepresentation) ?? 0, num(n.BitsAllocated) ?? 0, num(n.BitsStored) ?? 0].join('/'),
   }
 }
 
@@ -220,21 +227,28 @@ export function orderSlices(folder: string, slices: DicomSlice[]): OrderedSlices
   }
   let spacing = 1
   if (withD.length > 1) {
-    const gaps = withD.slice(1).map((w, i) => w.d - withD[i].d)
-    const sorted = [...gaps].sort((a, b) => a - b)
-    const median = sorted[Math.floor(sorted.length / 2)]
-    for (let i = 0; i < gaps.length; i++) {
-      const g = gaps[i]
-      if (Math.abs(g - median) > Math.max(0.01 * median, 1e-3)) {
-        const ratio = g / median
-        const between = `between ${withD[i].d.toFixed(2)} mm and ${withD[i + 1].d.toFixed(2)} mm`
-        if (Math.abs(ratio - Math.round(ratio)) < 0.05 && Math.round(ratio) >= 2) {
-          throw new VolumeError('missing-slice', folder, `${Math.round(ratio) - 1} slice(s) missing ${between} (gap ${g.toFixed(2)} mm, usual spacing ${median.toFixed(2)} mm)`)
-        }
-        throw new VolumeError('uneven-spacing', folder, `the slice spacing is not uniform: gap of ${g.toFixed(2)} mm ${between}, usual spacing ${median.toFixed(2)} mm`)
+    // One regular stack: every slice within 2 % of a spacing (at least 0.02 mm) of the evenly spaced
+    // grid from the first slice to the last. Positions are stored in decimal and often rounded to
+    // 0.01 mm, so gaps of 0.66 and 0.67 mm in a 0.667 mm stack are one grid, and its spacing is the
+    // fitted one (a rounded gap, repeated over 300 slices, would misplace the last by a millimetre).
+    const n = withD.length
+    const fitted = (withD[n - 1].d - withD[0].d) / (n - 1)
+    const worst = Math.max(...withD.map((w, k) => Math.abs(w.d - withD[0].d - k * fitted)))
+    if (worst > Math.max(0.02 * fitted, 0.02)) {
+      const gaps = withD.slice(1).map((w, i) => w.d - withD[i].d)
+      const sorted = [...gaps].sort((a, b) => a - b)
+      const median = sorted[Math.floor(sorted.length / 2)]
+      const odd = gaps.reduce((at, g, i) => (Math.abs(g - median) > Math.abs(gaps[at] - median) ? i : at), 0)
+      const g = gaps[odd]
+      const name = (s: DicomSlice) => relative(folder, s.file) || s.file
+      const between = `between ${name(withD[odd].s)} and ${name(withD[odd + 1].s)} (${withD[odd].d.toFixed(2)} and ${withD[odd + 1].d.toFixed(2)} mm along the slice normal)`
+      const ratio = g / median
+      if (Math.abs(ratio - Math.round(ratio)) < 0.05 && Math.round(ratio) >= 2) {
+        throw new VolumeError('missing-slice', folder, `${Math.round(ratio) - 1} slice(s) missing ${between}: gap ${g.toFixed(2)} mm, usual spacing ${median.toFixed(2)} mm`)
       }
+      throw new VolumeError('uneven-spacing', folder, `the slice spacing is not uniform: gap of ${g.toFixed(2)} mm ${between}, usual spacing ${median.toFixed(2)} mm`)
     }
-    spacing = median
+    spacing = fitted
   }
   const p0 = withD[0].s.position!
   const offsets = withD.map(({ s, d }) => [0, 1, 2].map((i) => s.position![i] - p0[i] - (d - withD[0].d) * normal[i]) as Vec3)
@@ -351,15 +365,21 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
 
   // loaded here, not at startup: itk-wasm (and its zstd decoder) only when a series needs it
   const { readImageDicomFileSeriesNode } = await import('@itk-wasm/dicom')
-  let result
-  try {
-    // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
-    // relative paths and links into other folders work.
-    result = await readImageDicomFileSeriesNode({ inputImages: ordered.map((s) => realInputPath(s.file)), singleSortedSeries: true })
-  } catch (e) {
-    throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${errorText(e)}); transfer syntax ${ordered[0].transferSyntax}`)
+  // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
+  // relative paths and links into other folders work.
+  const decode = async (files: DicomSlice[]) => {
+    try {
+      return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages: files.map((s) => realInputPath(s.file)), singleSortedSeries: true })).outputImage)
+    } catch (e) {
+      if (e instanceof VolumeError) throw e
+      throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${errorText(e)}); transfer syntax ${files[0].transferSyntax}`)
+    }
   }
-  const vol = volumeFromItkImage(folder, result.outputImage)
+  // GDCM's series reader maps every slice with one file's rescale and pixel format: where the
+  // slices differ (scanners rescale slice by slice; edited series mix signed and unsigned) every
+  // other slice would be off by the difference, 1000 HU or more, silently. Those are read one by one.
+  const mixed = new Set(ordered.map((s) => s.pixelMapping)).size > 1
+  const vol = mixed ? stackSlices(await mapSequential(ordered, (s) => decode([s]))) : await decode(ordered)
   // The stack order, z spacing and origin are ours (checked above); take in-plane from the first slice.
   const o = ordered[0].orientation!
   const normal = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]])
@@ -390,6 +410,20 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
     ]
   }
   return vol
+}
+
+async function mapSequential<T, R>(items: T[], f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = []
+  for (const x of items) out.push(await f(x))
+  return out
+}
+
+/** Single-slice volumes of one size, stacked in order along k (the geometry is set by the caller). */
+function stackSlices(slices: Volume[]): Volume {
+  const [w, h] = slices[0].dims
+  const data = new Float32Array(w * h * slices.length)
+  slices.forEach((s, k) => data.set(s.data, k * w * h))
+  return { ...slices[0], dims: [w, h, slices.length], data }
 }
 
 /** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */

@@ -167,7 +167,8 @@ function qformAffine(h: Header): Affine {
     2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b,
   ]
   const qfac = h.pixdim[0] < 0 ? -1 : 1
-  const s = [h.pixdim[1], h.pixdim[2], h.pixdim[3] * qfac]
+  // a negative pixdim is a writer's mistake, not a flip (the flip is qfac's): as nibabel, its size
+  const s = [Math.abs(h.pixdim[1]), Math.abs(h.pixdim[2]), Math.abs(h.pixdim[3]) * qfac]
   return [
     R[0] * s[0], R[1] * s[1], R[2] * s[2], h.qoffset[0],
     R[3] * s[0], R[4] * s[1], R[5] * s[2], h.qoffset[1],
@@ -198,7 +199,8 @@ export function readNifti(file: string): Volume {
   if (!dt) throw new VolumeError('unsupported', file, `NIfTI data type ${h.datatype} is not supported (use int8/16/32, uint8/16/32, float32 or float64)`)
   checkSize(file, dims, Math.max(2, dt.bytes))
 
-  const spacing = [h.pixdim[1], h.pixdim[2], h.pixdim[3]]
+  // some writers store a negative pixdim beside a valid sform; nibabel reads its size, so do we
+  const spacing = [h.pixdim[1], h.pixdim[2], h.pixdim[3]].map(Math.abs)
   const validSpacing = (v: number) => Number.isFinite(v) && v > 0
   if (!spacing.every(validSpacing)) {
     throw new VolumeError('bad-spacing', file, `the voxel spacing is invalid (pixdim ${spacing.map((v) => String(v)).join(', ')}): every spacing must be a positive number`)
@@ -383,5 +385,6 @@ export function encodeNifti(vol: Volume, gzip = true): Buffer {
 }
 
 export async function writeNifti(vol: Volume, file: string): Promise<void> {
-  await writeFileAtomic(file, encodeNifti(vol, file.endsWith('.gz')))
+  // the name decides the bytes, whatever its case: other readers trust a .NII.GZ to be gzip
+  await writeFileAtomic(file, encodeNifti(vol, file.toLowerCase().endsWith('.gz')))
 }

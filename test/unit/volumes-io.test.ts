@@ -3,7 +3,7 @@
  * (NRRD/MHA round trips), and the compressed transfer syntaxes produced by gdcmconv.
  */
 import { describe, expect, it, beforeAll } from 'vitest'
-import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -150,6 +150,36 @@ print(json.dumps({"maxAbsDiff": float(np.abs(mine - theirs).max()), "perm": P.to
     expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(ct.data.buffer))).toBe(0)
   })
 
+  it('slices rescaled each their own way (slope and intercept per slice) read back with their HU, as dcm2niix reads them', async () => {
+    // a series reader maps every slice with one file's rescale: every other slice was off by 1000 HU
+    const { ct } = generatePhantom({ dims: [40, 36, 8], spacing: [5, 5, 5], noise: 0 })
+    const dir = tmp()
+    writeDicomSeries(ct, dir, { rescale: (k) => (k % 2 ? { slope: 0.5, intercept: -2024 } : { slope: 1, intercept: -1024 }) })
+    const v = await readCt(dir)
+    expect(sameGrid(v, ct, 1e-3)).toBe(true)
+    let worst = 0
+    for (let i = 0; i < ct.data.length; i++) worst = Math.max(worst, Math.abs(v.data[i] - ct.data[i]))
+    expect(worst).toBe(0)
+    if (!hasNibabel) return
+    // dcm2niix (the independent reader) agrees voxel for voxel
+    const out = tmp()
+    const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, dir], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const theirs = runPythonJson<number[]>(
+      `import sys, json, nibabel as nib, numpy as np
+img = nib.as_closest_canonical(nib.load(sys.argv[1])); d = np.asanyarray(img.get_fdata())
+print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
+      [join(out, 'ref.nii')],
+    )
+    const [nx, ny, nz] = ct.dims
+    const mine = Array.from({ length: nz }, (_, k) => {
+      let sum = 0
+      for (let i = k * nx * ny; i < (k + 1) * nx * ny; i++) sum += ct.data[i]
+      return sum
+    })
+    expect(theirs.map(Math.round)).toEqual(mine)
+  })
+
   it('a folder with two series lists both and reads the one asked for', async () => {
     const dir = tmp()
     const a = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 }).ct
@@ -195,6 +225,16 @@ describe('NRRD and MetaImage round trips', () => {
     const back = await readCt(f)
     expect(sameGrid(back, phantom.ct, 1e-4)).toBe(true)
     expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(phantom.ct.data.buffer))).toBe(0)
+  })
+
+  it('a .NII.GZ name in capitals is gzip too, and a .nii plain: other readers go by the name', async () => {
+    const dir = tmp()
+    for (const [name, gz] of [['CT.NII.GZ', true], ['ct.Nii.Gz', true], ['CT.NII', false]] as const) {
+      await writeVolume(phantom.labels, join(dir, name))
+      const head = readFileSync(join(dir, name)).subarray(0, 4)
+      expect(head[0] === 0x1f && head[1] === 0x8b, name).toBe(gz)
+      if (!gz) expect(head.readInt32LE(0), name).toBe(348) // sizeof_hdr: a plain NIfTI-1
+    }
   })
 
   it('reads a MetaImage (.mha) written by ITK', async () => {
