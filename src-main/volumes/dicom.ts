@@ -37,6 +37,13 @@ export interface DicomSlice {
    * to the whole stack, so slices that differ are read one by one (readDicomSeries).
    */
   pixelMapping: string
+  /**
+   * An enhanced multi-frame image (one file, every slice a frame): each frame's position and pixel
+   * mapping, from its functional groups, in file order. Orientation and spacing are the shared ones.
+   */
+  frames?: { position?: Vec3; pixelMapping: string }[]
+  /** for a frame of an enhanced file: its index in the file */
+  frameIndex?: number
 }
 
 export interface DicomSeriesInfo {
@@ -89,9 +96,27 @@ export function readDicomHeader(file: string): DicomSlice | null {
   }
   const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
   if ('7FE00010' in parsed.dict) checkPixelDataComplete(file, buf)
+  // Enhanced CT keeps geometry and rescale in functional groups: shared by all frames, or per frame
+  const shared = first(n.SharedFunctionalGroupsSequence)
+  const perFrame = Array.isArray(n.PerFrameFunctionalGroupsSequence) ? (n.PerFrameFunctionalGroupsSequence as Record<string, unknown>[]) : undefined
+  const group = (name: string, attr: string, frame?: Record<string, unknown>) => first(frame?.[name])?.[attr] ?? first(shared?.[name])?.[attr]
   const pos = n.ImagePositionPatient as number[] | undefined
-  const iop = n.ImageOrientationPatient as number[] | undefined
-  const ps = n.PixelSpacing as number[] | undefined
+  const iop = (n.ImageOrientationPatient ?? group('PlaneOrientationSequence', 'ImageOrientationPatient', perFrame?.[0])) as number[] | undefined
+  const ps = (n.PixelSpacing ?? group('PixelMeasuresSequence', 'PixelSpacing', perFrame?.[0])) as number[] | undefined
+  const mapping = (frame?: Record<string, unknown>) =>
+    [
+      num(group('PixelValueTransformationSequence', 'RescaleSlope', frame) ?? n.RescaleSlope) ?? 1,
+      num(group('PixelValueTransformationSequence', 'RescaleIntercept', frame) ?? n.RescaleIntercept) ?? 0,
+      num(n.PixelRepresentation) ?? 0,
+      num(n.BitsAllocated) ?? 0,
+      num(n.BitsStored) ?? 0,
+    ].join('/')
+  const frames = perFrame && perFrame.length > 1
+    ? perFrame.map((f) => {
+        const p = group('PlanePositionSequence', 'ImagePositionPatient', f) as number[] | undefined
+        return { position: p && p.length === 3 ? (p.map(Number) as Vec3) : undefined, pixelMapping: mapping(f) }
+      })
+    : undefined
   const ts = (parsed.meta['00020010']?.Value?.[0] as string | undefined) ?? ''
   const hasPixelData = '7FE00010' in parsed.dict
   // The parser stops quietly at end of file; an image object without Rows and without pixel data
@@ -115,8 +140,15 @@ export function readDicomHeader(file: string): DicomSlice | null {
     hasPixelData,
     transferSyntax: ts,
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
-    pixelMapping: [num(n.RescaleSlope) ?? 1, num(n.RescaleIntercept) ?? 0, num(n.PixelRepresentation) ?? 0, num(n.BitsAllocated) ?? 0, num(n.BitsStored) ?? 0].join('/'),
+    pixelMapping: mapping(perFrame?.[0]),
+    ...(frames ? { frames } : {}),
   }
+}
+
+/** The first item of a naturalized sequence (dcmjs gives an array, or the item itself for one). */
+function first(v: unknown): Record<string, unknown> | undefined {
+  const x = Array.isArray(v) ? v[0] : v
+  return x && typeof x === 'object' ? (x as Record<string, unknown>) : undefined
 }
 
 /**
@@ -240,7 +272,7 @@ export function orderSlices(folder: string, slices: DicomSlice[]): OrderedSlices
       const median = sorted[Math.floor(sorted.length / 2)]
       const odd = gaps.reduce((at, g, i) => (Math.abs(g - median) > Math.abs(gaps[at] - median) ? i : at), 0)
       const g = gaps[odd]
-      const name = (s: DicomSlice) => relative(folder, s.file) || s.file
+      const name = (s: DicomSlice) => (relative(folder, s.file) || s.file) + (s.frameIndex !== undefined ? ` frame ${s.frameIndex + 1}` : '')
       const between = `between ${name(withD[odd].s)} and ${name(withD[odd + 1].s)} (${withD[odd].d.toFixed(2)} and ${withD[odd + 1].d.toFixed(2)} mm along the slice normal)`
       const ratio = g / median
       if (Math.abs(ratio - Math.round(ratio)) < 0.05 && Math.round(ratio) >= 2) {
@@ -359,9 +391,15 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   if (mine.some((s) => s.numberOfFrames > 1) && mine.length > 1) {
     throw new VolumeError('unsupported', folder, 'the series mixes multi-frame files; open one enhanced multi-frame file at a time')
   }
-  checkSize(folder, [mine[0].columns, mine[0].rows, mine.length], 2)
+  // An enhanced multi-frame file: its frames are the slices (placed by their functional groups)
+  const enhanced = mine.length === 1 && mine[0].frames ? mine[0] : undefined
+  const stack = enhanced ? enhanced.frames!.map((f, i) => ({ ...enhanced, position: f.position, pixelMapping: f.pixelMapping, frameIndex: i, frames: undefined })) : mine
+  if (enhanced && new Set(stack.map((s) => s.pixelMapping)).size > 1) {
+    throw new VolumeError('unsupported', enhanced.file, 'the frames of this enhanced multi-frame image are rescaled each their own way (per-frame Rescale Slope/Intercept), which SCN Studio does not read yet: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)')
+  }
+  checkSize(folder, [mine[0].columns, mine[0].rows, stack.length], 2)
   checkPixelSpacing(folder, mine)
-  const { ordered, spacing, offsets } = orderSlices(folder, mine)
+  const { ordered, spacing, offsets } = orderSlices(folder, stack)
 
   // loaded here, not at startup: itk-wasm (and its zstd decoder) only when a series needs it
   const { readImageDicomFileSeriesNode } = await import('@itk-wasm/dicom')
@@ -379,7 +417,7 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   // slices differ (scanners rescale slice by slice; edited series mix signed and unsigned) every
   // other slice would be off by the difference, 1000 HU or more, silently. Those are read one by one.
   const mixed = new Set(ordered.map((s) => s.pixelMapping)).size > 1
-  const vol = mixed ? stackSlices(await mapSequential(ordered, (s) => decode([s]))) : await decode(ordered)
+  const vol = enhanced ? framesInOrder(await decode([enhanced]), ordered) : mixed ? stackSlices(await mapSequential(ordered, (s) => decode([s]))) : await decode(ordered)
   // The stack order, z spacing and origin are ours (checked above); take in-plane from the first slice.
   const o = ordered[0].orientation!
   const normal = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]])
@@ -416,6 +454,15 @@ async function mapSequential<T, R>(items: T[], f: (x: T) => Promise<R>): Promise
   const out: R[] = []
   for (const x of items) out.push(await f(x))
   return out
+}
+
+/** An enhanced file's frames (decoded in file order) put in the order of `ordered` (along the normal). */
+function framesInOrder(vol: Volume, ordered: DicomSlice[]): Volume {
+  const [w, h, nf] = vol.dims
+  if (nf !== ordered.length) throw new VolumeError('dims-mismatch', ordered[0].file, `the file declares ${ordered.length} frames but ${nf} were decoded`)
+  const data = new Float32Array(w * h * nf)
+  ordered.forEach((s, k) => data.set(vol.data.subarray(s.frameIndex! * w * h, (s.frameIndex! + 1) * w * h), k * w * h))
+  return { ...vol, data }
 }
 
 /** Single-slice volumes of one size, stacked in order along k (the geometry is set by the caller). */

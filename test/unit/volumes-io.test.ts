@@ -16,7 +16,7 @@ import { listDicomSeries } from '../../src-main/volumes/dicom.js'
 import type { Mat3 } from '../../src-shared/volume.js'
 import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
-import { writeDicomSeries } from '../fixtures/dicom-series.js'
+import { writeDicomSeries, writeEnhancedCt } from '../fixtures/dicom-series.js'
 
 const exampleCt = sharedData('totalsegmentator/example_ct.nii.gz')
 const ct3 = sharedData('dcmqi/ct-3slice')
@@ -178,6 +178,43 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
       return sum
     })
     expect(theirs.map(Math.round)).toEqual(mine)
+  })
+
+  it('an Enhanced CT (one file, the slices its frames, stored out of order) reads as the series it holds; dcm2niix agrees', async () => {
+    const direction = rotationMatrix([0, 0, 1], Math.PI / 2)
+    const { ct } = generatePhantom({ dims: [40, 36, 9], spacing: [5, 5, 4], direction, noise: 0 })
+    const dir = tmp()
+    const file = join(dir, 'enhanced')
+    writeEnhancedCt(ct, file, { frameOrder: [4, 0, 8, 2, 6, 1, 3, 7, 5] })
+    const v = await readCt(file)
+    expect(sameGrid(v, ct, 1e-3)).toBe(true)
+    expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(ct.data.buffer))).toBe(0)
+    if (hasNibabel) {
+      const out = tmp()
+      const r = spawnSync('dcm2niix', ['-z', 'n', '-f', 'ref', '-o', out, dir], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      const raw = join(out, 'ours.bin')
+      writeFileSync(raw, Buffer.from(v.data.buffer))
+      const cmp = runPythonJson<{ maxAbsDiff: number; sameGrid: boolean }>(
+        `import sys, json, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1]); ours = np.array(json.loads(sys.argv[2])).reshape(4,4)
+theirs = np.asanyarray(img.dataobj).astype(np.float64)
+T = np.linalg.inv(ours) @ img.affine
+P = np.round(T[:3,:3]); t = np.round(T[:3,3])
+ok = bool(np.allclose(T[:3,:3], P, atol=1e-3) and np.allclose(T[:3,3], t, atol=1e-2))
+shape = tuple(int(x) for x in json.loads(sys.argv[4]))
+o = np.fromfile(sys.argv[3], dtype=np.int16).reshape(shape[::-1]).transpose(2,1,0)
+idx = np.indices(theirs.shape).reshape(3,-1)
+m = (P @ idx + t[:,None]).astype(int)
+print(json.dumps({"maxAbsDiff": float(np.abs(o[m[0], m[1], m[2]].reshape(theirs.shape) - theirs).max()), "sameGrid": ok}))`,
+        [join(out, 'ref.nii'), JSON.stringify(rasAffine(v)), raw, JSON.stringify(v.dims)],
+      )
+      expect(cmp).toEqual({ maxAbsDiff: 0, sameGrid: true })
+    }
+    // frames rescaled each their own way are refused in words, not read with one frame's rescale
+    const mixed = join(tmp(), 'mixed')
+    writeEnhancedCt(ct, mixed, { perFrameIntercept: (k) => (k % 2 ? -2024 : -1024) })
+    await expect(readCt(mixed)).rejects.toThrow(/rescaled each their own way \(per-frame Rescale Slope\/Intercept\)/)
   })
 
   it('a folder with two series lists both and reads the one asked for', async () => {
