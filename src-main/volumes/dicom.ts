@@ -37,6 +37,8 @@ export interface DicomSlice {
    * to the whole stack, so slices that differ are read one by one (readDicomSeries).
    */
   pixelMapping: string
+  /** Slice Thickness (0018,0050): the z spacing of a single slice, which has no neighbour to measure */
+  sliceThickness?: number
   /**
    * An enhanced multi-frame image (one file, every slice a frame): each frame's position and pixel
    * mapping, from its functional groups, in file order. Orientation and spacing are the shared ones.
@@ -141,6 +143,7 @@ export function readDicomHeader(file: string): DicomSlice | null {
     transferSyntax: ts,
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
     pixelMapping: mapping(perFrame?.[0]),
+    sliceThickness: num(n.SliceThickness ?? group('PixelMeasuresSequence', 'SliceThickness', perFrame?.[0])),
     ...(frames ? { frames } : {}),
   }
 }
@@ -425,7 +428,8 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   const ps = ordered[0].pixelSpacing ?? [vol.spacing[1], vol.spacing[0]]
   vol.direction = direction
   vol.origin = [...ordered[0].position!] as Vec3
-  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : vol.spacing[2]]
+  const single = ordered[0].sliceThickness
+  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : single !== undefined && single > 0 ? single : vol.spacing[2]]
   const n = vol.data.length
   const ct = new Int16Array(n)
   const src = vol.data

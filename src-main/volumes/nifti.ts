@@ -211,7 +211,13 @@ export function readNifti(file: string): Volume {
   else if (h.qformCode > 0) affine = qformAffine(h)
   else affine = [spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0]
   if (!affine.every(Number.isFinite)) throw new VolumeError('bad-geometry', file, 'the orientation (sform/qform) contains values that are not numbers')
-  const orientationWarning = h.sformCode > 0 && h.qformCode > 0 ? formsDisagree(dims, affine, qformAffine(h)) : undefined
+  const orientationWarning =
+    h.sformCode > 0 && h.qformCode > 0
+      ? formsDisagree(dims, affine, qformAffine(h))
+      : h.sformCode <= 0 && h.qformCode <= 0
+        ? // as the NIfTI reference library (nifti1_io) and ITK read it; nibabel mirrors x instead
+          'the file states no orientation (sform and qform codes 0): its axes were taken as x, y, z in scanner space, so left and right cannot be checked; labels written for it use that orientation'
+        : undefined
   let geometry: Geometry
   try {
     geometry = geometryFromAffine(dims, rasToLps(affine))

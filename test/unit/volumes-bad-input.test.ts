@@ -100,7 +100,17 @@ describe('broken NIfTI files', () => {
     noForms.writeInt16LE(0, 252)
     const f2 = join(tmp(), 'negative-pixdim-no-forms.nii')
     writeFileSync(f2, noForms)
-    expect((await readCt(f2)).spacing).toEqual([10, 10, 10])
+    const b = await readCt(f2)
+    expect(b.spacing).toEqual([10, 10, 10])
+    // and with no orientation at all, the reader says so (a and its sform: no warning)
+    expect(b.meta?.warnings?.join(' ')).toMatch(/states no orientation \(sform and qform codes 0\)/)
+    expect(a.meta?.warnings ?? []).toEqual([])
+  })
+
+  it('a single DICOM slice gets its Slice Thickness as z spacing (no neighbour to measure it from)', async () => {
+    const d = tmp()
+    writeDicomSeries(generatePhantom({ dims: [24, 20, 3], spacing: [10, 10, 7.5], noise: 0 }).ct, d, { skip: [0, 2] })
+    expect((await readCt(d)).spacing).toEqual([10, 10, 7.5])
   })
 
   it('a volume too large for memory is refused before allocating', async () => {
