@@ -4,7 +4,7 @@
  * pixels are decoded by itk-wasm (GDCM), which handles the compressed transfer syntaxes.
  */
 import { readdirSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 
 // dcmjs logs every unknown private VR at warn level; the user cannot act on that.
@@ -178,6 +178,11 @@ function checkPixelDataComplete(file: string, buf: Buffer): void {
 }
 
 function scanFolder(folder: string): { slices: DicomSlice[]; skipped: number } {
+  // a DICOMDIR is an index of the files beside and below it, not an image. Say so rather than read
+  // its folder here: the folder is what the user must open (and what exports then stay out of)
+  if (basename(folder).toUpperCase() === 'DICOMDIR' && !statInput(folder, 'file').isDirectory()) {
+    throw new VolumeError('unsupported', folder, `this is a DICOMDIR, an index of a DICOM disc or folder, not an image: open the folder that holds it (${dirname(folder)})`)
+  }
   const files = statInput(folder, 'folder').isDirectory() ? listFiles(folder) : [folder]
   const slices: DicomSlice[] = []
   let skipped = 0

@@ -184,6 +184,14 @@ describe('broken DICOM series', () => {
     await expectVolumeError(d2, 'uneven-spacing', /slice spacing is not uniform/)
   })
 
+  it('a DICOMDIR given as the CT: refused in words, naming the folder to open instead (which opens)', async () => {
+    const d = series({})
+    // an index file by its name; its content does not matter to the check
+    writeFileSync(join(d, 'DICOMDIR'), readFileSync(join(d, readdirSync(d).sort()[0])))
+    await expectVolumeError(join(d, 'DICOMDIR'), 'unsupported', new RegExp(`this is a DICOMDIR.*open the folder that holds it \\(${d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
+    expect((await readCt(d)).dims).toEqual(small().dims)
+  })
+
   it('a non-CT modality', async () => {
     await expectVolumeError(series({ modality: 'MR' }), 'wrong-modality', /the series is MR, not CT/)
   })
