@@ -301,6 +301,10 @@ def main():
         # the localization ships unchanged: its leave-one-out rows from the release it is kept from
         # still describe it (they were measured with that release's segmentation network: said so)
         carried = carried_rows(a.loc, (LOC_COMPANION,), "(with that release's segmentation network)")
+    if loc_release is not None and not a.companion_seg:
+        # a continuation of a release with no companion run of its own: the release's leave-one-out
+        # rows stay, marked as measured with that release's (older) companion, not with these weights
+        carried += carried_rows(a.loc, (COMPANION,), '(its leave-one-out companion run, not these weights)')
     model_dirs = {COMPANION: companion_dir, LOC_COMPANION: loc_companion_dir}
     measure_and_write(a, card, cases, model_dirs, carried, trained_on, seg_spacing, train_spacing, work)
 
