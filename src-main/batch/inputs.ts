@@ -5,9 +5,10 @@
  * bytes and model are unchanged is not run again, whatever its path or the order of the inputs.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { readDicomHeader } from '../volumes/dicom.js'
+import { isDicomFile } from '../volumes/dicom-file.js'
 
 export interface BatchCase {
   /** nnU-Net case identifier: letters, digits, dash, underscore */
@@ -33,19 +34,6 @@ const NOT_DICOM = /\.(json|txt|csv|tsv|md|html?|xml|pdf|png|jpe?g|gif|bmp|tiff?|
 const LIST_FILE = /\.(txt|list|lst)$/i
 /** DICOM objects that are not images to segment (reports, segmentations, structure sets, ...). */
 const NON_IMAGE = new Set(['SR', 'KO', 'PR', 'SEG', 'RTSTRUCT', 'RTPLAN', 'RTRECORD', 'RTDOSE', 'REG', 'DOC', 'AU'])
-
-function hasDicomMagic(file: string): boolean {
-  let fd: number | undefined
-  try {
-    fd = openSync(file, 'r')
-    const b = Buffer.alloc(132)
-    return readSync(fd, b, 0, 132, 0) === 132 && b.toString('latin1', 128, 132) === 'DICM'
-  } catch {
-    return false
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
-}
 
 interface Found {
   volumes: string[]
@@ -82,7 +70,7 @@ function addFile(file: string, found: Found, explicit: boolean): void {
     return
   }
   if (!explicit && NOT_DICOM.test(file)) return
-  if (basename(file).toUpperCase() === 'DICOMDIR' || !hasDicomMagic(file)) {
+  if (basename(file).toUpperCase() === 'DICOMDIR' || !isDicomFile(file)) {
     // an explicit file of unknown type becomes a case, so its failure is reported with the reason
     if (explicit) found.volumes.push(file)
     return

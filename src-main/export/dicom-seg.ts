@@ -15,6 +15,7 @@
  * wrote) or by name. Overlapping segments (allowed in SEG, not in a labelmap) are reported.
  */
 import { readFileSync } from 'node:fs'
+import { arrayBufferOf, dicomPart10 } from '../volumes/dicom-file.js'
 import { basename, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 import { dicomSliceFiles, type DicomSlice } from '../volumes/dicom.js'
@@ -38,9 +39,9 @@ const code = (c: Code) => ({ CodeValue: c.code, CodingSchemeDesignator: c.scheme
 
 /** The source series' first file, naturalized (patient/study attributes are copied from it). */
 function sourceHeader(file: string): Record<string, unknown> {
-  const buf = readFileSync(file)
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
-  const parsed = dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false })
+  const part10 = dicomPart10(readFileSync(file))
+  if (!part10) throw new ExportError(`${file}: not a DICOM file`)
+  const parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes), { untilTag: '7FE00010', includeUntilTagValue: false })
   return dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
 }
 
@@ -340,10 +341,11 @@ const first = (v: unknown): Item | undefined => (Array.isArray(v) ? (v[0] as Ite
 
 /** Reads a DICOM SEG onto `grid` (the CT it segments) with label values from `table`. */
 export function readDicomSeg(file: string, grid: Geometry, table: LabelTable, opts: ImportSegOptions = {}): ImportedSeg {
-  const buf = readFileSync(file)
+  const part10 = dicomPart10(readFileSync(file))
   let n: Item
   try {
-    const parsed = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))
+    if (!part10) throw new Error('no DICOM preamble or data set at its start')
+    const parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes))
     n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Item
   } catch (e) {
     throw new ExportError(`${file}: not a readable DICOM file (${(e as Error).message})`)

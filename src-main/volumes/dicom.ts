@@ -3,7 +3,8 @@
  * can list series, check modality, ordering, gaps and duplicates ourselves and explain problems;
  * pixels are decoded by itk-wasm (GDCM), which handles the compressed transfer syntaxes.
  */
-import { readdirSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 
@@ -13,6 +14,7 @@ import { VolumeError, checkSize, statInput } from './errors.js'
 import { cross, dot, norm } from '../../src-shared/geometry.js'
 import { readRegularFile, realInputPath } from './input.js'
 import { volumeFromItkImage } from './itk.js'
+import { arrayBufferOf, dicomPart10 } from './dicom-file.js'
 import { PAD_HU, type Mat3, type Vec3, type Volume } from '../../src-shared/volume.js'
 
 export interface DicomSlice {
@@ -28,6 +30,8 @@ export interface DicomSlice {
   pixelSpacing?: [number, number]
   hasPixelData: boolean
   transferSyntax: string
+  /** false for a bare data set or a file without its preamble, which GDCM gets as a Part 10 copy */
+  part10: boolean
   studyUid: string
   frameOfReferenceUid?: string
   numberOfFrames: number
@@ -88,14 +92,18 @@ function num(v: unknown): number | undefined {
 /** Parse one file's header; null when it is not DICOM. */
 export function readDicomHeader(file: string): DicomSlice | null {
   const buf = readRegularFile(file)
-  if (buf.length < 132 || buf.toString('latin1', 128, 132) !== 'DICM') return null
+  const part10 = dicomPart10(buf)
+  if (!part10) return null
   let parsed
   try {
-    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
-    parsed = dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false })
+    parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes), { untilTag: '7FE00010', includeUntilTagValue: false })
   } catch (e) {
+    // a file only guessed to be a bare data set (no "DICM") that does not parse is some other file
+    if (part10.kind !== 'part10') return null
     throw new VolumeError('bad-format', file, `the DICOM header is damaged (${(e as Error).message})`)
   }
+  // ...and one that parses into no DICOM object (no SOP Class) is not DICOM either
+  if (part10.kind !== 'part10' && !('00080016' in parsed.dict)) return null
   const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
   if ('7FE00010' in parsed.dict) checkPixelDataComplete(file, buf)
   // Enhanced CT keeps geometry and rescale in functional groups: shared by all frames, or per frame
@@ -141,6 +149,7 @@ export function readDicomHeader(file: string): DicomSlice | null {
     pixelSpacing: ps && ps.length === 2 ? [Number(ps[0]), Number(ps[1])] : undefined,
     hasPixelData,
     transferSyntax: ts,
+    part10: part10.kind === 'part10',
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
     pixelMapping: mapping(perFrame?.[0]),
     sliceThickness: num(n.SliceThickness ?? group('PixelMeasuresSequence', 'SliceThickness', perFrame?.[0])),
@@ -414,11 +423,15 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
   // relative paths and links into other folders work.
   const decode = async (files: DicomSlice[]) => {
+    const copies = part10Copies(files)
     try {
-      return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages: files.map((s) => realInputPath(s.file)), singleSortedSeries: true })).outputImage)
+      const inputImages = files.map((s, i) => copies?.files[i] ?? realInputPath(s.file))
+      return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages, singleSortedSeries: true })).outputImage)
     } catch (e) {
       if (e instanceof VolumeError) throw e
       throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${errorText(e)}); transfer syntax ${files[0].transferSyntax}`)
+    } finally {
+      copies?.remove()
     }
   }
   // GDCM's series reader maps every slice with one file's rescale and pixel format: where the
@@ -463,6 +476,23 @@ async function mapSequential<T, R>(items: T[], f: (x: T) => Promise<R>): Promise
   const out: R[] = []
   for (const x of items) out.push(await f(x))
   return out
+}
+
+/**
+ * GDCM's series reader takes Part 10 files only: where some of `files` are bare data sets (or lack
+ * the preamble), Part 10 copies of those go to a private temporary folder for the decode. Null when
+ * every file is Part 10 already (the usual case: nothing is copied).
+ */
+function part10Copies(files: DicomSlice[]): { files: (string | undefined)[]; remove: () => void } | null {
+  if (files.every((s) => s.part10)) return null
+  const dir = mkdtempSync(join(tmpdir(), 'scn-dicom-'))
+  const out = files.map((s, i) => {
+    if (s.part10) return undefined
+    const copy = join(dir, `${String(i).padStart(6, '0')}.dcm`)
+    writeFileSync(copy, dicomPart10(readRegularFile(s.file))!.bytes, { mode: 0o600 })
+    return copy
+  })
+  return { files: out, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 /** An enhanced file's frames (decoded in file order) put in the order of `ordered` (along the normal). */

@@ -1,8 +1,9 @@
 /** One entry point for opening any volume the product supports, by path. */
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { VolumeError, statInput } from './errors.js'
 import { readNifti, writeNifti } from './nifti.js'
 import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
+import { isDicomFile } from './dicom-file.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
 import { orientationCode, rasAffine } from '../../src-shared/geometry.js'
 import { resolveInputPath } from './input.js'
@@ -17,23 +18,9 @@ export function detectFormat(path: string): VolumeFormat {
   if (p.endsWith('.nrrd') || p.endsWith('.nhdr')) return 'nrrd'
   if (p.endsWith('.mha') || p.endsWith('.mhd')) return 'metaimage'
   if (p.endsWith('.dcm')) return 'dicom'
-  // DICOM files often have no extension (IM0001, an enhanced multi-frame file): the preamble says
-  if (hasDicomPreamble(path)) return 'dicom'
+  // DICOM files often have no extension (IM0001, an enhanced multi-frame file): their bytes say
+  if (isDicomFile(path)) return 'dicom'
   throw new VolumeError('unsupported', path, 'unknown file type: SCN Studio opens .nii, .nii.gz, .nrrd, .seg.nrrd, .mha, .mhd and DICOM folders')
-}
-
-/** "DICM" at byte 128: a DICOM Part 10 file, whatever its name. */
-function hasDicomPreamble(path: string): boolean {
-  let fd: number | undefined
-  try {
-    fd = openSync(path, 'r')
-    const b = Buffer.alloc(4)
-    return readSync(fd, b, 0, 4, 128) === 4 && b.toString('latin1') === 'DICM'
-  } catch {
-    return false
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
 }
 
 export interface ReadOptions {

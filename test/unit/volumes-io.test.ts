@@ -201,6 +201,33 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
     await expect(readCt(mixed)).rejects.toThrow(/rescaled each their own way \(per-frame Rescale Slope\/Intercept\)/)
   })
 
+  it('DICOM without the Part 10 preamble (bare data sets from dcmconv -F, explicit and implicit VR; meta group only) reads as its original; dcm2niix agrees', async () => {
+    const { ct } = generatePhantom({ dims: [40, 36, 7], spacing: [5, 5, 4], noise: 0 })
+    const original = tmp()
+    writeDicomSeries(ct, original)
+    const files = readdirSync(original).sort()
+    const forms: Record<string, (src: string, dst: string) => void> = {
+      'bare-explicit': (src, dst) => expect(spawnSync('dcmconv', ['-F', '+te', src, dst], { encoding: 'utf8' }).status).toBe(0),
+      'bare-implicit': (src, dst) => expect(spawnSync('dcmconv', ['-F', '+ti', src, dst], { encoding: 'utf8' }).status).toBe(0),
+      'no-preamble': (src, dst) => writeFileSync(dst, readFileSync(src).subarray(132)),
+    }
+    for (const [name, convert] of Object.entries(forms)) {
+      const dir = join(tmp(), name)
+      mkdirSync(dir)
+      // every other file converted (a mixed folder), named without an extension as archives name them
+      files.forEach((f, k) => (k % 2 ? writeFileSync(join(dir, `IM${k}`), readFileSync(join(original, f))) : convert(join(original, f), join(dir, `IM${k}`))))
+      expect(readFileSync(join(dir, 'IM0')).toString('latin1', 128, 132), name).not.toBe('DICM')
+      // a binary file that starts like a data set but is none is passed over, not fatal
+      writeFileSync(join(dir, 'junk'), Buffer.concat([Buffer.from([0x08, 0, 0x10, 0, 4, 0, 0, 0]), Buffer.alloc(300, 0x5a)]))
+      const v = await readCt(dir)
+      expect(sameGrid(v, ct, 1e-3), name).toBe(true)
+      expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(ct.data.buffer)), name).toBe(0)
+      if (hasNibabel) expect(againstDcm2niix(dir, v), name).toEqual({ maxAbsDiff: 0, sameGrid: true })
+      // one such file opened by itself: recognised by its bytes, not its name
+      expect((await readCt(join(dir, 'IM0'))).dims, name).toEqual([40, 36, 1])
+    }
+  })
+
   it('a folder with two series lists both and reads the one asked for', async () => {
     const dir = tmp()
     const a = generatePhantom({ dims: [32, 32, 6], spacing: [8, 8, 8], noise: 0 }).ct
