@@ -6,7 +6,7 @@
  * group), or the meta group without the preamble. GDCM and dcm2niix read those; dcmjs only reads
  * Part 10, so a bare data set gets a meta group naming the transfer syntax its first element shows.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 
 export type DicomFileKind = 'part10' | 'meta-without-preamble' | 'dataset-explicit-le' | 'dataset-implicit-le'
 
@@ -40,7 +40,9 @@ export function sniffDicom(head: Uint8Array): DicomFileKind | null {
 export function isDicomFile(path: string): boolean {
   let fd: number | undefined
   try {
-    fd = openSync(path, 'r')
+    // O_NONBLOCK: a FIFO would otherwise wait for a writer, forever; only regular files are sniffed
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    if (!fstatSync(fd).isFile()) return false
     const b = Buffer.alloc(DICOM_SNIFF_BYTES)
     const n = readSync(fd, b, 0, DICOM_SNIFF_BYTES, 0)
     return sniffDicom(b.subarray(0, n)) !== null

@@ -423,8 +423,9 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
   // relative paths and links into other folders work.
   const decode = async (files: DicomSlice[]) => {
-    const copies = part10Copies(files)
+    let copies: ReturnType<typeof part10Copies> = null
     try {
+      copies = part10Copies(files)
       const inputImages = files.map((s, i) => copies?.files[i] ?? realInputPath(s.file))
       return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages, singleSortedSeries: true })).outputImage)
     } catch (e) {
@@ -447,7 +448,10 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   vol.direction = direction
   vol.origin = [...ordered[0].position!] as Vec3
   const single = ordered[0].sliceThickness
-  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : single !== undefined && single > 0 ? single : vol.spacing[2]]
+  // one slice has no neighbour: its Slice Thickness is its depth; a legacy multi-frame file (one
+  // file, frames without functional groups) keeps the decoder's spacing between its frames
+  const oneSlice = ordered.length === 1 && vol.dims[2] === 1
+  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : oneSlice && single !== undefined && single > 0 ? single : vol.spacing[2]]
   const n = vol.data.length
   const ct = new Int16Array(n)
   const src = vol.data
@@ -486,13 +490,20 @@ async function mapSequential<T, R>(items: T[], f: (x: T) => Promise<R>): Promise
 function part10Copies(files: DicomSlice[]): { files: (string | undefined)[]; remove: () => void } | null {
   if (files.every((s) => s.part10)) return null
   const dir = mkdtempSync(join(tmpdir(), 'scn-dicom-'))
-  const out = files.map((s, i) => {
-    if (s.part10) return undefined
-    const copy = join(dir, `${String(i).padStart(6, '0')}.dcm`)
-    writeFileSync(copy, dicomPart10(readRegularFile(s.file))!.bytes, { mode: 0o600 })
-    return copy
-  })
-  return { files: out, remove: () => rmSync(dir, { recursive: true, force: true }) }
+  const remove = () => rmSync(dir, { recursive: true, force: true })
+  try {
+    const out = files.map((s, i) => {
+      if (s.part10) return undefined
+      const copy = join(dir, `${String(i).padStart(6, '0')}.dcm`)
+      writeFileSync(copy, dicomPart10(readRegularFile(s.file))!.bytes, { mode: 0o600 })
+      return copy
+    })
+    return { files: out, remove }
+  } catch (e) {
+    remove() // a full temp disk leaves nothing behind
+    if (e instanceof VolumeError) throw e
+    throw new VolumeError('bad-format', files[0].file, `a Part 10 copy of this bare DICOM data set could not be written to the temporary folder ${tmpdir()} (${(e as Error).message})`)
+  }
 }
 
 /** An enhanced file's frames (decoded in file order) put in the order of `ordered` (along the normal). */

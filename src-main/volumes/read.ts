@@ -6,7 +6,7 @@ import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { isDicomFile } from './dicom-file.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
 import { orientationCode, rasAffine } from '../../src-shared/geometry.js'
-import { resolveInputPath } from './input.js'
+import { checkRegularFile, resolveInputPath } from './input.js'
 import { PAD_HU, type CtVolume, type LabelVolume, type Volume, type VolumeFormat } from '../../src-shared/volume.js'
 
 export type { VolumeFormat }
@@ -19,6 +19,8 @@ export function detectFormat(path: string): VolumeFormat {
   if (p.endsWith('.mha') || p.endsWith('.mhd')) return 'metaimage'
   if (p.endsWith('.dcm')) return 'dicom'
   // DICOM files often have no extension (IM0001, an enhanced multi-frame file): their bytes say
+  // (a FIFO, a device or an oversized file is refused here in words, before its bytes are read)
+  checkRegularFile(path)
   if (isDicomFile(path)) return 'dicom'
   throw new VolumeError('unsupported', path, 'unknown file type: SCN Studio opens .nii, .nii.gz, .nrrd, .seg.nrrd, .mha, .mhd and DICOM folders')
 }

@@ -109,7 +109,7 @@ describe('only regular files are opened', () => {
     dir = tmp()
   })
 
-  it.each(['fifo.dcm', 'fifo.nii.gz', 'fifo.nii', 'fifo.nrrd', 'fifo.mha'])('a FIFO named %s is refused at once, naming the file', async (name) => {
+  it.each(['fifo.dcm', 'IM0001', 'fifo.nii.gz', 'fifo.nii', 'fifo.nrrd', 'fifo.mha'])('a FIFO named %s is refused at once, naming the file', async (name) => {
     const f = join(dir, name)
     mkfifo(f)
     const t0 = Date.now()

@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import dcmjs from 'dcmjs'
 import { writeImageNode } from '@itk-wasm/image-io'
 import { readCt, readLabels, readVolume, writeVolume, describeVolume } from '../../src-main/volumes/read.js'
 import { rasAffine, rotationMatrix, mat3Mul, sameGrid } from '../../src-shared/geometry.js'
@@ -199,6 +200,28 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
     const mixed = join(tmp(), 'mixed')
     writeEnhancedCt(ct, mixed, { perFrameIntercept: (k) => (k % 2 ? -2024 : -1024) })
     await expect(readCt(mixed)).rejects.toThrow(/rescaled each their own way \(per-frame Rescale Slope\/Intercept\)/)
+  })
+
+  it('a legacy multi-frame CT (one file, frames without functional groups) keeps the spacing between its frames, not its slice thickness', async () => {
+    const [nx, ny, nz] = [16, 16, 5]
+    const sop = '1.2.840.10008.5.1.4.1.1.2'
+    const px = new Uint16Array(nx * ny * nz)
+    for (let k = 0; k < nz; k++) px.fill(1024 + 100 * k, k * nx * ny, (k + 1) * nx * ny)
+    const meta = { FileMetaInformationVersion: new Uint8Array([0, 1]).buffer, MediaStorageSOPClassUID: sop, MediaStorageSOPInstanceUID: '2.25.99', TransferSyntaxUID: '1.2.840.10008.1.2.1', ImplementationClassUID: '2.25.1234' }
+    const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta))
+    // overlapping reconstructions: 5 mm thick slices every 2.5 mm (dcm2niix reads 2.5)
+    dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({
+      SOPClassUID: sop, SOPInstanceUID: '2.25.99', StudyInstanceUID: '2.25.1', SeriesInstanceUID: '2.25.2', FrameOfReferenceUID: '2.25.3', Modality: 'CT',
+      NumberOfFrames: nz, Rows: ny, Columns: nx, SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelRepresentation: 0,
+      RescaleIntercept: -1024, RescaleSlope: 1, ImagePositionPatient: [0, 0, 0], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PixelSpacing: [1, 1], SliceThickness: 5, SpacingBetweenSlices: 2.5,
+    })
+    dict.dict['7FE00010'] = { vr: 'OW', Value: [px.buffer] }
+    const file = join(tmp(), 'legacy-mf.dcm')
+    writeFileSync(file, Buffer.from(dict.write()))
+    const v = await readCt(file)
+    expect(v.dims).toEqual([nx, ny, nz])
+    expect(v.spacing).toEqual([1, 1, 2.5])
+    expect([0, 1, 2, 3, 4].map((k) => v.data[k * nx * ny])).toEqual([0, 100, 200, 300, 400])
   })
 
   it('DICOM without the Part 10 preamble (bare data sets from dcmconv -F, explicit and implicit VR; meta group only) reads as its original; dcm2niix agrees', async () => {
