@@ -489,12 +489,13 @@ async function mapSequential<T, R>(items: T[], f: (x: T) => Promise<R>): Promise
  */
 function part10Copies(files: DicomSlice[]): { files: (string | undefined)[]; remove: () => void } | null {
   if (files.every((s) => s.part10)) return null
-  const dir = mkdtempSync(join(tmpdir(), 'scn-dicom-'))
-  const remove = () => rmSync(dir, { recursive: true, force: true })
+  let dir: string | undefined
+  const remove = () => dir && rmSync(dir, { recursive: true, force: true })
   try {
+    dir = mkdtempSync(join(tmpdir(), 'scn-dicom-'))
     const out = files.map((s, i) => {
       if (s.part10) return undefined
-      const copy = join(dir, `${String(i).padStart(6, '0')}.dcm`)
+      const copy = join(dir!, `${String(i).padStart(6, '0')}.dcm`)
       writeFileSync(copy, dicomPart10(readRegularFile(s.file))!.bytes, { mode: 0o600 })
       return copy
     })

@@ -234,8 +234,10 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
       'bare-implicit': (src, dst) => expect(spawnSync('dcmconv', ['-F', '+ti', src, dst], { encoding: 'utf8' }).status).toBe(0),
       'no-preamble': (src, dst) => writeFileSync(dst, readFileSync(src).subarray(132)),
     }
+    const bareDirs: string[] = []
     for (const [name, convert] of Object.entries(forms)) {
       const dir = join(tmp(), name)
+      bareDirs.push(dir)
       mkdirSync(dir)
       // every other file converted (a mixed folder), named without an extension as archives name them
       files.forEach((f, k) => (k % 2 ? writeFileSync(join(dir, `IM${k}`), readFileSync(join(original, f))) : convert(join(original, f), join(dir, `IM${k}`))))
@@ -248,6 +250,14 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
       if (hasNibabel) expect(againstDcm2niix(dir, v), name).toEqual({ maxAbsDiff: 0, sameGrid: true })
       // one such file opened by itself: recognised by its bytes, not its name
       expect((await readCt(join(dir, 'IM0'))).dims, name).toEqual([40, 36, 1])
+    }
+    // no temporary folder to copy into: refused in words naming the file and the problem
+    const was = process.env.TMPDIR
+    process.env.TMPDIR = join(original, files[0])
+    try {
+      await expect(readCt(bareDirs[0])).rejects.toThrow(/IM0: a Part 10 copy of this bare DICOM data set could not be written to the temporary folder/)
+    } finally {
+      process.env.TMPDIR = was
     }
   })
 
