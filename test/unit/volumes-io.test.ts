@@ -257,7 +257,9 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
     try {
       await expect(readCt(bareDirs[0])).rejects.toThrow(/IM0: a Part 10 copy of this bare DICOM data set could not be written to the temporary folder/)
     } finally {
-      process.env.TMPDIR = was
+      // process.env turns undefined into the string 'undefined': an unset TMPDIR must stay unset
+      if (was === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = was
     }
   })
 
