@@ -430,7 +430,11 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
       return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages, singleSortedSeries: true })).outputImage)
     } catch (e) {
       if (e instanceof VolumeError) throw e
-      throw new VolumeError('bad-format', folder, `the pixel data could not be decoded (${errorText(e)}); transfer syntax ${files[0].transferSyntax}`)
+      // GDCM says which series failed, not which file: find the file, so the user knows what to
+      // replace (only on this failure path; each file is decoded alone until one fails)
+      if (files.length > 1) for (const s of files) await decode([s])
+      const file = files.length === 1 ? files[0] : undefined
+      throw new VolumeError('bad-format', file?.file ?? folder, `the pixel data could not be decoded (${decoderText(e)}); transfer syntax ${files[0].transferSyntax}`)
     } finally {
       copies?.remove()
     }
@@ -525,6 +529,12 @@ function stackSlices(slices: Volume[]): Volume {
 }
 
 /** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */
+/** A decoder error in words: itk-wasm throws a bare number (a C++ exception's address) for GDCM's. */
+function decoderText(e: unknown): string {
+  const text = errorText(e)
+  return /^\d+$/.test(text.trim()) ? 'GDCM could not read it' : text
+}
+
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0]
   if (typeof e === 'string') return e.split('\n')[0]

@@ -519,6 +519,22 @@ describe('broken header fields', () => {
     expect(ve.message).toBe(`${bad}: Pixel Spacing (0028,0030) is ${value}: both values must be positive numbers of mm`)
   })
 
+  it('a slice whose pixel data the decoder cannot read is named, with the decoder in words (not the folder and a number)', async () => {
+    const series = join(dir, 'undecodable')
+    writeDicomSeries(small(), series)
+    // one file claims JPEG 2000 while its pixel data is native: headers parse, GDCM cannot decode it
+    const bad = join(series, readdirSync(series).sort()[5])
+    const buf = readFileSync(bad)
+    const dict = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))
+    dict.meta['00020010'].Value = ['1.2.840.10008.1.2.4.90']
+    writeFileSync(bad, Buffer.from(dict.write()))
+    const ve = await readError(series)
+    expect(ve.code).toBe('bad-format')
+    expect(ve.file).toBe(bad)
+    expect(ve.message).toMatch(/the pixel data could not be decoded \(.*[a-z]{3}.*\); transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90$/)
+    expect(ve.message).not.toMatch(/\(\d+\)/)
+  })
+
   it('the DICOM fixture with good spacing reads (control for the patch above)', async () => {
     const series = join(dir, 'ps-good')
     writeDicomSeries(small(), series)
