@@ -100,7 +100,8 @@ export function referencedSlices(input: Pick<LabelExportInput, 'ctPath' | 'ct'>)
   }
   const seen = new Map<string, string>()
   for (const s of slices) {
-    if (blank(s.sopInstanceUid)) continue
+    // the frames of one enhanced file share its SOP Instance UID (and are referenced by frame number)
+    if (blank(s.sopInstanceUid) || s.frameIndex) continue
     const other = seen.get(s.sopInstanceUid)
     if (other) {
       problems.push(`SOP Instance UID (0008,0018) ${s.sopInstanceUid} used by two files (${relative(input.ctPath, other) || other} and ${relative(input.ctPath, s.file) || s.file})`)
@@ -184,7 +185,7 @@ export function encodeDicomSeg(input: LabelExportInput, opts: DicomSegOptions = 
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: slices[0].seriesUid,
-        ReferencedInstanceSequence: slices.map((s) => ({ ReferencedSOPClassUID: srcSopClass, ReferencedSOPInstanceUID: s.sopInstanceUid })),
+        ReferencedInstanceSequence: [...new Set(slices.map((s) => s.sopInstanceUid))].map((uid) => ({ ReferencedSOPClassUID: srcSopClass, ReferencedSOPInstanceUID: uid })),
       },
     ],
     PatientName: src.PatientName ?? '',
@@ -242,6 +243,7 @@ export function encodeDicomSeg(input: LabelExportInput, opts: DicomSegOptions = 
             {
               ReferencedSOPClassUID: srcSopClass,
               ReferencedSOPInstanceUID: slices[f.k].sopInstanceUid,
+              ...(slices[f.k].frameIndex !== undefined ? { ReferencedFrameNumber: slices[f.k].frameIndex! + 1 } : {}),
               PurposeOfReferenceCodeSequence: [{ CodeValue: '121322', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Source image for image processing operation' }],
             },
           ],

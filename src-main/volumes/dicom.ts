@@ -47,7 +47,7 @@ export interface DicomSlice {
    * An enhanced multi-frame image (one file, every slice a frame): each frame's position and pixel
    * mapping, from its functional groups, in file order. Orientation and spacing are the shared ones.
    */
-  frames?: { position?: Vec3; pixelMapping: string }[]
+  frames?: { position?: Vec3; pixelMapping: string; plane: string }[]
   /** for a frame of an enhanced file: its index in the file */
   frameIndex?: number
 }
@@ -108,9 +108,10 @@ export function readDicomHeader(file: string): DicomSlice | null {
   if ('7FE00010' in parsed.dict) checkPixelDataComplete(file, buf)
   // Enhanced CT keeps geometry and rescale in functional groups: shared by all frames, or per frame
   const shared = first(n.SharedFunctionalGroupsSequence)
-  const perFrame = Array.isArray(n.PerFrameFunctionalGroupsSequence) ? (n.PerFrameFunctionalGroupsSequence as Record<string, unknown>[]) : undefined
+  const perFrame = items(n.PerFrameFunctionalGroupsSequence)
   const group = (name: string, attr: string, frame?: Record<string, unknown>) => first(frame?.[name])?.[attr] ?? first(shared?.[name])?.[attr]
-  const pos = n.ImagePositionPatient as number[] | undefined
+  // a single-frame Enhanced CT has its position in its one per-frame group
+  const pos = (n.ImagePositionPatient ?? group('PlanePositionSequence', 'ImagePositionPatient', perFrame?.[0])) as number[] | undefined
   const iop = (n.ImageOrientationPatient ?? group('PlaneOrientationSequence', 'ImageOrientationPatient', perFrame?.[0])) as number[] | undefined
   const ps = (n.PixelSpacing ?? group('PixelMeasuresSequence', 'PixelSpacing', perFrame?.[0])) as number[] | undefined
   const mapping = (frame?: Record<string, unknown>) =>
@@ -124,7 +125,14 @@ export function readDicomHeader(file: string): DicomSlice | null {
   const frames = perFrame && perFrame.length > 1
     ? perFrame.map((f) => {
         const p = group('PlanePositionSequence', 'ImagePositionPatient', f) as number[] | undefined
-        return { position: p && p.length === 3 ? (p.map(Number) as Vec3) : undefined, pixelMapping: mapping(f) }
+        const o = group('PlaneOrientationSequence', 'ImageOrientationPatient', f) as number[] | undefined
+        const m = group('PixelMeasuresSequence', 'PixelSpacing', f) as number[] | undefined
+        return {
+          position: p && p.length === 3 ? (p.map(Number) as Vec3) : undefined,
+          pixelMapping: mapping(f),
+          // every frame is placed with the shared (or first) orientation and spacing: compared in readDicomSeries
+          plane: [...(o ?? []), ...(m ?? [])].map((x) => Number(x).toFixed(4)).join('/'),
+        }
       })
     : undefined
   const ts = (parsed.meta['00020010']?.Value?.[0] as string | undefined) ?? ''
@@ -155,6 +163,12 @@ export function readDicomHeader(file: string): DicomSlice | null {
     sliceThickness: num(n.SliceThickness ?? group('PixelMeasuresSequence', 'SliceThickness', perFrame?.[0])),
     ...(frames ? { frames } : {}),
   }
+}
+
+/** The items of a naturalized sequence (dcmjs gives an array, or the item itself for one). */
+function items(v: unknown): Record<string, unknown>[] | undefined {
+  if (Array.isArray(v)) return v as Record<string, unknown>[]
+  return v && typeof v === 'object' ? [v as Record<string, unknown>] : undefined
 }
 
 /** The first item of a naturalized sequence (dcmjs gives an array, or the item itself for one). */
@@ -408,11 +422,13 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   if (mine.some((s) => s.numberOfFrames > 1) && mine.length > 1) {
     throw new VolumeError('unsupported', folder, 'the series mixes multi-frame files; open one enhanced multi-frame file at a time')
   }
-  // An enhanced multi-frame file: its frames are the slices (placed by their functional groups)
   const enhanced = mine.length === 1 && mine[0].frames ? mine[0] : undefined
-  const stack = enhanced ? enhanced.frames!.map((f, i) => ({ ...enhanced, position: f.position, pixelMapping: f.pixelMapping, frameIndex: i, frames: undefined })) : mine
+  const stack = sliceStack(mine)
   if (enhanced && new Set(stack.map((s) => s.pixelMapping)).size > 1) {
     throw new VolumeError('unsupported', enhanced.file, 'the frames of this enhanced multi-frame image are rescaled each their own way (per-frame Rescale Slope/Intercept), which SCN Studio does not read yet: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)')
+  }
+  if (enhanced && new Set(enhanced.frames!.map((f) => f.plane)).size > 1) {
+    throw new VolumeError('unsupported', enhanced.file, 'the frames of this enhanced multi-frame image differ in orientation or pixel spacing (per-frame Plane Orientation / Pixel Measures), which one grid cannot hold: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)')
   }
   checkSize(folder, [mine[0].columns, mine[0].rows, stack.length], 2)
   checkPixelSpacing(folder, mine)
@@ -528,12 +544,13 @@ function stackSlices(slices: Volume[]): Volume {
   return { ...slices[0], dims: [w, h, slices.length], data }
 }
 
-/** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */
 /** A decoder error in words: itk-wasm throws a bare number (a C++ exception's address) for GDCM's. */
 function decoderText(e: unknown): string {
   const text = errorText(e)
   return /^\d+$/.test(text.trim()) ? 'GDCM could not read it' : text
 }
+
+/** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */
 
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0]
@@ -545,8 +562,19 @@ function errorText(e: unknown): string {
   }
 }
 
+/**
+ * The slices of one series, in the order readDicomSeries stacks them: one per file, or, for an
+ * enhanced multi-frame file, one per frame (with its frameIndex; a SEG references those by frame).
+ */
 export function dicomSliceFiles(folder: string, seriesUid?: string): DicomSlice[] {
   const { slices } = scanFolder(folder)
   const uid = seriesUid ?? slices[0].seriesUid
-  return orderSlices(folder, slices.filter((s) => s.seriesUid === uid)).ordered
+  return orderSlices(folder, sliceStack(slices.filter((s) => s.seriesUid === uid))).ordered
+}
+
+/** An enhanced multi-frame file's frames as the slices (placed by their functional groups); other series as they are. */
+function sliceStack(files: DicomSlice[]): DicomSlice[] {
+  const enhanced = files.length === 1 && files[0].frames ? files[0] : undefined
+  if (!enhanced) return files
+  return enhanced.frames!.map((f, i) => ({ ...enhanced, position: f.position, pixelMapping: f.pixelMapping, frameIndex: i, frames: undefined }))
 }

@@ -17,7 +17,7 @@ import { sameGrid } from '../../src-shared/geometry.js'
 import type { CtVolume, Mat3 } from '../../src-shared/volume.js'
 import { defaultLabelTable } from '../../src-main/cases/index.js'
 import { readDicomSeg } from '../../src-main/export/index.js'
-import { writeDicomSeries } from '../fixtures/dicom-series.js'
+import { writeDicomSeries, writeEnhancedCt } from '../fixtures/dicom-series.js'
 import { tmpDir } from '../fixtures/cases-workspace.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
 import { NEEDS_DATA, sharedData } from '../helpers/shared-data.js'
@@ -185,6 +185,38 @@ describe.skipIf(!hasTools)(`DICOM SEG as a new study ${hasTools ? '' : TOOLS}`, 
     const ct = await readCt(exampleCt!)
     await newStudyRoundTrip(exampleCt!, labelsFor(ct), exampleCt!, work)
   }, 180_000)
+
+  it('an Enhanced CT (one file, frames out of order): the SEG references its frames by number, dciodvfy clean, labels read back on it', async () => {
+    const work = tmpDir('scn-enh-seg-')
+    const p = generatePhantom({ dims: [40, 36, 7], spacing: [7, 7.5, 9], noise: 0 })
+    const ctPath = join(work, 'enhanced.dcm')
+    writeEnhancedCt(p.ct, ctPath, { frameOrder: [3, 0, 6, 2, 5, 1, 4] })
+    const ct = await readCt(ctPath)
+    const labelsPath = join(work, 'labels.nii.gz')
+    await writeNifti({ ...ct, data: p.labels.data, meta: {} }, labelsPath)
+    const out = join(work, 'seg.dcm')
+    const r = CLI(['export', '--ct', ctPath, '--labels', labelsPath, '--format', 'dicom-seg', '-o', out])
+    expect(r.status, r.stderr).toBe(0)
+    expect(dciodvfyErrors(out)).toEqual([])
+    const seg = naturalized(out)
+    const src = naturalized(ctPath)
+    // one instance referenced once; each SEG frame names the CT frame at its position
+    expect(seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence.map((x: { ReferencedSOPInstanceUID: string }) => x.ReferencedSOPInstanceUID)).toEqual([src.SOPInstanceUID])
+    const frameAt = new Map<string, number>(src.PerFrameFunctionalGroupsSequence.map((f: any, i: number) => [f.PlanePositionSequence[0].ImagePositionPatient.map((x: number) => Number(x).toFixed(2)).join(','), i + 1]))
+    for (const f of seg.PerFrameFunctionalGroupsSequence) {
+      const ref = f.DerivationImageSequence[0].SourceImageSequence[0]
+      expect(ref.ReferencedSOPInstanceUID).toBe(src.SOPInstanceUID)
+      expect(ref.ReferencedFrameNumber).toBe(frameAt.get(f.PlanePositionSequence[0].ImagePositionPatient.map((x: number) => Number(x).toFixed(2)).join(',')))
+    }
+    const back = readDicomSeg(out, ct, defaultLabelTable())
+    expect(Buffer.compare(Buffer.from(back.labels.data), Buffer.from(p.labels.data))).toBe(0)
+    // and as a new study: the enhanced CT becomes a classic series on its grid
+    await newStudyRoundTrip(ctPath, p.labels.data, await (async () => {
+      const f = join(work, 'source-as-read.nii.gz')
+      await writeNifti(ct, f)
+      return f
+    })(), join(work, 'ns'))
+  }, 120_000)
 
   describe('an anonymised DICOM series (Study/Series/SOP Instance UIDs blanked)', () => {
     async function anonymisedSeries() {

@@ -200,6 +200,20 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
     const mixed = join(tmp(), 'mixed')
     writeEnhancedCt(ct, mixed, { perFrameIntercept: (k) => (k % 2 ? -2024 : -1024) })
     await expect(readCt(mixed)).rejects.toThrow(/rescaled each their own way \(per-frame Rescale Slope\/Intercept\)/)
+    // ...and so are frames tilted each their own way: one grid with frame 0's orientation would misplace them
+    const tilted = join(tmp(), 'tilted')
+    writeEnhancedCt(ct, tilted, { perFrameOrientation: (k) => (k === 3 ? [1, 0, 0, 0, 0.996195, -0.087156] : undefined) })
+    await expect(readCt(tilted)).rejects.toThrow(/^.*tilted: the frames of this enhanced multi-frame image differ in orientation or pixel spacing/)
+  })
+
+  it('a single-frame Enhanced CT reads (its position is in its one per-frame group); dcm2niix agrees', async () => {
+    const { ct } = generatePhantom({ dims: [40, 36, 1], spacing: [5, 5, 4], noise: 0 })
+    const dir = tmp()
+    writeEnhancedCt(ct, join(dir, 'one-frame'))
+    const v = await readCt(join(dir, 'one-frame'))
+    expect(sameGrid(v, ct, 1e-3)).toBe(true)
+    expect(Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(ct.data.buffer))).toBe(0)
+    if (hasNibabel) expect(againstDcm2niix(dir, v)).toEqual({ maxAbsDiff: 0, sameGrid: true })
   })
 
   it('a legacy multi-frame CT (one file, frames without functional groups) keeps the spacing between its frames, not its slice thickness', async () => {
