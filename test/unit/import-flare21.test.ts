@@ -29,6 +29,7 @@ import { openSession } from '../../src-main/inference/onnx-session.js'
 import { appModelsDir } from '../../src-main/util/app-paths.js'
 import { hasPythonModules, PYTHON, runPythonJson } from '../helpers/python.js'
 import { NEEDS_DATA, sharedData } from '../helpers/shared-data.js'
+import { setEnv } from '../helpers/env.js'
 
 const REPO = resolve(import.meta.dirname, '../..')
 const HAS_TORCH = hasPythonModules('torch', 'onnx')
@@ -40,16 +41,15 @@ const flareRoot = locVars ? resolve(locVars, '../../..') : undefined
 
 const work = mkdtempSync(join(tmpdir(), 'scn-import-'))
 const template = join(work, 'template')
-const savedHome = process.env.SCN_STUDIO_HOME
+let restoreEnv = () => {}
 beforeAll(() => {
-  process.env.SCN_STUDIO_HOME = join(work, 'home')
+  restoreEnv = setEnv({ SCN_STUDIO_HOME: join(work, 'home') })
   if (!HAS_TORCH) return
   const r = spawnSync(PYTHON, [join(REPO, 'training/export_onnx.py'), '--random', '--out', template], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`export_onnx.py failed: ${r.stderr}`)
 })
 afterAll(() => {
-  if (savedHome === undefined) delete process.env.SCN_STUDIO_HOME
-  else process.env.SCN_STUDIO_HOME = savedHome
+  restoreEnv()
   rmSync(work, { recursive: true, force: true })
 })
 

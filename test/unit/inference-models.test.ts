@@ -7,9 +7,10 @@ import { listModels, resolveModel, ModelNotFoundError } from '../../src-main/inf
 import { ModelCardError } from '../../src-main/inference/model-card.js'
 import { FLARE_LABELS } from '../../src-shared/labels.js'
 import { flareStages } from '../fixtures/synthetic-scn.js'
+import { setEnv } from '../helpers/env.js'
 
 let root: string
-const saved = { home: process.env.SCN_STUDIO_HOME, app: process.env.SCN_STUDIO_APP_MODELS }
+let restoreEnv = () => {}
 
 function model(dir: string, id: string, version = '1.0.0', withOnnx = true): void {
   mkdirSync(dir, { recursive: true })
@@ -23,14 +24,10 @@ function model(dir: string, id: string, version = '1.0.0', withOnnx = true): voi
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'scn-models-'))
-  process.env.SCN_STUDIO_HOME = join(root, 'home')
-  process.env.SCN_STUDIO_APP_MODELS = join(root, 'app')
+  restoreEnv = setEnv({ SCN_STUDIO_HOME: join(root, 'home'), SCN_STUDIO_APP_MODELS: join(root, 'app') })
 })
 afterEach(() => {
-  for (const [k, v] of [['SCN_STUDIO_HOME', saved.home], ['SCN_STUDIO_APP_MODELS', saved.app]] as const) {
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  restoreEnv()
   rmSync(root, { recursive: true, force: true })
 })
 

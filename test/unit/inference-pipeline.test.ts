@@ -13,26 +13,22 @@ import { rotationMatrix, mat3Mul } from '../../src-shared/geometry.js'
 import type { LabelVolume, Mat3, Vec3 } from '../../src-shared/volume.js'
 import { hasPythonModules } from '../helpers/python.js'
 import { writeSyntheticScnModel, syntheticLabel } from '../fixtures/synthetic-scn.js'
+import { setEnv } from '../helpers/env.js'
 
 const hasOnnx = hasPythonModules('onnx')
 let home: string
-const savedHome = process.env.SCN_STUDIO_HOME
-const savedApp = process.env.SCN_STUDIO_APP_MODELS
+let restoreEnv = () => {}
 
 beforeAll(() => {
   if (!hasOnnx) return
   home = mkdtempSync(join(tmpdir(), 'scn-inf-'))
-  process.env.SCN_STUDIO_HOME = home
   // no bundled models: the synthetic one is the only choice
-  process.env.SCN_STUDIO_APP_MODELS = join(home, 'no-app-models')
+  restoreEnv = setEnv({ SCN_STUDIO_HOME: home, SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') })
   writeSyntheticScnModel(join(home, 'models', 'synthetic-scn'))
 })
 
 afterAll(() => {
-  if (savedHome === undefined) delete process.env.SCN_STUDIO_HOME
-  else process.env.SCN_STUDIO_HOME = savedHome
-  if (savedApp === undefined) delete process.env.SCN_STUDIO_APP_MODELS
-  else process.env.SCN_STUDIO_APP_MODELS = savedApp
+  restoreEnv()
   if (home) rmSync(home, { recursive: true, force: true })
 })
 

@@ -14,18 +14,16 @@ import { generatePhantom } from '../../src-shared/phantom.js'
 import { runScn } from '../../src-main/inference/index.js'
 import { evaluateLabels } from '../../src-main/evaluation/metrics.js'
 import type { Vec3 } from '../../src-shared/volume.js'
+import { setEnv } from '../helpers/env.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const SHIPPED = join(ROOT, 'models/scn-flare-organs')
-const saved = process.env.SCN_STUDIO_APP_MODELS
+let restoreEnv = () => {}
 
 beforeAll(() => {
-  process.env.SCN_STUDIO_APP_MODELS = join(ROOT, 'models')
+  restoreEnv = setEnv({ SCN_STUDIO_APP_MODELS: join(ROOT, 'models') })
 })
-afterAll(() => {
-  if (saved === undefined) delete process.env.SCN_STUDIO_APP_MODELS
-  else process.env.SCN_STUDIO_APP_MODELS = saved
-})
+afterAll(() => restoreEnv())
 
 /** A phantom covering `fov` mm ([x, y, z]), centred at z = centreZ. */
 async function diceAt(spacing: Vec3, fov: Vec3, centreZ: number, seed: number, thorax = false) {

@@ -19,6 +19,7 @@ import { ContractError } from '../../src-shared/contract/index.js'
 import { testUid, writeDicomSeries } from '../fixtures/dicom-series.js'
 import { writeCachedSeries } from '../fixtures/pacs-cache.js'
 import { runCli } from '../helpers/cli.js'
+import { setEnv } from '../helpers/env.js'
 
 /** A port nothing listens on: bound, then closed. */
 async function closedPort(): Promise<number> {
@@ -31,7 +32,7 @@ async function closedPort(): Promise<number> {
 
 describe('the PACS cache offline', () => {
   let home: string
-  const saved = process.env.SCN_STUDIO_HOME
+  let restoreEnv = () => {}
   let wardUrl: string
   const goneUrl = 'http://pacs.example.invalid:8042/dicom-web'
   const ct = { studyUid: testUid(), seriesUid: testUid() }
@@ -47,7 +48,7 @@ describe('the PACS cache offline', () => {
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'scn-pacs-offline-'))
-    process.env.SCN_STUDIO_HOME = home
+    restoreEnv = setEnv({ SCN_STUDIO_HOME: home })
     wardUrl = `http://127.0.0.1:${await closedPort()}/dicom-web`
     await addServer({ name: 'ward', baseUrl: wardUrl })
     cacheSeries(wardUrl, ct, { description: 'abdomen CT venous', retrievedAt: '2026-12-01T10:00:00.000Z' })
@@ -77,8 +78,7 @@ describe('the PACS cache offline', () => {
   })
 
   afterAll(() => {
-    if (saved === undefined) delete process.env.SCN_STUDIO_HOME
-    else process.env.SCN_STUDIO_HOME = saved
+    restoreEnv()
     rmSync(home, { recursive: true, force: true })
     if (outside) rmSync(outside, { recursive: true, force: true })
   })

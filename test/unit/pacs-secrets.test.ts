@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { addServer, loadServers, sealStoredSecrets, serversFile, useSecretSealer, type SecretSealer } from '../../src-main/pacs/servers.js'
+import { setEnv } from '../helpers/env.js'
 
 function processKeySealer(name = 'safeStorage'): SecretSealer {
   const key = randomBytes(32)
@@ -33,16 +34,15 @@ function processKeySealer(name = 'safeStorage'): SecretSealer {
 }
 
 let home: string
-const saved = process.env.SCN_STUDIO_HOME
+let restoreEnv = () => {}
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'scn-pacs-secrets-'))
-  process.env.SCN_STUDIO_HOME = home
+  restoreEnv = setEnv({ SCN_STUDIO_HOME: home })
   useSecretSealer(null)
 })
 afterEach(() => {
   useSecretSealer(null)
-  if (saved === undefined) delete process.env.SCN_STUDIO_HOME
-  else process.env.SCN_STUDIO_HOME = saved
+  restoreEnv()
   rmSync(home, { recursive: true, force: true })
 })
 

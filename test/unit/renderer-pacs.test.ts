@@ -11,6 +11,7 @@ import { writeCachedSeries } from '../fixtures/pacs-cache.js'
 import type {} from '../../src-renderer/api/electron.js' // window.scn, which the controller reads
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
 import { startTestHost, type TestHost } from '../helpers/web-host.js'
+import { setEnv } from '../helpers/env.js'
 
 describe('PACS panel helpers', () => {
   it('turns the two date fields into a QIDO-RS StudyDate the contract accepts', () => {
@@ -40,21 +41,20 @@ describe('PACS panel helpers', () => {
 describe('PACS panel controller, offline', () => {
   let t: TestHost
   let home: string
-  const saved = process.env.SCN_STUDIO_HOME
+  let restoreEnv = () => {}
   const ref = { studyUid: testUid(), seriesUid: testUid() }
   const baseUrl = 'http://pacs.example.invalid:8042/dicom-web'
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'scn-pacs-ctl-'))
-    process.env.SCN_STUDIO_HOME = home
+    restoreEnv = setEnv({ SCN_STUDIO_HOME: home })
     writeCachedSeries(baseUrl, ref, { description: 'venous', retrievedAt: '2026-12-01T10:00:00.000Z', dims: [24, 20, 5] })
     t = await startTestHost({ engine: syntheticEngine({ steps: 1, stepMs: 1 }) })
   }, 120_000)
 
   afterAll(async () => {
     await t?.close()
-    if (saved === undefined) delete process.env.SCN_STUDIO_HOME
-    else process.env.SCN_STUDIO_HOME = saved
+    restoreEnv()
     rmSync(home, { recursive: true, force: true })
   })
 

@@ -19,10 +19,11 @@ import { runScn } from '../../src-main/inference/index.js'
 import { plausibilityWarnings } from '../../src-main/inference/pipeline.js'
 import type { CtVolume } from '../../src-shared/volume.js'
 import { runCli } from '../helpers/cli.js'
+import { setEnv } from '../helpers/env.js'
 
 const hasOnnx = hasPythonModules('onnx')
 let home: string
-const saved = { home: process.env.SCN_STUDIO_HOME, app: process.env.SCN_STUDIO_APP_MODELS }
+let restoreEnv = () => {}
 
 const cli = (args: string[]) => runCli(args, { home, env: { SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') } })
 
@@ -42,8 +43,7 @@ function dice(a: Uint8Array, b: Uint8Array, value: number): number {
 beforeAll(() => {
   if (!hasOnnx) return
   home = mkdtempSync(join(tmpdir(), 'scn-robust-'))
-  process.env.SCN_STUDIO_HOME = home
-  process.env.SCN_STUDIO_APP_MODELS = join(home, 'no-app-models')
+  restoreEnv = setEnv({ SCN_STUDIO_HOME: home, SCN_STUDIO_APP_MODELS: join(home, 'no-app-models') })
   writeSyntheticScnModel(join(home, 'models', 'synthetic-scn'))
   // the same model with a slab threshold on its card, as the shipped model has
   const dir = join(home, 'models', 'synthetic-slab')
@@ -60,10 +60,7 @@ beforeAll(() => {
 })
 
 afterAll(() => {
-  for (const [k, v] of [['SCN_STUDIO_HOME', saved.home], ['SCN_STUDIO_APP_MODELS', saved.app]] as const) {
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  restoreEnv()
   if (home) rmSync(home, { recursive: true, force: true })
 })
 

@@ -19,6 +19,7 @@ import { generatePhantom } from '../../src-shared/phantom.js'
 import { writeDicomSeries } from '../fixtures/dicom-series.js'
 import { tmpDir } from '../fixtures/cases-workspace.js'
 import { syntheticEngine } from '../helpers/synthetic-engine.js'
+import { setEnv } from '../helpers/env.js'
 
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex')
 const hashes = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, sha256(join(dir, f))]))
@@ -132,11 +133,12 @@ describe('exports through the Electron IPC wire', () => {
     if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`)
     return r.value as T
   }
+  let restoreEnv = () => {}
   const exportRun = (outPath: string, extra: Record<string, unknown> = {}) => ipc('export.run', { volumeId, format: 'nifti', outPath, ...extra })
 
   beforeAll(async () => {
     dir = tmpDir('scn-grants-ipc-')
-    process.env.SCN_STUDIO_HOME = join(dir, 'home')
+    restoreEnv = setEnv({ SCN_STUDIO_HOME: join(dir, 'home') })
     const p = generatePhantom({ dims: [24, 20, 6], spacing: [10, 10, 14], noise: 0 })
     ct = join(dir, 'ct.nii.gz')
     await writeNifti(p.ct, ct)
@@ -155,7 +157,7 @@ describe('exports through the Electron IPC wire', () => {
   })
   afterAll(async () => {
     await rt.dispose()
-    delete process.env.SCN_STUDIO_HOME
+    restoreEnv()
   })
 
   it('an export onto the opened CT is refused in words (forbidden) and the CT is unchanged, overwrite or not', async () => {
