@@ -43,6 +43,8 @@ export interface DicomSlice {
   pixelMapping: string
   /** Slice Thickness (0018,0050): the z spacing of a single slice, which has no neighbour to measure */
   sliceThickness?: number
+  /** Spacing Between Slices (0018,0088): the frame spacing of a legacy multi-frame file, whose frames carry no positions */
+  spacingBetweenSlices?: number
   /**
    * An enhanced multi-frame image (one file, every slice a frame): each frame's position and pixel
    * mapping, from its functional groups, in file order. Orientation and spacing are the shared ones.
@@ -161,6 +163,7 @@ export function readDicomHeader(file: string): DicomSlice | null {
     numberOfFrames: num(n.NumberOfFrames) ?? 1,
     pixelMapping: mapping(perFrame?.[0]),
     sliceThickness: num(n.SliceThickness ?? group('PixelMeasuresSequence', 'SliceThickness', perFrame?.[0])),
+    spacingBetweenSlices: num(n.SpacingBetweenSlices),
     ...(frames ? { frames } : {}),
   }
 }
@@ -469,9 +472,12 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   vol.origin = [...ordered[0].position!] as Vec3
   const single = ordered[0].sliceThickness
   // one slice has no neighbour: its Slice Thickness is its depth; a legacy multi-frame file (one
-  // file, frames without functional groups) keeps the decoder's spacing between its frames
+  // file, frames without functional groups) is spaced by its Spacing Between Slices, as dcm2niix
+  // reads it (GDCM reads that for a CT but gives a Secondary Capture 1 mm), else by the decoder
   const oneSlice = ordered.length === 1 && vol.dims[2] === 1
-  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : oneSlice && single !== undefined && single > 0 ? single : vol.spacing[2]]
+  const between = ordered[0].spacingBetweenSlices
+  const legacyFrames = between !== undefined && between > 0 ? between : vol.spacing[2]
+  vol.spacing = [ps[1], ps[0], ordered.length > 1 ? spacing : oneSlice ? (single !== undefined && single > 0 ? single : vol.spacing[2]) : legacyFrames]
   const n = vol.data.length
   const ct = new Int16Array(n)
   const src = vol.data

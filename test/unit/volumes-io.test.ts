@@ -18,6 +18,7 @@ import type { Mat3, Volume } from '../../src-shared/volume.js'
 import { sharedData, NEEDS_DATA } from '../helpers/shared-data.js'
 import { hasPythonModules, runPythonJson } from '../helpers/python.js'
 import { writeDicomSeries, writeEnhancedCt } from '../fixtures/dicom-series.js'
+import { setEnv } from '../helpers/env.js'
 
 const exampleCt = sharedData('totalsegmentator/example_ct.nii.gz')
 const ct3 = sharedData('dcmqi/ct-3slice')
@@ -216,9 +217,11 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
     if (hasNibabel) expect(againstDcm2niix(dir, v)).toEqual({ maxAbsDiff: 0, sameGrid: true })
   })
 
-  it('a legacy multi-frame CT (one file, frames without functional groups) keeps the spacing between its frames, not its slice thickness', async () => {
+  it.each([
+    ['CT Image', '1.2.840.10008.5.1.4.1.1.2'],
+    ['Multi-frame Grayscale Word Secondary Capture', '1.2.840.10008.5.1.4.1.1.7.3'],
+  ])('a legacy multi-frame %s (one file, frames without functional groups) keeps the spacing between its frames, not its slice thickness', async (_name, sop) => {
     const [nx, ny, nz] = [16, 16, 5]
-    const sop = '1.2.840.10008.5.1.4.1.1.2'
     const px = new Uint16Array(nx * ny * nz)
     for (let k = 0; k < nz; k++) px.fill(1024 + 100 * k, k * nx * ny, (k + 1) * nx * ny)
     const meta = { FileMetaInformationVersion: new Uint8Array([0, 1]).buffer, MediaStorageSOPClassUID: sop, MediaStorageSOPInstanceUID: '2.25.99', TransferSyntaxUID: '1.2.840.10008.1.2.1', ImplementationClassUID: '2.25.1234' }
@@ -230,11 +233,13 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
       RescaleIntercept: -1024, RescaleSlope: 1, ImagePositionPatient: [0, 0, 0], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PixelSpacing: [1, 1], SliceThickness: 5, SpacingBetweenSlices: 2.5,
     })
     dict.dict['7FE00010'] = { vr: 'OW', Value: [px.buffer] }
-    const file = join(tmp(), 'legacy-mf.dcm')
+    const dir = tmp()
+    const file = join(dir, 'legacy-mf.dcm')
     writeFileSync(file, Buffer.from(dict.write()))
     const v = await readCt(file)
     expect(v.dims).toEqual([nx, ny, nz])
     expect(v.spacing).toEqual([1, 1, 2.5])
+    if (hasNibabel) expect(againstDcm2niix(dir, v)).toEqual({ maxAbsDiff: 0, sameGrid: true })
     expect([0, 1, 2, 3, 4].map((k) => v.data[k * nx * ny])).toEqual([0, 100, 200, 300, 400])
   })
 
@@ -266,14 +271,11 @@ print(json.dumps([float(d[:, :, k].sum()) for k in range(d.shape[2])]))`,
       expect((await readCt(join(dir, 'IM0'))).dims, name).toEqual([40, 36, 1])
     }
     // no temporary folder to copy into: refused in words naming the file and the problem
-    const was = process.env.TMPDIR
-    process.env.TMPDIR = join(original, files[0])
+    const restoreEnv = setEnv({ TMPDIR: join(original, files[0]) })
     try {
       await expect(readCt(bareDirs[0])).rejects.toThrow(/IM0: a Part 10 copy of this bare DICOM data set could not be written to the temporary folder/)
     } finally {
-      // process.env turns undefined into the string 'undefined': an unset TMPDIR must stay unset
-      if (was === undefined) delete process.env.TMPDIR
-      else process.env.TMPDIR = was
+      restoreEnv()
     }
   })
 
