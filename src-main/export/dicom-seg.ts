@@ -95,8 +95,10 @@ export function referencedSlices(input: Pick<LabelExportInput, 'ctPath' | 'ct'>)
   ]
   const problems: string[] = []
   for (const [name, missing] of checks) {
-    const bad = slices.filter(missing)
-    if (bad.length) problems.push(`${name} missing or blank in ${bad.length} of ${slices.length} files (e.g. ${relative(input.ctPath, bad[0].file) || basename(bad[0].file)})`)
+    // counted in files: an enhanced CT's frames are one file
+    const bad = [...new Set(slices.filter(missing).map((s) => s.file))]
+    const files = new Set(slices.map((s) => s.file)).size
+    if (bad.length) problems.push(`${name} missing or blank in ${bad.length} of ${files} files (e.g. ${relative(input.ctPath, bad[0]) || basename(bad[0])})`)
   }
   const seen = new Map<string, string>()
   for (const s of slices) {

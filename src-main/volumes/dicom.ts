@@ -49,7 +49,7 @@ export interface DicomSlice {
    * An enhanced multi-frame image (one file, every slice a frame): each frame's position and pixel
    * mapping, from its functional groups, in file order. Orientation and spacing are the shared ones.
    */
-  frames?: { position?: Vec3; pixelMapping: string; plane: string }[]
+  frames?: { position?: Vec3; pixelMapping: string; plane: number[] }[]
   /** for a frame of an enhanced file: its index in the file */
   frameIndex?: number
 }
@@ -132,8 +132,8 @@ export function readDicomHeader(file: string): DicomSlice | null {
         return {
           position: p && p.length === 3 ? (p.map(Number) as Vec3) : undefined,
           pixelMapping: mapping(f),
-          // every frame is placed with the shared (or first) orientation and spacing: compared in readDicomSeries
-          plane: [...(o ?? []), ...(m ?? [])].map((x) => Number(x).toFixed(4)).join('/'),
+          // every frame is placed with frame 1's orientation and spacing: compared in checkFramePlanes
+          plane: [...(o ?? []), ...(m ?? [])].map(Number),
         }
       })
     : undefined
@@ -430,9 +430,7 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   if (enhanced && new Set(stack.map((s) => s.pixelMapping)).size > 1) {
     throw new VolumeError('unsupported', enhanced.file, 'the frames of this enhanced multi-frame image are rescaled each their own way (per-frame Rescale Slope/Intercept), which SCN Studio does not read yet: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)')
   }
-  if (enhanced && new Set(enhanced.frames!.map((f) => f.plane)).size > 1) {
-    throw new VolumeError('unsupported', enhanced.file, 'the frames of this enhanced multi-frame image differ in orientation or pixel spacing (per-frame Plane Orientation / Pixel Measures), which one grid cannot hold: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)')
-  }
+  if (enhanced) checkFramePlanes(enhanced)
   checkSize(folder, [mine[0].columns, mine[0].rows, stack.length], 2)
   checkPixelSpacing(folder, mine)
   const { ordered, spacing, offsets } = orderSlices(folder, stack)
@@ -441,21 +439,32 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
   const { readImageDicomFileSeriesNode } = await import('@itk-wasm/dicom')
   // itk-wasm mounts the folder of each file it reads (WASI): give it real absolute paths, so
   // relative paths and links into other folders work.
-  const decode = async (files: DicomSlice[]) => {
+  const decodeAsIs = async (files: DicomSlice[]) => {
     let copies: ReturnType<typeof part10Copies> = null
     try {
       copies = part10Copies(files)
       const inputImages = files.map((s, i) => copies?.files[i] ?? realInputPath(s.file))
       return volumeFromItkImage(folder, (await readImageDicomFileSeriesNode({ inputImages, singleSortedSeries: true })).outputImage)
-    } catch (e) {
-      if (e instanceof VolumeError) throw e
-      // GDCM says which series failed, not which file: find the file, so the user knows what to
-      // replace (only on this failure path; each file is decoded alone until one fails)
-      if (files.length > 1) for (const s of files) await decode([s])
-      const file = files.length === 1 ? files[0] : undefined
-      throw new VolumeError('bad-format', file?.file ?? folder, `the pixel data could not be decoded (${decoderText(e)}); transfer syntax ${files[0].transferSyntax}`)
     } finally {
       copies?.remove()
+    }
+  }
+  const decodes = (files: DicomSlice[]) => decodeAsIs(files).then(() => true, (e) => (e instanceof VolumeError ? Promise.reject(e) : false))
+  // GDCM names the series that failed, not the file: halve the stack until one file fails alone,
+  // so the user knows what to replace (about 2·log2(n) decodes, on this failure path only)
+  const undecodable = async (files: DicomSlice[]): Promise<DicomSlice | undefined> => {
+    if (files.length === 1) return files[0]
+    const half = Math.ceil(files.length / 2)
+    for (const part of [files.slice(0, half), files.slice(half)]) if (!(await decodes(part))) return undecodable(part)
+    return undefined // only the whole fails: no one file to name
+  }
+  const decode = async (files: DicomSlice[]) => {
+    try {
+      return await decodeAsIs(files)
+    } catch (e) {
+      if (e instanceof VolumeError) throw e
+      const culprit = await undecodable(files)
+      throw new VolumeError('bad-format', culprit?.file ?? folder, `the pixel data could not be decoded (${decoderText(e)}); transfer syntax ${(culprit ?? files[0]).transferSyntax}`)
     }
   }
   // GDCM's series reader maps every slice with one file's rescale and pixel format: where the
@@ -576,6 +585,22 @@ export function dicomSliceFiles(folder: string, seriesUid?: string): DicomSlice[
   const { slices } = scanFolder(folder)
   const uid = seriesUid ?? slices[0].seriesUid
   return orderSlices(folder, sliceStack(slices.filter((s) => s.seriesUid === uid))).ordered
+}
+
+/**
+ * An enhanced file's frames are placed on one grid, with frame 1's orientation and pixel spacing:
+ * a frame that differs by more than the tolerance slices of a series get (1e-4) is refused by number.
+ */
+function checkFramePlanes(file: DicomSlice): void {
+  const [f0, ...rest] = file.frames!
+  const at = rest.findIndex((f) => f.plane.length !== f0.plane.length || f.plane.some((v, i) => !(Math.abs(v - f0.plane[i]) <= 1e-4)))
+  if (at < 0) return
+  const show = (p: number[]) => p.map((v) => +v.toFixed(6)).join('\\')
+  throw new VolumeError(
+    'unsupported',
+    file.file,
+    `frame ${at + 2} of this enhanced multi-frame image differs from frame 1 in orientation or pixel spacing (per-frame Plane Orientation / Pixel Measures: ${show(rest[at].plane)} vs ${show(f0.plane)}), which one grid cannot hold: convert it to one file per slice (for example with dcm2niix, then open the NIfTI)`,
+  )
 }
 
 /** An enhanced multi-frame file's frames as the slices (placed by their functional groups); other series as they are. */

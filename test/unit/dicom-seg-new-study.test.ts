@@ -6,7 +6,7 @@
  * (the written series lies on the source's grid with the same HU), dcmjs (the SEG's references).
  */
 import { describe, expect, it } from 'vitest'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import dcmjs from 'dcmjs'
@@ -210,6 +210,14 @@ describe.skipIf(!hasTools)(`DICOM SEG as a new study ${hasTools ? '' : TOOLS}`, 
     }
     const back = readDicomSeg(out, ct, defaultLabelTable())
     expect(Buffer.compare(Buffer.from(back.labels.data), Buffer.from(p.labels.data))).toBe(0)
+    // without its Frame of Reference UID it is refused, counted in files (one), not frames (seven)
+    const anon = join(work, 'anon')
+    mkdirSync(anon)
+    writeEnhancedCt(p.ct, join(anon, 'enhanced.dcm'))
+    blankAttributes(anon, ['FrameOfReferenceUID'])
+    const refused = CLI(['export', '--ct', join(anon, 'enhanced.dcm'), '--labels', labelsPath, '--format', 'dicom-seg', '-o', join(work, 'anon-seg.dcm')])
+    expect(refused.status).not.toBe(0)
+    expect(refused.stderr).toContain('Frame of Reference UID (0020,0052) missing or blank in 1 of 1 files (e.g. enhanced.dcm)')
     // and as a new study: the enhanced CT becomes a classic series on its grid
     await newStudyRoundTrip(ctPath, p.labels.data, await (async () => {
       const f = join(work, 'source-as-read.nii.gz')
