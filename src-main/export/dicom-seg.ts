@@ -15,7 +15,7 @@
  * wrote) or by name. Overlapping segments (allowed in SEG, not in a labelmap) are reported.
  */
 import { readFileSync } from 'node:fs'
-import { arrayBufferOf, dicomPart10 } from '../volumes/dicom-file.js'
+import { dicomPart10, parseDicomPart10 } from '../volumes/dicom-file.js'
 import { basename, relative } from 'node:path'
 import dcmjs from 'dcmjs'
 import { dicomSliceFiles, type DicomSlice } from '../volumes/dicom.js'
@@ -41,8 +41,11 @@ const code = (c: Code) => ({ CodeValue: c.code, CodingSchemeDesignator: c.scheme
 function sourceHeader(file: string): Record<string, unknown> {
   const part10 = dicomPart10(readFileSync(file))
   if (!part10) throw new ExportError(`${file}: not a DICOM file`)
-  const parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes), { untilTag: '7FE00010', includeUntilTagValue: false })
-  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
+  try {
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(parseDicomPart10(part10.bytes, true).dict) as Record<string, unknown>
+  } catch (e) {
+    throw new ExportError(`${file}: the DICOM header could not be read (${(e as Error).message})`)
+  }
 }
 
 export interface SegSegment {
@@ -349,7 +352,7 @@ export function readDicomSeg(file: string, grid: Geometry, table: LabelTable, op
   let n: Item
   try {
     if (!part10) throw new Error('no DICOM preamble or data set at its start')
-    const parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes))
+    const parsed = parseDicomPart10(part10.bytes, false)
     n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Item
   } catch (e) {
     throw new ExportError(`${file}: not a readable DICOM file (${(e as Error).message})`)

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import dcmjs from 'dcmjs'
 import { z } from 'zod'
 import { userDataDir } from '../util/app-paths.js'
+import { parseDicomPart10 } from '../volumes/dicom-file.js'
 import { DicomwebClient, type SeriesSummary } from './dicomweb.js'
 import { PacsError } from './errors.js'
 import { isDicomUid, type SeriesRef } from './refs.js'
@@ -103,8 +104,7 @@ const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 function part10Header(bytes: Uint8Array): Record<string, unknown> | undefined {
   if (bytes.byteLength < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') return undefined
   try {
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(parseDicomPart10(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), true).dict) as Record<string, unknown>
   } catch {
     return undefined
   }

@@ -7,6 +7,7 @@ import dcmjs from 'dcmjs'
 import { fetchSeries, listCachedSeries, serverCacheKey, type RetrieveProgress } from './cache.js'
 import { DicomwebClient, type StowResult } from './dicomweb.js'
 import { PacsError } from './errors.js'
+import { parseDicomPart10 } from '../volumes/dicom-file.js'
 import { isPacsInput, parseSeriesRef } from './refs.js'
 import { loadServers, resolveServer, type PacsServer } from './servers.js'
 
@@ -102,9 +103,14 @@ export async function stowFiles(base: string, files: string[]): Promise<{ server
   const client = new DicomwebClient(server)
   const items = await Promise.all(
     files.map(async (file) => {
-      const bytes = new Uint8Array(await readFile(file))
-      const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-      const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false }).dict) as Record<string, unknown>
+      const buf = await readFile(file)
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+      let n: Record<string, unknown>
+      try {
+        n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parseDicomPart10(buf, true).dict) as Record<string, unknown>
+      } catch (e) {
+        throw new PacsError('bad-instance', client.label, undefined, `${file} is not a readable DICOM file (${(e as Error).message}); nothing was sent`)
+      }
       return { file, bytes, studyUid: String(n.StudyInstanceUID ?? ''), seriesUid: String(n.SeriesInstanceUID ?? ''), sopInstanceUid: String(n.SOPInstanceUID ?? '') }
     }),
   )

@@ -7,6 +7,10 @@
  * Part 10, so a bare data set gets a meta group naming the transfer syntax its first element shows.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import dcmjs from 'dcmjs'
+
+// dcmjs logs every unknown private VR at warn level; the user cannot act on that.
+dcmjs.log?.setLevel?.('error')
 
 export type DicomFileKind = 'part10' | 'meta-without-preamble' | 'dataset-explicit-le' | 'dataset-implicit-le'
 
@@ -87,4 +91,166 @@ export function dicomPart10(buf: Buffer): { bytes: Buffer; kind: DicomFileKind }
 /** The ArrayBuffer dcmjs reads (a copy of exactly the buffer's bytes). */
 export function arrayBufferOf(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer
+}
+
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV'])
+const UNDEFINED = 0xffffffff
+/** nesting deeper than this is not a CT header but a crafted file */
+const MAX_DEPTH = 32
+
+/**
+ * Checks that every element of the data set up to Pixel Data fits in the file, sequences and
+ * items included. dcmjs trusts element lengths: a value claimed longer than the file (a 40-byte
+ * file claiming 256 MB) makes it loop until the process runs out of memory, so such a file is
+ * refused here first. Returns the problem in words, or null when the structure holds.
+ * Little endian transfer syntaxes only; others (big endian, deflated) are left to dcmjs.
+ */
+export function dataSetLengthProblem(part10: Buffer, opts: { pixelData?: boolean } = {}): string | null {
+  const start = dataSetStart(part10)
+  if (start === null) return null
+  if (start > part10.length) return 'the file meta group claims more bytes than the file holds'
+  const syntax = metaTransferSyntax(part10.subarray(132, start))
+  if (syntax !== EXPLICIT_LE && syntax !== IMPLICIT_LE && !isEncapsulatedLittleEndian(syntax)) return null
+  try {
+    const at = walk(part10, start, part10.length, syntax !== IMPLICIT_LE, 0)
+    if (opts.pixelData && at + 8 <= part10.length) pixelDataFits(part10, at, syntax !== IMPLICIT_LE)
+    return null
+  } catch (e) {
+    if (e instanceof LengthProblem) return e.message
+    throw e
+  }
+}
+
+class LengthProblem extends Error {}
+
+/** Where the data set starts: after the meta group, by its group length or, without one, its elements. */
+function dataSetStart(b: Buffer): number | null {
+  if (b.length < 132 + 12 || b.readUInt16LE(132) !== 0x0002) return null
+  if (b.readUInt16LE(134) === 0 && b.toString('latin1', 136, 138) === 'UL') return 132 + 12 + b.readUInt32LE(140)
+  let off = 132
+  while (off + 8 <= b.length && b.readUInt16LE(off) === 0x0002) {
+    const long = LONG_VRS.has(b.toString('latin1', off + 4, off + 6))
+    if (long && off + 12 > b.length) return null
+    off += long ? 12 + b.readUInt32LE(off + 8) : 8 + b.readUInt16LE(off + 6)
+  }
+  return off
+}
+
+/** Pixel Data at `off`: its value, or its fragments up to the sequence delimiter, within the file. */
+function pixelDataFits(b: Buffer, off: number, explicit: boolean): void {
+  const header = explicit ? 12 : 8
+  if (off + header > b.length) throw new LengthProblem('the file ends inside the header of Pixel Data (7FE0,0010)')
+  const len = b.readUInt32LE(off + header - 4)
+  let at = off + header
+  if (len !== UNDEFINED) {
+    if (at + len > b.length) throw new LengthProblem(`Pixel Data (7FE0,0010) claims ${len} bytes but only ${b.length - at} remain in the file`)
+    return
+  }
+  // encapsulated: fragments (items of raw bytes) up to the sequence delimiter
+  for (;;) {
+    if (at + 8 > b.length) throw new LengthProblem('the file ends inside the compressed Pixel Data (no sequence delimiter)')
+    if (b.readUInt16LE(at) !== 0xfffe) throw new LengthProblem('the compressed Pixel Data holds something other than fragments')
+    if (b.readUInt16LE(at + 2) === 0xe0dd) return
+    const n = b.readUInt32LE(at + 4)
+    if (n === UNDEFINED || at + 8 + n > b.length) throw new LengthProblem(`a fragment of the compressed Pixel Data claims ${n === UNDEFINED ? 'an undefined length' : `${n} bytes`} but only ${b.length - at - 8} remain`)
+    at += 8 + n
+  }
+}
+
+/** A DICOM file's element structure does not hold (see dataSetLengthProblem). */
+export class DicomStructureError extends Error {}
+
+/**
+ * dcmjs's parse of a Part 10 stream, after its element lengths are checked: every dcmjs parse of
+ * a file the user or a server gave goes through here. `untilPixelData` stops before Pixel Data
+ * (headers); otherwise Pixel Data is checked too. Throws DicomStructureError, or dcmjs's error.
+ */
+export function parseDicomPart10(bytes: Buffer, untilPixelData: boolean): { dict: Record<string, any>; meta: Record<string, any> } {
+  const problem = dataSetLengthProblem(bytes, { pixelData: !untilPixelData })
+  if (problem) throw new DicomStructureError(problem)
+  return dcmjs.data.DicomMessage.readFile(arrayBufferOf(bytes), untilPixelData ? { untilTag: '7FE00010', includeUntilTagValue: false } : undefined)
+}
+
+/** Compressed syntaxes (JPEG, JPEG 2000, RLE, ...) encode the data set as explicit VR little endian. */
+function isEncapsulatedLittleEndian(syntax: string): boolean {
+  return syntax.startsWith('1.2.840.10008.1.2.4.') || syntax === '1.2.840.10008.1.2.5' || syntax.startsWith('1.2.840.10008.1.2.8')
+}
+
+function metaTransferSyntax(meta: Buffer): string {
+  let off = 0
+  while (off + 8 <= meta.length) {
+    if (meta.readUInt16LE(off) !== 0x0002) break
+    const element = meta.readUInt16LE(off + 2)
+    const vr = meta.toString('latin1', off + 4, off + 6)
+    const long = LONG_VRS.has(vr)
+    const len = long ? meta.readUInt32LE(off + 8) : meta.readUInt16LE(off + 6)
+    const at = off + (long ? 12 : 8)
+    if (element === 0x0010) return meta.toString('latin1', at, Math.min(meta.length, at + len)).replace(/[\0 ]+$/, '')
+    off = at + len
+  }
+  return ''
+}
+
+const tagName = (g: number, e: number) => `(${g.toString(16).padStart(4, '0').toUpperCase()},${e.toString(16).padStart(4, '0').toUpperCase()})`
+
+/** Walks elements from `off` to `end` (or to an item delimiter inside an undefined-length item); returns where it stopped. */
+function walk(b: Buffer, off: number, end: number, explicit: boolean, depth: number): number {
+  if (depth > MAX_DEPTH) throw new LengthProblem(`sequences are nested more than ${MAX_DEPTH} deep`)
+  while (off + 8 <= end) {
+    const group = b.readUInt16LE(off)
+    const element = b.readUInt16LE(off + 2)
+    if (group === 0xfffe) {
+      if (element === 0xe00d) return off + 8 // item delimiter: end of an undefined-length item
+      throw new LengthProblem(`an item tag ${tagName(group, element)} stands where an element should, at byte ${off}`)
+    }
+    if (group === 0x7fe0 && element === 0x0010 && depth === 0) return off // Pixel Data: checked on its own
+    const vr = explicit ? b.toString('latin1', off + 4, off + 6) : 'UN'
+    let header = 8
+    let len: number
+    if (!explicit) len = b.readUInt32LE(off + 4)
+    else if (LONG_VRS.has(vr)) {
+      if (off + 12 > end) throw new LengthProblem(`the file ends inside the header of element ${tagName(group, element)}`)
+      len = b.readUInt32LE(off + 8)
+      header = 12
+    } else len = b.readUInt16LE(off + 6)
+    const at = off + header
+    if (len === UNDEFINED) {
+      if (explicit && vr !== 'SQ' && vr !== 'UN') throw new LengthProblem(`element ${tagName(group, element)} (${vr}) has an undefined length, which only sequences may have`)
+      // a sequence (or an implicit / UN one, whose items are implicit VR): walk its items to the delimiter
+      off = items(b, at, end, vr === 'SQ' ? explicit : false, depth + 1, group, element)
+      continue
+    }
+    if (at + len > end) throw new LengthProblem(`element ${tagName(group, element)} claims ${len} bytes but only ${Math.max(0, end - at)} remain in ${depth ? 'its item' : 'the file'}`)
+    if (vr === 'SQ') walkItems(b, at, at + len, explicit, depth + 1, group, element)
+    off = at + len
+  }
+  if (depth > 0 && off < end) throw new LengthProblem(`a sequence item ends inside an element, at byte ${off}`)
+  return off
+}
+
+/** Items of a defined-length sequence, each within [off, end). */
+function walkItems(b: Buffer, off: number, end: number, explicit: boolean, depth: number, g: number, e: number): void {
+  while (off + 8 <= end) off = item(b, off, end, explicit, depth, g, e, false)
+}
+
+/** Items of an undefined-length sequence, to its delimiter; returns the offset after it. */
+function items(b: Buffer, off: number, end: number, explicit: boolean, depth: number, g: number, e: number): number {
+  for (;;) {
+    if (off + 8 > end) throw new LengthProblem(`the file ends inside sequence ${tagName(g, e)} (no sequence delimiter)`)
+    if (b.readUInt16LE(off) === 0xfffe && b.readUInt16LE(off + 2) === 0xe0dd) return off + 8
+    off = item(b, off, end, explicit, depth, g, e, true)
+  }
+}
+
+function item(b: Buffer, off: number, end: number, explicit: boolean, depth: number, g: number, e: number, delimited: boolean): number {
+  if (b.readUInt16LE(off) !== 0xfffe || b.readUInt16LE(off + 2) !== 0xe000) {
+    if (!delimited) throw new LengthProblem(`sequence ${tagName(g, e)} holds something other than items`)
+    throw new LengthProblem(`sequence ${tagName(g, e)} holds something other than items (no sequence delimiter)`)
+  }
+  const len = b.readUInt32LE(off + 4)
+  const at = off + 8
+  if (len === UNDEFINED) return walk(b, at, end, explicit, depth)
+  if (at + len > end) throw new LengthProblem(`an item of sequence ${tagName(g, e)} claims ${len} bytes but only ${Math.max(0, end - at)} remain`)
+  walk(b, at, at + len, explicit, depth)
+  return at + len
 }

@@ -7,14 +7,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
 import dcmjs from 'dcmjs'
-
-// dcmjs logs every unknown private VR at warn level; the user cannot act on that.
-dcmjs.log?.setLevel?.('error')
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { cross, dot, norm } from '../../src-shared/geometry.js'
 import { readRegularFile, realInputPath } from './input.js'
 import { volumeFromItkImage } from './itk.js'
-import { arrayBufferOf, dicomPart10 } from './dicom-file.js'
+import { DicomStructureError, dicomPart10, parseDicomPart10 } from './dicom-file.js'
 import { PAD_HU, type Mat3, type Vec3, type Volume } from '../../src-shared/volume.js'
 
 export interface DicomSlice {
@@ -98,10 +95,11 @@ export function readDicomHeader(file: string): DicomSlice | null {
   if (!part10) return null
   let parsed
   try {
-    parsed = dcmjs.data.DicomMessage.readFile(arrayBufferOf(part10.bytes), { untilTag: '7FE00010', includeUntilTagValue: false })
+    parsed = parseDicomPart10(part10.bytes, true)
   } catch (e) {
     // a file only guessed to be a bare data set (no "DICM") that does not parse is some other file
     if (part10.kind !== 'part10') return null
+    if (e instanceof DicomStructureError) throw new VolumeError('truncated', file, `the DICOM header is damaged or cut short: ${e.message}`)
     throw new VolumeError('bad-format', file, `the DICOM header is damaged (${(e as Error).message})`)
   }
   // ...and one that parses into no DICOM object (no SOP Class) is not DICOM either

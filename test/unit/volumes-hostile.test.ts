@@ -535,6 +535,32 @@ describe('broken header fields', () => {
     expect(ve.message).not.toMatch(/\(\d+\)/)
   })
 
+  it('an element claiming more bytes than the file holds is refused in words, not parsed until memory runs out (dcmjs loops on it)', () => {
+    // 40 bytes: (0008,0012) UN claiming 256 MB. The CLI runs with a small heap, so a regression
+    // shows as a crash here rather than as minutes of swapping.
+    const crafted = Buffer.alloc(40)
+    crafted.writeUInt16LE(0x0008, 0)
+    crafted.writeUInt16LE(0x0012, 2)
+    crafted.write('UN', 4, 'latin1')
+    crafted.writeUInt32LE(0x10000000, 8)
+    const series = join(dir, 'claims-too-much')
+    writeDicomSeries(small(), series)
+    const asPart10 = join(dir, 'claims-too-much.dcm')
+    writeFileSync(asPart10, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), readFileSync(join(series, readdirSync(series)[0])).subarray(132, 132 + 12 + readFileSync(join(series, readdirSync(series)[0])).readUInt32LE(140)), crafted]))
+    writeFileSync(join(series, 'IM_CRAFTED'), crafted)
+    const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=200' }
+    const cli = (path: string) => spawnSync(process.execPath, [join(process.cwd(), 'bin/scn-studio.mjs'), 'info', path], { encoding: 'utf8', timeout: 60_000, env })
+    // as a Part 10 file: refused, naming the element and the sizes
+    const one = cli(asPart10)
+    expect(one.status, one.stderr).not.toBe(0)
+    expect(one.signal).toBeNull()
+    expect(one.stderr).toContain(`${asPart10}: the DICOM header is damaged or cut short: element (0008,0012) claims 268435456 bytes but only 28 remain in the file`)
+    // as a bare data set in a series folder: not DICOM after all, passed over; the series reads
+    const folder = cli(series)
+    expect(folder.status, folder.stderr).toBe(0)
+    expect(folder.stdout).toMatch(/24 ?[x×] ?20 ?[x×] ?8/)
+  })
+
   it('the DICOM fixture with good spacing reads (control for the patch above)', async () => {
     const series = join(dir, 'ps-good')
     writeDicomSeries(small(), series)

@@ -1,0 +1,100 @@
+/**
+ * The element-length check every dcmjs parse goes through (src-main/volumes/dicom-file.ts): dcmjs
+ * trusts lengths and loops until memory runs out on one that claims more than the file holds.
+ * Good fixtures (our series, an Enhanced CT with nested sequences, implicit VR, RLE, real JPEG 2000
+ * slices and a real SEG) must pass; the same files with one length made to lie must be refused,
+ * naming the element.
+ */
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { dataSetLengthProblem, dicomPart10, parseDicomPart10, DicomStructureError } from '../../src-main/volumes/dicom-file.js'
+import { generatePhantom } from '../../src-shared/phantom.js'
+import { writeDicomSeries, writeEnhancedCt } from '../fixtures/dicom-series.js'
+import { sharedData } from '../helpers/shared-data.js'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'scn-structure-'))
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
+const small = () => generatePhantom({ dims: [24, 20, 4], spacing: [10, 10, 10], noise: 0 }).ct
+const slab = sharedData('amos/amos_0001-slab/img')
+const seg = sharedData('dcmqi/liver.dcm')
+
+function part10Of(file: string): Buffer {
+  const p = dicomPart10(readFileSync(file))
+  if (!p) throw new Error(`${file} is not DICOM`)
+  return p.bytes
+}
+
+/** Offset of the first `FFFE,E000` item tag at or after `from`. */
+function itemAt(b: Buffer, from = 132): number {
+  for (let i = from; i + 8 <= b.length; i += 2) if (b.readUInt16LE(i) === 0xfffe && b.readUInt16LE(i + 2) === 0xe000) return i
+  throw new Error('no item')
+}
+
+function convert(tool: string, args: string[], src: string): string {
+  const out = join(tmp(), 'converted.dcm')
+  const r = spawnSync(tool, [...args, src, out], { encoding: 'utf8' })
+  expect(r.status, r.stderr).toBe(0)
+  return out
+}
+
+describe('DICOM element lengths are checked before dcmjs parses', () => {
+  const series = tmp()
+  writeDicomSeries(small(), series)
+  const sliceFile = join(series, readdirSync(series).sort()[0])
+  const enhancedFile = join(tmp(), 'enhanced.dcm')
+  writeEnhancedCt(small(), enhancedFile)
+
+  it('good files pass, headers and pixel data: our series, an Enhanced CT (nested sequences), implicit VR', () => {
+    for (const f of [sliceFile, enhancedFile]) {
+      expect(dataSetLengthProblem(part10Of(f), { pixelData: true }), f).toBeNull()
+    }
+    if (has('dcmconv')) {
+      const implicit = convert('dcmconv', ['+ti'], enhancedFile)
+      expect(dataSetLengthProblem(part10Of(implicit), { pixelData: true })).toBeNull()
+      const bare = convert('dcmconv', ['-F', '+ti'], enhancedFile)
+      expect(dataSetLengthProblem(part10Of(bare), { pixelData: true })).toBeNull()
+    }
+  })
+
+  it.skipIf(!slab || !seg)('real files pass: JPEG 2000 slices (AMOS) and a dcmqi SEG with its pixel data', () => {
+    for (const f of readdirSync(slab!).map((x) => join(slab!, x))) expect(dataSetLengthProblem(part10Of(f), { pixelData: true }), f).toBeNull()
+    expect(dataSetLengthProblem(part10Of(seg!), { pixelData: true })).toBeNull()
+  })
+
+  it('an element that claims more than the file holds is named, with the bytes claimed and left', () => {
+    const b = Buffer.from(part10Of(sliceFile))
+    // the first data set element after the meta group: (0008,xxxx), a short-length VR; make it a UN claiming 256 MB
+    const start = 132 + 12 + b.readUInt32LE(140)
+    const tag = `(${b.readUInt16LE(start).toString(16).padStart(4, '0').toUpperCase()},${b.readUInt16LE(start + 2).toString(16).padStart(4, '0').toUpperCase()})`
+    const crafted = Buffer.concat([b.subarray(0, start + 4), Buffer.from('UN\0\0', 'latin1'), Buffer.from([0, 0, 0, 0x10]), b.subarray(start + 8)])
+    const problem = dataSetLengthProblem(crafted)
+    expect(problem).toBe(`element ${tag} claims 268435456 bytes but only ${crafted.length - start - 12} remain in the file`)
+    expect(() => parseDicomPart10(crafted, true)).toThrow(DicomStructureError)
+  })
+
+  it('an item inside a sequence that claims too much is refused; a sequence never closed is refused', () => {
+    const b = Buffer.from(part10Of(enhancedFile))
+    const at = itemAt(b)
+    const lying = Buffer.from(b)
+    lying.writeUInt32LE(0x7ffffff0, at + 4)
+    expect(dataSetLengthProblem(lying)).toMatch(/^an item of sequence \(5200,9229\) claims 2147483632 bytes but only \d+ remain$/)
+    // cut inside the nested sequences: no delimiter or item end before the file ends
+    const cut = b.subarray(0, at + 40)
+    expect(dataSetLengthProblem(cut)).not.toBeNull()
+  })
+
+  it.skipIf(!has('dcmcrle'))('compressed pixel data: fragments are checked on a full read, not on a header read', () => {
+    const rle = part10Of(convert('dcmcrle', [], sliceFile))
+    expect(dataSetLengthProblem(rle, { pixelData: true })).toBeNull()
+    // the fragment after the (empty) offset table claims more than is left
+    const table = itemAt(rle, rle.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00])))
+    const fragment = table + 8 + rle.readUInt32LE(table + 4)
+    const lying = Buffer.from(rle)
+    lying.writeUInt32LE(0x10000000, fragment + 4)
+    expect(dataSetLengthProblem(lying, { pixelData: true })).toBe(`a fragment of the compressed Pixel Data claims 268435456 bytes but only ${rle.length - fragment - 8} remain`)
+    expect(dataSetLengthProblem(lying)).toBeNull()
+  })
+})
