@@ -10,7 +10,7 @@ import dcmjs from 'dcmjs'
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { cross, dot, norm } from '../../src-shared/geometry.js'
 import { readRegularFile, realInputPath } from './input.js'
-import { volumeFromItkImage } from './itk.js'
+import { itkErrorText, volumeFromItkImage } from './itk.js'
 import { DicomStructureError, dicomPart10, parseDicomPart10 } from './dicom-file.js'
 import { PAD_HU, type Mat3, type Vec3, type Volume } from '../../src-shared/volume.js'
 
@@ -462,7 +462,7 @@ export async function readDicomSeries(folder: string, opts: ReadDicomOptions = {
     } catch (e) {
       if (e instanceof VolumeError) throw e
       const culprit = await undecodable(files)
-      throw new VolumeError('bad-format', culprit?.file ?? folder, `the pixel data could not be decoded (${decoderText(e)}); transfer syntax ${(culprit ?? files[0]).transferSyntax}`)
+      throw new VolumeError('bad-format', culprit?.file ?? folder, `the pixel data could not be decoded (${itkErrorText(e)}); transfer syntax ${(culprit ?? files[0]).transferSyntax}`)
     }
   }
   // GDCM's series reader maps every slice with one file's rescale and pixel format: where the
@@ -557,23 +557,7 @@ function stackSlices(slices: Volume[]): Volume {
   return { ...slices[0], dims: [w, h, slices.length], data }
 }
 
-/** A decoder error in words: itk-wasm throws a bare number (a C++ exception's address) for GDCM's. */
-function decoderText(e: unknown): string {
-  const text = errorText(e)
-  return /^\d+$/.test(text.trim()) ? 'GDCM could not read it' : text
-}
 
-/** A readable one-line message from whatever a library threw (itk-wasm can throw plain objects). */
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message.split('\n')[0]
-  if (typeof e === 'string') return e.split('\n')[0]
-  try {
-    return JSON.stringify(e).slice(0, 200)
-  } catch {
-    return String(e)
-  }
-}
 
 /**
  * The slices of one series, in the order readDicomSeries stacks them: one per file, or, for an

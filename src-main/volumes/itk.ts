@@ -48,3 +48,12 @@ export function narrowVoxels(data: VoxelArray): VoxelArray {
   if (integral && min >= -32768 && max <= 32767) return Int16Array.from(data as ArrayLike<number>)
   return Float32Array.from(data as ArrayLike<number>)
 }
+
+/**
+ * An itk-wasm error in words: its pipelines throw a bare number (the address of a C++ exception)
+ * for what GDCM or ITK's readers reject, which tells the user nothing.
+ */
+export function itkErrorText(e: unknown): string {
+  const text = (e instanceof Error ? e.message : typeof e === 'string' ? e : String(e)).split('\n')[0].trim()
+  return /^\d*$/.test(text) ? 'the reader gave no reason' : text
+}

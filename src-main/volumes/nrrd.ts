@@ -6,8 +6,8 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
-import { column } from '../../src-shared/geometry.js'
-import { narrowVoxels, volumeFromItkImage } from './itk.js'
+import { column, geometryFromAffine, indexToWorldAffine } from '../../src-shared/geometry.js'
+import { itkErrorText, narrowVoxels, volumeFromItkImage } from './itk.js'
 import type { Volume } from '../../src-shared/volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
@@ -26,12 +26,30 @@ export async function readItkFile(file: string, formatName: string): Promise<Vol
     // itk-wasm mounts the file's folder by name (WASI): it needs the real absolute path.
     img = await readImageNode(realInputPath(file))
   } catch (e) {
-    const msg = String((e as Error)?.message ?? e)
-    throw new VolumeError('bad-format', file, `this ${formatName} file could not be read: it is damaged, truncated or not a ${formatName} image (${msg.split('\n')[0]})`)
+    throw new VolumeError('bad-format', file, `this ${formatName} file could not be read: it is damaged, truncated or not a ${formatName} image (${itkErrorText(e)})`)
   }
   const vol = volumeFromItkImage(file, img)
+  checkItkGeometry(file, vol, header?.spacing)
   vol.data = narrowVoxels(vol.data)
   return vol
+}
+
+/**
+ * ITK reads what it cannot represent quietly: parallel or sheared axes come back as a singular or
+ * sheared direction, and an axis without a usable space direction ("none", or a length that
+ * overflows) as 1 mm. Labels on such a grid would not line up with the CT, so it is refused, in
+ * the NIfTI reader's words.
+ */
+function checkItkGeometry(file: string, vol: Volume, headerSpacing: number[] | undefined): void {
+  try {
+    geometryFromAffine(vol.dims, indexToWorldAffine(vol))
+  } catch (e) {
+    throw new VolumeError('bad-geometry', file, `the orientation is unusable: ${(e as Error).message}`)
+  }
+  const off = headerSpacing?.findIndex((s, i) => !(Math.abs(s - vol.spacing[i]) <= 1e-6 * Math.max(1, s)))
+  if (headerSpacing && off !== undefined && off >= 0) {
+    throw new VolumeError('bad-spacing', file, `the header's space direction for axis ${off + 1} gives a voxel spacing of ${headerSpacing[off]} mm, which ITK reads as ${vol.spacing[off]}: the geometry cannot be trusted`)
+  }
 }
 
 const HEADER_BYTES = 64 * 1024
@@ -47,7 +65,7 @@ const BYTES_PER_TYPE: Array<[RegExp, number]> = [
  * read from the file's first 64 KiB; null when the header is not recognised (itk-wasm then decides).
  * A size that is not a positive integer is a VolumeError naming the field.
  */
-export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: number } | null {
+export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: number; spacing?: number[] } | null {
   const buf = Buffer.alloc(HEADER_BYTES)
   const fd = openSync(file, 'r')
   let n: number
@@ -69,7 +87,29 @@ export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: numb
   const type = (nrrd ? field(/^type:\s*(.*)$/m) : field(/^ElementType\s*=\s*(.*)$/m)) ?? ''
   const channels = nrrd ? 1 : Number(field(/^ElementNumberOfChannels\s*=\s*(\d+)/m) ?? 1)
   const bytes = BYTES_PER_TYPE.find(([re]) => re.test(type))?.[1] ?? 8
-  return { dims, bytesPerVoxel: bytes * channels }
+  const directions = nrrd ? field(/^space directions:\s*(.*)$/m) : undefined
+  const spacing = directions !== undefined ? nrrdSpacing(file, directions, dims.length) : undefined
+  return { dims, bytesPerVoxel: bytes * channels, ...(spacing ? { spacing } : {}) }
+}
+
+/**
+ * The voxel spacing NRRD's `space directions` give (each axis' vector length). An image axis
+ * without one ("none") or with one that is not a finite, non-zero vector has no spacing to trust.
+ */
+function nrrdSpacing(file: string, field: string, axes: number): number[] | undefined {
+  const tokens = field.match(/none|\([^)]*\)/g) ?? []
+  if (tokens.length !== axes) throw new VolumeError('bad-geometry', file, `the header's space directions "${field}" give ${tokens.length} axes for an image of ${axes}`)
+  // "none" marks a non-spatial axis (a 4-D file's list of segments); a 2-D or 3-D image has none
+  if (axes > 3) return undefined
+  return tokens.map((t, i) => {
+    if (t === 'none') throw new VolumeError('bad-geometry', file, `the header gives image axis ${i + 1} no space direction ("none"), so its voxel spacing is unknown`)
+    const v = t.slice(1, -1).split(',').map(Number)
+    const length = Math.hypot(...v)
+    if (!v.every(Number.isFinite) || !(length > 0) || !Number.isFinite(length)) {
+      throw new VolumeError('bad-geometry', file, `the header's space direction for image axis ${i + 1} is ${t}: it must be a vector of finite numbers, not of length zero`)
+    }
+    return length
+  })
 }
 
 export const readNrrd = (file: string) => readItkFile(file, 'NRRD')

@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib'
 import dcmjs from 'dcmjs'
 import { readCt, readLabels, readVolume, describeVolume, writeVolume } from '../../src-main/volumes/read.js'
 import { readNifti, encodeNifti } from '../../src-main/volumes/nifti.js'
+import { encodeNrrd } from '../../src-main/volumes/nrrd.js'
 import { VolumeError, type VolumeErrorCode } from '../../src-main/volumes/errors.js'
 import { resolveInputPath } from '../../src-main/volumes/input.js'
 import { column, indexToWorld, worldBounds, worldToIndex } from '../../src-shared/geometry.js'
@@ -488,6 +489,34 @@ describe('broken header fields', () => {
     const f = join(dir, `voxoffset-${String(value)}.nii`)
     writeFileSync(f, b)
     await expectVolumeError(f, 'bad-format', new RegExp(`header field vox_offset is ${String(Math.fround(value))}`))
+  })
+
+  /** The phantom as an NRRD whose `space directions` line is replaced. */
+  function nrrdWithDirections(name: string, directions: string): string {
+    const b = encodeNrrd(small())
+    const text = b.toString('latin1')
+    const end = text.indexOf('\n\n') + 2
+    const f = join(dir, `${name}.nrrd`)
+    writeFileSync(f, Buffer.concat([Buffer.from(text.slice(0, end).replace(/^space directions: .*$/m, `space directions: ${directions}`), 'latin1'), b.subarray(end)]))
+    return f
+  }
+
+  it.each([
+    ['parallel axes', '(10,0,0) (10,0,0) (0,0,10)', 'bad-geometry', /the orientation is unusable: the voxel axes are not perpendicular/],
+    ['sheared axes', '(10,0,0) (0,10,0.5) (0,0,10)', 'bad-geometry', /the orientation is unusable: the voxel axes are not perpendicular/],
+    ['an image axis without a direction', 'none (0,10,0) (0,0,10)', 'bad-geometry', /image axis 1 no space direction \("none"\), so its voxel spacing is unknown/],
+    ['a zero vector', '(10,0,0) (0,0,0) (0,0,10)', 'bad-geometry', /space direction for image axis 2 is \(0,0,0\)/],
+    ['a length ITK cannot hold', '(1e308,0,0) (0,10,0) (0,0,10)', 'bad-spacing', /axis 1 gives a voxel spacing of 1e\+308 mm, which ITK reads as 1/],
+  ] as const)('NRRD space directions with %s are refused (ITK read them quietly as another grid)', async (name, directions, code, message) => {
+    await expectVolumeError(nrrdWithDirections(name.replace(/ /g, '-'), directions), code, message)
+  })
+
+  it('NRRD with ordinary space directions reads (control), and a file ITK rejects gets words, not a number', async () => {
+    expect((await readCt(nrrdWithDirections('ordinary', '(0,10,0) (-10,0,0) (0,0,10)'))).spacing).toEqual([10, 10, 10])
+    const b = encodeNrrd(small())
+    const f = join(dir, 'bad-encoding.nrrd')
+    writeFileSync(f, Buffer.from(b.toString('latin1').replace(/^encoding: .*$/m, 'encoding: foo'), 'latin1'))
+    await expectVolumeError(f, 'bad-format', /this NRRD file could not be read: it is damaged, truncated or not a NRRD image \(the reader gave no reason\)$/)
   })
 
   it('NIfTI vox_offset 0 (unset) still reads, as nibabel does', async () => {
