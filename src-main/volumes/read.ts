@@ -5,7 +5,7 @@ import { readNifti, writeNifti } from './nifti.js'
 import { readMetaImage, readNrrd, writeNrrd } from './nrrd.js'
 import { isDicomFile } from './dicom-file.js'
 import { listDicomSeries, readDicomSeries, type DicomSeriesInfo } from './dicom.js'
-import { orientationCode, rasAffine } from '../../src-shared/geometry.js'
+import { column, dot, orientationCode, rasAffine } from '../../src-shared/geometry.js'
 import { checkRegularFile, resolveInputPath } from './input.js'
 import { PAD_HU, type CtVolume, type LabelVolume, type Volume, type VolumeFormat } from '../../src-shared/volume.js'
 
@@ -37,6 +37,12 @@ async function readStored(path: string, opts: ReadOptions = {}): Promise<Volume>
   // Callers resolve at their boundary; resolving again here is free and keeps a relative path from
   // ever reaching itk-wasm, which mounts folders by name.
   path = resolveInputPath(path)
+  const v = await readByFormat(path, opts)
+  checkPlausibleGeometry(path, v)
+  return v
+}
+
+async function readByFormat(path: string, opts: ReadOptions): Promise<Volume> {
   switch (detectFormat(path)) {
     case 'nifti':
       return readNifti(path)
@@ -46,6 +52,34 @@ async function readStored(path: string, opts: ReadOptions = {}): Promise<Volume>
       return readMetaImage(path)
     case 'dicom':
       return readDicomSeries(path, { seriesUid: opts.seriesUid, labels: opts.labels })
+  }
+}
+
+/** no body is longer than this: a volume that spans more has a spacing that is wrong */
+const MAX_EXTENT_MM = 10_000
+
+/**
+ * What every reader's geometry must be, whatever the format let through: a finite origin, a
+ * direction of perpendicular unit axes (a scaled or skewed one moves every label), and a size a
+ * body can have (a spacing of 1e30 mm made the segmentation ask for a 7e60-voxel grid).
+ */
+function checkPlausibleGeometry(path: string, v: Volume): void {
+  if (!v.origin.every(Number.isFinite)) {
+    // itk-wasm hands a NaN over as null
+    const shown = v.origin.map((x) => (typeof x === 'number' ? String(x) : 'NaN'))
+    throw new VolumeError('bad-geometry', path, `the origin (${shown.join(', ')}) is not a finite position`)
+  }
+  const d = v.direction
+  const cols = [0, 1, 2].map((j) => column(d, j))
+  const unit = cols.every((c) => Math.abs(dot(c, c) - 1) <= 0.01)
+  const perpendicular = [[0, 1], [0, 2], [1, 2]].every(([i, j]) => Math.abs(dot(cols[i], cols[j])) <= 0.01)
+  if (!unit || !perpendicular) {
+    throw new VolumeError('bad-geometry', path, `the orientation is unusable: the direction (${d.map((x) => +x.toFixed(4)).join(', ')}) is not three perpendicular unit axes`)
+  }
+  const axis = [0, 1, 2].find((i) => !(v.dims[i] * v.spacing[i] <= MAX_EXTENT_MM))
+  if (axis !== undefined) {
+    const extent = v.dims[axis] * v.spacing[axis]
+    throw new VolumeError('bad-spacing', path, `the volume would span ${Number.isFinite(extent) ? `${(extent / 1000).toPrecision(3)} m` : 'an unbounded length'} along axis ${axis + 1} (${v.dims[axis]} voxels of ${v.spacing[axis]} mm): no scan of a body is longer than ${MAX_EXTENT_MM / 1000} m, so the voxel spacing in the header is wrong`)
   }
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
 import dcmjs from 'dcmjs'
+import { writeImageNode } from '@itk-wasm/image-io'
 import { readCt, readLabels, readVolume, describeVolume, writeVolume } from '../../src-main/volumes/read.js'
 import { readNifti, encodeNifti } from '../../src-main/volumes/nifti.js'
 import { encodeNrrd } from '../../src-main/volumes/nrrd.js'
@@ -517,6 +518,40 @@ describe('broken header fields', () => {
     const f = join(dir, 'bad-encoding.nrrd')
     writeFileSync(f, Buffer.from(b.toString('latin1').replace(/^encoding: .*$/m, 'encoding: foo'), 'latin1'))
     await expectVolumeError(f, 'bad-format', /this NRRD file could not be read: it is damaged, truncated or not a NRRD image \(the reader gave no reason\)$/)
+  })
+
+  /** The phantom as a MetaImage (written by ITK) with one header line replaced. */
+  async function metaImageWith(name: string, key: string, line: string): Promise<string> {
+    const v = small()
+    const f = join(dir, `${name}.mha`)
+    await writeImageNode(
+      { imageType: { dimension: 3, componentType: 'int16', pixelType: 'Scalar', components: 1 }, name: 'ct', origin: [...v.origin], spacing: [...v.spacing], direction: new Float64Array(v.direction), size: [...v.dims], data: v.data, metadata: new Map() },
+      f,
+    )
+    const b = readFileSync(f)
+    const end = b.indexOf('ElementDataFile = LOCAL\n') + 'ElementDataFile = LOCAL\n'.length
+    const header = b.subarray(0, end).toString('latin1').replace(new RegExp(`^${key} = .*$`, 'm'), line)
+    expect(header).toContain(line)
+    writeFileSync(f, Buffer.concat([Buffer.from(header, 'latin1'), b.subarray(end)]))
+    return f
+  }
+
+  it.each([
+    ['a scaled direction', 'TransformMatrix', 'TransformMatrix = 2 0 0 0 2 0 0 0 2', 'bad-geometry', /the direction \(2, 0, 0, 0, 2, 0, 0, 0, 2\) is not three perpendicular unit axes/],
+    ['a NaN origin', 'Offset', 'Offset = nan 0 0', 'bad-geometry', /the origin \(NaN, 0, 0\) is not a finite position/],
+    ['a spacing no body has', 'ElementSpacing', 'ElementSpacing = 1e308 10 10', 'bad-spacing', /would span .* along axis 1 \(24 voxels of 1e\+308 mm\): no scan of a body is longer than 10 m/],
+  ] as const)('MetaImage with %s is refused (ITK read it as given)', async (name, key, line, code, message) => {
+    await expectVolumeError(await metaImageWith(name.replace(/ /g, '-'), key, line), code, message)
+  })
+
+  it('a NIfTI whose spacing no body has is refused before segmentation asks for an impossible grid', async () => {
+    const v = small()
+    const f = join(dir, 'spacing-1e30.nii.gz')
+    await writeVolume({ ...v, spacing: [1e30, 10, 10] }, f)
+    await expectVolumeError(f, 'bad-spacing', /no scan of a body is longer than 10 m, so the voxel spacing in the header is wrong/)
+    const r = CLI(['segment', f, '-o', join(dir, 'spacing-1e30-labels.nii.gz')])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain(`${f}: the volume would span`)
   })
 
   it('NIfTI vox_offset 0 (unset) still reads, as nibabel does', async () => {
