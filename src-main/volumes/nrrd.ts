@@ -2,7 +2,8 @@
  * NRRD: read through itk-wasm (all encodings, detached data), write by hand so that we control
  * the key/value fields Slicer reads from .seg.nrrd files and keep geometry at full double precision.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
@@ -89,7 +90,33 @@ export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: numb
   const bytes = BYTES_PER_TYPE.find(([re]) => re.test(type))?.[1] ?? 8
   const directions = nrrd ? field(/^space directions:\s*(.*)$/m) : undefined
   const spacing = directions !== undefined ? nrrdSpacing(file, directions, dims.length) : undefined
+  const dataFile = nrrd ? field(/^data ?file:\s*(.*)$/m) : field(/^ElementDataFile\s*=\s*(.*)$/m)
+  if (dataFile !== undefined) {
+    // raw data is dims x bytes long; compressed, skipped or listed data cannot be sized from here
+    const raw = nrrd ? /^raw$/i.test(field(/^encoding:\s*(.*)$/m) ?? '') && !/^(byte|line) ?skip:/m.test(text) : !/^CompressedData\s*=\s*True/im.test(text) && !/^HeaderSize\s*=/m.test(text)
+    checkDataFile(file, dataFile, raw ? dims.reduce((a, b) => a * b, 1) * bytes * channels : undefined)
+  }
   return { dims, bytesPerVoxel: bytes * channels, ...(spacing ? { spacing } : {}) }
+}
+
+/**
+ * A detached header (.nhdr, .mhd) names the file that holds its voxels: a missing, unreadable or
+ * short one gets its own words (ITK only says it failed). One file only: NRRD's `LIST` and
+ * numbered patterns are left to ITK.
+ */
+function checkDataFile(file: string, name: string, rawBytes: number | undefined): void {
+  if (/^(LOCAL|LIST)$/i.test(name) || /%\d*d/.test(name) || name.includes(' ')) return
+  const path = isAbsolute(name) ? name : join(dirname(file), name)
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    throw new VolumeError('not-found', file, `the header's voxel data file "${name}" was not found (looked for ${path}): a detached header needs its data file`)
+  }
+  if (!st.isFile()) throw new VolumeError('not-regular-file', file, `the header's voxel data file "${name}" is not a regular file`)
+  if (rawBytes !== undefined && st.size < rawBytes) {
+    throw new VolumeError('truncated', file, `the header's voxel data file "${name}" holds ${st.size} bytes but the header needs ${rawBytes}: it is incomplete`)
+  }
 }
 
 /**

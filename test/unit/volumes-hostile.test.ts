@@ -554,6 +554,31 @@ describe('broken header fields', () => {
     expect(r.stderr).toContain(`${f}: the volume would span`)
   })
 
+  it('a detached header (.nhdr, .mhd) whose data file is missing, short or a FIFO is refused in words; the pair itself reads', async () => {
+    const v = small()
+    const raw = Buffer.from(Int16Array.from(v.data).buffer)
+    const headers = {
+      nhdr: (data: string) => `NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: ${v.dims.join(' ')}\nspace directions: (10,0,0) (0,10,0) (0,0,10)\nencoding: raw\nendian: little\nspace origin: (0,0,0)\ndata file: ${data}\n`,
+      mhd: (data: string) => `ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\nCompressedData = False\nTransformMatrix = 1 0 0 0 1 0 0 0 1\nOffset = 0 0 0\nElementSpacing = 10 10 10\nDimSize = ${v.dims.join(' ')}\nElementType = MET_SHORT\nElementDataFile = ${data}\n`,
+    }
+    for (const [ext, header] of Object.entries(headers)) {
+      const folder = join(dir, `detached-${ext}`)
+      mkdirSync(folder)
+      writeFileSync(join(folder, 'ct.raw'), raw)
+      writeFileSync(join(folder, `ct.${ext}`), header('ct.raw'))
+      const read = await readCt(join(folder, `ct.${ext}`))
+      expect(Buffer.compare(Buffer.from(read.data.buffer, read.data.byteOffset, read.data.byteLength), raw), ext).toBe(0)
+      writeFileSync(join(folder, `missing.${ext}`), header('gone.raw'))
+      await expectVolumeError(join(folder, `missing.${ext}`), 'not-found', /the header's voxel data file "gone\.raw" was not found \(looked for .*gone\.raw\)/)
+      writeFileSync(join(folder, 'short.raw'), raw.subarray(0, 1000))
+      writeFileSync(join(folder, `short.${ext}`), header('short.raw'))
+      await expectVolumeError(join(folder, `short.${ext}`), 'truncated', new RegExp(`"short\\.raw" holds 1000 bytes but the header needs ${raw.length}`))
+      mkfifo(join(folder, 'fifo.raw'))
+      writeFileSync(join(folder, `fifo.${ext}`), header('fifo.raw'))
+      await expectVolumeError(join(folder, `fifo.${ext}`), 'not-regular-file', /"fifo\.raw" is not a regular file/)
+    }
+  })
+
   it('NIfTI vox_offset 0 (unset) still reads, as nibabel does', async () => {
     const b = encodeNifti(small(), false)
     b.writeFloatLE(0, 108)
