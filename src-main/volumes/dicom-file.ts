@@ -141,18 +141,19 @@ function pixelDataFits(b: Buffer, off: number, explicit: boolean): void {
   const header = explicit ? 12 : 8
   if (off + header > b.length) throw new LengthProblem('the file ends inside the header of Pixel Data (7FE0,0010)')
   const len = b.readUInt32LE(off + header - 4)
-  let at = off + header
-  if (len !== UNDEFINED) {
-    if (at + len > b.length) throw new LengthProblem(`Pixel Data (7FE0,0010) claims ${len} bytes but only ${b.length - at} remain in the file`)
-    return
-  }
-  // encapsulated: fragments (items of raw bytes) up to the sequence delimiter
+  const at = off + header
+  if (len === UNDEFINED) fragmentsEnd(b, at, b.length)
+  else if (at + len > b.length) throw new LengthProblem(`Pixel Data (7FE0,0010) claims ${len} bytes but only ${b.length - at} remain in the file`)
+}
+
+/** Encapsulated (compressed) pixel data from `at`: fragments of raw bytes up to the sequence delimiter; returns the offset after it. */
+function fragmentsEnd(b: Buffer, at: number, end: number): number {
   for (;;) {
-    if (at + 8 > b.length) throw new LengthProblem('the file ends inside the compressed Pixel Data (no sequence delimiter)')
+    if (at + 8 > end) throw new LengthProblem('the file ends inside the compressed Pixel Data (no sequence delimiter)')
     if (b.readUInt16LE(at) !== 0xfffe) throw new LengthProblem('the compressed Pixel Data holds something other than fragments')
-    if (b.readUInt16LE(at + 2) === 0xe0dd) return
+    if (b.readUInt16LE(at + 2) === 0xe0dd) return at + 8
     const n = b.readUInt32LE(at + 4)
-    if (n === UNDEFINED || at + 8 + n > b.length) throw new LengthProblem(`a fragment of the compressed Pixel Data claims ${n === UNDEFINED ? 'an undefined length' : `${n} bytes`} but only ${b.length - at - 8} remain`)
+    if (n === UNDEFINED || at + 8 + n > end) throw new LengthProblem(`a fragment of the compressed Pixel Data claims ${n === UNDEFINED ? 'an undefined length' : `${n} bytes`} but only ${end - at - 8} remain`)
     at += 8 + n
   }
 }
@@ -214,6 +215,11 @@ function walk(b: Buffer, off: number, end: number, explicit: boolean, depth: num
       header = 12
     } else len = b.readUInt16LE(off + 6)
     const at = off + header
+    if (len === UNDEFINED && group === 0x7fe0 && element === 0x0010) {
+      // compressed Pixel Data inside an item (an icon image sorts before the image's own)
+      off = fragmentsEnd(b, at, end)
+      continue
+    }
     if (len === UNDEFINED) {
       if (explicit && vr !== 'SQ' && vr !== 'UN') throw new LengthProblem(`element ${tagName(group, element)} (${vr}) has an undefined length, which only sequences may have`)
       // a sequence (or an implicit / UN one, whose items are implicit VR): walk its items to the delimiter

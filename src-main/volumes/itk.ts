@@ -54,6 +54,14 @@ export function narrowVoxels(data: VoxelArray): VoxelArray {
  * for what GDCM or ITK's readers reject, which tells the user nothing.
  */
 export function itkErrorText(e: unknown): string {
-  const text = (e instanceof Error ? e.message : typeof e === 'string' ? e : String(e)).split('\n')[0].trim()
+  const text = (e instanceof Error ? e.message : typeof e === 'string' ? e : jsonOf(e)).split('\n')[0].trim()
   return /^\d*$/.test(text) ? 'the reader gave no reason' : text
+}
+
+function jsonOf(e: unknown): string {
+  try {
+    return JSON.stringify(e)?.slice(0, 200) ?? String(e)
+  } catch {
+    return String(e)
+  }
 }

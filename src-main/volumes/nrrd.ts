@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { VolumeError, checkSize, statInput } from './errors.js'
 import { checkRegularFile, realInputPath } from './input.js'
-import { column, geometryFromAffine, indexToWorldAffine } from '../../src-shared/geometry.js'
+import { column } from '../../src-shared/geometry.js'
 import { itkErrorText, narrowVoxels, volumeFromItkImage } from './itk.js'
 import type { Volume } from '../../src-shared/volume.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
@@ -30,23 +30,17 @@ export async function readItkFile(file: string, formatName: string): Promise<Vol
     throw new VolumeError('bad-format', file, `this ${formatName} file could not be read: it is damaged, truncated or not a ${formatName} image (${itkErrorText(e)})`)
   }
   const vol = volumeFromItkImage(file, img)
-  checkItkGeometry(file, vol, header?.spacing)
+  checkItkSpacing(file, vol, header?.spacing)
   vol.data = narrowVoxels(vol.data)
   return vol
 }
 
 /**
- * ITK reads what it cannot represent quietly: parallel or sheared axes come back as a singular or
- * sheared direction, and an axis without a usable space direction ("none", or a length that
- * overflows) as 1 mm. Labels on such a grid would not line up with the CT, so it is refused, in
- * the NIfTI reader's words.
+ * ITK reads a space direction it cannot represent quietly: "none" or a length that overflows came
+ * back as 1 mm. The header's spacing must be the one read. (Axes that are not perpendicular are
+ * refused for every format, in read.ts.)
  */
-function checkItkGeometry(file: string, vol: Volume, headerSpacing: number[] | undefined): void {
-  try {
-    geometryFromAffine(vol.dims, indexToWorldAffine(vol))
-  } catch (e) {
-    throw new VolumeError('bad-geometry', file, `the orientation is unusable: ${(e as Error).message}`)
-  }
+function checkItkSpacing(file: string, vol: Volume, headerSpacing: number[] | undefined): void {
   const off = headerSpacing?.findIndex((s, i) => !(Math.abs(s - vol.spacing[i]) <= 1e-6 * Math.max(1, s)))
   if (headerSpacing && off !== undefined && off >= 0) {
     throw new VolumeError('bad-spacing', file, `the header's space direction for axis ${off + 1} gives a voxel spacing of ${headerSpacing[off]} mm, which ITK reads as ${vol.spacing[off]}: the geometry cannot be trusted`)
@@ -55,10 +49,11 @@ function checkItkGeometry(file: string, vol: Volume, headerSpacing: number[] | u
 
 const HEADER_BYTES = 64 * 1024
 const BYTES_PER_TYPE: Array<[RegExp, number]> = [
-  [/^(u?char|(un)?signed char|u?int8(_t)?|MET_U?CHAR)$/i, 1],
-  [/^(u?short|(un)?signed short( int)?|u?int16(_t)?|MET_U?SHORT)$/i, 2],
-  [/^(u?int|(un)?signed int|u?int32(_t)?|float|MET_U?INT|MET_FLOAT)$/i, 4],
-  [/^(u?longlong|(un)?signed long long( int)?|u?int64(_t)?|double|MET_U?LONG_LONG|MET_DOUBLE)$/i, 8],
+  // NRRD's type names (all its spellings) and MetaImage's ElementType
+  [/^(signed char|int8(_t)?|uchar|unsigned char|uint8(_t)?|MET_U?CHAR)$/i, 1],
+  [/^((signed )?short( int)?|int16(_t)?|ushort|unsigned short( int)?|uint16(_t)?|MET_U?SHORT)$/i, 2],
+  [/^((signed )?int|int32(_t)?|uint|unsigned int|uint32(_t)?|float|MET_U?INT|MET_FLOAT)$/i, 4],
+  [/^(longlong|(signed )?long long( int)?|int64(_t)?|ulonglong|unsigned long long( int)?|uint64(_t)?|double|MET_U?LONG_LONG|MET_DOUBLE)$/i, 8],
 ]
 
 /**
@@ -87,14 +82,16 @@ export function headerSizes(file: string): { dims: number[]; bytesPerVoxel: numb
   }
   const type = (nrrd ? field(/^type:\s*(.*)$/m) : field(/^ElementType\s*=\s*(.*)$/m)) ?? ''
   const channels = nrrd ? 1 : Number(field(/^ElementNumberOfChannels\s*=\s*(\d+)/m) ?? 1)
-  const bytes = BYTES_PER_TYPE.find(([re]) => re.test(type))?.[1] ?? 8
+  const known = BYTES_PER_TYPE.find(([re]) => re.test(type))?.[1]
+  // an unknown type is sized as the largest for the memory check, and its data file is not sized
+  const bytes = known ?? 8
   const directions = nrrd ? field(/^space directions:\s*(.*)$/m) : undefined
   const spacing = directions !== undefined ? nrrdSpacing(file, directions, dims.length) : undefined
   const dataFile = nrrd ? field(/^data ?file:\s*(.*)$/m) : field(/^ElementDataFile\s*=\s*(.*)$/m)
   if (dataFile !== undefined) {
     // raw data is dims x bytes long; compressed, skipped or listed data cannot be sized from here
     const raw = nrrd ? /^raw$/i.test(field(/^encoding:\s*(.*)$/m) ?? '') && !/^(byte|line) ?skip:/m.test(text) : !/^CompressedData\s*=\s*True/im.test(text) && !/^HeaderSize\s*=/m.test(text)
-    checkDataFile(file, dataFile, raw ? dims.reduce((a, b) => a * b, 1) * bytes * channels : undefined)
+    checkDataFile(file, dataFile, raw && known !== undefined ? dims.reduce((a, b) => a * b, 1) * known * channels : undefined)
   }
   return { dims, bytesPerVoxel: bytes * channels, ...(spacing ? { spacing } : {}) }
 }

@@ -64,6 +64,31 @@ describe('DICOM element lengths are checked before dcmjs parses', () => {
     expect(dataSetLengthProblem(part10Of(seg!), { pixelData: true })).toBeNull()
   })
 
+  it('compressed Pixel Data inside an item (an icon image, sorted before the image) is walked as fragments, not refused', () => {
+    const b = part10Of(sliceFile)
+    const pixel = b.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]))
+    const u32 = (n: number) => { const x = Buffer.alloc(4); x.writeUInt32LE(n >>> 0); return x }
+    const tag = (g: number, e: number) => { const x = Buffer.alloc(4); x.writeUInt16LE(g); x.writeUInt16LE(e, 2); return x }
+    const icon = Buffer.concat([
+      tag(0x0088, 0x0200), Buffer.from('SQ\0\0', 'latin1'), u32(0xffffffff), // Icon Image Sequence, undefined length
+      tag(0xfffe, 0xe000), u32(0xffffffff), // its item, undefined length
+      tag(0x7fe0, 0x0010), Buffer.from('OB\0\0', 'latin1'), u32(0xffffffff), // the icon's compressed pixel data
+      tag(0xfffe, 0xe000), u32(0), // empty offset table
+      tag(0xfffe, 0xe000), u32(6), Buffer.from([1, 2, 3, 4, 5, 6]), // one fragment
+      tag(0xfffe, 0xe0dd), u32(0), // end of fragments
+      tag(0xfffe, 0xe00d), u32(0), // end of item
+      tag(0xfffe, 0xe0dd), u32(0), // end of sequence
+    ])
+    const withIcon = Buffer.concat([b.subarray(0, pixel), icon, b.subarray(pixel)])
+    expect(dataSetLengthProblem(withIcon)).toBeNull()
+    expect(dataSetLengthProblem(withIcon, { pixelData: true })).toBeNull()
+    expect('00880200' in parseDicomPart10(withIcon, true).dict).toBe(true)
+    // ...and a fragment of it that claims too much is still caught
+    const lying = Buffer.from(withIcon)
+    lying.writeUInt32LE(0x10000000, pixel + icon.indexOf(Buffer.from([1, 2, 3, 4, 5, 6])) - 4)
+    expect(dataSetLengthProblem(lying)).toMatch(/^a fragment of the compressed Pixel Data claims 268435456 bytes/)
+  })
+
   it('an element that claims more than the file holds is named, with the bytes claimed and left', () => {
     const b = Buffer.from(part10Of(sliceFile))
     // the first data set element after the meta group: (0008,xxxx), a short-length VR; make it a UN claiming 256 MB

@@ -503,8 +503,8 @@ describe('broken header fields', () => {
   }
 
   it.each([
-    ['parallel axes', '(10,0,0) (10,0,0) (0,0,10)', 'bad-geometry', /the orientation is unusable: the voxel axes are not perpendicular/],
-    ['sheared axes', '(10,0,0) (0,10,0.5) (0,0,10)', 'bad-geometry', /the orientation is unusable: the voxel axes are not perpendicular/],
+    ['parallel axes', '(10,0,0) (10,0,0) (0,0,10)', 'bad-geometry', /the orientation is unusable: the direction \(1, 1, 0, 0, 0, 0, 0, 0, 1\) is not three perpendicular unit axes/],
+    ['sheared axes', '(10,0,0) (0,10,0.5) (0,0,10)', 'bad-geometry', /the orientation is unusable: the direction .* is not three perpendicular unit axes/],
     ['an image axis without a direction', 'none (0,10,0) (0,0,10)', 'bad-geometry', /image axis 1 no space direction \("none"\), so its voxel spacing is unknown/],
     ['a zero vector', '(10,0,0) (0,0,0) (0,0,10)', 'bad-geometry', /space direction for image axis 2 is \(0,0,0\)/],
     ['a length ITK cannot hold', '(1e308,0,0) (0,10,0) (0,0,10)', 'bad-spacing', /axis 1 gives a voxel spacing of 1e\+308 mm, which ITK reads as 1/],
@@ -514,6 +514,9 @@ describe('broken header fields', () => {
 
   it('NRRD with ordinary space directions reads (control), and a file ITK rejects gets words, not a number', async () => {
     expect((await readCt(nrrdWithDirections('ordinary', '(0,10,0) (-10,0,0) (0,0,10)'))).spacing).toEqual([10, 10, 10])
+    // oblique directions written to 3 decimals (text headers round): not perpendicular to 1e-4, still read
+    const oblique = await readCt(nrrdWithDirections('oblique-3-decimals', '(8.237,5.491,1.414) (-5.654,7.703,2.950) (0.528,-3.215,9.454)'))
+    expect(oblique.spacing.map((x) => +x.toFixed(2))).toEqual([10, 10, 10])
     const b = encodeNrrd(small())
     const f = join(dir, 'bad-encoding.nrrd')
     writeFileSync(f, Buffer.from(b.toString('latin1').replace(/^encoding: .*$/m, 'encoding: foo'), 'latin1'))
@@ -561,6 +564,14 @@ describe('broken header fields', () => {
       nhdr: (data: string) => `NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: ${v.dims.join(' ')}\nspace directions: (10,0,0) (0,10,0) (0,0,10)\nencoding: raw\nendian: little\nspace origin: (0,0,0)\ndata file: ${data}\n`,
       mhd: (data: string) => `ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\nCompressedData = False\nTransformMatrix = 1 0 0 0 1 0 0 0 1\nOffset = 0 0 0\nElementSpacing = 10 10 10\nDimSize = ${v.dims.join(' ')}\nElementType = MET_SHORT\nElementDataFile = ${data}\n`,
     }
+    // every NRRD spelling of a 16-bit type sizes the data file alike
+    const shortInt = join(dir, 'detached-short-int')
+    mkdirSync(shortInt)
+    writeFileSync(join(shortInt, 'ct.raw'), raw)
+    writeFileSync(join(shortInt, 'ct.nhdr'), headers.nhdr('ct.raw').replace('type: short', 'type: signed short int'))
+    expect((await readCt(join(shortInt, 'ct.nhdr'))).dims).toEqual(v.dims)
+    writeFileSync(join(shortInt, 'ct.nhdr'), headers.nhdr('ct.raw').replace('type: short', 'type: short int'))
+    expect((await readCt(join(shortInt, 'ct.nhdr'))).dims).toEqual(v.dims)
     for (const [ext, header] of Object.entries(headers)) {
       const folder = join(dir, `detached-${ext}`)
       mkdirSync(folder)
