@@ -99,29 +99,39 @@ const UNDEFINED = 0xffffffff
 const MAX_DEPTH = 32
 
 /**
- * Checks that every element of the data set up to Pixel Data fits in the file, sequences and
- * items included. dcmjs trusts element lengths: a value claimed longer than the file (a 40-byte
- * file claiming 256 MB) makes it loop until the process runs out of memory, so such a file is
- * refused here first. Returns the problem in words, or null when the structure holds.
- * Little endian transfer syntaxes only; others (big endian, deflated) are left to dcmjs.
+ * Checks that every element of the data set fits in the file, sequences, items and Pixel Data (its
+ * value, or its fragments) included. dcmjs trusts element lengths: a value claimed longer than the
+ * file (a 40-byte file claiming 256 MB) makes it loop until the process runs out of memory; a copy
+ * cut inside its pixel data would decode "successfully" with a slice of garbage or zeros. Returns
+ * the problem in words, or null when the structure holds. Little endian transfer syntaxes only;
+ * others (big endian, deflated) are left to dcmjs.
  */
-export function dataSetLengthProblem(part10: Buffer, opts: { pixelData?: boolean } = {}): string | null {
+export function dataSetLengthProblem(part10: Buffer): string | null {
+  return lengthProblem(part10)?.message ?? null
+}
+
+function lengthProblem(part10: Buffer): LengthProblem | null {
   const start = dataSetStart(part10)
   if (start === null) return null
-  if (start > part10.length) return 'the file meta group claims more bytes than the file holds'
+  if (start > part10.length) return new LengthProblem('the file meta group claims more bytes than the file holds')
   const syntax = metaTransferSyntax(part10.subarray(132, start))
   if (syntax !== EXPLICIT_LE && syntax !== IMPLICIT_LE && !isEncapsulatedLittleEndian(syntax)) return null
   try {
     const at = walk(part10, start, part10.length, syntax !== IMPLICIT_LE, 0)
-    if (opts.pixelData && at + 8 <= part10.length) pixelDataFits(part10, at, syntax !== IMPLICIT_LE)
+    if (at + 8 <= part10.length) pixelDataFits(part10, at, syntax !== IMPLICIT_LE)
     return null
   } catch (e) {
-    if (e instanceof LengthProblem) return e.message
+    if (e instanceof LengthProblem) return e
     throw e
   }
 }
 
-class LengthProblem extends Error {}
+class LengthProblem extends Error {
+  /** the file is whole up to its image's Pixel Data, which is cut short */
+  constructor(message: string, readonly inPixelData = false) {
+    super(message)
+  }
+}
 
 /** Where the data set starts: after the meta group, by its group length or, without one, its elements. */
 function dataSetStart(b: Buffer): number | null {
@@ -136,38 +146,45 @@ function dataSetStart(b: Buffer): number | null {
   return off
 }
 
-/** Pixel Data at `off`: its value, or its fragments up to the sequence delimiter, within the file. */
+/** The image's Pixel Data at `off`: its value, or its fragments up to the sequence delimiter, within the file. */
 function pixelDataFits(b: Buffer, off: number, explicit: boolean): void {
   const header = explicit ? 12 : 8
-  if (off + header > b.length) throw new LengthProblem('the file ends inside the header of Pixel Data (7FE0,0010)')
+  if (off + header > b.length) throw new LengthProblem('the file ends inside the Pixel Data element: it is incomplete', true)
   const len = b.readUInt32LE(off + header - 4)
   const at = off + header
-  if (len === UNDEFINED) fragmentsEnd(b, at, b.length)
-  else if (at + len > b.length) throw new LengthProblem(`Pixel Data (7FE0,0010) claims ${len} bytes but only ${b.length - at} remain in the file`)
+  if (len === UNDEFINED) fragmentsEnd(b, at, b.length, true)
+  else if (at + len > b.length) throw new LengthProblem(`the pixel data is cut short (${b.length - at} of ${len} bytes present): the file is incomplete`, true)
 }
 
 /** Encapsulated (compressed) pixel data from `at`: fragments of raw bytes up to the sequence delimiter; returns the offset after it. */
-function fragmentsEnd(b: Buffer, at: number, end: number): number {
+function fragmentsEnd(b: Buffer, at: number, end: number, image = false): number {
   for (;;) {
-    if (at + 8 > end) throw new LengthProblem('the file ends inside the compressed Pixel Data (no sequence delimiter)')
-    if (b.readUInt16LE(at) !== 0xfffe) throw new LengthProblem('the compressed Pixel Data holds something other than fragments')
+    if (at + 8 > end) throw new LengthProblem('the compressed pixel data has no end marker (sequence delimiter): the file is incomplete', image)
+    if (b.readUInt16LE(at) !== 0xfffe) throw new LengthProblem('the compressed Pixel Data holds something other than fragments', image)
     if (b.readUInt16LE(at + 2) === 0xe0dd) return at + 8
     const n = b.readUInt32LE(at + 4)
-    if (n === UNDEFINED || at + 8 + n > end) throw new LengthProblem(`a fragment of the compressed Pixel Data claims ${n === UNDEFINED ? 'an undefined length' : `${n} bytes`} but only ${end - at - 8} remain`)
+    if (n === UNDEFINED || at + 8 + n > end) throw new LengthProblem(`a fragment of the compressed Pixel Data claims ${n === UNDEFINED ? 'an undefined length' : `${n} bytes`} but only ${end - at - 8} remain`, image)
     at += 8 + n
   }
 }
 
 /** A DICOM file's element structure does not hold (see dataSetLengthProblem). */
-export class DicomStructureError extends Error {}
+export class DicomStructureError extends Error {
+  /** the header is whole; the image's pixel data is cut short */
+  readonly inPixelData: boolean
+  constructor(problem: LengthProblem) {
+    super(problem.message)
+    this.inPixelData = problem.inPixelData
+  }
+}
 
 /**
- * dcmjs's parse of a Part 10 stream, after its element lengths are checked: every dcmjs parse of
- * a file the user or a server gave goes through here. `untilPixelData` stops before Pixel Data
- * (headers); otherwise Pixel Data is checked too. Throws DicomStructureError, or dcmjs's error.
+ * dcmjs's parse of a Part 10 stream, after its element lengths, pixel data included, are checked:
+ * every dcmjs parse of a file the user or a server gave goes through here. `untilPixelData` stops
+ * dcmjs before Pixel Data (headers). Throws DicomStructureError, or dcmjs's error.
  */
 export function parseDicomPart10(bytes: Buffer, untilPixelData: boolean): { dict: Record<string, any>; meta: Record<string, any> } {
-  const problem = dataSetLengthProblem(bytes, { pixelData: !untilPixelData })
+  const problem = lengthProblem(bytes)
   if (problem) throw new DicomStructureError(problem)
   return dcmjs.data.DicomMessage.readFile(arrayBufferOf(bytes), untilPixelData ? { untilTag: '7FE00010', includeUntilTagValue: false } : undefined)
 }

@@ -99,13 +99,12 @@ export function readDicomHeader(file: string): DicomSlice | null {
   } catch (e) {
     // a file only guessed to be a bare data set (no "DICM") that does not parse is some other file
     if (part10.kind !== 'part10') return null
-    if (e instanceof DicomStructureError) throw new VolumeError('truncated', file, `the DICOM header is damaged or cut short: ${e.message}`)
+    if (e instanceof DicomStructureError) throw new VolumeError('truncated', file, e.inPixelData ? e.message : `the DICOM header is damaged or cut short: ${e.message}`)
     throw new VolumeError('bad-format', file, `the DICOM header is damaged (${(e as Error).message})`)
   }
   // ...and one that parses into no DICOM object (no SOP Class) is not DICOM either
   if (part10.kind !== 'part10' && !('00080016' in parsed.dict)) return null
   const n = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Record<string, unknown>
-  if ('7FE00010' in parsed.dict) checkPixelDataComplete(file, buf)
   // Enhanced CT keeps geometry and rescale in functional groups: shared by all frames, or per frame
   const shared = first(n.SharedFunctionalGroupsSequence)
   const perFrame = items(n.PerFrameFunctionalGroupsSequence)
@@ -174,31 +173,8 @@ function items(v: unknown): Record<string, unknown>[] | undefined {
 
 /** The first item of a naturalized sequence (dcmjs gives an array, or the item itself for one). */
 function first(v: unknown): Record<string, unknown> | undefined {
-  const x = Array.isArray(v) ? v[0] : v
-  return x && typeof x === 'object' ? (x as Record<string, unknown>) : undefined
-}
-
-/**
- * The header parse stops before Pixel Data, so check here that the pixel data is all there: a
- * copy cut short would otherwise decode "successfully" with a slice of garbage or zeros.
- */
-function checkPixelDataComplete(file: string, buf: Buffer): void {
-  const tag = Buffer.from([0xe0, 0x7f, 0x10, 0x00])
-  const at = buf.lastIndexOf(tag)
-  if (at < 0) return
-  const vr = buf.toString('latin1', at + 4, at + 6)
-  const explicit = vr === 'OW' || vr === 'OB'
-  const lenAt = explicit ? at + 8 : at + 4
-  if (lenAt + 4 > buf.length) throw new VolumeError('truncated', file, 'the file ends inside the Pixel Data element: it is incomplete')
-  const len = buf.readUInt32LE(lenAt)
-  if (len === 0xffffffff) {
-    // encapsulated (compressed) pixel data must end with a sequence delimiter
-    if (buf.indexOf(Buffer.from([0xfe, 0xff, 0xdd, 0xe0]), lenAt + 4) < 0) {
-      throw new VolumeError('truncated', file, 'the compressed pixel data has no end marker: the file is incomplete')
-    }
-  } else if (lenAt + 4 + len > buf.length) {
-    throw new VolumeError('truncated', file, `the pixel data is cut short (${buf.length - lenAt - 4} of ${len} bytes present): the file is incomplete`)
-  }
+  const x = items(v)?.[0]
+  return x && typeof x === 'object' ? x : undefined
 }
 
 function scanFolder(folder: string): { slices: DicomSlice[]; skipped: number } {
@@ -556,8 +532,6 @@ function stackSlices(slices: Volume[]): Volume {
   slices.forEach((s, k) => data.set(s.data, k * w * h))
   return { ...slices[0], dims: [w, h, slices.length], data }
 }
-
-
 
 /**
  * The slices of one series, in the order readDicomSeries stacks them: one per file, or, for an

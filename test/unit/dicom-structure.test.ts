@@ -1,8 +1,8 @@
 /**
  * The element-length check every dcmjs parse goes through (src-main/volumes/dicom-file.ts): dcmjs
  * trusts lengths and loops until memory runs out on one that claims more than the file holds.
- * Good fixtures (our series, an Enhanced CT with nested sequences, implicit VR, RLE, real JPEG 2000
- * slices and a real SEG) must pass; the same files with one length made to lie must be refused,
+ * Pixel data is checked too. Good fixtures (our series, an Enhanced CT with nested sequences,
+ * implicit VR, RLE, real JPEG 2000 slices and a real SEG) must pass; the same files with one length made to lie must be refused,
  * naming the element.
  */
 import { describe, expect, it } from 'vitest'
@@ -49,19 +49,19 @@ describe('DICOM element lengths are checked before dcmjs parses', () => {
 
   it('good files pass, headers and pixel data: our series, an Enhanced CT (nested sequences), implicit VR', () => {
     for (const f of [sliceFile, enhancedFile]) {
-      expect(dataSetLengthProblem(part10Of(f), { pixelData: true }), f).toBeNull()
+      expect(dataSetLengthProblem(part10Of(f)), f).toBeNull()
     }
     if (has('dcmconv')) {
       const implicit = convert('dcmconv', ['+ti'], enhancedFile)
-      expect(dataSetLengthProblem(part10Of(implicit), { pixelData: true })).toBeNull()
+      expect(dataSetLengthProblem(part10Of(implicit))).toBeNull()
       const bare = convert('dcmconv', ['-F', '+ti'], enhancedFile)
-      expect(dataSetLengthProblem(part10Of(bare), { pixelData: true })).toBeNull()
+      expect(dataSetLengthProblem(part10Of(bare))).toBeNull()
     }
   })
 
   it.skipIf(!slab || !seg)('real files pass: JPEG 2000 slices (AMOS) and a dcmqi SEG with its pixel data', () => {
-    for (const f of readdirSync(slab!).map((x) => join(slab!, x))) expect(dataSetLengthProblem(part10Of(f), { pixelData: true }), f).toBeNull()
-    expect(dataSetLengthProblem(part10Of(seg!), { pixelData: true })).toBeNull()
+    for (const f of readdirSync(slab!).map((x) => join(slab!, x))) expect(dataSetLengthProblem(part10Of(f)), f).toBeNull()
+    expect(dataSetLengthProblem(part10Of(seg!))).toBeNull()
   })
 
   it('compressed Pixel Data inside an item (an icon image, sorted before the image) is walked as fragments, not refused', () => {
@@ -81,7 +81,6 @@ describe('DICOM element lengths are checked before dcmjs parses', () => {
     ])
     const withIcon = Buffer.concat([b.subarray(0, pixel), icon, b.subarray(pixel)])
     expect(dataSetLengthProblem(withIcon)).toBeNull()
-    expect(dataSetLengthProblem(withIcon, { pixelData: true })).toBeNull()
     expect('00880200' in parseDicomPart10(withIcon, true).dict).toBe(true)
     // ...and a fragment of it that claims too much is still caught
     const lying = Buffer.from(withIcon)
@@ -111,15 +110,22 @@ describe('DICOM element lengths are checked before dcmjs parses', () => {
     expect(dataSetLengthProblem(cut)).not.toBeNull()
   })
 
-  it.skipIf(!has('dcmcrle'))('compressed pixel data: fragments are checked on a full read, not on a header read', () => {
+  it.skipIf(!has('dcmcrle'))("compressed pixel data: the image's fragments are checked, and one cut short is told as pixel data, not header", () => {
     const rle = part10Of(convert('dcmcrle', [], sliceFile))
-    expect(dataSetLengthProblem(rle, { pixelData: true })).toBeNull()
+    expect(dataSetLengthProblem(rle)).toBeNull()
     // the fragment after the (empty) offset table claims more than is left
     const table = itemAt(rle, rle.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00])))
     const fragment = table + 8 + rle.readUInt32LE(table + 4)
     const lying = Buffer.from(rle)
     lying.writeUInt32LE(0x10000000, fragment + 4)
-    expect(dataSetLengthProblem(lying, { pixelData: true })).toBe(`a fragment of the compressed Pixel Data claims 268435456 bytes but only ${rle.length - fragment - 8} remain`)
-    expect(dataSetLengthProblem(lying)).toBeNull()
+    expect(dataSetLengthProblem(lying)).toBe(`a fragment of the compressed Pixel Data claims 268435456 bytes but only ${rle.length - fragment - 8} remain`)
+    let err: unknown
+    try {
+      parseDicomPart10(lying, true)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(DicomStructureError)
+    expect((err as DicomStructureError).inPixelData).toBe(true)
   })
 })
